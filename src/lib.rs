@@ -1,0 +1,18 @@
+//! converge keeps the Go development environment of a fleet of Linux hosts
+//! exactly as declared in `.goenv` playbooks.
+//!
+//! The data takes one road: source text is parsed into an [`ast::Ast`], resolved
+//! against the inventory and variables into a [`playbook::Playbook`] of typed
+//! resources per host, and reported on through [`diagnostic::Diagnostic`]s.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod formatter;
+pub mod go_env;
+pub mod go_module;
+pub mod go_proxy;
+pub mod go_version;
+pub mod inventory;
+pub mod inventory_ini;
+pub mod parser;
+pub mod source;
