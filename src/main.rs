@@ -1,1 +1,26 @@
-fn main() {}
+//! The `converge` binary: parse arguments, run the subcommand, exit with its code.
+
+use clap::Parser;
+use converge::arguments::Arguments;
+use converge::config::{Config, Subcommand};
+use converge::reporter::Reporter;
+use converge::commands;
+
+fn main() {
+  let arguments = match Arguments::try_parse() {
+    Ok(a) => a,
+    Err(e) => {
+      let code = if e.use_stderr() { commands::EXIT_ERROR } else { commands::EXIT_OK };
+      let _ = e.print();
+      std::process::exit(code);
+    }
+  };
+  let config = Config::from_arguments(arguments);
+  let reporter = Reporter::new(config.output);
+  let code = match &config.subcommand {
+    Subcommand::Check { paths } => commands::check(paths, &reporter),
+    Subcommand::Fmt { paths, check } => commands::fmt(paths, *check, &reporter),
+    Subcommand::Plan { playbooks } | Subcommand::Apply { playbooks } => commands::check(playbooks, &reporter),
+  };
+  std::process::exit(code);
+}

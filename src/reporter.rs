@@ -1,0 +1,83 @@
+//! All user-facing output goes through the [`Reporter`]: diagnostics (graphical
+//! or JSON), summaries and file lists. Nothing else in converge prints.
+
+use crate::arguments::Format;
+use crate::config::Output;
+use crate::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, render};
+use crate::source::Sources;
+use std::io::Write;
+
+pub struct Reporter {
+  output: Output,
+}
+
+impl Reporter {
+  pub fn new(output: Output) -> Self {
+    Self { output }
+  }
+
+  pub fn format(&self) -> Format {
+    self.output.format
+  }
+
+  /// Prints diagnostics: to standard error for people, or one JSON document on
+  /// standard output.
+  pub fn diagnostics(&self, diagnostics: Diagnostics, sources: &Sources, summary: &str) {
+    let valid = !diagnostics.has_errors();
+    let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
+    let sorted: Vec<Diagnostic> = diagnostics.sorted();
+    match self.output.format {
+      Format::Json => {
+        let json: Vec<JsonDiagnostic> = sorted.iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
+        let doc = serde_json::json!({
+          "version": 1,
+          "valid": valid,
+          "errors": errors,
+          "warnings": warnings,
+          "diagnostics": json,
+        });
+        self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+      }
+      Format::Human => {
+        let mut text = String::new();
+        for d in &sorted {
+          text.push_str(&render(d, sources, self.output.color, self.output.width));
+          text.push('\n');
+        }
+        let counts = match (errors, warnings) {
+          (0, 0) => String::new(),
+          (e, 0) => format!(": {e} error{}", plural(e)),
+          (0, w) => format!(": {w} warning{}", plural(w)),
+          (e, w) => format!(": {e} error{}, {w} warning{}", plural(e), plural(w)),
+        };
+        text.push_str(&format!("{summary}{counts}\n"));
+        self.err(&text);
+      }
+    }
+  }
+
+  /// A line for people on standard error.
+  pub fn note(&self, line: &str) {
+    self.err(&format!("{line}\n"));
+  }
+
+  /// A line of results on standard output.
+  pub fn line(&self, line: &str) {
+    self.out(&format!("{line}\n"));
+  }
+
+  fn out(&self, text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+  }
+
+  fn err(&self, text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+  }
+}
+
+pub fn plural(n: usize) -> &'static str {
+  if n == 1 { "" } else { "s" }
+}

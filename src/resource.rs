@@ -1,0 +1,169 @@
+//! Resource kinds and the registry of them.
+//!
+//! A resource kind ([`Kind`]) knows its leading keywords and reads a statement
+//! into a typed [`Spec`]. Each kind lives in one file under `src/resources/`;
+//! adding one means writing that file and adding one line to [`KINDS`].
+//!
+//! A [`Spec`] is the typed input of a resource. Its values may be templates, so
+//! it is validated per host by [`Spec::validate`] through a [`Validator`], which
+//! renders what can be rendered (variables at check time, facts too at plan time)
+//! and reports what is wrong with the result.
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
+use crate::facts;
+use crate::reader::{Cx, Meta, Reader};
+use crate::source::{Sources, Span};
+use crate::text::{self, Text};
+use std::collections::BTreeSet;
+
+/// A kind of resource: `go toolchain`, `sysctl`, ...
+pub trait Kind: Sync {
+  /// The words that introduce it: `&["go", "toolchain"]`.
+  fn keywords(&self) -> &'static [&'static str];
+
+  /// One line for the book and for "did you mean".
+  fn summary(&self) -> &'static str;
+
+  /// Reads a statement whose head starts with [`Kind::keywords`]. Reports its own
+  /// errors and returns `None` when the statement is unusable.
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>>;
+}
+
+/// The typed input of one resource.
+pub trait Spec: std::fmt::Debug + Send + Sync {
+  /// The implicit name of the resource, used by `after` when no `name` is given:
+  /// `go toolchain`, `sysctl fs.inotify.max_user_watches`.
+  fn id(&self) -> String;
+
+  /// What the resource manages, for detecting two resources that fight over one
+  /// thing: `go env GOPROXY`, `file /etc/motd`.
+  fn claims(&self) -> Vec<Text> {
+    Vec::new()
+  }
+
+  /// Checks the values that depend on the host: renders templates and checks the
+  /// results.
+  fn validate(&self, _v: &mut Validator) {}
+}
+
+/// Every resource kind. Longer keyword lists must come before shorter ones that
+/// they start with (`go toolchain` before a hypothetical `go`).
+pub static KINDS: &[&dyn Kind] = &[
+  &crate::resources::go_toolchain::GoToolchainKind,
+  &crate::resources::go_tool::GoToolKind,
+  &crate::resources::proxy::ProxyKind,
+  &crate::resources::goenv::GoEnvKind,
+  &crate::resources::export::ExportKind,
+  &crate::resources::export::PathKind,
+  &crate::resources::vscode::VscodeSettingsKind,
+  &crate::resources::selinux::SelinuxLabelKind,
+  &crate::resources::sysctl::SysctlKind,
+  &crate::resources::file::FileKind,
+  &crate::resources::template::TemplateKind,
+  &crate::resources::managed_block::ManagedBlockKind,
+  &crate::resources::command::CommandKind,
+  &crate::resources::assert::AssertKind,
+];
+
+/// The kind whose keywords start the statement's head.
+pub fn lookup(keywords: &[&str]) -> Option<&'static dyn Kind> {
+  KINDS.iter().copied().find(|k| keywords.len() >= k.keywords().len() && keywords.starts_with(k.keywords()))
+}
+
+/// All the ways a statement can start, for "did you mean": `go toolchain`, `proxy`.
+pub fn all_keywords() -> Vec<String> {
+  KINDS.iter().map(|k| k.keywords().join(" ")).collect()
+}
+
+/// One resource of a playbook.
+#[derive(Debug)]
+pub struct Resource {
+  pub spec: Box<dyn Spec>,
+  pub meta: Meta,
+  /// The keywords of its kind, `go toolchain`.
+  pub kind: String,
+  pub span: Span,
+}
+
+impl Resource {
+  /// The name used by `after` and shown in plans: `name = ...` or the implicit id.
+  pub fn name(&self) -> String {
+    self.meta.name.as_ref().map_or_else(|| self.spec.id(), |n| n.value.clone())
+  }
+}
+
+/// Validates specs for one host: renders texts with what is known of the host.
+pub struct Validator<'a> {
+  pub host: &'a str,
+  /// Variables in scope for the host, as a template context (`facts` included
+  /// when known).
+  pub context: minijinja::Value,
+  /// Names of the variables in scope.
+  pub names: &'a BTreeSet<String>,
+  /// Whether `context` holds the host's facts.
+  pub has_facts: bool,
+  pub sources: &'a Sources,
+  pub diagnostics: &'a mut Diagnostics,
+}
+
+impl Validator<'_> {
+  pub fn error(&mut self, d: Diagnostic) {
+    self.diagnostics.push(d);
+  }
+
+  /// The text's value for this host: the literal itself, or the rendered
+  /// template. `None` when it cannot be known yet (it uses facts and facts are
+  /// not gathered) or when rendering failed (which is reported).
+  pub fn text(&mut self, t: &Text) -> Option<String> {
+    if !t.is_template() {
+      return Some(t.value.clone());
+    }
+    let (top, nested) = text::names(&t.value);
+    let literal = self.sources.snippet(t.span).to_owned();
+    let mut ok = true;
+    for name in &top {
+      if name == "facts" || self.names.contains(name) {
+        continue;
+      }
+      ok = false;
+      let mut d = Diagnostic::new(Code::UndefinedVariable, format!("undefined variable `{name}`"))
+        .label(text::name_span(&literal, t.span, name), format!("not defined for host `{}`", self.host));
+      d = match did_you_mean(name, self.names.iter().map(String::as_str)) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!(
+          "define it in a `vars` block of the playbook, of a group of `{}`, or of the host",
+          self.host
+        )),
+      };
+      self.error(d);
+    }
+    for path in nested.iter().filter_map(|p| p.strip_prefix("facts.")) {
+      let fact = path.split('.').next().unwrap_or(path);
+      if facts::find(fact).is_none() {
+        ok = false;
+        let mut d = Diagnostic::new(Code::UnknownFact, format!("converge gathers no fact `{fact}`"))
+          .label(text::name_span(&literal, t.span, fact), "unknown fact");
+        d = match did_you_mean(fact, facts::names()) {
+          Some(s) => d.help(format!("did you mean `facts.{s}`?")),
+          None => d.help(format!("the facts are: {}", facts::names().collect::<Vec<_>>().join(", "))),
+        };
+        self.error(d);
+      }
+    }
+    if !ok || (top.contains("facts") && !self.has_facts) {
+      return None;
+    }
+    match text::render(&t.value, &self.context) {
+      Ok(s) => Some(s),
+      Err(e) => {
+        let detail = e.detail().map_or_else(|| e.to_string(), str::to_owned);
+        self.error(
+          Diagnostic::new(Code::TemplateRender, format!("template failed for host `{}`: {detail}", self.host))
+            .label(t.span, "while rendering this")
+            .help("check the variables it uses and their types"),
+        );
+        None
+      }
+    }
+  }
+}

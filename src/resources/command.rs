@@ -1,0 +1,64 @@
+//! `command "CMD" { creates = "PATH" }`: a shell command run when its guard says
+//! so: `creates` (skip when the path exists), `unless` (skip when that command
+//! succeeds), `only_if` (run only when that command succeeds).
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::reader::{Cx, Reader};
+use crate::resource::{Kind, Spec, Validator};
+use crate::text::Text;
+
+pub struct CommandKind;
+
+#[derive(Debug)]
+pub struct Command {
+  pub command: Text,
+  pub creates: Option<Text>,
+  pub unless: Option<Text>,
+  pub only_if: Option<Text>,
+  /// Run through `sudo -n` when the login user is not root.
+  pub become_root: bool,
+}
+
+impl Kind for CommandKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["command"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "a shell command behind a guard"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let command = r.label(cx, "command line")?;
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let options = r.options(cx, &["creates", "unless", "only_if", "become"]);
+    Some(Box::new(Command {
+      command,
+      creates: options.text(cx, "creates"),
+      unless: options.text(cx, "unless"),
+      only_if: options.text(cx, "only_if"),
+      become_root: options.bool(cx, "become").unwrap_or(false),
+    }))
+  }
+}
+
+impl Spec for Command {
+  fn id(&self) -> String {
+    format!("command {}", self.command.value)
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    if let Some(c) = v.text(&self.command) {
+      if c.trim().is_empty() {
+        v.error(Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"));
+      }
+    }
+    if let Some(creates) = &self.creates {
+      super::host_path(v, creates, "`creates`");
+    }
+    for guard in [&self.unless, &self.only_if].into_iter().flatten() {
+      v.text(guard);
+    }
+  }
+}

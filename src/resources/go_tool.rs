@@ -1,0 +1,105 @@
+//! `go tool "golang.org/x/tools/gopls" "v0.16.2"`: a Go tool at a version,
+//! installed with `go install path@version` (GOBIN set explicitly), or copied
+//! from a prebuilt `binary` for air-gapped fleets.
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::go_module;
+use crate::reader::{Cx, Reader};
+use crate::resource::{Kind, Spec, Validator};
+use crate::text::Text;
+
+pub struct GoToolKind;
+
+#[derive(Debug)]
+pub struct GoTool {
+  pub module: Text,
+  pub version: Text,
+  /// A prebuilt binary on the controller, installed instead of `go install`.
+  pub binary: Option<Text>,
+  /// Where the binary goes: GOBIN, `~/go/bin` by default.
+  pub bin_dir: Option<Text>,
+}
+
+pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
+
+impl Kind for GoToolKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["go", "tool"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "a Go tool (gopls, dlv, any module/path) at a version"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let module = r.label(cx, "module path")?;
+    let (module, version) = match go_module::split_at_version(&module.value) {
+      Some((path, version)) if r.peek().is_none() => {
+        let at = path.len();
+        let (p, v) = (path.to_owned(), version.to_owned());
+        (Text::new(p, module.span.slice(0, at + 1)), Text::new(v, module.span.slice(at + 2, module.span.len())))
+      }
+      _ => {
+        let version = r.label(cx, "version")?;
+        (module, version)
+      }
+    };
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let options = r.options(cx, &["binary", "bin_dir"]);
+    let binary = options.text(cx, "binary");
+    if let Some(b) = &binary {
+      let path = cx.base_dir().join(&b.value);
+      if !b.is_template() && !path.is_file() {
+        cx.error(
+          Diagnostic::new(Code::Io, format!("the prebuilt binary `{}` does not exist", path.display()))
+            .label(b.span, "not found")
+            .help("relative paths are read from the playbook's directory"),
+        );
+      }
+    }
+    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir") }))
+  }
+}
+
+impl GoTool {
+  /// The installed binary's name: `gopls` for `golang.org/x/tools/gopls`.
+  pub fn binary_name(&self) -> &str {
+    go_module::binary_name(&self.module.value)
+  }
+}
+
+impl Spec for GoTool {
+  fn id(&self) -> String {
+    format!("go tool {}", self.binary_name())
+  }
+
+  fn claims(&self) -> Vec<Text> {
+    let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
+    vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    if let Some(path) = v.text(&self.module) {
+      if let Err(e) = go_module::check_module_path(&path) {
+        v.error(
+          Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
+            .label(self.module.span, "bad module path")
+            .help(e.help()),
+        );
+      }
+    }
+    if let Some(version) = v.text(&self.version) {
+      if let Err(e) = go_module::check_semver(&version) {
+        v.error(
+          Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
+            .label(self.version.span, "expected a version such as \"v0.16.2\"")
+            .help(e.help()),
+        );
+      }
+    }
+    if let Some(dir) = &self.bin_dir {
+      super::host_path(v, dir, "`bin_dir`");
+    }
+  }
+}

@@ -1,0 +1,145 @@
+//! `goenv { GOPRIVATE = "git.example.com" }`: Go settings written the way
+//! `go env -w` writes them, into the file every go process reads (GOENV,
+//! `~/.config/go/env` by default), with the checks `go env -w` makes.
+
+use crate::ast::ValueKind;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::go_env::{self, GoEnvError};
+use crate::reader::{Cx, META, Reader, attribute, text_of};
+use crate::resource::{Kind, Spec, Validator};
+use crate::text::Text;
+
+pub struct GoEnvKind;
+
+#[derive(Debug)]
+pub struct GoEnv {
+  /// Variable, its value, and the span of the name.
+  pub vars: Vec<(Text, Text)>,
+}
+
+/// Variables whose list form is joined with spaces; the others use commas.
+const SPACE_LISTS: &[&str] = &["GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS"];
+
+impl Kind for GoEnvKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["goenv"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "Go settings as `go env -w` writes them (GOPRIVATE, GOSUMDB, GOFLAGS, ...)"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let Some(block) = &r.stmt().block else {
+      cx.error(
+        Diagnostic::new(Code::MissingAttribute, "`goenv` needs a block of Go variables")
+          .label(r.stmt().head_span(), "no variables")
+          .help("for example `goenv { GOPRIVATE = \"git.example.com\" }`"),
+      );
+      return None;
+    };
+    let mut vars: Vec<(Text, Text)> = Vec::new();
+    for stmt in &block.stmts {
+      let Some((name, name_span, value)) = attribute(stmt, cx, "goenv") else { continue };
+      if META.contains(&name.as_str()) {
+        continue;
+      }
+      if let Some((first, _)) = vars.iter().find(|(n, _)| n.value == name) {
+        cx.error(
+          Diagnostic::new(Code::DuplicateAttribute, format!("`{name}` is set twice"))
+            .label(name_span, "set again here")
+            .label(first.span, "first set here"),
+        );
+        continue;
+      }
+      if let Err(e) = go_env::check_write(&name, "") {
+        if !matches!(e, GoEnvError::InvalidValue { .. }) {
+          cx.error(name_error(&name, name_span, &e));
+          continue;
+        }
+      }
+      let text = match &value.kind {
+        ValueKind::List(items) => {
+          let sep = if SPACE_LISTS.contains(&name.as_str()) { " " } else { "," };
+          let mut parts = Vec::new();
+          for item in items {
+            parts.push(text_of(item, cx, &format!("an item of `{name}`"))?.value);
+          }
+          Text::new(parts.join(sep), value.span)
+        }
+        ValueKind::Int(i) => Text::new(i.value.to_string(), value.span),
+        ValueKind::Bool(b) => {
+          cx.error(
+            Diagnostic::new(Code::WrongType, format!("`{name}` takes a string, not a boolean"))
+              .label(value.span, "a boolean")
+              .help(format!("go env values are text; did you mean `\"{}\"`?", if *b { "on" } else { "off" })),
+          );
+          continue;
+        }
+        _ => match text_of(value, cx, &format!("the value of `{name}`")) {
+          Some(t) => t,
+          None => continue,
+        },
+      };
+      vars.push((Text::new(name, name_span), text));
+    }
+    r.meta_only(cx);
+    Some(Box::new(GoEnv { vars }))
+  }
+}
+
+fn name_error(name: &str, span: crate::source::Span, e: &GoEnvError) -> Diagnostic {
+  let code = match e {
+    GoEnvError::Unknown { .. } => Code::GoEnvUnknown,
+    GoEnvError::InvalidValue { .. } => Code::GoEnvValue,
+    _ => Code::GoEnvReadOnly,
+  };
+  let mut d = Diagnostic::new(code, format!("`go env -w` refuses `{name}`: {}", e.reason())).label(span, e.reason());
+  let help = e.help();
+  if !help.is_empty() {
+    d = d.help(help);
+  } else if let Some(s) = did_you_mean(name, go_env::KNOWN.iter().copied()) {
+    d = d.help(format!("did you mean `{s}`?"));
+  }
+  d
+}
+
+impl Spec for GoEnv {
+  fn id(&self) -> String {
+    "goenv".to_owned()
+  }
+
+  fn claims(&self) -> Vec<Text> {
+    self.vars.iter().map(|(n, _)| Text::new(format!("go env {}", n.value), n.span)).collect()
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    for (name, value) in &self.vars {
+      let Some(rendered) = v.text(value) else { continue };
+      if let Err(e) = go_env::check_write(&name.value, &rendered) {
+        v.error(
+          Diagnostic::new(Code::GoEnvValue, format!("`{}={rendered}` is refused: {}", name.value, e.reason()))
+            .label(value.span, e.reason())
+            .help(e.help()),
+        );
+        continue;
+      }
+      if name.value == "GOSUMDB" && rendered == "off" {
+        v.error(
+          Diagnostic::new(Code::SumdbOff, "GOSUMDB=off turns off checksum verification for every module")
+            .label(value.span, "no checksum database")
+            .help("to exempt only private modules, set GOPRIVATE or GONOSUMDB instead"),
+        );
+      }
+      if name.value == "GOPROXY" && rendered.contains('|') {
+        v.error(
+          Diagnostic::new(Code::ProxyAnyError, "`|` falls back to the next proxy on any error, timeouts and 5xx included")
+            .label(value.span, "uses `|`")
+            .help("use `,` to fall back only when a module is not found (404/410)"),
+        );
+      }
+    }
+  }
+}

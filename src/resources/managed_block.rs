@@ -1,0 +1,104 @@
+//! `managed block "PATH" { content = "..." }`: lines that converge owns inside a
+//! file it does not own (`~/.bashrc`), between marker comments. Every byte
+//! outside the markers is kept.
+
+use super::file::Ownership;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::reader::{Cx, Reader};
+use crate::resource::{Kind, Spec, Validator};
+use crate::text::Text;
+
+pub struct ManagedBlockKind;
+
+/// Where a new block goes in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+  Top,
+  Bottom,
+}
+
+#[derive(Debug)]
+pub struct ManagedBlock {
+  pub path: Text,
+  pub content: Text,
+  /// Marker name: lines `# BEGIN converge: NAME` and `# END converge: NAME`.
+  pub marker: Option<Text>,
+  /// The comment leader of the file's syntax, `#` by default.
+  pub comment: Option<Text>,
+  pub position: Position,
+  pub ownership: Ownership,
+}
+
+impl Kind for ManagedBlockKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["managed", "block"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "lines owned by converge inside a file it does not own"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let path = r.label(cx, "path")?;
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let options = r.options(cx, &["content", "marker", "comment", "position", "mode", "owner", "group"]);
+    let content = match options.text(cx, "content") {
+      Some(c) => c,
+      None => {
+        if !options.has("content") {
+          cx.error(
+            Diagnostic::new(Code::MissingAttribute, "`managed block` needs `content`")
+              .label(r.stmt().head_span(), "no content")
+              .help("add `{ content = \"...\" }`; an empty string removes the block's lines"),
+          );
+        }
+        return None;
+      }
+    };
+    let position = match options.choice(cx, "position", &["top", "bottom"]) {
+      Some(p) if p.value == "top" => Position::Top,
+      _ => Position::Bottom,
+    };
+    Some(Box::new(ManagedBlock {
+      path,
+      content,
+      marker: options.text(cx, "marker"),
+      comment: options.text(cx, "comment"),
+      position,
+      ownership: Ownership::read(&options, cx),
+    }))
+  }
+}
+
+impl ManagedBlock {
+  pub fn marker_name(&self) -> &str {
+    self.marker.as_ref().map_or("converge", |m| m.value.as_str())
+  }
+}
+
+impl Spec for ManagedBlock {
+  fn id(&self) -> String {
+    format!("managed block {} {}", self.path.value, self.marker_name())
+  }
+
+  fn claims(&self) -> Vec<Text> {
+    vec![Text::new(format!("block {} {}", self.path.value, self.marker_name()), self.path.span)]
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    super::host_path(v, &self.path, "a managed block's file");
+    v.text(&self.content);
+    if let Some(marker) = &self.marker {
+      if let Some(m) = v.text(marker) {
+        if m.is_empty() || m.contains('\n') {
+          v.error(
+            Diagnostic::new(Code::WrongType, "a marker must be one non-empty line")
+              .label(marker.span, "empty or several lines"),
+          );
+        }
+      }
+    }
+    self.ownership.validate(v);
+  }
+}

@@ -1,0 +1,35 @@
+//! The resource kinds, one file each. See [`crate::resource`] for the traits
+//! and the registry.
+
+pub mod assert;
+pub mod command;
+pub mod export;
+pub mod file;
+pub mod go_tool;
+pub mod go_toolchain;
+pub mod goenv;
+pub mod managed_block;
+pub mod proxy;
+pub mod selinux;
+pub mod sysctl;
+pub mod template;
+pub mod vscode;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::resource::Validator;
+use crate::text::Text;
+
+/// Checks that a path on the host is absolute or starts at the home directory
+/// (`~/`, `$HOME/`), and returns the rendered path.
+pub fn host_path(v: &mut Validator, path: &Text, what: &str) -> Option<String> {
+  let value = v.text(path)?;
+  if value.starts_with('/') || value == "~" || value.starts_with("~/") || value.starts_with("$HOME/") || value == "$HOME" {
+    return Some(value);
+  }
+  v.error(
+    Diagnostic::new(Code::RelativePath, format!("{what} must be an absolute path, not `{value}`"))
+      .label(path.span, "relative path")
+      .help(format!("did you mean `/{value}` or `~/{value}`? paths on hosts start at `/`, `~/` or `$HOME/`")),
+  );
+  None
+}
