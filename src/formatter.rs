@@ -409,7 +409,8 @@ hosts "devboxes" {
 
   #[test]
   fn formats_by_example() {
-    let long = format!("x = [{}]\n", (0..12).map(|i| format!("\"item-number-{i}\"")).collect::<Vec<_>>().join(", "));
+    let long =
+      format!("x = [{}]\n", (0..12).map(|i| format!("\"item-number-{i}\"")).collect::<Vec<_>>().join(", "));
     let long_expanded =
       format!("x = [\n{}]\n", (0..12).map(|i| format!("  \"item-number-{i}\",\n")).collect::<String>());
     let table: &[(&str, &str)] = &[
@@ -441,7 +442,10 @@ hosts "devboxes" {
       ),
       ("a { b = 1 # x\n ; # y\n c = 2 }", "a {\n  b = 1 # x\n  # y\n  c = 2\n}\n"),
       ("x = <<EOT\n  body {\n    EOT2\nEOT\ny = 1\n", "x = <<EOT\n  body {\n    EOT2\nEOT\ny = 1\n"),
-      ("a {\n     x = <<-EOT\n       indented\n       EOT # c\n  y = 2 }", "a {\n  x = <<-EOT\n       indented\n       EOT # c\n  y = 2\n}\n"),
+      (
+        "a {\n     x = <<-EOT\n       indented\n       EOT # c\n  y = 2 }",
+        "a {\n  x = <<-EOT\n       indented\n       EOT # c\n  y = 2\n}\n",
+      ),
       ("x = [<<EOT\nline\nEOT, 2] { a = 1 }", "x = [\n  <<EOT\nline\nEOT,\n  2,\n] {\n  a = 1\n}\n"),
       ("assert kernel>=\"5.10\"", "assert kernel >= \"5.10\"\n"),
       ("mode = 0644\nx = \"a\\\"b\\u{41}\"", "mode = 0644\nx = \"a\\\"b\\u{41}\"\n"),

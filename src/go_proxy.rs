@@ -12,7 +12,8 @@
 //! `|` (fall back on any error); `off` and `direct` end the list, and the go
 //! command ignores everything after them. converge is stricter than the go
 //! command in two places: it rejects empty entries and spaces, which go silently
-//! trims.
+//! skips and trims, and `file:/path`, which go accepts but which converge wants
+//! written `file:///path`.
 
 use std::fmt;
 use std::ops::Range;
@@ -87,7 +88,9 @@ impl ProxyErrorKind {
   pub fn reason(&self) -> String {
     match self {
       ProxyErrorKind::Empty => "an entry between every two separators".into(),
-      ProxyErrorKind::Whitespace(_) => "an entry without spaces (the go command trims them, converge does not)".into(),
+      ProxyErrorKind::Whitespace(_) => {
+        "an entry without spaces (the go command trims them, converge does not)".into()
+      }
       ProxyErrorKind::UnknownWord { .. } => {
         "a URL, `direct` or `off` (a word without `.`, `:` or `/` is taken as a keyword)".into()
       }
@@ -103,7 +106,9 @@ impl ProxyErrorKind {
   /// How to fix it.
   pub fn help(&self) -> String {
     match self {
-      ProxyErrorKind::Empty => "remove the doubled or trailing separator: `https://proxy.golang.org,direct`".into(),
+      ProxyErrorKind::Empty => {
+        "remove the doubled or trailing separator: `https://proxy.golang.org,direct`".into()
+      }
       ProxyErrorKind::Whitespace(_) => "remove the spaces: `https://proxy.golang.org,direct`".into(),
       ProxyErrorKind::UnknownWord { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
       ProxyErrorKind::UnknownWord { suggestion: None, .. } => {
@@ -150,11 +155,15 @@ pub struct ProxyWarning {
 impl fmt::Display for ProxyWarning {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     match &self.kind {
-      ProxyWarningKind::Unreachable { after, count: 1 } => write!(f, "the `GOPROXY` entry after `{after}` is never used"),
+      ProxyWarningKind::Unreachable { after, count: 1 } => {
+        write!(f, "the `GOPROXY` entry after `{after}` is never used")
+      }
       ProxyWarningKind::Unreachable { after, count } => {
         write!(f, "the {count} `GOPROXY` entries after `{after}` are never used")
       }
-      ProxyWarningKind::AnyError { from, to } => write!(f, "`GOPROXY` falls back from `{from}` to `{to}` on any error"),
+      ProxyWarningKind::AnyError { from, to } => {
+        write!(f, "`GOPROXY` falls back from `{from}` to `{to}` on any error")
+      }
     }
   }
 }
@@ -177,7 +186,9 @@ impl ProxyWarning {
   /// What to do about it.
   pub fn help(&self) -> String {
     match &self.kind {
-      ProxyWarningKind::Unreachable { after, .. } => format!("remove the entries after `{after}`, or move them before it"),
+      ProxyWarningKind::Unreachable { after, .. } => {
+        format!("remove the entries after `{after}`, or move them before it")
+      }
       ProxyWarningKind::AnyError { .. } => {
         "keep `|` only if falling back on outages is intended; it can also hide a misconfigured proxy, \
          and a private module may leak to the next proxy; otherwise use `,`"
@@ -255,7 +266,8 @@ impl ProxyChain {
     loop {
       let next = s[start..].find([',', '|']).map(|i| start + i);
       let end = next.unwrap_or(s.len());
-      let fallback = next.map(|i| if s.as_bytes()[i] == b'|' { Fallback::AnyError } else { Fallback::NotFound });
+      let fallback =
+        next.map(|i| if s.as_bytes()[i] == b'|' { Fallback::AnyError } else { Fallback::NotFound });
       match validate_entry(&s[start..end]) {
         Ok(entry) => entries.push((entry, fallback)),
         Err(kind) => {
@@ -304,15 +316,13 @@ impl ProxyChain {
     let mut warnings = Vec::new();
     let terminal = self.entries.iter().position(|(e, _)| matches!(e, ProxyEntry::Direct | ProxyEntry::Off));
     // Separators after the terminal entry are never looked at either.
-    for i in 0..terminal.unwrap_or(self.entries.len().saturating_sub(1)) {
-      if self.entries[i].1 == Some(Fallback::AnyError) {
-        let at = ranges[i].end;
+    let pairs = self.entries.windows(2).zip(&ranges);
+    for (pair, range) in pairs.take(terminal.unwrap_or(usize::MAX)) {
+      if pair[0].1 == Some(Fallback::AnyError) {
+        let (from, to) = (pair[0].0.as_str().to_owned(), pair[1].0.as_str().to_owned());
         warnings.push(ProxyWarning {
-          kind: ProxyWarningKind::AnyError {
-            from: self.entries[i].0.as_str().to_owned(),
-            to: self.entries[i + 1].0.as_str().to_owned(),
-          },
-          range: at..at + 1,
+          kind: ProxyWarningKind::AnyError { from, to },
+          range: range.end..range.end + 1,
         });
       }
     }
@@ -320,7 +330,10 @@ impl ProxyChain {
       let after = if self.entries[t].0 == ProxyEntry::Off { "off" } else { "direct" };
       let count = self.entries.len() - t - 1;
       let (first, last) = (&ranges[t + 1], &ranges[ranges.len() - 1]);
-      warnings.push(ProxyWarning { kind: ProxyWarningKind::Unreachable { after, count }, range: first.start..last.end });
+      warnings.push(ProxyWarning {
+        kind: ProxyWarningKind::Unreachable { after, count },
+        range: first.start..last.end,
+      });
     }
     warnings
   }
@@ -378,7 +391,10 @@ mod tests {
   #[test]
   fn parses_chains_and_renders_them_back() {
     let cases = [
-      ("https://proxy.golang.org,direct", vec![(url("https://proxy.golang.org"), Some(NotFound)), (Direct, None)]),
+      (
+        "https://proxy.golang.org,direct",
+        vec![(url("https://proxy.golang.org"), Some(NotFound)), (Direct, None)],
+      ),
       (
         "https://a|https://b,direct",
         vec![(url("https://a"), Some(AnyError)), (url("https://b"), Some(NotFound)), (Direct, None)],
@@ -432,7 +448,8 @@ mod tests {
       ),
     ];
     for (input, want) in cases {
-      let want: Vec<ProxyWarning> = want.into_iter().map(|(kind, range)| ProxyWarning { kind, range }).collect();
+      let want: Vec<ProxyWarning> =
+        want.into_iter().map(|(kind, range)| ProxyWarning { kind, range }).collect();
       assert_eq!(ProxyChain::parse(input).map(|c| c.warnings()), Ok(want), "{input}");
     }
   }
@@ -450,7 +467,8 @@ mod tests {
     let help = validate_entry("file:/srv/p").err().map(|k| k.help()).unwrap_or_default();
     assert!(help.contains("`file:///srv/p`"), "{help}");
     let warnings = ProxyChain::parse("https://a|off,x.y").map(|c| c.warnings()).unwrap_or_default();
-    let texts: Vec<String> = warnings.iter().map(|w| format!("{w} / {} / {}", w.reason(), w.help())).collect();
+    let texts: Vec<String> =
+      warnings.iter().map(|w| format!("{w} / {} / {}", w.reason(), w.help())).collect();
     assert_eq!(texts.len(), 2);
     assert!(texts[0].contains("any error") && texts[0].contains("timeouts"), "{}", texts[0]);
     assert!(texts[1].starts_with("the `GOPROXY` entry after `off` is never used"), "{}", texts[1]);

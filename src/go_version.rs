@@ -97,12 +97,15 @@ impl GoVersionError {
         .into(),
       GoVersionError::Devel(_) => "converge installs official releases only: pin one such as `1.22.5`".into(),
       GoVersionError::MissingMinor(input) => format!("write the minor version too, such as `{input}.22.5`"),
-      GoVersionError::TooManyComponents(_) => "go releases have at most three numbers, such as `1.22.5`".into(),
+      GoVersionError::TooManyComponents(_) => {
+        "go releases have at most three numbers, such as `1.22.5`".into()
+      }
       GoVersionError::MissingPatch { suggestion, .. } | GoVersionError::ZeroPatch { suggestion, .. } => {
         format!("did you mean `{suggestion}`?")
       }
       GoVersionError::Malformed(_) => {
-        "write `MAJOR.MINOR.PATCH` (`1.22.5`), optionally with `go` in front; prereleases are `1.23rc1`".into()
+        "write `MAJOR.MINOR.PATCH` (`1.22.5`), optionally with `go` in front; prereleases are `1.23rc1`"
+          .into()
       }
     }
   }
@@ -132,7 +135,9 @@ impl GoVersion {
       return Err(GoVersionError::Devel(s.to_owned()));
     }
     let rest = s.strip_prefix("go").unwrap_or(s);
-    if let Some(after_v) = rest.strip_prefix(['v', 'V']).filter(|r| r.starts_with(|c: char| c.is_ascii_digit())) {
+    if let Some(after_v) =
+      rest.strip_prefix(['v', 'V']).filter(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+    {
       return Err(GoVersionError::VPrefix { input: s.to_owned(), suggestion: after_v.to_owned() });
     }
     let (numbers, pre) = match rest.find(|c: char| c.is_ascii_alphabetic()) {
@@ -175,7 +180,10 @@ impl GoVersion {
       });
     }
     if !new_scheme && patch == Some(0) {
-      return Err(GoVersionError::ZeroPatch { input: s.to_owned(), suggestion: format!("{prefix}{major}.{minor}") });
+      return Err(GoVersionError::ZeroPatch {
+        input: s.to_owned(),
+        suggestion: format!("{prefix}{major}.{minor}"),
+      });
     }
     Ok(GoVersion { major, minor, patch, pre })
   }
@@ -356,7 +364,8 @@ mod tests {
 
   #[test]
   fn orders_prereleases_before_releases() {
-    let ordered = ["1.19", "1.19.1", "1.20beta1", "1.20rc1", "1.20rc2", "1.20", "1.20.1", "1.21rc1", "1.21.0"];
+    let ordered =
+      ["1.19", "1.19.1", "1.20beta1", "1.20rc1", "1.20rc2", "1.20", "1.20.1", "1.21rc1", "1.21.0"];
     let parsed: Vec<GoVersion> = ordered.iter().filter_map(|s| GoVersion::parse(s).ok()).collect();
     assert_eq!(parsed.len(), ordered.len());
     for pair in parsed.windows(2) {

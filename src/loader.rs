@@ -47,7 +47,7 @@ pub fn discover(paths: &[PathBuf], diagnostics: &mut Diagnostics) -> Vec<PathBuf
 fn goenv_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
   let mut found: Vec<PathBuf> = std::fs::read_dir(dir)?
     .filter_map(Result::ok)
-    .map(|e| e.path())
+    .map(|e| if dir == Path::new(".") { PathBuf::from(e.file_name()) } else { e.path() })
     .filter(|p| p.extension().is_some_and(|e| e == "goenv") && p.is_file())
     .collect();
   found.sort();

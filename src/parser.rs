@@ -144,11 +144,24 @@ impl Builder {
       }
       pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    expected.retain(|e| *e != "a comment" && *e != "whitespace");
     expected.sort_unstable();
     expected.dedup();
     if let Some(d) = self.unterminated(text, at) {
       self.diagnostics.push(d);
       return;
+    }
+    if at >= text.trim_end().len() {
+      if let Some(open) = unclosed(text) {
+        let c = &text[open..=open];
+        let close = if c == "{" { "}" } else { "]" };
+        self.diagnostics.push(
+          Diagnostic::new(Code::Syntax, format!("this `{c}` is never closed"))
+            .label(Span::new(self.file, self.offset + open, self.offset + open + 1), format!("no `{close}` for this"))
+            .help(format!("add the missing `{close}`; everything after this point was read as part of it")),
+        );
+        return;
+      }
     }
     let found = describe_at(text, at);
     let width = text[at..].chars().next().map_or(0, |c| if c == '\n' { 0 } else { c.len_utf8() });
@@ -380,6 +393,41 @@ fn heredoc_value(pair: Pair<'_, Rule>) -> String {
     out.push_str(&line[cut..]);
   }
   out
+}
+
+/// The byte offset of the innermost `{` or `[` that is never closed, outside
+/// strings and comments.
+fn unclosed(text: &str) -> Option<usize> {
+  let mut stack = Vec::new();
+  let mut chars = text.char_indices().peekable();
+  while let Some((i, c)) = chars.next() {
+    match c {
+      '"' => {
+        let mut escaped = false;
+        for (_, d) in chars.by_ref() {
+          match d {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => break,
+            '\n' => break,
+            _ => escaped = false,
+          }
+        }
+      }
+      '#' => {
+        for (_, d) in chars.by_ref() {
+          if d == '\n' {
+            break;
+          }
+        }
+      }
+      '{' | '[' => stack.push(i),
+      '}' | ']' => {
+        stack.pop();
+      }
+      _ => {}
+    }
+  }
+  stack.last().copied()
 }
 
 /// Whether a string body (after its opening quote) closes on this line.

@@ -88,7 +88,7 @@ impl<'s> Reader<'s> {
     self.peek().and_then(Term::word)
   }
 
-  pub fn next(&mut self) -> Option<&'s Term> {
+  pub fn next_term(&mut self) -> Option<&'s Term> {
     let term = self.stmt.head.get(self.pos);
     if term.is_some() {
       self.pos += 1;
@@ -98,7 +98,7 @@ impl<'s> Reader<'s> {
 
   /// The next head term, which must be a string: `go toolchain "1.22.5"`.
   pub fn label(&mut self, cx: &mut Cx, what: &str) -> Option<Text> {
-    match self.next() {
+    match self.next_term() {
       Some(Term::Value(v)) => text_of(v, cx, &format!("the {what} of `{}`", self.kind)),
       Some(Term::Op(op, span)) => {
         cx.error(

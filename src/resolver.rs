@@ -294,7 +294,8 @@ impl Resolver {
           ),
           other => cx.error(
             Diagnostic::new(Code::WrongType, format!("`port` expects a whole number, found {}", other.describe()))
-              .label(value.span, "not a number"),
+              .label(value.span, "not a number")
+              .help("write the port without quotes, as in `port = 2222`"),
           ),
         },
         _ => {
@@ -374,7 +375,7 @@ impl Resolver {
   fn target(&mut self, stmt: &Stmt, dir: &Path) {
     let mut reader = Reader::new(stmt, 1, "hosts");
     let mut cx = self.cx(dir);
-    let patterns = match reader.next() {
+    let patterns = match reader.next_term() {
       Some(Term::Value(Value { kind: ValueKind::List(items), .. })) => {
         items.iter().filter_map(|i| text_of(i, &mut cx, "a host pattern")).collect()
       }

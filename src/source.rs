@@ -111,6 +111,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 fn display_name(path: &Path) -> String {
   let cwd = std::env::current_dir().ok();
   let shown = cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
+  let shown = shown.strip_prefix(".").unwrap_or(shown);
   shown.display().to_string()
 }
 

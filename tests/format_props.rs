@@ -40,11 +40,12 @@ fn comment() -> BoxedStrategy<String> {
 /// One or more line breaks, each perhaps after a comment, perhaps doubled into a
 /// blank line, and the indentation of the next line.
 fn nl_gap() -> BoxedStrategy<String> {
-  let piece = (sp0(), option::weighted(0.35, comment()), prop::bool::weighted(0.2))
-    .prop_map(|(sp, c, blank)| match c {
+  let piece = (sp0(), option::weighted(0.35, comment()), prop::bool::weighted(0.2)).prop_map(
+    |(sp, c, blank)| match c {
       Some(c) => format!("{sp}{c}\n{}", if blank { "\n" } else { "" }),
       None => format!("\n{}", if blank { "\n" } else { "" }),
-    });
+    },
+  );
   (vec(piece, 1..3), " {0,6}").prop_map(|(pieces, indent)| pieces.concat() + &indent).boxed()
 }
 
@@ -92,8 +93,8 @@ fn scalar() -> BoxedStrategy<String> {
 fn heredoc() -> BoxedStrategy<String> {
   let tag = prop::sample::select(vec!["EOT", "END", "SQL_1"]);
   let line = "[a-z{}#\"/ =]{0,14}";
-  (tag, any::<bool>(), " {0,2}", vec((" {0,4}", line), 0..4), " {0,4}", " {0,4}").prop_map(
-    |(tag, strip, after_open, lines, indent, close_indent)| {
+  (tag, any::<bool>(), " {0,2}", vec((" {0,4}", line), 0..4), " {0,4}", " {0,4}")
+    .prop_map(|(tag, strip, after_open, lines, indent, close_indent)| {
       let mut out = format!("<<{}{tag}{after_open}\n", if strip { "-" } else { "" });
       for (extra, line) in lines {
         out.push_str(&indent);
@@ -104,9 +105,8 @@ fn heredoc() -> BoxedStrategy<String> {
       out.push_str(&close_indent);
       out.push_str(tag);
       out
-    },
-  )
-  .boxed()
+    })
+    .boxed()
 }
 
 /// A gap inside a list: spaces, or line breaks with comments.
@@ -195,11 +195,8 @@ fn stmt(depth: u32) -> BoxedStrategy<String> {
   let first = prop_oneof![5 => word(), 1 => string()];
   let head = (first, vec((sp(), term(depth)), 0..4));
   let assign = option::weighted(0.6, (sp(), sp0(), value(depth)));
-  let block = if depth == 0 {
-    Just(None).boxed()
-  } else {
-    option::weighted(0.3, (sp0(), body(depth - 1))).boxed()
-  };
+  let block =
+    if depth == 0 { Just(None).boxed() } else { option::weighted(0.3, (sp0(), body(depth - 1))).boxed() };
   (head, assign, block)
     .prop_map(|((first, rest), assign, block)| {
       let mut out = first;

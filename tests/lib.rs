@@ -1,3 +1,9 @@
-//! All integration tests, in one binary.
+//! All integration tests, in one binary. They run the real `converge` binary
+//! (see [`test::Test`]) or call the library for properties over many inputs.
 
+mod book;
+mod cli;
+mod diagnostics;
 mod format_props;
+mod playbooks;
+mod test;

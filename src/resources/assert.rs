@@ -50,7 +50,7 @@ impl Kind for AssertKind {
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
-    let (fact_name, fact_span) = match r.next() {
+    let (fact_name, fact_span) = match r.next_term() {
       Some(Term::Value(Value { kind: ValueKind::Word(w), span })) => (w.clone(), *span),
       Some(other) => {
         cx.error(
@@ -80,7 +80,7 @@ impl Kind for AssertKind {
       return None;
     };
     let comparison = read_comparison(r, cx, fact_span)?;
-    let value = match r.next() {
+    let value = match r.next_term() {
       Some(Term::Value(v)) => v,
       _ => {
         cx.error(
@@ -120,13 +120,13 @@ fn read_comparison(r: &mut Reader, cx: &mut Cx, fact_span: Span) -> Option<Compa
   }
   match r.peek_word() {
     Some("in") => {
-      r.next();
+      r.next_term();
       Some(Comparison::In)
     }
     Some("not") => {
-      r.next();
+      r.next_term();
       if r.peek_word() == Some("in") {
-        r.next();
+        r.next_term();
         Some(Comparison::NotIn)
       } else {
         cx.error(Diagnostic::new(Code::Shape, "expected `in` after `not`").label(fact_span, "in this assertion"));

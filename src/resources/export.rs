@@ -47,7 +47,7 @@ impl Kind for ExportKind {
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
-    let name = match r.next() {
+    let name = match r.next_term() {
       Some(Term::Value(Value { kind: ValueKind::Word(w), span })) => Text::new(w.clone(), *span),
       Some(Term::Value(v @ Value { kind: ValueKind::Str(_), .. })) => text_of(v, cx, "a variable name")?,
       Some(other) => {
@@ -70,7 +70,7 @@ impl Kind for ExportKind {
     let action = match r.peek_word() {
       Some("prepend") | Some("append") => {
         let prepend = r.peek_word() == Some("prepend");
-        r.next();
+        r.next_term();
         let entries = read_entries(r, cx)?;
         r.no_value(cx)?;
         if prepend { Action::Prepend(entries) } else { Action::Append(entries) }
@@ -142,7 +142,7 @@ impl Kind for PathKind {
         return None;
       }
     };
-    r.next();
+    r.next_term();
     let entries = read_entries(r, cx)?;
     r.no_value(cx)?;
     let options = r.options(cx, &["scope"]);
@@ -161,7 +161,7 @@ fn read_scope(options: &crate::reader::Options, cx: &mut Cx) -> Scope {
 }
 
 fn read_entries(r: &mut Reader, cx: &mut Cx) -> Option<Vec<Text>> {
-  let entries = match r.next() {
+  let entries = match r.next_term() {
     Some(Term::Value(Value { kind: ValueKind::List(items), .. })) => {
       let mut out = Vec::new();
       for item in items {

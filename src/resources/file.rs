@@ -99,7 +99,8 @@ pub fn read_content(options: &Options, cx: &mut Cx, r: &Reader, required: bool) 
       cx.error(
         Diagnostic::new(Code::Shape, "give either `content` or `source`, not both")
           .label(source.span, "second source of content")
-          .label(options.key_span("content").unwrap_or(r.span()), "content given here"),
+          .label(options.key_span("content").unwrap_or(r.span()), "content given here")
+          .help("keep `content` for text written in the playbook, or `source` for a file beside it"),
       );
       None
     }

@@ -30,7 +30,7 @@ impl Kind for ProxyKind {
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
-    let term = r.next();
+    let term = r.next_term();
     r.finish(cx)?;
     r.no_value(cx)?;
     let options = r.options(cx, &["fallback"]);
