@@ -75,3 +75,13 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
   }
   if failed { EXIT_ERROR } else { EXIT_OK }
 }
+
+/// `converge --plan` and `converge` (apply): this build checks the playbooks and
+/// says plainly that it cannot contact hosts, instead of pretending to plan.
+pub fn plan_unavailable(paths: &[PathBuf], reporter: &Reporter) -> i32 {
+  let code = check(paths, reporter);
+  if code == EXIT_OK {
+    reporter.note("error: this build of converge checks playbooks but cannot gather facts, plan or apply; use `converge check`");
+  }
+  EXIT_ERROR
+}

@@ -361,7 +361,8 @@ impl miette::Diagnostic for Rendered {
 
 /// Renders a diagnostic as text: graphical, with or without colour.
 pub fn render(d: &Diagnostic, sources: &Sources, color: bool, width: usize) -> String {
-  let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+  let theme =
+    if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
   let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
   let rendered = Rendered::new(d, sources);
   let mut out = String::new();

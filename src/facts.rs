@@ -23,7 +23,11 @@ pub struct Fact {
 }
 
 pub const FACTS: &[Fact] = &[
-  Fact { name: "os", kind: FactType::Text, description: "`ID` from /etc/os-release: `debian`, `ubuntu`, `fedora`" },
+  Fact {
+    name: "os",
+    kind: FactType::Text,
+    description: "`ID` from /etc/os-release: `debian`, `ubuntu`, `fedora`",
+  },
   Fact {
     name: "os_family",
     kind: FactType::Text,
@@ -35,11 +39,7 @@ pub const FACTS: &[Fact] = &[
   Fact { name: "goarch", kind: FactType::Text, description: "`uname -m` as a GOARCH: `amd64`, `arm64`" },
   Fact { name: "goos", kind: FactType::Text, description: "always `linux`" },
   Fact { name: "cgroup", kind: FactType::Integer, description: "the cgroup version mounted: `1` or `2`" },
-  Fact {
-    name: "selinux",
-    kind: FactType::Text,
-    description: "`enforcing`, `permissive` or `disabled`",
-  },
+  Fact { name: "selinux", kind: FactType::Text, description: "`enforcing`, `permissive` or `disabled`" },
   Fact { name: "shell", kind: FactType::Text, description: "the login shell of the connecting user" },
   Fact { name: "user", kind: FactType::Text, description: "the connecting user" },
   Fact { name: "home", kind: FactType::Text, description: "the home directory of the connecting user" },

@@ -450,10 +450,30 @@ hosts "devboxes" {
       ("assert kernel>=\"5.10\"", "assert kernel >= \"5.10\"\n"),
       ("mode = 0644\nx = \"a\\\"b\\u{41}\"", "mode = 0644\nx = \"a\\\"b\\u{41}\"\n"),
       ("a = 1 \\\n  # c\nb = 2\n", "a = 1\n# c\nb = 2\n"),
+      ("a = 1\rb = 2\r\r\rc = 3", "a = 1\nb = 2\n\nc = 3\n"),
+      ("a {\n\tb = 1\n\t\tc {\td = 2 }\n}", "a {\n  b = 1\n  c {\n    d = 2\n  }\n}\n"),
+      ("x = { A = 1 }   {b=2}", "x = { A = 1 } {\n  b = 2\n}\n"),
+      ("x = <<EOT\nbody\nEOT { b = 2 }", "x = <<EOT\nbody\nEOT {\n  b = 2\n}\n"),
+      ("x = [1, <<EOT\nbody\nEOT # after\n]", "x = [\n  1,\n  <<EOT\nbody\nEOT, # after\n]\n"),
+      ("a {\n  b = 1\n\n  // last\n\n}", "a {\n  b = 1\n\n// last\n}\n"),
     ];
     for (input, expected) in table {
       check(input, expected);
     }
+  }
+
+  #[test]
+  fn lists_and_maps_stay_on_one_line_up_to_100_columns() {
+    // `x = [""]` is 8 columns around the string.
+    let fits = format!("x = [\"{}\"]\n", "a".repeat(92));
+    check(&fits, &fits);
+    let long = format!("x = [\"{}\"]\n", "a".repeat(93));
+    check(&long, &format!("x = [\n  \"{}\",\n]\n", "a".repeat(93)));
+    // Inside a block the indentation counts, and so does the ` {` of a block.
+    let nested = format!("a {{\n  x = {{ K = \"{}\" }}\n}}\n", "b".repeat(84));
+    check(&nested, &nested);
+    let with_block = format!("x = {{ K = \"{}\" }} {{}}\n", "b".repeat(85));
+    check(&with_block, &format!("x = {{\n  K = \"{}\"\n}} {{}}\n", "b".repeat(85)));
   }
 
   #[test]

@@ -340,6 +340,7 @@ impl ProxyChain {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)]
 mod tests {
   use super::*;
   use Fallback::{AnyError, NotFound};

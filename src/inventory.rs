@@ -64,11 +64,19 @@ impl Inventory {
 
   /// The host of that name, created (at `span`) if it does not exist yet.
   pub fn host_mut(&mut self, name: &str, span: Span) -> &mut Host {
-    self.hosts.entry(name.to_owned()).or_insert_with(|| Host { name: name.to_owned(), span, ..Host::default() })
+    self.hosts.entry(name.to_owned()).or_insert_with(|| Host {
+      name: name.to_owned(),
+      span,
+      ..Host::default()
+    })
   }
 
   /// The group of that name, created (at `span`) if it does not exist yet.
   pub fn group_mut(&mut self, name: &str, span: Span) -> &mut Group {
-    self.groups.entry(name.to_owned()).or_insert_with(|| Group { name: name.to_owned(), span, ..Group::default() })
+    self.groups.entry(name.to_owned()).or_insert_with(|| Group {
+      name: name.to_owned(),
+      span,
+      ..Group::default()
+    })
   }
 }

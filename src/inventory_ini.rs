@@ -155,7 +155,8 @@ impl Reader<'_> {
         &content[1..close]
       }
       None => {
-        let inner = content[1..].split(|c: char| c.is_whitespace() || c == '#' || c == ';').next().unwrap_or("");
+        let inner =
+          content[1..].split(|c: char| c.is_whitespace() || c == '#' || c == ';').next().unwrap_or("");
         let help = if inner.is_empty() {
           "write a group name and close the header with `]`, as in `[web]`".to_owned()
         } else {
@@ -168,6 +169,9 @@ impl Reader<'_> {
           format!("expected `]` to close the section header `[{inner}`"),
           help,
         );
+        if inner.is_empty() {
+          return;
+        }
         inner
       }
     };
@@ -212,7 +216,9 @@ impl Reader<'_> {
           )
         };
         let help = match did_you_mean(other, SECTION_TYPES) {
-          Some(kind) => format!("the allowed section types are `vars` and `children`; write `[{name}:{kind}]`"),
+          Some(kind) => {
+            format!("the allowed section types are `vars` and `children`; write `[{name}:{kind}]`")
+          }
           None => format!(
             "the allowed section types are `vars` and `children`; write `[{name}:vars]` for group variables, \
              `[{name}:children]` for child groups or `[{name}]` for hosts"
@@ -270,16 +276,33 @@ impl Reader<'_> {
     let mut connection = Connection::default();
     let mut vars: Vec<(String, Var)> = Vec::new();
     let mut given: Vec<(String, Span)> = Vec::new();
-    for word in rest {
+    let mut index = 0;
+    while let Some(word) = rest.get(index) {
+      index += 1;
       let span = self.span(at + word.start, at + word.end);
       let raw = &content[word.start..word.end];
       let Some(eq) = word.text.find('=') else {
+        // One diagnostic for a run of words without `=`, such as the rest of
+        // an unquoted `motd=hello big world`.
+        let start = index - 1;
+        let run = rest[start..].iter().take_while(|w| !w.text.contains('=')).count();
+        index = start + run;
+        let last = rest.get(index - 1).map_or(word.end, |w| w.end);
+        let bare = &content[word.start..last];
+        let help = if start > 0 {
+          format!(
+            "if `{bare}` belongs to the value before it, quote that value, as in `motd=\"hello world\"`; \
+             otherwise write host variables as `name=value`"
+          )
+        } else {
+          "write host variables as `name=value`, and put each host on a line of its own".to_owned()
+        };
         self.report(
           Code::Inventory,
-          span,
+          self.span(at + word.start, at + last),
           "not `key=value`",
-          format!("expected `key=value` after host `{}`, found `{raw}`", first.text),
-          "write host variables as `name=value`, and put each host on a line of its own".to_owned(),
+          format!("expected `key=value` after host `{}`, found `{bare}`", first.text),
+          help,
         );
         continue;
       };
@@ -449,7 +472,9 @@ impl Reader<'_> {
 
   fn lex_error(&mut self, at: usize, content: &str, error: LexError) {
     match error {
-      LexError::Unclosed { quote, at: from } => self.unclosed_quote(quote, self.span(at + from, at + content.len())),
+      LexError::Unclosed { quote, at: from } => {
+        self.unclosed_quote(quote, self.span(at + from, at + content.len()))
+      }
       LexError::TrailingBackslash { at: from } => self.report(
         Code::Inventory,
         self.span(at + from, at + from + 1),
@@ -657,7 +682,11 @@ fn integer(text: &str) -> Option<Value> {
   if digits.starts_with('0') && digits.bytes().any(|b| b != b'0') {
     return None;
   }
-  if text.starts_with('-') { text.parse::<i64>().ok().map(Value::from) } else { digits.parse::<u64>().ok().map(Value::from) }
+  if text.starts_with('-') {
+    text.parse::<i64>().ok().map(Value::from)
+  } else {
+    digits.parse::<u64>().ok().map(Value::from)
+  }
 }
 
 /// A `:vars` value without its surrounding quotes; `None` if a quote opens it
@@ -786,8 +815,12 @@ fn expand(pattern: &str) -> Result<Vec<String>, RangeError> {
         help: "close the range with `]`, as in `web[01:05]`".to_owned(),
       });
     };
-    let items = range_items(&pattern[open + 1..close])
-      .map_err(|(message, help)| RangeError { from: open, to: close + 1, message, help })?;
+    let items = range_items(&pattern[open + 1..close]).map_err(|(message, help)| RangeError {
+      from: open,
+      to: close + 1,
+      message,
+      help,
+    })?;
     if names.len().saturating_mul(items.len()) > MAX_EXPANDED {
       return Err(RangeError {
         from: 0,
@@ -796,7 +829,8 @@ fn expand(pattern: &str) -> Result<Vec<String>, RangeError> {
         help: "split the pattern into smaller ranges on several lines".to_owned(),
       });
     }
-    names = names.iter().flat_map(|name| items.iter().map(move |item| format!("{name}{literal}{item}"))).collect();
+    names =
+      names.iter().flat_map(|name| items.iter().map(move |item| format!("{name}{literal}{item}"))).collect();
     done = close + 1;
   }
   let tail = &pattern[done..];
@@ -864,7 +898,9 @@ fn range_items(inner: &str) -> Result<Vec<String>, (String, String)> {
     if end.len() != begin.len() {
       let w = begin.len().max(end.len());
       return Err((
-        format!("expected `{end}` to have as many digits as `{begin}` in the zero-padded host range `{shown}`"),
+        format!(
+          "expected `{end}` to have as many digits as `{begin}` in the zero-padded host range `{shown}`"
+        ),
         format!("pad both ends to the same width, as in `[{begin:0>w$}:{end:0>w$}]`"),
       ));
     }
@@ -1040,7 +1076,8 @@ ansible_python_interpreter=/usr/bin/python3
     let prod = &inventory.groups["prod"];
     assert!(prod.hosts.is_empty());
     assert_eq!(names(&prod.children), ["web", "db", "monitoring"]);
-    let prod_vars: Vec<(&str, Value)> = prod.vars.iter().map(|(k, v)| (k.as_str(), v.value.clone())).collect();
+    let prod_vars: Vec<(&str, Value)> =
+      prod.vars.iter().map(|(k, v)| (k.as_str(), v.value.clone())).collect();
     assert_eq!(
       prod_vars,
       [
@@ -1097,7 +1134,10 @@ ansible_python_interpreter=/usr/bin/python3
     assert_eq!(inventory.hosts.len(), lf.hosts.len());
     for (name, host) in &lf.hosts {
       let other = &inventory.hosts[name];
-      assert_eq!((&other.address, other.port, &other.user, &other.identity), (&host.address, host.port, &host.user, &host.identity));
+      assert_eq!(
+        (&other.address, other.port, &other.user, &other.identity),
+        (&host.address, host.port, &host.user, &host.identity)
+      );
       let values = |h: &Host| h.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect::<Vec<_>>();
       assert_eq!(values(other), values(host), "{name}");
     }
@@ -1131,7 +1171,8 @@ ansible_python_interpreter=/usr/bin/python3
       ("''", json!(""), json!("")),
       ("", json!(""), json!("")),
       ("a=b", json!("a=b"), json!("a=b")),
-      ("{{ go_root }}/bin", json!("{{ go_root }}/bin"), json!("{{ go_root }}/bin")),
+      ("{{go_root}}/bin", json!("{{go_root}}/bin"), json!("{{go_root}}/bin")),
+      ("\"{{ go_root }}/bin\"", json!("{{ go_root }}/bin"), json!("{{ go_root }}/bin")),
     ];
     for (written, on_host, in_vars) in cases {
       let text = format!("[g]\nh x={written}\n[g:vars]\nx={written}\n");
@@ -1242,12 +1283,13 @@ ansible_python_interpreter=/usr/bin/python3
 
   #[test]
   fn a_templated_port_is_left_to_the_resolver() {
-    let inventory = read_ok("web1:2222 ansible_port=\"{{ base_port + 1 }}\"\n[g:vars]\nansible_port={{ p }}\n");
+    let inventory =
+      read_ok("web1:2222 ansible_port=\"{{ base_port + 1 }}\"\n[g:vars]\nansible_port={{ p }}\n");
     let web1 = &inventory.hosts["web1"];
     assert_eq!(web1.port, None);
     assert_eq!(value(&web1.vars, "ansible_port"), Some(json!("{{ base_port + 1 }}")));
     assert_eq!(value(&inventory.groups["g"].vars, "ansible_port"), Some(json!("{{ p }}")));
-    let later = read_ok("web1 ansible_port={{ p }}\n[g]\nweb1 ansible_port=22\n");
+    let later = read_ok("web1 ansible_port=\"{{ p }}\"\n[g]\nweb1 ansible_port=22\n");
     assert_eq!(later.hosts["web1"].port, Some(22));
     assert!(later.hosts["web1"].vars.is_empty());
   }
@@ -1260,8 +1302,14 @@ ansible_python_interpreter=/usr/bin/python3
     host.user = Some("admin".to_owned());
     host.vars.insert("region".to_owned(), Var { value: json!("eu"), span: Span::new(other, 5, 9) });
     host.vars.insert("tier".to_owned(), Var { value: json!("gold"), span: Span::new(other, 10, 14) });
-    inventory.group_mut("web", Span::new(other, 20, 23)).hosts.push(Name { name: "web0".to_owned(), span: Span::new(other, 24, 28) });
-    inventory.group_mut("web", Span::new(other, 20, 23)).vars.insert("x".to_owned(), Var { value: json!("1"), span: Span::new(other, 30, 33) });
+    inventory
+      .group_mut("web", Span::new(other, 20, 23))
+      .hosts
+      .push(Name { name: "web0".to_owned(), span: Span::new(other, 24, 28) });
+    inventory
+      .group_mut("web", Span::new(other, 20, 23))
+      .vars
+      .insert("x".to_owned(), Var { value: json!("1"), span: Span::new(other, 30, 33) });
 
     let text = "[web]\nweb1 tier=silver\nweb2\n[db]\nweb1 ansible_user=deploy\n[web:vars]\nx=2\n";
     let diagnostics = read_into(&mut inventory, text);
@@ -1284,7 +1332,8 @@ ansible_python_interpreter=/usr/bin/python3
   fn a_host_listed_twice_is_one_host_and_one_member() {
     let inventory = read_ok("[g]\nh a=1\nh b=2\n[g]\nh a=3\n");
     assert_eq!(names(&inventory.groups["g"].hosts), ["h"]);
-    let vars: Vec<(&str, Value)> = inventory.hosts["h"].vars.iter().map(|(k, v)| (k.as_str(), v.value.clone())).collect();
+    let vars: Vec<(&str, Value)> =
+      inventory.hosts["h"].vars.iter().map(|(k, v)| (k.as_str(), v.value.clone())).collect();
     assert_eq!(vars, [("a", json!(3)), ("b", json!(2))]);
   }
 
@@ -1300,7 +1349,8 @@ ansible_python_interpreter=/usr/bin/python3
 
   #[test]
   fn sections_accept_what_ansible_accepts() {
-    let inventory = read_ok("[web] # front\nweb1\n  [db:hosts]  ; legacy\n  db1\n[web:children] \n db # comment\n");
+    let inventory =
+      read_ok("[web] # front\nweb1\n  [db:hosts]  ; legacy\n  db1\n[web:children] \n db # comment\n");
     assert_eq!(names(&inventory.groups["web"].hosts), ["web1"]);
     assert_eq!(names(&inventory.groups["db"].hosts), ["db1"]);
     assert_eq!(names(&inventory.groups["web"].children), ["db"]);
@@ -1313,7 +1363,8 @@ ansible_python_interpreter=/usr/bin/python3
   fn every_bad_line_is_reported_and_the_rest_is_read() {
     let text = "[web\nweb1 ansible_port=0\nweb[5:1]\nweb2 x\n[web:nope]\nskipped\n[web:vars]\nno_equals\nok=1\n[db]\ndb1:99999\ndb2\n";
     let (inventory, diagnostics) = read(text);
-    let found: Vec<(Code, &str)> = diagnostics.iter().filter_map(|d| Some((d.code, at(text, d.primary()?)))).collect();
+    let found: Vec<(Code, &str)> =
+      diagnostics.iter().filter_map(|d| Some((d.code, at(text, d.primary()?)))).collect();
     assert_eq!(
       found,
       [
@@ -1374,6 +1425,7 @@ ansible_python_interpreter=/usr/bin/python3
     vars_line_with_a_host: "[web:vars]\nweb1 ansible_user=x\n[web]\nafter\n" => Inventory at "web1 ansible_user", help "`[web]`";
     vars_value_quote_not_closed: "[web:vars]\nmotd = 'hello world\n[web]\nafter\n" => Inventory at "'hello world", help "`'`";
     host_variable_without_equals: "[web]\nweb1 primary\nafter\n" => Inventory at "primary", help "`name=value`";
+    unquoted_value_with_spaces: "[web]\nweb1 motd=hello big world a=1\nafter\n" => Inventory at "big world", help "`motd=\"hello world\"`";
     host_variable_without_name: "[web]\nweb1 a=1 =2\nafter\n" => Inventory at "=2", help "`name=value`";
     variable_instead_of_host: "[web]\nansible_user=deploy\nafter\n" => Inventory at "ansible_user=deploy", help "`[web:vars]`";
     spaced_variable_instead_of_host: "[web]\nhttp_port = 80\nafter\n" => Inventory at "http_port = 80", help "`[web:vars]`";
@@ -1413,7 +1465,11 @@ ansible_python_interpreter=/usr/bin/python3
     let labels: Vec<Vec<&str>> =
       diagnostics.iter().map(|d| d.labels.iter().map(|l| at(text, l.span)).collect()).collect();
     assert_eq!(labels, [vec!["a=3", "a=1"], vec!["x=2", "x=1"]]);
-    assert_eq!(value(&inventory.hosts["web1"].vars, "a"), Some(json!(3)), "the later one wins, as in Ansible");
+    assert_eq!(
+      value(&inventory.hosts["web1"].vars, "a"),
+      Some(json!(3)),
+      "the later one wins, as in Ansible"
+    );
     assert_eq!(value(&inventory.groups["g"].vars, "x"), Some(json!("2")));
   }
 

@@ -5,8 +5,13 @@
 //! against the inventory and variables into a [`playbook::Playbook`] of typed
 //! resources per host, and reported on through [`diagnostic::Diagnostic`]s.
 
+pub mod arguments;
 pub mod ast;
+pub mod atomic;
+pub mod commands;
+pub mod config;
 pub mod diagnostic;
+pub mod facts;
 pub mod formatter;
 pub mod go_env;
 pub mod go_module;
@@ -14,18 +19,13 @@ pub mod go_proxy;
 pub mod go_version;
 pub mod inventory;
 pub mod inventory_ini;
-pub mod parser;
-pub mod source;
-pub mod facts;
 pub mod loader;
+pub mod parser;
 pub mod playbook;
 pub mod reader;
+pub mod reporter;
 pub mod resolver;
 pub mod resource;
 pub mod resources;
+pub mod source;
 pub mod text;
-pub mod arguments;
-pub mod atomic;
-pub mod commands;
-pub mod config;
-pub mod reporter;

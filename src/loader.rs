@@ -28,18 +28,23 @@ pub fn discover(paths: &[PathBuf], diagnostics: &mut Diagnostics) -> Vec<PathBuf
     if path.is_dir() {
       match goenv_files(path) {
         Ok(found) => files.extend(found),
-        Err(e) => diagnostics.push(Diagnostic::new(Code::Io, format!("cannot read the directory `{}`: {e}", path.display()))),
+        Err(e) => diagnostics
+          .push(Diagnostic::new(Code::Io, format!("cannot read the directory `{}`: {e}", path.display()))),
       }
     } else {
       files.push(path.clone());
     }
   }
   if files.is_empty() {
-    let where_ = if named { "the current directory".to_owned() } else { paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ") };
-    diagnostics.push(
-      Diagnostic::new(Code::NoPlaybook, format!("no `.goenv` playbook found in {where_}"))
-        .help("name a playbook (`converge check site.goenv`) or run converge in a directory that has `*.goenv` files"),
-    );
+    let where_ = if named {
+      "the current directory".to_owned()
+    } else {
+      paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+    };
+    diagnostics
+      .push(Diagnostic::new(Code::NoPlaybook, format!("no `.goenv` playbook found in {where_}")).help(
+      "name a playbook (`converge check site.goenv`) or run converge in a directory that has `*.goenv` files",
+    ));
   }
   files
 }
@@ -69,7 +74,8 @@ pub fn load_file(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnosti
     },
     Err(e) => {
       diagnostics.push(
-        Diagnostic::new(Code::Io, format!("cannot read `{}`: {e}", path.display())).help("check the path and its permissions"),
+        Diagnostic::new(Code::Io, format!("cannot read `{}`: {e}", path.display()))
+          .help("check the path and its permissions"),
       );
       return None;
     }

@@ -2,9 +2,9 @@
 
 use clap::Parser;
 use converge::arguments::Arguments;
+use converge::commands;
 use converge::config::{Config, Subcommand};
 use converge::reporter::Reporter;
-use converge::commands;
 
 fn main() {
   let arguments = match Arguments::try_parse() {
@@ -20,7 +20,9 @@ fn main() {
   let code = match &config.subcommand {
     Subcommand::Check { paths } => commands::check(paths, &reporter),
     Subcommand::Fmt { paths, check } => commands::fmt(paths, *check, &reporter),
-    Subcommand::Plan { playbooks } | Subcommand::Apply { playbooks } => commands::check(playbooks, &reporter),
+    Subcommand::Plan { playbooks } | Subcommand::Apply { playbooks } => {
+      commands::plan_unavailable(playbooks, &reporter)
+    }
   };
   std::process::exit(code);
 }

@@ -157,7 +157,10 @@ impl Builder {
         let close = if c == "{" { "}" } else { "]" };
         self.diagnostics.push(
           Diagnostic::new(Code::Syntax, format!("this `{c}` is never closed"))
-            .label(Span::new(self.file, self.offset + open, self.offset + open + 1), format!("no `{close}` for this"))
+            .label(
+              Span::new(self.file, self.offset + open, self.offset + open + 1),
+              format!("no `{close}` for this"),
+            )
             .help(format!("add the missing `{close}`; everything after this point was read as part of it")),
         );
         return;
@@ -191,13 +194,17 @@ impl Builder {
     }
     if let Some(tag) = rest.strip_prefix("<<") {
       let tag = tag.trim_start_matches('-');
-      let tag: String = tag.chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
+      let tag: String =
+        tag.chars().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_').collect();
       if !tag.is_empty() {
         let width = 2 + rest[2..].find(&tag).map_or(0, |i| i + tag.len());
         return Some(
-          Diagnostic::new(Code::Syntax, format!("this multi-line string is never closed by a line holding only `{tag}`"))
-            .label(Span::new(self.file, self.offset + at, self.offset + at + width), "opened here")
-            .help(format!("end the text with a line that holds only `{tag}`")),
+          Diagnostic::new(
+            Code::Syntax,
+            format!("this multi-line string is never closed by a line holding only `{tag}`"),
+          )
+          .label(Span::new(self.file, self.offset + at, self.offset + at + width), "opened here")
+          .help(format!("end the text with a line that holds only `{tag}`")),
         );
       }
     }
@@ -270,9 +277,15 @@ impl Builder {
     let kind = match pair.as_rule() {
       Rule::string => {
         let inner = children(pair).next().map_or("", |p| p.as_str());
-        ValueKind::Str(Str { value: self.unescape(inner, span.start + 1), raw: text.to_owned(), heredoc: false })
+        ValueKind::Str(Str {
+          value: self.unescape(inner, span.start + 1),
+          raw: text.to_owned(),
+          heredoc: false,
+        })
       }
-      Rule::heredoc => ValueKind::Str(Str { value: heredoc_value(pair), raw: text.to_owned(), heredoc: true }),
+      Rule::heredoc => {
+        ValueKind::Str(Str { value: heredoc_value(pair), raw: text.to_owned(), heredoc: true })
+      }
       Rule::number => match text.parse::<i64>() {
         Ok(value) => ValueKind::Int(Int { value, raw: text.to_owned() }),
         Err(_) => {

@@ -102,8 +102,11 @@ impl<'s> Reader<'s> {
       Some(Term::Value(v)) => text_of(v, cx, &format!("the {what} of `{}`", self.kind)),
       Some(Term::Op(op, span)) => {
         cx.error(
-          Diagnostic::new(Code::Shape, format!("expected the {what} of `{}`, found `{}`", self.kind, op.as_str()))
-            .label(*span, "unexpected operator"),
+          Diagnostic::new(
+            Code::Shape,
+            format!("expected the {what} of `{}`, found `{}`", self.kind, op.as_str()),
+          )
+          .label(*span, "unexpected operator"),
         );
         None
       }
@@ -168,9 +171,12 @@ impl<'s> Reader<'s> {
     let rest = &self.stmt.head[self.pos.min(self.stmt.head.len())..];
     let (Some(first), Some(last)) = (rest.first(), rest.last()) else { return Some(()) };
     cx.error(
-      Diagnostic::new(Code::Shape, format!("`{}` takes nothing more here, found {}", self.kind, describe_term(first)))
-        .label(first.span().to(last.span()), "unexpected")
-        .help("see the reference for the shape of this statement"),
+      Diagnostic::new(
+        Code::Shape,
+        format!("`{}` takes nothing more here, found {}", self.kind, describe_term(first)),
+      )
+      .label(first.span().to(last.span()), "unexpected")
+      .help("see the reference for the shape of this statement"),
     );
     None
   }
@@ -232,6 +238,8 @@ impl<'s> Reader<'s> {
 #[derive(Default)]
 pub struct Options<'s> {
   attrs: IndexMap<String, (&'s Value, Span)>,
+  /// Known attributes that an unknown one was taken for ("did you mean").
+  misspelled: Vec<String>,
   pub meta: Meta,
 }
 
@@ -246,7 +254,12 @@ impl<'s> Options<'s> {
           .label(key_span, "unknown attribute");
         let all: Vec<&str> = allowed.iter().chain(if meta { META } else { &[] }).copied().collect();
         d = match did_you_mean(&key, candidates) {
-          Some(s) => d.help(format!("did you mean `{s}`?")),
+          Some(s) => {
+            if let Some(known) = allowed.iter().chain(META).find(|k| **k == s) {
+              self.misspelled.push((*known).to_owned());
+            }
+            d.help(format!("did you mean `{s}`?"))
+          }
           None => d.help(format!("`{kind}` takes: {}", all.join(", "))),
         };
         cx.error(d);
@@ -281,6 +294,12 @@ impl<'s> Options<'s> {
     self.attrs.contains_key(key)
   }
 
+  /// Whether an unknown attribute was reported as a misspelling of `key`, so
+  /// that its absence need not be reported again.
+  pub fn misspelled(&self, key: &str) -> bool {
+    self.misspelled.iter().any(|k| k == key)
+  }
+
   pub fn raw(&self, key: &str) -> Option<&'s Value> {
     self.attrs.get(key).map(|(v, _)| *v)
   }
@@ -300,8 +319,11 @@ impl<'s> Options<'s> {
     match &value.kind {
       ValueKind::Bool(b) => Some(*b),
       other => {
-        let mut d = Diagnostic::new(Code::WrongType, format!("`{key}` expects `true` or `false`, found {}", other.describe()))
-          .label(value.span, "not a boolean");
+        let mut d = Diagnostic::new(
+          Code::WrongType,
+          format!("`{key}` expects `true` or `false`, found {}", other.describe()),
+        )
+        .label(value.span, "not a boolean");
         if let ValueKind::Str(s) = other {
           if s.value == "true" || s.value == "false" || s.value == "yes" || s.value == "no" {
             let b = if s.value == "true" || s.value == "yes" { "true" } else { "false" };
@@ -319,8 +341,11 @@ impl<'s> Options<'s> {
     match &value.kind {
       ValueKind::Int(i) => Some((i.value, value.span)),
       other => {
-        let mut d = Diagnostic::new(Code::WrongType, format!("`{key}` expects a whole number, found {}", other.describe()))
-          .label(value.span, "not a number");
+        let mut d = Diagnostic::new(
+          Code::WrongType,
+          format!("`{key}` expects a whole number, found {}", other.describe()),
+        )
+        .label(value.span, "not a number");
         if let ValueKind::Str(s) = other {
           if s.value.parse::<i64>().is_ok() {
             d = d.help(format!("did you mean `{}`, without quotes?", s.value));
@@ -355,8 +380,11 @@ impl<'s> Options<'s> {
       ValueKind::Str(s) => (s.value.clone(), value.span),
       other => {
         cx.error(
-          Diagnostic::new(Code::WrongType, format!("`{key}` expects one of {}, found {}", quote_list(choices), other.describe()))
-            .label(value.span, "not one of the choices"),
+          Diagnostic::new(
+            Code::WrongType,
+            format!("`{key}` expects one of {}, found {}", quote_list(choices), other.describe()),
+          )
+          .label(value.span, "not one of the choices"),
         );
         return None;
       }
@@ -364,8 +392,11 @@ impl<'s> Options<'s> {
     if choices.contains(&word.as_str()) {
       return Some(Text::new(word, span));
     }
-    let mut d = Diagnostic::new(Code::WrongType, format!("`{key}` must be one of {}, not `{word}`", quote_list(choices)))
-      .label(span, "not one of the choices");
+    let mut d = Diagnostic::new(
+      Code::WrongType,
+      format!("`{key}` must be one of {}, not `{word}`", quote_list(choices)),
+    )
+    .label(span, "not one of the choices");
     if let Some(s) = did_you_mean(&word, choices.iter().copied()) {
       d = d.help(format!("did you mean `{s}`?"));
     }
@@ -386,7 +417,8 @@ pub fn attribute<'s>(stmt: &'s Stmt, cx: &mut Cx, within: &str) -> Option<(Strin
         if stmt.value.is_none() && stmt.head.len() == 2 {
           d = d.help(format!("did you mean `{words} = ...`?"));
         } else {
-          d = d.help(format!("`{within}` holds attributes; resources go in `hosts` blocks or at the top level"));
+          d = d
+            .help(format!("`{within}` holds attributes; resources go in `hosts` blocks or at the top level"));
         }
       }
       cx.error(d);
@@ -439,8 +471,9 @@ pub fn text_of(value: &Value, cx: &mut Cx, what: &str) -> Option<Text> {
         ValueKind::Bool(b) => Some(b.to_string()),
         _ => None,
       };
-      let mut d = Diagnostic::new(Code::WrongType, format!("{what} must be a string, found {}", other.describe()))
-        .label(value.span, "expected a string");
+      let mut d =
+        Diagnostic::new(Code::WrongType, format!("{what} must be a string, found {}", other.describe()))
+          .label(value.span, "expected a string");
       if let Some(shown) = shown {
         d = d.help(format!("did you mean `\"{shown}\"`?"));
       }

@@ -71,7 +71,13 @@ impl Resolver {
     Cx { diagnostics: &mut self.diagnostics, base_dir: dir.to_path_buf() }
   }
 
-  fn top_level(&mut self, stmt: &Stmt, dir: &Path, sources: &mut Sources, everywhere: &mut Vec<Arc<Resource>>) {
+  fn top_level(
+    &mut self,
+    stmt: &Stmt,
+    dir: &Path,
+    sources: &mut Sources,
+    everywhere: &mut Vec<Arc<Resource>>,
+  ) {
     let keywords = stmt.keywords();
     match keywords.first().copied() {
       Some("inventory") => self.include_inventory(stmt, dir, sources),
@@ -254,7 +260,10 @@ impl Resolver {
       return;
     }
     if let Some(existing) = self.inventory.hosts.get(&name.value) {
-      if existing.span != Span::default() && existing.span.file == name.span.file && existing.address.is_some() {
+      if existing.span != Span::default()
+        && existing.span.file == name.span.file
+        && existing.address.is_some()
+      {
         self.diagnostics.push(
           Diagnostic::new(Code::DuplicateDefinition, format!("the host `{}` is defined twice", name.value))
             .label(name.span, "defined again here")
@@ -293,9 +302,12 @@ impl Resolver {
               .help("SSH listens on 22 unless the host says otherwise"),
           ),
           other => cx.error(
-            Diagnostic::new(Code::WrongType, format!("`port` expects a whole number, found {}", other.describe()))
-              .label(value.span, "not a number")
-              .help("write the port without quotes, as in `port = 2222`"),
+            Diagnostic::new(
+              Code::WrongType,
+              format!("`port` expects a whole number, found {}", other.describe()),
+            )
+            .label(value.span, "not a number")
+            .help("write the port without quotes, as in `port = 2222`"),
           ),
         },
         _ => {
@@ -464,9 +476,12 @@ impl Resolver {
       if let Some(path) = self.group_cycle(name, name, &mut Vec::new()) {
         let span = self.inventory.groups.get(name).map(|g| g.span).unwrap_or_default();
         self.diagnostics.push(
-          Diagnostic::new(Code::GroupCycle, format!("the group `{name}` contains itself: {}", path.join(" -> ")))
-            .label(span, "part of a cycle")
-            .help("a group's children must not lead back to it"),
+          Diagnostic::new(
+            Code::GroupCycle,
+            format!("the group `{name}` contains itself: {}", path.join(" -> ")),
+          )
+          .label(span, "part of a cycle")
+          .help("a group's children must not lead back to it"),
         );
         return;
       }
@@ -534,7 +549,8 @@ impl Resolver {
       return Some(std::iter::once(pattern.to_owned()).collect());
     }
     if pattern.contains('*') {
-      let mut out: IndexSet<String> = self.inventory.hosts.keys().filter(|h| glob(pattern, h)).cloned().collect();
+      let mut out: IndexSet<String> =
+        self.inventory.hosts.keys().filter(|h| glob(pattern, h)).cloned().collect();
       for g in self.inventory.groups.keys().filter(|g| glob(pattern, g)) {
         out.extend(members(g));
       }
@@ -703,19 +719,23 @@ fn check_references(resources: &[Arc<Resource>], handlers: &[String], diagnostic
   for resource in resources {
     for after in &resource.meta.after {
       if !names.contains(&after.value) {
-        let mut d = Diagnostic::new(Code::UnknownReference, format!("`after` names no resource `{}`", after.value))
-          .label(after.span, "unknown resource");
+        let mut d =
+          Diagnostic::new(Code::UnknownReference, format!("`after` names no resource `{}`", after.value))
+            .label(after.span, "unknown resource");
         d = match did_you_mean(&after.value, names.iter().map(String::as_str)) {
           Some(s) => d.help(format!("did you mean `{s}`?")),
-          None => d.help("a resource is named by `name = \"...\"` or by its kind and label, e.g. `go toolchain`"),
+          None => {
+            d.help("a resource is named by `name = \"...\"` or by its kind and label, e.g. `go toolchain`")
+          }
         };
         diagnostics.push(d);
       }
     }
     for notify in &resource.meta.notify {
       if !handlers.contains(&notify.value) {
-        let mut d = Diagnostic::new(Code::UnknownReference, format!("`notify` names no handler `{}`", notify.value))
-          .label(notify.span, "unknown handler");
+        let mut d =
+          Diagnostic::new(Code::UnknownReference, format!("`notify` names no handler `{}`", notify.value))
+            .label(notify.span, "unknown handler");
         d = match did_you_mean(&notify.value, handlers.iter().map(String::as_str)) {
           Some(s) => d.help(format!("did you mean `{s}`?")),
           None => d.help("define it with `handler \"NAME\" { ... }` at the top level"),
@@ -751,7 +771,10 @@ fn check_cycles(resources: &[Arc<Resource>], diagnostics: &mut Diagnostics) {
     for edge in graph.edge_indices() {
       if let Some((a, b)) = graph.edge_endpoints(edge) {
         if scc.contains(&a) && scc.contains(&b) {
-          d = d.label(graph[edge], format!("`{}` waits for `{}`", resources[graph[b]].name(), resources[graph[a]].name()));
+          d = d.label(
+            graph[edge],
+            format!("`{}` waits for `{}`", resources[graph[b]].name(), resources[graph[a]].name()),
+          );
         }
       }
     }
@@ -766,7 +789,8 @@ fn glob(pattern: &str, text: &str) -> bool {
   if parts.len() == 1 {
     return pattern == text;
   }
-  if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+  if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len()
+  {
     return false;
   }
   let mut rest = &text[first.len()..text.len() - last.len()];

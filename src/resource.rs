@@ -158,9 +158,12 @@ impl Validator<'_> {
       Err(e) => {
         let detail = e.detail().map_or_else(|| e.to_string(), str::to_owned);
         self.error(
-          Diagnostic::new(Code::TemplateRender, format!("template failed for host `{}`: {detail}", self.host))
-            .label(t.span, "while rendering this")
-            .help("check the variables it uses and their types"),
+          Diagnostic::new(
+            Code::TemplateRender,
+            format!("template failed for host `{}`: {detail}", self.host),
+          )
+          .label(t.span, "while rendering this")
+          .help("check the variables it uses and their types"),
         );
         None
       }

@@ -54,7 +54,9 @@ pub fn check_syntax(source: &str, span: Span, offset: usize) -> Result<(), Diagn
       Err(
         Diagnostic::new(Code::TemplateSyntax, format!("template syntax error: {detail}"))
           .label(at, detail)
-          .help("templates use minijinja (Jinja2) syntax: `{{ variable }}`, `{{ facts.goarch }}`, `{% if ... %}`"),
+          .help(
+            "templates use minijinja (Jinja2) syntax: `{{ variable }}`, `{{ facts.goarch }}`, `{% if ... %}`",
+          ),
       )
     }
   }
@@ -65,7 +67,10 @@ pub fn check_syntax(source: &str, span: Span, offset: usize) -> Result<(), Diagn
 pub fn names(source: &str) -> (BTreeSet<String>, BTreeSet<String>) {
   let env = environment();
   match env.template_from_str(source) {
-    Ok(t) => (t.undeclared_variables(false).into_iter().collect(), t.undeclared_variables(true).into_iter().collect()),
+    Ok(t) => (
+      t.undeclared_variables(false).into_iter().collect(),
+      t.undeclared_variables(true).into_iter().collect(),
+    ),
     Err(_) => Default::default(),
   }
 }

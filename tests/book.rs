@@ -77,7 +77,8 @@ fn every_goenv_block_in_the_book_checks() {
       Some(code) => codes.contains(&code.as_str()),
     };
     if !ok {
-      let messages: Vec<String> = diagnostics.iter().map(|d| format!("{}: {}", d.code.as_str(), d.message)).collect();
+      let messages: Vec<String> =
+        diagnostics.iter().map(|d| format!("{}: {}", d.code.as_str(), d.message)).collect();
       failures.push(format!(
         "{}:{}: expected {}, got [{}]\n{}",
         block.file.display(),

@@ -18,7 +18,12 @@ fn check_reads_the_goenv_files_of_the_current_directory() {
 
 #[test]
 fn check_without_playbooks_says_so() {
-  Test::new().args(&["check"]).status(1).stderr_contains("E106").stderr_contains("no `.goenv` playbook found").run();
+  Test::new()
+    .args(&["check"])
+    .status(1)
+    .stderr_contains("E106")
+    .stderr_contains("no `.goenv` playbook found")
+    .run();
 }
 
 #[test]
@@ -30,7 +35,8 @@ fn check_reports_errors_of_every_file() {
     .status(1)
     .run();
   let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
-  let codes: Vec<&str> = doc["diagnostics"].as_array().into_iter().flatten().filter_map(|d| d["code"].as_str()).collect();
+  let codes: Vec<&str> =
+    doc["diagnostics"].as_array().into_iter().flatten().filter_map(|d| d["code"].as_str()).collect();
   assert_eq!(codes, vec!["E200", "E409"]);
   assert_eq!(doc["version"], 1);
   assert_eq!(doc["errors"], 2);
@@ -48,7 +54,10 @@ fn usage_errors_exit_1_not_2() {
 #[test]
 fn fmt_rewrites_in_place_and_keeps_comments() {
   let run = Test::new()
-    .file("site.goenv", "# fleet\nvars {go_version=\"1.22.5\"} # pinned\nproxy [ direct ]\n\n\n\nsysctl fs.file-max = 1\n")
+    .file(
+      "site.goenv",
+      "# fleet\nvars {go_version=\"1.22.5\"} # pinned\nproxy [ direct ]\n\n\n\nsysctl fs.file-max = 1\n",
+    )
     .args(&["fmt"])
     .run();
   assert_eq!(
@@ -84,6 +93,7 @@ fn fmt_keeps_the_file_mode() {
   let path = test.path("a.goenv");
   std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap_or_else(|e| panic!("{e}"));
   let run = test.run();
-  let mode = std::fs::metadata(run.dir.path().join("a.goenv")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+  let mode =
+    std::fs::metadata(run.dir.path().join("a.goenv")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
   assert_eq!(mode, 0o600);
 }

@@ -21,7 +21,8 @@ fn snapshot(dir: &str, expected_status: i32) {
     });
 
     let json = run_in(&dir, &["check", "--format", "json", file]);
-    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{file}: json: {e}"));
+    let doc: serde_json::Value =
+      serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{file}: json: {e}"));
     let diagnostics = doc["diagnostics"].as_array().cloned().unwrap_or_default();
     assert!(!diagnostics.is_empty(), "{file}: no diagnostics");
     for d in &diagnostics {
@@ -49,9 +50,14 @@ fn warnings_do_not_fail_the_check() {
 
 #[test]
 fn every_code_is_documented_in_the_book() {
-  let reference = std::fs::read_to_string(root().join("book/src/reference/diagnostics.md")).unwrap_or_default();
+  let reference =
+    std::fs::read_to_string(root().join("book/src/reference/diagnostics.md")).unwrap_or_default();
   for code in converge::diagnostic::Code::ALL {
-    assert!(reference.contains(code.as_str()), "{} is missing from book/src/reference/diagnostics.md", code.as_str());
+    assert!(
+      reference.contains(code.as_str()),
+      "{} is missing from book/src/reference/diagnostics.md",
+      code.as_str()
+    );
   }
 }
 
@@ -70,6 +76,10 @@ fn every_error_code_has_a_bad_input() {
     if exempt.contains(code) {
       continue;
     }
-    assert!(seen.contains(code.as_str()), "no fixture in tests/bad or tests/warnings produces {}", code.as_str());
+    assert!(
+      seen.contains(code.as_str()),
+      "no fixture in tests/bad or tests/warnings produces {}",
+      code.as_str()
+    );
   }
 }

@@ -109,9 +109,10 @@ fn heredoc() -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// A gap inside a list: spaces, or line breaks with comments.
+/// A gap inside a list: spaces, line breaks with comments, or a `\` line
+/// continuation.
 fn list_gap() -> BoxedStrategy<String> {
-  prop_oneof![4 => sp0(), 1 => nl_gap()].boxed()
+  prop_oneof![8 => sp0(), 2 => nl_gap(), 1 => s(" \\\n  ")].boxed()
 }
 
 /// A list whose items nest up to `depth` more levels.
@@ -279,6 +280,11 @@ proptest! {
       prop_assert!(!out.contains("\n\n\n"), "two blank lines: {:?}", out);
       prop_assert!(out.lines().all(|l| l == l.trim_end()), "trailing whitespace: {:?}", out);
       prop_assert!(!out.contains('\r'), "CR in output: {:?}", out);
+      if src.contains('\r') {
+        let lf = src.replace("\r\n", "\n");
+        let (lf_ast, _) = parse(FileId(0), &lf);
+        prop_assert_eq!(format(&lf_ast, &lf), out, "CRLF and LF differ: {:?}", src);
+      }
     }
   }
 }

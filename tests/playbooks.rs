@@ -21,7 +21,13 @@ fn every_playbook_checks_clean() {
 #[test]
 fn playbooks_are_formatted() {
   let out = run_in(&root(), &["fmt", "--check", "playbooks"]);
-  assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+  assert_eq!(
+    out.status.code(),
+    Some(0),
+    "{}{}",
+    String::from_utf8_lossy(&out.stdout),
+    String::from_utf8_lossy(&out.stderr)
+  );
 }
 
 #[test]

@@ -84,8 +84,11 @@ impl Kind for AssertKind {
       Some(Term::Value(v)) => v,
       _ => {
         cx.error(
-          Diagnostic::new(Code::MissingAttribute, format!("`assert {fact_name} {}` needs a value", comparison.as_str()))
-            .label(r.stmt().head_span(), "value expected after this"),
+          Diagnostic::new(
+            Code::MissingAttribute,
+            format!("`assert {fact_name} {}` needs a value", comparison.as_str()),
+          )
+          .label(r.stmt().head_span(), "value expected after this"),
         );
         return None;
       }
@@ -96,9 +99,12 @@ impl Kind for AssertKind {
     if let Comparison::Op(op) = comparison {
       if fact.kind == FactType::Text && !matches!(op, Op::Eq | Op::Ne) {
         cx.error(
-          Diagnostic::new(Code::Assertion, format!("`{fact_name}` is text and cannot be compared with `{}`", op.as_str()))
-            .label(fact_span.to(value.span), "ordering comparison on text")
-            .help("text facts take `==`, `!=`, `in` and `not in`"),
+          Diagnostic::new(
+            Code::Assertion,
+            format!("`{fact_name}` is text and cannot be compared with `{}`", op.as_str()),
+          )
+          .label(fact_span.to(value.span), "ordering comparison on text")
+          .help("text facts take `==`, `!=`, `in` and `not in`"),
         );
         return None;
       }
@@ -129,14 +135,19 @@ fn read_comparison(r: &mut Reader, cx: &mut Cx, fact_span: Span) -> Option<Compa
         r.next_term();
         Some(Comparison::NotIn)
       } else {
-        cx.error(Diagnostic::new(Code::Shape, "expected `in` after `not`").label(fact_span, "in this assertion"));
+        cx.error(
+          Diagnostic::new(Code::Shape, "expected `in` after `not`").label(fact_span, "in this assertion"),
+        );
         None
       }
     }
     _ => {
       let span = r.peek().map_or(fact_span, Term::span);
-      let mut d = Diagnostic::new(Code::Shape, "expected a comparison: `==`, `!=`, `>=`, `<=`, `>`, `<`, `in` or `not in`")
-        .label(span, "expected a comparison");
+      let mut d = Diagnostic::new(
+        Code::Shape,
+        "expected a comparison: `==`, `!=`, `>=`, `<=`, `>`, `<`, `in` or `not in`",
+      )
+      .label(span, "expected a comparison");
       if r.stmt().value.is_some() {
         d = d.help("comparisons use `==`, not `=`");
       }
@@ -154,7 +165,9 @@ fn read_values(value: &Value, comparison: Comparison, kind: FactType, cx: &mut C
     }
   };
   match (&value.kind, comparison) {
-    (ValueKind::List(items), Comparison::In | Comparison::NotIn) => items.iter().map(|i| one(i, cx)).collect(),
+    (ValueKind::List(items), Comparison::In | Comparison::NotIn) => {
+      items.iter().map(|i| one(i, cx)).collect()
+    }
     (_, Comparison::In | Comparison::NotIn) => {
       cx.error(
         Diagnostic::new(Code::WrongType, format!("`{}` takes a list", comparison.as_str()))
@@ -190,10 +203,14 @@ impl Spec for Assert {
         FactType::Text => false,
       };
       if bad {
-        let expected = if self.kind == FactType::Integer { "a whole number" } else { "a version such as \"5.10\"" };
+        let expected =
+          if self.kind == FactType::Integer { "a whole number" } else { "a version such as \"5.10\"" };
         v.error(
-          Diagnostic::new(Code::Assertion, format!("`{}` is compared with {expected}, not `{text}`", self.fact.value))
-            .label(value.span, format!("expected {expected}")),
+          Diagnostic::new(
+            Code::Assertion,
+            format!("`{}` is compared with {expected}, not `{text}`", self.fact.value),
+          )
+          .label(value.span, format!("expected {expected}")),
         );
       }
     }

@@ -51,7 +51,9 @@ impl Spec for Command {
   fn validate(&self, v: &mut Validator) {
     if let Some(c) = v.text(&self.command) {
       if c.trim().is_empty() {
-        v.error(Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"));
+        v.error(
+          Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"),
+        );
       }
     }
     if let Some(creates) = &self.creates {

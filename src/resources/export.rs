@@ -201,7 +201,8 @@ fn check_name(name: &Text, cx: &mut Cx) -> Option<()> {
   if valid {
     return Some(());
   }
-  let fixed: String = n.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+  let fixed: String =
+    n.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
   cx.error(
     Diagnostic::new(Code::ExportName, format!("`{n}` cannot be an environment variable name"))
       .label(name.span, "letters, digits and `_` only, not starting with a digit")
@@ -266,9 +267,12 @@ impl Spec for Export {
           let Some(dir) = v.text(entry) else { continue };
           if append && self.name.value == "PATH" && is_go_bin(&dir) {
             v.error(
-              Diagnostic::new(Code::PathAppendGo, format!("appending `{dir}` lets an earlier `go` on PATH win"))
-                .label(entry.span, "appended")
-                .help("a distro `/usr/bin/go` would shadow it; use `path prepend` for Go's bin directories"),
+              Diagnostic::new(
+                Code::PathAppendGo,
+                format!("appending `{dir}` lets an earlier `go` on PATH win"),
+              )
+              .label(entry.span, "appended")
+              .help("a distro `/usr/bin/go` would shadow it; use `path prepend` for Go's bin directories"),
             );
           }
         }

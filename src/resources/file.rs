@@ -27,9 +27,12 @@ impl Ownership {
       Some(crate::ast::ValueKind::Int(i)) => {
         let span = options.raw("mode").map(|v| v.span).unwrap_or_default();
         cx.error(
-          Diagnostic::new(Code::FileMode, format!("a mode is written as an octal string, not the number `{}`", i.raw))
-            .label(span, "a number here is read as decimal")
-            .help(format!("did you mean `mode = \"{:0>4}\"`?", i.raw.trim_start_matches('0'))),
+          Diagnostic::new(
+            Code::FileMode,
+            format!("a mode is written as an octal string, not the number `{}`", i.raw),
+          )
+          .label(span, "a number here is read as decimal")
+          .help(format!("did you mean `mode = \"{:0>4}\"`?", i.raw.trim_start_matches('0'))),
         );
         None
       }
@@ -80,7 +83,10 @@ pub fn parse_mode(mode: &str) -> Option<u32> {
 pub enum Content {
   Inline(Text),
   /// A file on the controller, relative to the playbook's directory.
-  Source { text: Text, path: PathBuf },
+  Source {
+    text: Text,
+    path: PathBuf,
+  },
 }
 
 #[derive(Debug)]

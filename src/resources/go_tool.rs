@@ -37,7 +37,10 @@ impl Kind for GoToolKind {
       Some((path, version)) if r.peek().is_none() => {
         let at = path.len();
         let (p, v) = (path.to_owned(), version.to_owned());
-        (Text::new(p, module.span.slice(0, at + 1)), Text::new(v, module.span.slice(at + 2, module.span.len())))
+        (
+          Text::new(p, module.span.slice(0, at + 1)),
+          Text::new(v, module.span.slice(at + 2, module.span.len())),
+        )
       }
       _ => {
         let version = r.label(cx, "version")?;

@@ -17,7 +17,8 @@ pub const DEFAULT_PREFIX: &str = "/usr/local/go";
 pub const DEFAULT_LINK_DIR: &str = "/usr/local/bin";
 
 /// The GOARCH values Go publishes Linux tarballs for.
-pub const GOARCHES: &[&str] = &["amd64", "arm64", "386", "arm", "ppc64le", "s390x", "riscv64", "loong64", "mips64le"];
+pub const GOARCHES: &[&str] =
+  &["amd64", "arm64", "386", "arm", "ppc64le", "s390x", "riscv64", "loong64", "mips64le"];
 
 /// The expected sha256 of the tarball: one for every host, or one per GOARCH.
 #[derive(Debug)]
@@ -54,6 +55,7 @@ impl Kind for GoToolchainKind {
     r.no_value(cx)?;
     let options = r.options(cx, &["source", "sha256", "prefix", "link", "link_dir"]);
     let sha256 = match options.raw("sha256") {
+      None if options.misspelled("sha256") => return None,
       None => {
         cx.error(
           Diagnostic::new(Code::MissingAttribute, "`go toolchain` needs the tarball's `sha256`")
@@ -68,8 +70,11 @@ impl Kind for GoToolchainKind {
           for stmt in &block.stmts {
             let Some((arch, arch_span, value)) = attribute(stmt, cx, "sha256") else { continue };
             if !GOARCHES.contains(&arch.as_str()) {
-              let mut d = Diagnostic::new(Code::WrongType, format!("`{arch}` is not a GOARCH that Go publishes for Linux"))
-                .label(arch_span, "unknown GOARCH");
+              let mut d = Diagnostic::new(
+                Code::WrongType,
+                format!("`{arch}` is not a GOARCH that Go publishes for Linux"),
+              )
+              .label(arch_span, "unknown GOARCH");
               if let Some(s) = crate::diagnostic::did_you_mean(&arch, GOARCHES.iter().copied()) {
                 d = d.help(format!("did you mean `{s}`?"));
               }
@@ -132,9 +137,12 @@ impl Spec for GoToolchain {
     if let Some(version) = v.text(&self.version) {
       if let Err(e) = GoVersion::parse(&version) {
         v.error(
-          Diagnostic::new(Code::GoVersion, format!("`{version}` is not a Go version: {}", e.reason()))
-            .label(self.version.span, "expected a release such as \"1.22.5\"")
-            .help(e.help()),
+          Diagnostic::new(
+            Code::GoVersion,
+            format!("`{version}` is not a Go release version; expected {}", e.reason()),
+          )
+          .label(self.version.span, "expected a release such as \"1.22.5\"")
+          .help(e.help()),
         );
       }
     }
@@ -146,9 +154,12 @@ impl Spec for GoToolchain {
       if let Some(p) = super::host_path(v, prefix, "`prefix`") {
         if p == "/" || p == "/usr" || p == "/usr/local" || p == "~" || p == "$HOME" {
           v.error(
-            Diagnostic::new(Code::RelativePath, format!("`{p}` cannot be a Go prefix: it is swapped out whole"))
-              .label(prefix.span, "would replace a system directory")
-              .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
+            Diagnostic::new(
+              Code::RelativePath,
+              format!("`{p}` cannot be a Go prefix: it is swapped out whole"),
+            )
+            .label(prefix.span, "would replace a system directory")
+            .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
           );
         }
       }

@@ -18,7 +18,8 @@ pub struct GoEnv {
 }
 
 /// Variables whose list form is joined with spaces; the others use commas.
-const SPACE_LISTS: &[&str] = &["GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS"];
+const SPACE_LISTS: &[&str] =
+  &["GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS"];
 
 impl Kind for GoEnvKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -96,7 +97,8 @@ fn name_error(name: &str, span: crate::source::Span, e: &GoEnvError) -> Diagnost
     GoEnvError::InvalidValue { .. } => Code::GoEnvValue,
     _ => Code::GoEnvReadOnly,
   };
-  let mut d = Diagnostic::new(code, format!("`go env -w` refuses `{name}`: {}", e.reason())).label(span, e.reason());
+  let mut d =
+    Diagnostic::new(code, format!("`go env -w` refuses `{name}`: {}", e.reason())).label(span, e.reason());
   let help = e.help();
   if !help.is_empty() {
     d = d.help(help);
@@ -120,9 +122,12 @@ impl Spec for GoEnv {
       let Some(rendered) = v.text(value) else { continue };
       if let Err(e) = go_env::check_write(&name.value, &rendered) {
         v.error(
-          Diagnostic::new(Code::GoEnvValue, format!("`{}={rendered}` is refused: {}", name.value, e.reason()))
-            .label(value.span, e.reason())
-            .help(e.help()),
+          Diagnostic::new(
+            Code::GoEnvValue,
+            format!("`{}={rendered}` is refused: {}", name.value, e.reason()),
+          )
+          .label(value.span, e.reason())
+          .help(e.help()),
         );
         continue;
       }
@@ -135,9 +140,12 @@ impl Spec for GoEnv {
       }
       if name.value == "GOPROXY" && rendered.contains('|') {
         v.error(
-          Diagnostic::new(Code::ProxyAnyError, "`|` falls back to the next proxy on any error, timeouts and 5xx included")
-            .label(value.span, "uses `|`")
-            .help("use `,` to fall back only when a module is not found (404/410)"),
+          Diagnostic::new(
+            Code::ProxyAnyError,
+            "`|` falls back to the next proxy on any error, timeouts and 5xx included",
+          )
+          .label(value.span, "uses `|`")
+          .help("use `,` to fall back only when a module is not found (404/410)"),
         );
       }
     }

@@ -23,7 +23,12 @@ use crate::text::Text;
 /// (`~/`, `$HOME/`), and returns the rendered path.
 pub fn host_path(v: &mut Validator, path: &Text, what: &str) -> Option<String> {
   let value = v.text(path)?;
-  if value.starts_with('/') || value == "~" || value.starts_with("~/") || value.starts_with("$HOME/") || value == "$HOME" {
+  if value.starts_with('/')
+    || value == "~"
+    || value.starts_with("~/")
+    || value.starts_with("$HOME/")
+    || value == "$HOME"
+  {
     return Some(value);
   }
   v.error(

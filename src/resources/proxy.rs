@@ -34,7 +34,8 @@ impl Kind for ProxyKind {
     r.finish(cx)?;
     r.no_value(cx)?;
     let options = r.options(cx, &["fallback"]);
-    let any_error = options.choice(cx, "fallback", &["not-found", "any-error"]).is_some_and(|f| f.value == "any-error");
+    let any_error =
+      options.choice(cx, "fallback", &["not-found", "any-error"]).is_some_and(|f| f.value == "any-error");
     let sep = if any_error { '|' } else { ',' };
     let entries = match term {
       Some(Term::Value(Value { kind: ValueKind::List(items), span })) => {
@@ -96,8 +97,11 @@ fn entry_text(item: &Value, cx: &mut Cx) -> Option<Text> {
     }
     other => {
       cx.error(
-        Diagnostic::new(Code::GoProxy, format!("a GOPROXY entry must be a string, found {}", other.describe()))
-          .label(item.span, "expected a URL, `direct` or `off`"),
+        Diagnostic::new(
+          Code::GoProxy,
+          format!("a GOPROXY entry must be a string, found {}", other.describe()),
+        )
+        .label(item.span, "expected a URL, `direct` or `off`"),
       );
       None
     }
@@ -150,15 +154,20 @@ impl Spec for Proxy {
       let Some(entry) = v.text(text) else { continue };
       if let Some((word, at)) = &terminal {
         v.error(
-          Diagnostic::new(Code::ProxyUnreachable, format!("`{entry}` comes after `{word}` and is never used"))
-            .label(text.span, "never reached")
-            .label(*at, format!("the chain ends at `{word}`"))
-            .help(format!("move `{word}` to the end of the list")),
+          Diagnostic::new(
+            Code::ProxyUnreachable,
+            format!("`{entry}` comes after `{word}` and is never used"),
+          )
+          .label(text.span, "never reached")
+          .label(*at, format!("the chain ends at `{word}`"))
+          .help(format!("move `{word}` to the end of the list")),
         );
         break;
       }
       match go_proxy::validate_entry(&entry) {
-        Ok(go_proxy::ProxyEntry::Off) | Ok(go_proxy::ProxyEntry::Direct) => terminal = Some((entry.clone(), text.span)),
+        Ok(go_proxy::ProxyEntry::Off) | Ok(go_proxy::ProxyEntry::Direct) => {
+          terminal = Some((entry.clone(), text.span))
+        }
         Ok(go_proxy::ProxyEntry::Url(_)) => {}
         Err(e) => v.error(
           Diagnostic::new(Code::GoProxy, format!("`{entry}` is not a GOPROXY entry: {}", e.reason()))

@@ -60,7 +60,9 @@ impl Spec for SelinuxLabel {
 
   fn validate(&self, v: &mut Validator) {
     if let Some(t) = v.text(&self.setype) {
-      let valid = t.ends_with("_t") && t.len() > 2 && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+      let valid = t.ends_with("_t")
+        && t.len() > 2
+        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
       if !valid {
         v.error(
           Diagnostic::new(Code::SelinuxType, format!("`{t}` is not an SELinux type"))

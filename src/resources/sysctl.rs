@@ -38,9 +38,12 @@ impl Kind for SysctlKind {
       ValueKind::Str(_) => crate::reader::text_of(raw, cx, "a sysctl value")?,
       other => {
         cx.error(
-          Diagnostic::new(Code::WrongType, format!("a sysctl value must be a number or a string, found {}", other.describe()))
-            .label(raw.span, "expected a number or a string")
-            .help("several numbers go in one string: `\"4096 87380 6291456\"`"),
+          Diagnostic::new(
+            Code::WrongType,
+            format!("a sysctl value must be a number or a string, found {}", other.describe()),
+          )
+          .label(raw.span, "expected a number or a string")
+          .help("several numbers go in one string: `\"4096 87380 6291456\"`"),
         );
         return None;
       }
@@ -56,7 +59,9 @@ impl Kind for SysctlKind {
 pub fn is_key(key: &str) -> bool {
   let parts: Vec<&str> = key.split(['.', '/']).collect();
   parts.len() >= 2
-    && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    && parts
+      .iter()
+      .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
 }
 
 impl Spec for Sysctl {

@@ -45,14 +45,20 @@ impl Kind for VscodeSettingsKind {
     let mut insiders = false;
     for stmt in &block.stmts {
       let Some((key, span, value)) = attribute(stmt, cx, "vscode settings") else { continue };
-      let quoted = matches!(stmt.head.first().and_then(|t| t.value()).map(|v| &v.kind), Some(crate::ast::ValueKind::Str(_)));
+      let quoted = matches!(
+        stmt.head.first().and_then(|t| t.value()).map(|v| &v.kind),
+        Some(crate::ast::ValueKind::Str(_))
+      );
       if !quoted && OPTIONS.contains(&key.as_str()) {
         if key == "insiders" {
           match &value.kind {
             crate::ast::ValueKind::Bool(b) => insiders = *b,
             other => cx.error(
-              Diagnostic::new(Code::WrongType, format!("`insiders` expects `true` or `false`, found {}", other.describe()))
-                .label(value.span, "not a boolean"),
+              Diagnostic::new(
+                Code::WrongType,
+                format!("`insiders` expects `true` or `false`, found {}", other.describe()),
+              )
+              .label(value.span, "not a boolean"),
             ),
           }
         }
@@ -88,6 +94,10 @@ impl Spec for VscodeSettings {
   }
 
   fn claims(&self) -> Vec<Text> {
-    self.settings.values().map(|(_, key)| Text::new(format!("vscode setting {}", key.value), key.span)).collect()
+    self
+      .settings
+      .values()
+      .map(|(_, key)| Text::new(format!("vscode setting {}", key.value), key.span))
+      .collect()
   }
 }
