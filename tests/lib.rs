@@ -6,4 +6,5 @@ mod cli;
 mod diagnostics;
 mod format_props;
 mod playbooks;
+mod resolve;
 mod test;
