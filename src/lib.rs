@@ -29,3 +29,5 @@ pub mod resource;
 pub mod resources;
 pub mod source;
 pub mod text;
+pub mod host_facts;
+pub mod transport;

@@ -1,0 +1,222 @@
+//! Host facts: what one run of `scripts/facts.sh` found on a host.
+//!
+//! The script frames its output with nonce markers; [`HostFacts::parse`] reads
+//! only what is between them, so a MOTD or an rc file that prints cannot corrupt
+//! the facts. Requests (files, sysctl keys, tool binaries) are answered in order.
+
+use crate::transport::{Transport, TransportError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The fact-gathering script, run with `sh -s -- NONCE ROOT REQUEST...`.
+pub const SCRIPT: &str = include_str!("scripts/facts.sh");
+
+/// Something the plan needs to know beyond the fixed facts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Request {
+  /// The bytes, mode and owner of a file.
+  File(String),
+  /// The live value of a sysctl key.
+  Sysctl(String),
+  /// The module version a Go binary was built from (`go version -m`).
+  Tool(String),
+}
+
+impl Request {
+  fn arg(&self) -> String {
+    match self {
+      Request::File(p) => format!("file:{p}"),
+      Request::Sysctl(k) => format!("sysctl:{k}"),
+      Request::Tool(p) => format!("tool:{p}"),
+    }
+  }
+}
+
+/// The answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+  Absent,
+  File {
+    data: Vec<u8>,
+    mode: Option<u32>,
+    owner: Option<String>,
+  },
+  Directory,
+  Sysctl(String),
+  /// `path version` from the binary's build info, when it has one.
+  Tool(Option<String>),
+  Other,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostFacts {
+  /// Every `key=value` line, as printed.
+  pub values: BTreeMap<String, String>,
+  pub answers: BTreeMap<Request, Answer>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+  #[error(transparent)]
+  Transport(#[from] TransportError),
+  #[error("the facts script printed no framed output (exit status {status:?}): {stderr}")]
+  Unframed { status: Option<i32>, stderr: String },
+}
+
+impl HostFacts {
+  /// Runs the facts script once over `transport`.
+  pub fn gather(
+    transport: &mut dyn Transport,
+    root: &str,
+    requests: &[Request],
+    timeout: Duration,
+  ) -> Result<HostFacts, FactsError> {
+    let nonce = nonce();
+    let mut args = vec![nonce.clone(), root.to_owned()];
+    args.extend(requests.iter().map(Request::arg));
+    let output = transport.run_script(SCRIPT, &args, timeout)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    HostFacts::parse(&stdout, &nonce, requests).ok_or_else(|| FactsError::Unframed {
+      status: output.status,
+      stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    })
+  }
+
+  /// Reads the framed part of the script's output. `None` when the frame is
+  /// missing or incomplete.
+  pub fn parse(stdout: &str, nonce: &str, requests: &[Request]) -> Option<HostFacts> {
+    let begin = format!("__GOFACTS_BEGIN_{nonce}__");
+    let end = format!("__GOFACTS_END_{nonce}__");
+    let start = stdout.find(&begin)? + begin.len();
+    let stop = start + stdout[start..].find(&end)?;
+    let mut values = BTreeMap::new();
+    for line in stdout[start..stop].lines() {
+      if let Some((k, v)) = line.split_once('=') {
+        values.insert(k.to_owned(), v.to_owned());
+      }
+    }
+    let hex = values.get("encoding").is_some_and(|e| e == "hex");
+    let mut answers = BTreeMap::new();
+    for (i, request) in requests.iter().enumerate() {
+      let get = |field: &str| values.get(&format!("req.{}.{field}", i + 1)).cloned();
+      let answer = match (request, get("state").as_deref()) {
+        (_, Some("absent")) | (_, None) => Answer::Absent,
+        (Request::File(_), Some("file")) => Answer::File {
+          data: decode(&get("data").unwrap_or_default(), hex)?,
+          mode: get("mode").and_then(|m| u32::from_str_radix(&m, 8).ok()),
+          owner: get("owner"),
+        },
+        (Request::File(_), Some("directory")) => Answer::Directory,
+        (Request::Sysctl(_), Some("present")) => Answer::Sysctl(get("value").unwrap_or_default()),
+        (Request::Tool(_), Some("present")) => Answer::Tool(get("mod").filter(|m| !m.is_empty())),
+        _ => Answer::Other,
+      };
+      answers.insert(request.clone(), answer);
+    }
+    Some(HostFacts { values, answers })
+  }
+
+  pub fn get(&self, key: &str) -> Option<&str> {
+    self.values.get(key).map(String::as_str)
+  }
+}
+
+fn decode(text: &str, hex: bool) -> Option<Vec<u8>> {
+  if hex {
+    return (0..text.len() / 2).map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+  }
+  base64_decode(text)
+}
+
+/// Standard base64 with padding, as `base64` prints it.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+  let value = |c: u8| -> Option<u32> {
+    Some(match c {
+      b'A'..=b'Z' => c - b'A',
+      b'a'..=b'z' => c - b'a' + 26,
+      b'0'..=b'9' => c - b'0' + 52,
+      b'+' => 62,
+      b'/' => 63,
+      _ => return None,
+    } as u32)
+  };
+  let bytes: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+  if bytes.len() % 4 != 0 {
+    return None;
+  }
+  let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+  for chunk in bytes.chunks(4) {
+    let pad = chunk.iter().rev().take_while(|b| **b == b'=').count();
+    let mut n = 0u32;
+    for (i, b) in chunk.iter().enumerate() {
+      n <<= 6;
+      if i < 4 - pad {
+        n |= value(*b)?;
+      }
+    }
+    let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+    out.extend_from_slice(&decoded[..3 - pad]);
+  }
+  Some(out)
+}
+
+/// A marker no rc file will print by chance.
+fn nonce() -> String {
+  let t =
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+  format!("{:x}{:x}", t, std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::transport::Local;
+
+  #[test]
+  fn base64_round_trips_what_coreutils_prints() {
+    assert_eq!(base64_decode("dm0K"), Some(b"vm\n".to_vec()));
+    assert_eq!(base64_decode("YQ=="), Some(b"a".to_vec()));
+    assert_eq!(base64_decode("YWI="), Some(b"ab".to_vec()));
+    assert_eq!(base64_decode(""), Some(Vec::new()));
+    assert_eq!(base64_decode("!!!!"), None);
+  }
+
+  #[test]
+  fn noise_outside_the_frame_is_ignored() {
+    let out = "Welcome to host\nos.id=evil\n__GOFACTS_BEGIN_n1__\nos.id=debian\n__GOFACTS_END_n1__\nbye\n";
+    let facts = HostFacts::parse(out, "n1", &[]);
+    assert_eq!(facts.and_then(|f| f.get("os.id").map(str::to_owned)), Some("debian".to_owned()));
+    assert_eq!(
+      HostFacts::parse("__GOFACTS_BEGIN_n1__\nx=1\n", "n1", &[]),
+      None,
+      "an unterminated frame is refused"
+    );
+  }
+
+  /// The real script, run by the real `sh`, on this machine.
+  #[test]
+  fn gathers_real_facts_and_files_in_one_run() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("f");
+    std::fs::write(&file, b"a\x00b\nline two\n")?;
+    let missing = dir.path().join("missing").display().to_string();
+    let requests = vec![
+      Request::File(file.display().to_string()),
+      Request::File(missing.clone()),
+      Request::Sysctl("kernel.ostype".to_owned()),
+      Request::Sysctl("kernel.no_such_key".to_owned()),
+    ];
+    let mut local = Local { name: "localhost".to_owned() };
+    let facts = HostFacts::gather(&mut local, "", &requests, Duration::from_secs(30))?;
+    assert!(facts.get("goarch").is_some_and(|a| !a.is_empty()));
+    assert!(facts.get("kernel.release").is_some_and(|k| k.starts_with(|c: char| c.is_ascii_digit())));
+    match &facts.answers[&requests[0]] {
+      Answer::File { data, .. } => assert_eq!(data, b"a\x00b\nline two\n"),
+      other => panic!("expected the file, got {other:?}"),
+    }
+    assert_eq!(facts.answers[&requests[1]], Answer::Absent);
+    assert_eq!(facts.answers[&requests[2]], Answer::Sysctl("Linux".to_owned()));
+    assert_eq!(facts.answers[&requests[3]], Answer::Absent);
+    Ok(())
+  }
+}

@@ -1,0 +1,77 @@
+# Gathers every fact a plan needs in one run. POSIX sh: it must work whatever
+# the login shell is (bash, zsh, dash, fish run `sh -s`).
+#
+# Usage: sh -s -- NONCE ROOT REQUEST...
+#   ROOT     prefix for every path read ("" for /)
+#   REQUEST  file:PATH | sysctl:KEY | tool:PATH
+# Output: `key=value` lines between __GOFACTS_BEGIN_NONCE__ and
+# __GOFACTS_END_NONCE__; values on one line; file bytes as base64 (hex from od
+# when base64 is missing). Anything outside the markers (MOTD, rc-file chatter)
+# is ignored by the reader.
+nonce=${1:-x}; root=${2:-}
+[ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
+LC_ALL=C; export LC_ALL
+cd / 2>/dev/null
+one() { tr '\n\r\t' '   ' | sed 's/ *$//'; }
+kv() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | one)"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+b64() { if have base64; then base64 < "$1" | tr -d '\n'; else od -An -v -tx1 < "$1" | tr -d ' \n'; fi; }
+enc() { if have base64; then echo base64; else echo hex; fi; }
+printf '__GOFACTS_BEGIN_%s__\n' "$nonce"
+kv encoding "$(enc)"
+if [ -r "$root/etc/os-release" ]; then
+  ( . "$root/etc/os-release"; kv os.id "${ID:-}"; kv os.version_id "${VERSION_ID:-}"; kv os.id_like "${ID_LIKE:-}" )
+fi
+m=$(uname -m)
+case $m in x86_64) ga=amd64;; aarch64|arm64) ga=arm64;; i?86) ga=386;; armv6l|armv7l|arm*) ga=arm;; loongarch64) ga=loong64;; *) ga=$m;; esac
+kv uname.m "$m"; kv goarch "$ga"; kv kernel.release "$(uname -r)"; kv hostname "$(uname -n)"
+kv userland.long_bit "$(getconf LONG_BIT 2>/dev/null)"
+if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then kv cgroup 2; elif [ -d /sys/fs/cgroup ]; then kv cgroup 1; else kv cgroup 0; fi
+user=$(id -un); kv user "$user"; kv uid "$(id -u)"; kv home "$HOME"
+pw=$(getent passwd "$user" 2>/dev/null || grep "^$user:" /etc/passwd)
+kv user.login_shell "$(printf '%s' "$pw" | cut -d: -f7)"
+kv bash.ssh_sources_bashrc "$(grep -ac SSH2_CLIENT /bin/bash 2>/dev/null || echo 0)"
+kv cpus "$(getconf _NPROCESSORS_ONLN 2>/dev/null)"
+kv memory_kb "$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo 2>/dev/null)"
+if [ -r /sys/fs/selinux/enforce ]; then
+  kv selinux "$([ "$(cat /sys/fs/selinux/enforce)" = 1 ] && echo enforcing || echo permissive)"
+else
+  kv selinux disabled
+fi
+kv sudo "$(if [ "$(id -u)" = 0 ]; then echo root; elif have sudo && sudo -n true 2>/dev/null; then echo passwordless; elif have sudo; then echo password; else echo absent; fi)"
+go=$root/usr/local/go/bin/go; [ -x "$go" ] || go=$(command -v go 2>/dev/null)
+kv go.path_lookup "$(command -v go 2>/dev/null)"
+if [ -n "$go" ] && [ -x "$go" ]; then
+  kv go.binary "$go"
+  kv go.version "$(GOTOOLCHAIN=local "$go" version 2>&1 | sed -n 1p)"
+  kv go.env.goenv "$(GOTOOLCHAIN=local "$go" env GOENV 2>/dev/null)"
+fi
+[ -r "$root/usr/local/go/VERSION" ] && kv go.usrlocal_version_file "$(sed -n 1p "$root/usr/local/go/VERSION")"
+i=0
+for req in "$@"; do
+  i=$((i+1)); kind=${req%%:*}; arg=${req#*:}
+  kv "req.$i.kind" "$kind"; kv "req.$i.arg" "$arg"
+  case $kind in
+    file)
+      f=$root$arg
+      if [ -L "$f" ]; then kv "req.$i.link" "$(readlink "$f")"; fi
+      if [ -f "$f" ]; then
+        kv "req.$i.state" file
+        kv "req.$i.mode" "$(stat -c %a "$f" 2>/dev/null)"; kv "req.$i.owner" "$(stat -c %U:%G "$f" 2>/dev/null)"
+        kv "req.$i.data" "$(b64 "$f")"
+      elif [ -d "$f" ]; then kv "req.$i.state" directory
+      elif [ -e "$f" ]; then kv "req.$i.state" other
+      else kv "req.$i.state" absent; fi;;
+    sysctl)
+      p=/proc/sys/$(printf '%s' "$arg" | tr . /)
+      if [ -r "$p" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(cat "$p")"; else kv "req.$i.state" absent; fi;;
+    tool)
+      f=$root$arg
+      if [ -x "$f" ] && [ -n "$go" ]; then
+        kv "req.$i.state" present
+        kv "req.$i.mod" "$(GOTOOLCHAIN=local "$go" version -m "$f" 2>/dev/null | awk '$1=="mod"{print $2" "$3}')"
+      else kv "req.$i.state" absent; fi;;
+    *) kv "req.$i.state" unknown;;
+  esac
+done
+printf '__GOFACTS_END_%s__\n' "$nonce"

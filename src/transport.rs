@@ -1,0 +1,88 @@
+//! How converge talks to a host: one small trait, so that the planner and the
+//! applier are the same code over the local machine and over SSH.
+//!
+//! A transport runs a POSIX `sh` script with arguments and returns what it
+//! printed. Everything converge does on a host is such a script, which keeps the
+//! number of round trips per host fixed (facts in one, the apply in one).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// What a script run printed, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptOutput {
+  pub stdout: Vec<u8>,
+  pub stderr: Vec<u8>,
+  /// The exit status; `None` when the script was killed.
+  pub status: Option<i32>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+  #[error("cannot start `{program}`: {source}")]
+  Spawn { program: String, source: std::io::Error },
+  #[error("the script did not finish within {0:?}")]
+  Timeout(Duration),
+  #[error("i/o error while running the script: {0}")]
+  Io(#[from] std::io::Error),
+}
+
+/// A way to run scripts on one host.
+pub trait Transport: Send {
+  /// The host as shown to people.
+  fn host(&self) -> &str;
+
+  /// Runs `sh -s -- ARGS` with `script` on standard input.
+  fn run_script(
+    &mut self,
+    script: &str,
+    args: &[String],
+    timeout: Duration,
+  ) -> Result<ScriptOutput, TransportError>;
+}
+
+/// The machine converge runs on.
+pub struct Local {
+  pub name: String,
+}
+
+impl Transport for Local {
+  fn host(&self) -> &str {
+    &self.name
+  }
+
+  fn run_script(
+    &mut self,
+    script: &str,
+    args: &[String],
+    timeout: Duration,
+  ) -> Result<ScriptOutput, TransportError> {
+    let mut child = Command::new("sh")
+      .arg("-s")
+      .arg("--")
+      .args(args)
+      .stdin(Stdio::piped())
+      .stdout(Stdio::piped())
+      .stderr(Stdio::piped())
+      .spawn()
+      .map_err(|source| TransportError::Spawn { program: "sh".to_owned(), source })?;
+    if let Some(mut stdin) = child.stdin.take() {
+      stdin.write_all(script.as_bytes())?;
+    }
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+      if child.try_wait()?.is_some() {
+        break;
+      }
+      if std::time::Instant::now() >= deadline {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(TransportError::Timeout(timeout));
+      }
+      std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output()?;
+    Ok(ScriptOutput { stdout: output.stdout, stderr: output.stderr, status: output.status.code() })
+  }
+}
