@@ -41,6 +41,7 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let mut unformatted = 0;
+  let mut listed = Vec::new();
   let mut failed = false;
   for path in loader::discover(paths, &mut diagnostics) {
     let mut found = Diagnostics::new();
@@ -59,15 +60,22 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
     }
     unformatted += 1;
     if check {
-      reporter.line(&path.display().to_string());
+      listed.push(path.display().to_string());
     } else if let Err(e) = atomic::write(&path, formatted.as_bytes(), None) {
       failed = true;
       diagnostics.push(Diagnostic::new(Code::Io, format!("cannot write `{}`: {e}", path.display())));
     }
   }
   failed |= diagnostics.has_errors();
-  if !diagnostics.is_empty() {
-    reporter.diagnostics(diagnostics, &sources, "fmt stopped");
+  if reporter.format() == crate::arguments::Format::Json {
+    reporter.json_with(diagnostics, &sources, "unformatted", &listed);
+  } else {
+    for path in &listed {
+      reporter.line(path);
+    }
+    if !diagnostics.is_empty() {
+      reporter.diagnostics(diagnostics, &sources, "fmt stopped");
+    }
   }
   if check && unformatted > 0 {
     reporter.note(&format!("{unformatted} file{} not formatted; run `converge fmt`", plural(unformatted)));

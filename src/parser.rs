@@ -212,7 +212,12 @@ impl Builder {
   }
 
   fn stmt(&mut self, pair: Pair<'_, Rule>) -> Option<Stmt> {
-    let span = self.span(&pair);
+    // The pair's own span can end with spaces or a comment that pest skipped
+    // while looking for an optional part; the statement ends with its last part.
+    let end =
+      pair.clone().into_inner().filter(|p| p.as_rule() != Rule::COMMENT).map(|p| p.as_span().end()).max();
+    let whole = self.span(&pair);
+    let span = Span::new(self.file, whole.start, end.map_or(whole.end, |e| self.offset + e));
     let mut head = Vec::new();
     let mut value = None;
     let mut block = None;
@@ -371,7 +376,16 @@ impl Builder {
             ),
           }
         }
-        Some((_, other)) => out.push(other),
+        Some((_, c @ ('"' | '\\' | '$'))) => out.push(c),
+        Some((j, other)) => {
+          let end = j + other.len_utf8();
+          self.diagnostics.push(
+            Diagnostic::new(Code::InvalidEscape, format!("`\\{other}` is not an escape"))
+              .label(Span::new(self.file, start + i, start + end), "unknown escape")
+              .help("the escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\r`, `\\$` and `\\u{...}`; write `\\\\` for a backslash"),
+          );
+          out.push(other);
+        }
         None => {}
       }
     }
@@ -543,6 +557,22 @@ mod tests {
     dotted_word: "sysctl fs.inotify.max_user_watches = 5" => "(sysctl fs.inotify.max_user_watches = 5)\n";
     negative: "x = -1" => "(x = -1)\n";
     crlf: "a = 1\r\nb = 2\r\n" => "(a = 1)\n(b = 2)\n";
+    // A heredoc may be a label: `<<` is not two `<` operators.
+    heredoc_in_head: "command <<EOT\necho hi\nEOT\n" => "(command \"echo hi\\n\" )\n";
+    // A line that starts with the tag but goes on with text is part of the body.
+    heredoc_tag_in_text: "x = <<EOT\nEOT is over\nEOT\n" => "(x = \"EOT is over\\n\")\n";
+    heredoc_before_block: "x = <<EOT\nb\nEOT {\n}\n" => "(x = \"b\\n\" {})\n";
+  }
+
+  #[test]
+  fn statement_spans_end_at_their_last_part_not_a_trailing_comment() {
+    let (ast, _) = parse(FileId(0), "a = 1   # c\n");
+    assert_eq!((ast.stmts[0].span.start, ast.stmts[0].span.end), (0, 5));
+  }
+
+  #[test]
+  fn unknown_escapes_are_reported_as_such() {
+    assert_eq!(err("x = \"a\\qb\"\n"), vec![(Code::InvalidEscape, 6, 2)]);
   }
 
   #[test]

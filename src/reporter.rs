@@ -56,6 +56,24 @@ impl Reporter {
     }
   }
 
+  /// The JSON document of [`Reporter::diagnostics`] with one more list in it
+  /// (`fmt --check --format json` adds the unformatted files).
+  pub fn json_with(&self, diagnostics: Diagnostics, sources: &Sources, key: &str, items: &[String]) {
+    let valid = !diagnostics.has_errors();
+    let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
+    let json: Vec<JsonDiagnostic> =
+      diagnostics.sorted().iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
+    let mut doc = serde_json::json!({
+      "version": 1,
+      "valid": valid,
+      "errors": errors,
+      "warnings": warnings,
+      "diagnostics": json,
+    });
+    doc[key] = serde_json::json!(items);
+    self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+  }
+
   /// A line for people on standard error.
   pub fn note(&self, line: &str) {
     self.err(&format!("{line}\n"));

@@ -343,7 +343,7 @@ impl Resolver {
     let mut children = Vec::new();
     if let Some(block) = &stmt.block {
       for inner in &block.stmts {
-        if inner.keywords().first() == Some(&"vars") && inner.head.len() == 1 && inner.value.is_none() {
+        if inner.keywords().first() == Some(&"vars") && inner.head.len() == 1 {
           self.read_vars(inner, dir, &mut vars);
           continue;
         }
@@ -602,6 +602,9 @@ impl Resolver {
             Some(s) => d.help(format!("did you mean `{s}`?")),
             None if self.inventory.hosts.keys().all(|h| h == LOCALHOST) => {
               d.help("this playbook has no inventory; add `inventory \"inventory.ini\"` or `host`/`group` statements")
+            }
+            None if self.inventory.groups.is_empty() => {
+              d.help(format!("the hosts are: {}", self.inventory.hosts.keys().cloned().collect::<Vec<_>>().join(", ")))
             }
             None => d.help(format!("the groups are: {}", self.inventory.groups.keys().cloned().collect::<Vec<_>>().join(", "))),
           };

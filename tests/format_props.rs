@@ -279,6 +279,16 @@ proptest! {
     if !heredocs {
       prop_assert!(!out.contains("\n\n\n"), "two blank lines: {:?}", out);
       prop_assert!(out.lines().all(|l| l == l.trim_end()), "trailing whitespace: {:?}", out);
+      let lines: Vec<&str> = out.lines().collect();
+      // Lines with comments are skipped: their text may end in anything.
+      let commented = |l: &str| l.contains('#') || l.contains("//");
+      for (i, pair) in lines.windows(3).enumerate() {
+        if pair[1].is_empty() && !commented(pair[0]) && !commented(pair[2]) {
+          let after_open = pair[0].ends_with('{') || pair[0].ends_with('[');
+          let before_close = pair[2].trim_start().starts_with(['}', ']']);
+          prop_assert!(!after_open && !before_close, "blank line {} at the edge of a block: {:?}", i + 2, out);
+        }
+      }
       prop_assert!(!out.contains('\r'), "CR in output: {:?}", out);
       if src.contains('\r') {
         let lf = src.replace("\r\n", "\n");

@@ -7,7 +7,6 @@ use converge::playbook::Playbook;
 use converge::resolver;
 use converge::source::Sources;
 
-
 fn resolve(files: &[(&str, &str)]) -> (Playbook, Diagnostics) {
   let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
   let mut paths = Vec::new();
@@ -132,7 +131,8 @@ file "/etc/x" {
 }
 "#;
   let (_, diagnostics) = resolve(&[("a.goenv", text)]);
-  let messages: Vec<String> = diagnostics.iter().map(|d| format!("{} {}", d.message, d.labels[0].text)).collect();
+  let messages: Vec<String> =
+    diagnostics.iter().map(|d| format!("{} {}", d.message, d.labels[0].text)).collect();
   assert_eq!(messages, vec!["undefined variable `v` not defined for host `b`"]);
 }
 
@@ -142,4 +142,3 @@ fn templates_that_use_facts_are_left_for_plan_time() {
   let (_, diagnostics) = resolve(&[("a.goenv", text)]);
   assert!(diagnostics.is_empty(), "a sha256 that depends on facts cannot be checked yet: {diagnostics:?}");
 }
-

@@ -152,7 +152,20 @@ impl Kind for FileKind {
     r.no_value(cx)?;
     let keys = ["content", "source", "state", "mode", "owner", "group"];
     let options = r.options(cx, &keys);
-    let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
+    let state = options.choice(cx, "state", &["present", "absent"]);
+    if options.has("state") && state.is_none() {
+      return None;
+    }
+    let absent = state.as_ref().is_some_and(|s| s.value == "absent");
+    let given = ["content", "source", "mode", "owner", "group"].into_iter().find(|k| options.has(k));
+    if let (true, Some(key)) = (absent, given) {
+      cx.error(
+        Diagnostic::new(Code::Shape, format!("an absent file takes no `{key}`"))
+          .label(options.key_span(key).unwrap_or(r.span()), "would be ignored")
+          .help("remove it, or drop `state = \"absent\"`"),
+      );
+      return None;
+    }
     let content = read_content(&options, cx, r, !absent)?;
     let ownership = Ownership::read(&options, cx);
     Some(Box::new(File { path, content, absent, ownership }))

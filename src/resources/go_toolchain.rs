@@ -90,9 +90,21 @@ impl Kind for GoToolchainKind {
         _ => Checksum::One(text_of(v, cx, "`sha256`")?),
       },
     };
+    let source = options.text(cx, "source");
+    if let Some(s) = source.as_ref().filter(|s| !s.is_template() && !s.value.contains("://")) {
+      let path = cx.base_dir().join(&s.value);
+      if !path.is_file() {
+        cx.error(
+          Diagnostic::new(Code::Io, format!("the tarball `{}` does not exist", path.display()))
+            .label(s.span, "not found")
+            .help("a local `source` is read on the controller, relative to the playbook's directory; use a URL otherwise"),
+        );
+        return None;
+      }
+    }
     Some(Box::new(GoToolchain {
       version,
-      source: options.text(cx, "source"),
+      source,
       sha256,
       prefix: options.text(cx, "prefix"),
       link_dir: options.text(cx, "link_dir"),
@@ -130,7 +142,13 @@ impl Spec for GoToolchain {
 
   fn claims(&self) -> Vec<Text> {
     let prefix = self.prefix.as_ref().map_or(DEFAULT_PREFIX, |p| p.value.as_str());
-    vec![Text::new(format!("go toolchain {prefix}"), self.version.span)]
+    let mut claims = vec![Text::new(format!("go toolchain {prefix}"), self.version.span)];
+    if self.link {
+      let dir = self.link_dir.as_ref().map_or(DEFAULT_LINK_DIR, |d| d.value.as_str());
+      claims.push(Text::new(format!("file {dir}/go"), self.version.span));
+      claims.push(Text::new(format!("file {dir}/gofmt"), self.version.span));
+    }
+    claims
   }
 
   fn validate(&self, v: &mut Validator) {

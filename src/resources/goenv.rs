@@ -75,7 +75,11 @@ impl Kind for GoEnvKind {
           cx.error(
             Diagnostic::new(Code::WrongType, format!("`{name}` takes a string, not a boolean"))
               .label(value.span, "a boolean")
-              .help(format!("go env values are text; did you mean `\"{}\"`?", if *b { "on" } else { "off" })),
+              .help(if name == "CGO_ENABLED" {
+                format!("did you mean `{}`?", if *b { "1" } else { "0" })
+              } else {
+                format!("go env values are text; did you mean `\"{}\"`?", if *b { "on" } else { "off" })
+              }),
           );
           continue;
         }

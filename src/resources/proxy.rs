@@ -18,6 +18,8 @@ pub struct Proxy {
   /// Each entry with the separator that follows it (`,` or `|`; none after the
   /// last).
   pub entries: Vec<(Text, Option<char>)>,
+  /// `fallback = "any-error"` was written: no warning about `|`.
+  pub explicit_any_error: bool,
 }
 
 impl Kind for ProxyKind {
@@ -74,7 +76,7 @@ impl Kind for ProxyKind {
         return None;
       }
     };
-    Some(Box::new(Proxy { entries }))
+    Some(Box::new(Proxy { entries, explicit_any_error: any_error }))
   }
 }
 
@@ -169,13 +171,18 @@ impl Spec for Proxy {
           terminal = Some((entry.clone(), text.span))
         }
         Ok(go_proxy::ProxyEntry::Url(_)) => {}
+        Err(e) if entry.is_empty() => v.error(
+          Diagnostic::new(Code::GoProxy, "an empty GOPROXY entry")
+            .label(text.span, "two separators in a row")
+            .help(e.help()),
+        ),
         Err(e) => v.error(
           Diagnostic::new(Code::GoProxy, format!("`{entry}` is not a GOPROXY entry: {}", e.reason()))
             .label(text.span, "invalid entry")
             .help(e.help()),
         ),
       }
-      if *sep == Some('|') && !warned {
+      if *sep == Some('|') && !warned && !self.explicit_any_error {
         warned = true;
         v.error(
           Diagnostic::new(Code::ProxyAnyError, "`|` falls back to the next proxy on any error, timeouts and 5xx included")

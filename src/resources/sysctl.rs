@@ -95,7 +95,7 @@ impl Spec for Sysctl {
       if let Some(f) = v.text(file) {
         if !(f.starts_with("/etc/sysctl.d/") && f.ends_with(".conf")) {
           v.error(
-            Diagnostic::new(Code::RelativePath, format!("`{f}` is not a file that `sysctl --system` reads"))
+            Diagnostic::new(Code::RelativePath, format!("`{f}` is not a file of its own in /etc/sysctl.d"))
               .label(file.span, "expected /etc/sysctl.d/NAME.conf")
               .help(format!("use a late-sorted name such as `{DEFAULT_FILE}`")),
           );

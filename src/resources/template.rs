@@ -55,6 +55,16 @@ impl Spec for Template {
 
   fn validate(&self, v: &mut Validator) {
     super::host_path(v, &self.path, "a template's destination");
+    match &self.content {
+      Content::Inline(t) => {
+        v.text(t);
+      }
+      Content::Source { text: source, path } => {
+        if let Ok(body) = std::fs::read_to_string(path) {
+          v.text(&Text::new(body, source.span));
+        }
+      }
+    }
     self.ownership.validate(v);
   }
 }

@@ -97,7 +97,7 @@ impl Spec for VscodeSettings {
     self
       .settings
       .values()
-      .map(|(_, key)| Text::new(format!("vscode setting {}", key.value), key.span))
+      .map(|(_, key)| Text::new(format!("vscode setting {} {}", self.server_dir(), key.value), key.span))
       .collect()
   }
 }
