@@ -39,6 +39,8 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 # cargo-fuzz passes nightly-only flags (-Z...) to rustc; only the stable
 # toolchain exists here, and RUSTC_BOOTSTRAP=1 lets it accept them.
 export RUSTC_BOOTSTRAP=1
+# Print where a panic happened (the panic hook of libfuzzer-sys then aborts).
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== installing cargo-fuzz"

@@ -21,6 +21,10 @@ pub struct Arguments {
   #[arg(long)]
   pub plan: bool,
 
+  /// Converge this directory as if it were `/` (image building, tests).
+  #[arg(long, value_name = "DIR")]
+  pub root: Option<PathBuf>,
+
   #[command(flatten)]
   pub output: OutputArgs,
 }
@@ -67,6 +71,8 @@ pub enum Format {
   Human,
   /// Machine-readable JSON on standard output.
   Json,
+  /// Markdown for a pull-request comment (plans only).
+  Markdown,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -84,12 +84,94 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
   if failed { EXIT_ERROR } else { EXIT_OK }
 }
 
-/// `converge --plan` and `converge` (apply): this build checks the playbooks and
-/// says plainly that it cannot contact hosts, instead of pretending to plan.
-pub fn plan_unavailable(paths: &[PathBuf], reporter: &Reporter) -> i32 {
-  let code = check(paths, reporter);
-  if code == EXIT_OK {
-    reporter.note("error: this build of converge checks playbooks but cannot gather facts, plan or apply; use `converge check`");
+/// Exit code of `--plan` when changes are pending (Terraform's `-detailed-exitcode`).
+pub const EXIT_CHANGES: i32 = 2;
+
+/// `converge --plan` (and, with `apply`, `converge`): check, gather facts,
+/// plan every host, show the plan; then apply it when asked.
+pub fn plan(paths: &[PathBuf], root: Option<&std::path::Path>, apply: bool, reporter: &Reporter) -> i32 {
+  use crate::planner::{PlanOptions, plan_host};
+  use crate::transport::{Local, Transport};
+  let mut sources = Sources::new();
+  let mut diagnostics = Diagnostics::new();
+  let files = loader::load(paths, &mut sources, &mut diagnostics);
+  let (playbook, found) = resolver::resolve(&files, &mut sources);
+  diagnostics.extend(found);
+  if diagnostics.has_errors() {
+    reporter.diagnostics(diagnostics, &sources, "no plan: the playbooks have errors");
+    return EXIT_ERROR;
   }
-  EXIT_ERROR
+  let root = match root {
+    Some(r) => match std::fs::canonicalize(r) {
+      Ok(r) => r.display().to_string().trim_end_matches('/').to_owned(),
+      Err(e) => {
+        reporter.note(&format!("error: cannot use `--root {}`: {e}", r.display()));
+        return EXIT_ERROR;
+      }
+    },
+    None => String::new(),
+  };
+  let options = PlanOptions { root: root.clone(), timeout: std::time::Duration::from_secs(120) };
+  let mut plans = Vec::new();
+  let mut outcomes = Vec::new();
+  for play in &playbook.hosts {
+    if !(playbook.local || play.name == resolver::LOCALHOST) {
+      plans.push(crate::planner::HostPlan {
+        host: play.name.clone(),
+        info: crate::resource::HostInfo::default(),
+        steps: Vec::new(),
+        error: Some(
+          "this build of converge reaches only the local machine; SSH hosts are not supported yet".to_owned(),
+        ),
+        facts_hash: String::new(),
+      });
+      continue;
+    }
+    let mut transport: Box<dyn Transport> = Box::new(Local { name: play.name.clone() });
+    let plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options, &sources);
+    if apply {
+      outcomes.push(crate::apply::apply_host(&plan, transport.as_mut(), &root, options.timeout));
+    }
+    plans.push(plan);
+  }
+  let counts = crate::plan_output::Counts::of(&plans);
+  if !diagnostics.is_empty() {
+    reporter.diagnostics(diagnostics, &sources, "warnings");
+  }
+  match reporter.format() {
+    crate::arguments::Format::Json => {
+      let doc = crate::plan_output::json(&plans, apply.then_some(&outcomes[..]));
+      reporter.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    crate::arguments::Format::Markdown => reporter.line(&crate::plan_output::markdown(&plans)),
+    crate::arguments::Format::Human => {
+      reporter.raw(&crate::plan_output::human(&plans, reporter.color()));
+      for outcome in &outcomes {
+        let status = if outcome.failed() {
+          "failed"
+        } else if outcome.changed() > 0 {
+          "changed"
+        } else {
+          "ok"
+        };
+        reporter.line(&format!("{}: {status} ({} changed)", outcome.host, outcome.changed()));
+        if let Some(e) = &outcome.error {
+          reporter.line(&format!("  ! {e}"));
+        }
+        for (name, result) in &outcome.steps {
+          if let crate::apply::StepOutcome::Failed(why) | crate::apply::StepOutcome::Skipped(why) = result {
+            reporter.line(&format!("  ! {name}: {why}"));
+          }
+        }
+      }
+    }
+  }
+  let failed = counts.failed > 0 || outcomes.iter().any(crate::apply::HostOutcome::failed);
+  if failed {
+    EXIT_ERROR
+  } else if !apply && counts.changes() > 0 {
+    EXIT_CHANGES
+  } else {
+    EXIT_OK
+  }
 }

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 pub enum Subcommand {
   Check { paths: Vec<PathBuf> },
   Fmt { paths: Vec<PathBuf>, check: bool },
-  Plan { playbooks: Vec<PathBuf> },
-  Apply { playbooks: Vec<PathBuf> },
+  Plan { playbooks: Vec<PathBuf>, root: Option<PathBuf> },
+  Apply { playbooks: Vec<PathBuf>, root: Option<PathBuf> },
 }
 
 /// How to show results.
@@ -33,8 +33,10 @@ impl Config {
     let (subcommand, output) = match arguments.command {
       Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
-      None if arguments.plan => (Subcommand::Plan { playbooks: arguments.playbooks }, arguments.output),
-      None => (Subcommand::Apply { playbooks: arguments.playbooks }, arguments.output),
+      None if arguments.plan => {
+        (Subcommand::Plan { playbooks: arguments.playbooks, root: arguments.root }, arguments.output)
+      }
+      None => (Subcommand::Apply { playbooks: arguments.playbooks, root: arguments.root }, arguments.output),
     };
     Config { subcommand, output: Output::new(&output) }
   }

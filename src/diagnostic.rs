@@ -90,6 +90,11 @@ codes! {
   ProxyUnreachable = "W502", Warning, "GOPROXY entries after `off` or `direct` are never used";
   SumdbOff = "W503", Warning, "GOSUMDB=off turns off checksum verification for every module";
   PathAppendGo = "W504", Warning, "appending a Go bin directory lets an older distro `go` win";
+  Unsupported = "E600", Error, "a resource kind this build cannot plan or apply";
+  AssertionFailed = "E601", Error, "a host fact does not satisfy an `assert`";
+  HostLacks = "E602", Error, "the host lacks what the resource manages (a sysctl key, a command)";
+  ControllerFile = "E603", Error, "a file on the controller could not be read";
+  Facts = "E604", Error, "facts could not be gathered from the host";
 }
 
 /// A labelled span.

@@ -119,6 +119,55 @@ impl HostFacts {
   pub fn get(&self, key: &str) -> Option<&str> {
     self.values.get(key).map(String::as_str)
   }
+
+  /// The facts as templates and `assert` see them (`facts.goarch`), by the
+  /// names of [`crate::facts::FACTS`].
+  pub fn template_facts(&self) -> serde_json::Value {
+    let get = |k: &str| self.get(k).unwrap_or_default().to_owned();
+    let int = |k: &str| self.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let go_version = self
+      .get("go.version")
+      .and_then(crate::go_version::parse_go_version_output)
+      .map(|(v, _, _)| v.trim_start_matches("go").to_owned())
+      .unwrap_or_default();
+    serde_json::json!({
+      "os": get("os.id"),
+      "os_family": os_family(self),
+      "os_version": get("os.version_id"),
+      "kernel": get("kernel.release"),
+      "arch": get("uname.m"),
+      "goarch": get("goarch"),
+      "goos": "linux",
+      "cgroup": int("cgroup"),
+      "selinux": get("selinux"),
+      "shell": get("user.login_shell"),
+      "user": get("user"),
+      "home": get("home"),
+      "hostname": get("hostname"),
+      "go_version": go_version,
+      "cpus": int("cpus"),
+      "memory_mb": int("memory_kb") / 1024,
+    })
+  }
+}
+
+/// `debian`, `rhel`, `arch`, `suse`, `alpine`, or the os id itself.
+pub fn os_family(facts: &HostFacts) -> String {
+  let id = facts.get("os.id").unwrap_or_default();
+  let like = facts.get("os.id_like").unwrap_or_default();
+  let words: Vec<&str> = std::iter::once(id).chain(like.split_whitespace()).collect();
+  for (family, members) in [
+    ("debian", &["debian", "ubuntu"][..]),
+    ("rhel", &["rhel", "fedora", "centos", "rocky", "almalinux"][..]),
+    ("arch", &["arch"][..]),
+    ("suse", &["suse", "opensuse", "sles"][..]),
+    ("alpine", &["alpine"][..]),
+  ] {
+    if words.iter().any(|w| members.contains(w)) {
+      return family.to_owned();
+    }
+  }
+  id.to_owned()
 }
 
 fn decode(text: &str, hex: bool) -> Option<Vec<u8>> {

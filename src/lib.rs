@@ -5,9 +5,12 @@
 //! against the inventory and variables into a [`playbook::Playbook`] of typed
 //! resources per host, and reported on through [`diagnostic::Diagnostic`]s.
 
+pub mod apply;
 pub mod arguments;
 pub mod ast;
 pub mod atomic;
+pub mod block_merge;
+pub mod change;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
@@ -22,6 +25,8 @@ pub mod inventory;
 pub mod inventory_ini;
 pub mod loader;
 pub mod parser;
+pub mod plan_output;
+pub mod planner;
 pub mod playbook;
 pub mod reader;
 pub mod reporter;

@@ -38,7 +38,7 @@ impl Reporter {
         });
         self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
       }
-      Format::Human => {
+      Format::Human | Format::Markdown => {
         let mut text = String::new();
         for d in &sorted {
           text.push_str(&render(d, sources, self.output.color, self.output.width));
@@ -77,6 +77,16 @@ impl Reporter {
   /// A line for people on standard error.
   pub fn note(&self, line: &str) {
     self.err(&format!("{line}\n"));
+  }
+
+  /// Text on standard output, as is.
+  pub fn raw(&self, text: &str) {
+    self.out(text);
+  }
+
+  /// Whether standard output may be coloured.
+  pub fn color(&self) -> bool {
+    self.output.color && std::io::IsTerminal::is_terminal(&std::io::stdout())
   }
 
   /// A line of results on standard output.

@@ -44,6 +44,63 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   /// Checks the values that depend on the host: renders templates and checks the
   /// results.
   fn validate(&self, _v: &mut Validator) {}
+
+  /// What the facts round trip must read for this resource (files, sysctl
+  /// keys, tool binaries). Paths may start with `~/`.
+  fn requests(&self, _v: &mut Validator) -> Vec<crate::host_facts::Request> {
+    Vec::new()
+  }
+
+  /// The changes that bring the host to the desired state, computed against the
+  /// predicted `state`, which the planner then updates. Errors are reported
+  /// through the validator and fail this resource only.
+  fn plan(
+    &self,
+    v: &mut Validator,
+    _host: &HostInfo,
+    _state: &crate::change::HostState,
+  ) -> Vec<crate::change::Change> {
+    v.error(
+      Diagnostic::new(Code::Unsupported, format!("this build of converge cannot plan `{}` yet", self.id()))
+        .help("`converge check` validates it; planning and applying it come with a later release"),
+    );
+    Vec::new()
+  }
+}
+
+/// What a resource needs to know about the host it is planned for.
+#[derive(Clone, Debug, Default)]
+pub struct HostInfo {
+  pub name: String,
+  pub home: String,
+  pub user: String,
+  /// Whether changes to system paths need no `sudo` (root, or `--root`).
+  pub privileged: bool,
+  pub login_shell: String,
+  pub os_family: String,
+  /// Shells and managers present: `bash`, `zsh`, `fish`, `systemd`.
+  pub has: Vec<String>,
+}
+
+impl HostInfo {
+  /// `~/x` and `$HOME/x` with the home directory put in.
+  pub fn expand(&self, path: &str) -> String {
+    if path == "~" || path == "$HOME" {
+      return self.home.clone();
+    }
+    for prefix in ["~/", "$HOME/", "${HOME}/"] {
+      if let Some(rest) = path.strip_prefix(prefix) {
+        return format!("{}/{rest}", self.home.trim_end_matches('/'));
+      }
+    }
+    path.to_owned()
+  }
+
+  /// Whether writing `path` needs root: it is outside the home directory.
+  pub fn is_system(&self, path: &str) -> bool {
+    let home = self.home.trim_end_matches('/');
+    !(path == home || path.starts_with(&format!("{home}/")))
+  }
 }
 
 /// Every resource kind. Longer keyword lists must come before shorter ones that

@@ -1,8 +1,11 @@
 //! `file "PATH" { content = "..." }`: a whole file with exact content (or copied
 //! from a local `source`), mode and owner; or `state = "absent"`.
 
+use crate::change::{Change, FileState, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Options, Reader};
+use crate::resource::HostInfo;
 use crate::resource::{Kind, Spec, Validator};
 use crate::text::Text;
 use std::path::PathBuf;
@@ -68,6 +71,46 @@ impl Ownership {
       }
     }
   }
+}
+
+impl Ownership {
+  /// The mode and `user:group` to enforce, rendered for this host; parts not
+  /// given are taken from the current file.
+  pub fn desired(&self, v: &mut Validator, current: Option<&FileState>) -> (Option<u32>, Option<String>) {
+    let mode = self.mode.as_ref().and_then(|m| v.text(m)).and_then(|m| parse_mode(&m));
+    let owner = self.owner.as_ref().and_then(|o| v.text(o));
+    let group = self.group.as_ref().and_then(|g| v.text(g));
+    if owner.is_none() && group.is_none() {
+      return (mode, None);
+    }
+    let (cur_user, cur_group) = current
+      .and_then(|c| c.owner.as_deref())
+      .and_then(|o| o.split_once(':'))
+      .map_or((String::new(), String::new()), |(u, g)| (u.to_owned(), g.to_owned()));
+    let user = owner.unwrap_or(cur_user);
+    let group = group.unwrap_or(cur_group);
+    (mode, Some(format!("{user}:{group}")))
+  }
+}
+
+/// Reads a file on the controller, or reports why it cannot.
+pub fn read_controller_file(v: &mut Validator, text: &Text, path: &std::path::Path) -> Option<Vec<u8>> {
+  match std::fs::read(path) {
+    Ok(bytes) => Some(bytes),
+    Err(e) => {
+      v.error(
+        Diagnostic::new(Code::ControllerFile, format!("cannot read `{}`: {e}", path.display()))
+          .label(text.span, "read from here")
+          .help("relative paths are read from the playbook's directory"),
+      );
+      None
+    }
+  }
+}
+
+/// The request for a resource's target file.
+pub fn file_request(v: &mut Validator, path: &Text) -> Vec<Request> {
+  v.text(path).map(|p| vec![Request::File(p)]).unwrap_or_default()
 }
 
 /// The permission bits of an octal mode string (`"644"`, `"0755"`).
@@ -179,6 +222,30 @@ impl Spec for File {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("file {}", self.path.value), self.path.span)]
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    file_request(v, &self.path)
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+    let system = host.is_system(&path);
+    let current = state.file(&path);
+    if self.absent {
+      return current
+        .map(|before| Change::Remove { path: path.clone(), before: before.clone(), system })
+        .into_iter()
+        .collect();
+    }
+    let data = match &self.content {
+      Some(Content::Inline(t)) => v.text(t).map(String::into_bytes),
+      Some(Content::Source { text, path }) => read_controller_file(v, text, path),
+      None => None,
+    };
+    let Some(data) = data else { return Vec::new() };
+    let (mode, owner) = self.ownership.desired(v, current);
+    write_if_changed(state, &path, data, mode, owner, system).into_iter().collect()
   }
 
   fn validate(&self, v: &mut Validator) {

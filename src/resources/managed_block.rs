@@ -2,9 +2,13 @@
 //! file it does not own (`~/.bashrc`), between marker comments. Every byte
 //! outside the markers is kept.
 
-use super::file::Ownership;
+use super::file::{Ownership, file_request};
+use crate::block_merge::{self, Place};
+use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
+use crate::resource::HostInfo;
 use crate::resource::{Kind, Spec, Validator};
 use crate::text::Text;
 
@@ -84,6 +88,38 @@ impl Spec for ManagedBlock {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("block {} {}", self.path.value, self.marker_name()), self.path.span)]
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    file_request(v, &self.path)
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+    let Some(content) = v.text(&self.content) else { return Vec::new() };
+    let comment = match &self.comment {
+      Some(c) => match v.text(c) {
+        Some(c) => c,
+        None => return Vec::new(),
+      },
+      None => "#".to_owned(),
+    };
+    let marker = match &self.marker {
+      Some(m) => match v.text(m) {
+        Some(m) => m,
+        None => return Vec::new(),
+      },
+      None => "converge".to_owned(),
+    };
+    let current = state.file(&path);
+    let existing = current.map_or(&[][..], |c| &c.data[..]);
+    let place = if self.position == Position::Top { Place::Top } else { Place::Bottom };
+    let data = block_merge::merge(existing, &comment, &marker, &content, place);
+    if current.is_none() && content.is_empty() {
+      return Vec::new();
+    }
+    let (mode, owner) = self.ownership.desired(v, current);
+    write_if_changed(state, &path, data, mode, owner, host.is_system(&path)).into_iter().collect()
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -1,8 +1,11 @@
 //! `template "PATH" { source = "x.j2" }`: a whole file rendered by minijinja with
 //! the host's variables and facts.
 
-use super::file::{Content, Ownership, read_content};
+use super::file::{Content, Ownership, file_request, read_content, read_controller_file};
+use crate::change::{Change, HostState, write_if_changed};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
+use crate::resource::HostInfo;
 use crate::resource::{Kind, Spec, Validator};
 use crate::text::{self, Text};
 
@@ -51,6 +54,25 @@ impl Spec for Template {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("file {}", self.path.value), self.path.span)]
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    file_request(v, &self.path)
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+    let body = match &self.content {
+      Content::Inline(t) => v.text(t),
+      Content::Source { text, path } => read_controller_file(v, text, path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .and_then(|body| v.text(&Text::new(body, text.span))),
+    };
+    let Some(body) = body else { return Vec::new() };
+    let (mode, owner) = self.ownership.desired(v, state.file(&path));
+    write_if_changed(state, &path, body.into_bytes(), mode, owner, host.is_system(&path))
+      .into_iter()
+      .collect()
   }
 
   fn validate(&self, v: &mut Validator) {

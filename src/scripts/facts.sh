@@ -31,6 +31,8 @@ user=$(id -un); kv user "$user"; kv uid "$(id -u)"; kv home "$HOME"
 pw=$(getent passwd "$user" 2>/dev/null || grep "^$user:" /etc/passwd)
 kv user.login_shell "$(printf '%s' "$pw" | cut -d: -f7)"
 kv bash.ssh_sources_bashrc "$(grep -ac SSH2_CLIENT /bin/bash 2>/dev/null || echo 0)"
+for s in bash zsh fish dash; do if have "$s"; then kv "has.$s" 1; else kv "has.$s" 0; fi; done
+if have systemctl || [ -d /run/systemd/system ]; then kv has.systemd 1; else kv has.systemd 0; fi
 kv cpus "$(getconf _NPROCESSORS_ONLN 2>/dev/null)"
 kv memory_kb "$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo 2>/dev/null)"
 if [ -r /sys/fs/selinux/enforce ]; then
@@ -53,6 +55,7 @@ for req in "$@"; do
   kv "req.$i.kind" "$kind"; kv "req.$i.arg" "$arg"
   case $kind in
     file)
+      case $arg in "~/"*) arg=$HOME/${arg#"~/"};; esac
       f=$root$arg
       if [ -L "$f" ]; then kv "req.$i.link" "$(readlink "$f")"; fi
       if [ -f "$f" ]; then
@@ -66,6 +69,7 @@ for req in "$@"; do
       p=/proc/sys/$(printf '%s' "$arg" | tr . /)
       if [ -r "$p" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(cat "$p")"; else kv "req.$i.state" absent; fi;;
     tool)
+      case $arg in "~/"*) arg=$HOME/${arg#"~/"};; esac
       f=$root$arg
       if [ -x "$f" ] && [ -n "$go" ]; then
         kv "req.$i.state" present

@@ -1,0 +1,100 @@
+//! Changes: what a plan says will happen on a host, and what apply does.
+//!
+//! Resources never touch a host themselves. Planning a resource yields
+//! [`Change`]s computed against the predicted [`HostState`]; apply turns the very
+//! same changes into one shell script ([`crate::apply`]). So the plan cannot
+//! disagree with what apply does, and every transport runs the same script.
+
+use std::collections::BTreeMap;
+
+/// The bytes, mode and owner of a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileState {
+  pub data: Vec<u8>,
+  pub mode: Option<u32>,
+  /// `user:group`.
+  pub owner: Option<String>,
+}
+
+impl FileState {
+  pub fn hash(&self) -> blake3::Hash {
+    blake3::hash(&self.data)
+  }
+}
+
+/// One thing apply will do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+  /// Replace (or create) a file atomically.
+  Write { path: String, before: Option<FileState>, after: FileState, system: bool },
+  /// Delete a file.
+  Remove { path: String, before: FileState, system: bool },
+  /// Run a shell snippet.
+  Run { summary: String, script: String, system: bool },
+}
+
+impl Change {
+  pub fn system(&self) -> bool {
+    match self {
+      Change::Write { system, .. } | Change::Remove { system, .. } | Change::Run { system, .. } => *system,
+    }
+  }
+}
+
+/// What a host will look like, as far as the plan knows: the files read by the
+/// facts round trip, updated by every change planned so far. Later resources
+/// plan against it, so a plan stays exact across dependencies.
+#[derive(Clone, Debug, Default)]
+pub struct HostState {
+  /// `None`: the file is known to be absent.
+  pub files: BTreeMap<String, Option<FileState>>,
+  pub sysctl: BTreeMap<String, Option<String>>,
+  /// Tool binaries and the `path version` of their build info.
+  pub tools: BTreeMap<String, Option<String>>,
+  /// The Go version installed in each prefix.
+  pub go: BTreeMap<String, Option<String>>,
+}
+
+impl HostState {
+  /// The current state of a file, or `None` when it is absent or unknown.
+  pub fn file(&self, path: &str) -> Option<&FileState> {
+    self.files.get(path).and_then(Option::as_ref)
+  }
+
+  /// Records a planned change.
+  pub fn apply(&mut self, change: &Change) {
+    match change {
+      Change::Write { path, after, .. } => {
+        self.files.insert(path.clone(), Some(after.clone()));
+      }
+      Change::Remove { path, .. } => {
+        self.files.insert(path.clone(), None);
+      }
+      Change::Run { .. } => {}
+    }
+  }
+}
+
+/// The change that makes `path` hold `data` (with `mode`/`owner` when given), or
+/// nothing when it already does. Equal blake3 hashes mean no write.
+pub fn write_if_changed(
+  state: &HostState,
+  path: &str,
+  data: Vec<u8>,
+  mode: Option<u32>,
+  owner: Option<String>,
+  system: bool,
+) -> Option<Change> {
+  let before = state.file(path).cloned();
+  if let Some(b) = &before {
+    let same_data = b.hash() == blake3::hash(&data);
+    let same_mode = mode.is_none() || mode == b.mode;
+    let same_owner = owner.is_none() || owner == b.owner;
+    if same_data && same_mode && same_owner {
+      return None;
+    }
+  }
+  let mode = mode.or(before.as_ref().and_then(|b| b.mode));
+  let owner = owner.or(before.as_ref().and_then(|b| b.owner.clone()));
+  Some(Change::Write { path: path.to_owned(), before, after: FileState { data, mode, owner }, system })
+}

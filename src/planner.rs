@@ -1,0 +1,301 @@
+//! Planning one host: gather facts in one round trip, order the resources,
+//! and compute each resource's changes against the state the earlier ones will
+//! leave behind.
+
+use crate::change::{Change, HostState};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::host_facts::{Answer, HostFacts, Request};
+use crate::playbook::{Handler, HostPlay};
+use crate::resource::{HostInfo, Resource, Validator};
+use crate::source::Sources;
+use crate::transport::Transport;
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What happens to one resource.
+#[derive(Debug)]
+pub struct Step {
+  pub name: String,
+  pub kind: String,
+  pub changes: Vec<Change>,
+  /// Problems that stop this resource (and the ones after it that depend on it).
+  pub errors: Vec<Diagnostic>,
+  /// Steps that must succeed first (indices into the host's steps).
+  pub depends_on: Vec<usize>,
+  /// Set for handler steps: the steps that notified them.
+  pub notified_by: Vec<String>,
+  pub sensitive: bool,
+}
+
+impl Step {
+  pub fn failed(&self) -> bool {
+    !self.errors.is_empty()
+  }
+}
+
+/// The plan of one host.
+#[derive(Debug)]
+pub struct HostPlan {
+  pub host: String,
+  pub info: HostInfo,
+  pub steps: Vec<Step>,
+  /// A problem that stops the whole host (facts, a failed assertion).
+  pub error: Option<String>,
+  /// blake3 of the facts the plan was computed from.
+  pub facts_hash: String,
+}
+
+impl HostPlan {
+  pub fn change_count(&self) -> usize {
+    self.steps.iter().filter(|s| !s.changes.is_empty()).count()
+  }
+
+  pub fn failed(&self) -> bool {
+    self.error.is_some() || self.steps.iter().any(Step::failed)
+  }
+}
+
+/// Settings for planning.
+#[derive(Clone, Debug)]
+pub struct PlanOptions {
+  /// Converge this directory as if it were `/` (the local transport only).
+  pub root: String,
+  pub timeout: Duration,
+}
+
+/// Plans one host over its transport.
+pub fn plan_host(
+  play: &HostPlay,
+  handlers: &[Arc<Handler>],
+  transport: &mut dyn Transport,
+  options: &PlanOptions,
+  sources: &Sources,
+) -> HostPlan {
+  let mut names: BTreeSet<String> = play.vars.keys().cloned().collect();
+  names.insert("host".to_owned());
+  names.insert("facts".to_owned());
+  let notified: Vec<&Arc<Handler>> = handlers.iter().collect();
+  let all: Vec<&Arc<Resource>> =
+    play.resources.iter().chain(notified.iter().flat_map(|h| h.resources.iter())).collect();
+
+  // What the facts round trip must read.
+  let mut requests = BTreeSet::new();
+  {
+    let mut scratch = Diagnostics::new();
+    let mut v = validator(&play.name, context(play, None), &names, false, sources, &mut scratch);
+    for resource in &all {
+      requests.extend(resource.spec.requests(&mut v));
+    }
+  }
+  let requests: Vec<Request> = requests.into_iter().collect();
+  let facts = match HostFacts::gather(transport, &options.root, &requests, options.timeout) {
+    Ok(f) => f,
+    Err(e) => return failed_host(play, format!("cannot gather facts: {e}")),
+  };
+  let info = host_info(&play.name, &facts, !options.root.is_empty());
+  let mut state = initial_state(&facts, &requests, &info);
+  let facts_hash = blake3::hash(format!("{:?}", facts.values).as_bytes()).to_hex().to_string();
+
+  let order = order(&play.resources);
+  let mut steps: Vec<Step> = Vec::new();
+  let mut index_of: HashMap<String, usize> = HashMap::new();
+  let ctx = context(play, Some(&facts));
+  for &i in &order {
+    let resource = &play.resources[i];
+    let step = plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps);
+    index_of.insert(resource.name(), steps.len());
+    steps.push(step);
+  }
+  // Handlers run once, after everything, when a step that notifies them changes.
+  for handler in handlers {
+    let by: Vec<String> = steps
+      .iter()
+      .zip(order.iter())
+      .filter(|(s, i)| {
+        !s.changes.is_empty() && play.resources[**i].meta.notify.iter().any(|n| n.value == handler.name.value)
+      })
+      .map(|(s, _)| s.name.clone())
+      .collect();
+    if by.is_empty() {
+      continue;
+    }
+    for resource in &handler.resources {
+      let mut step = plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps);
+      step.notified_by = by.clone();
+      step.depends_on.extend(by.iter().filter_map(|n| index_of.get(n).copied()));
+      steps.push(step);
+    }
+  }
+  let error = steps
+    .iter()
+    .find(|s| s.kind == "assert" && s.failed())
+    .map(|s| format!("assertion failed: {}", s.errors.first().map_or("", |d| d.message.as_str())));
+  HostPlan { host: play.name.clone(), info, steps, error, facts_hash }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_resource(
+  resource: &Resource,
+  ctx: &minijinja::Value,
+  names: &BTreeSet<String>,
+  sources: &Sources,
+  info: &HostInfo,
+  state: &mut HostState,
+  index_of: &HashMap<String, usize>,
+  steps: &[Step],
+) -> Step {
+  let mut diagnostics = Diagnostics::new();
+  let mut depends_on: Vec<usize> =
+    resource.meta.after.iter().filter_map(|a| index_of.get(&a.value).copied()).collect();
+  if resource.kind == "go tool" {
+    depends_on.extend(steps.iter().enumerate().filter(|(_, s)| s.kind == "go toolchain").map(|(i, _)| i));
+  }
+  let blocked = depends_on.iter().any(|d| steps.get(*d).is_some_and(Step::failed));
+  let changes = if blocked {
+    Vec::new()
+  } else {
+    let mut v = validator(&info.name, ctx.clone(), names, true, sources, &mut diagnostics);
+    let changes = resource.spec.plan(&mut v, info, state);
+    for change in &changes {
+      state.apply(change);
+    }
+    changes
+  };
+  let mut errors: Vec<Diagnostic> = diagnostics.sorted().into_iter().filter(Diagnostic::is_error).collect();
+  if blocked {
+    errors.push(Diagnostic::new(Code::UnknownReference, "skipped: a resource it depends on failed"));
+  }
+  Step {
+    name: resource.name(),
+    kind: resource.kind.clone(),
+    changes,
+    errors,
+    depends_on,
+    notified_by: Vec::new(),
+    sensitive: resource.meta.sensitive,
+  }
+}
+
+fn validator<'a>(
+  host: &'a str,
+  context: minijinja::Value,
+  names: &'a BTreeSet<String>,
+  has_facts: bool,
+  sources: &'a Sources,
+  diagnostics: &'a mut Diagnostics,
+) -> Validator<'a> {
+  Validator { host, context, names, has_facts, sources, diagnostics }
+}
+
+fn failed_host(play: &HostPlay, error: String) -> HostPlan {
+  HostPlan {
+    host: play.name.clone(),
+    info: HostInfo { name: play.name.clone(), ..HostInfo::default() },
+    steps: Vec::new(),
+    error: Some(error),
+    facts_hash: String::new(),
+  }
+}
+
+/// The template context: variables, `host`, and `facts` when known.
+fn context(play: &HostPlay, facts: Option<&HostFacts>) -> minijinja::Value {
+  let mut map = play.vars.clone();
+  map.insert("host".to_owned(), serde_json::Value::String(play.name.clone()));
+  if let Some(facts) = facts {
+    map.insert("facts".to_owned(), facts.template_facts());
+  }
+  minijinja::Value::from(minijinja::value::Serde(&map))
+}
+
+fn host_info(name: &str, facts: &HostFacts, rooted: bool) -> HostInfo {
+  let get = |k: &str| facts.get(k).unwrap_or_default().to_owned();
+  let has = ["bash", "zsh", "fish", "systemd"]
+    .iter()
+    .filter(|s| facts.get(&format!("has.{s}")) == Some("1"))
+    .map(|s| (*s).to_owned())
+    .collect();
+  HostInfo {
+    name: name.to_owned(),
+    home: get("home"),
+    user: get("user"),
+    privileged: rooted || facts.get("uid") == Some("0"),
+    login_shell: get("user.login_shell"),
+    os_family: crate::host_facts::os_family(facts),
+    has,
+  }
+}
+
+/// The host as the facts show it, keyed by expanded paths.
+fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> HostState {
+  let mut state = HostState::default();
+  for request in requests {
+    let answer = facts.answers.get(request);
+    match (request, answer) {
+      (Request::File(path), Some(Answer::File { data, mode, owner })) => {
+        let file = crate::change::FileState { data: data.clone(), mode: *mode, owner: owner.clone() };
+        state.files.insert(info.expand(path), Some(file));
+      }
+      (Request::File(path), _) => {
+        state.files.insert(info.expand(path), None);
+      }
+      (Request::Sysctl(key), Some(Answer::Sysctl(value))) => {
+        state.sysctl.insert(key.clone(), Some(value.clone()));
+      }
+      (Request::Sysctl(key), _) => {
+        state.sysctl.insert(key.clone(), None);
+      }
+      (Request::Tool(path), Some(Answer::Tool(version))) => {
+        state.tools.insert(info.expand(path), version.clone());
+      }
+      (Request::Tool(path), _) => {
+        state.tools.insert(info.expand(path), None);
+      }
+    }
+  }
+  state
+}
+
+/// Resource indices in the order to plan them: explicit `after` edges, and
+/// otherwise the playbook order (the lowest index that is ready goes first).
+pub fn order(resources: &[Arc<Resource>]) -> Vec<usize> {
+  let index: HashMap<String, usize> = resources.iter().enumerate().map(|(i, r)| (r.name(), i)).collect();
+  let mut graph = petgraph::graph::DiGraph::<usize, ()>::new();
+  let nodes: Vec<_> = (0..resources.len()).map(|i| graph.add_node(i)).collect();
+  for (i, r) in resources.iter().enumerate() {
+    for a in &r.meta.after {
+      if let Some(&j) = index.get(&a.value) {
+        graph.add_edge(nodes[j], nodes[i], ());
+      }
+    }
+    if r.kind == "go tool" {
+      for (j, t) in resources.iter().enumerate() {
+        if t.kind == "go toolchain" && j != i {
+          graph.add_edge(nodes[j], nodes[i], ());
+        }
+      }
+    }
+  }
+  let mut indegree: Vec<usize> =
+    nodes.iter().map(|n| graph.neighbors_directed(*n, petgraph::Direction::Incoming).count()).collect();
+  let mut ready: BinaryHeap<std::cmp::Reverse<usize>> =
+    (0..resources.len()).filter(|i| indegree[*i] == 0).map(std::cmp::Reverse).collect();
+  let mut out = Vec::with_capacity(resources.len());
+  while let Some(std::cmp::Reverse(i)) = ready.pop() {
+    out.push(i);
+    for n in graph.neighbors_directed(nodes[i], petgraph::Direction::Outgoing) {
+      let j = graph[n];
+      indegree[j] -= 1;
+      if indegree[j] == 0 {
+        ready.push(std::cmp::Reverse(j));
+      }
+    }
+  }
+  // A cycle was reported at check time; plan what is left in playbook order.
+  for i in 0..resources.len() {
+    if !out.contains(&i) {
+      out.push(i);
+    }
+  }
+  out
+}
