@@ -73,7 +73,14 @@ fn every_error_code_has_a_bad_input() {
   // Codes that need a situation a fixture file cannot make.
   // Codes that need a situation a fixture file cannot make: no playbook at
   // all, and the plan-time codes (E6xx), which the plan tests produce.
-  let exempt = [Code::NoPlaybook, Code::Unsupported, Code::AssertionFailed, Code::HostLacks, Code::ControllerFile, Code::Facts];
+  let exempt = [
+    Code::NoPlaybook,
+    Code::Unsupported,
+    Code::AssertionFailed,
+    Code::HostLacks,
+    Code::ControllerFile,
+    Code::Facts,
+  ];
   for code in Code::ALL {
     if exempt.contains(code) {
       continue;

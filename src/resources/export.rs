@@ -4,9 +4,12 @@
 //! manager, the VS Code server).
 
 use crate::ast::{Term, Value, ValueKind};
+use crate::block_merge::{self, Place};
+use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, text_of};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::source::Span;
 use crate::text::Text;
 
@@ -211,6 +214,145 @@ fn check_name(name: &Text, cx: &mut Cx) -> Option<()> {
   None
 }
 
+/// An export with its values rendered for one host.
+enum Rendered {
+  Set(String),
+  Prepend(Vec<String>),
+  Append(Vec<String>),
+}
+
+/// The syntax of a file converge writes exports into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Syntax {
+  /// sh, bash, dash and zsh.
+  Posix,
+  Fish,
+  /// systemd environment.d: `KEY=VALUE` with `${VAR}` expansion.
+  EnvironmentD,
+  /// A hook read by zsh only.
+  Zsh,
+}
+
+impl Syntax {
+  fn present(self, host: &HostInfo) -> bool {
+    let has = |s: &str| host.has.iter().any(|h| h == s);
+    match self {
+      Syntax::Posix => true,
+      Syntax::Fish => has("fish"),
+      Syntax::EnvironmentD => has("systemd"),
+      Syntax::Zsh => has("zsh"),
+    }
+  }
+
+  fn render(self, name: &str, action: &Rendered) -> String {
+    match (self, action) {
+      (Syntax::Posix | Syntax::Zsh, Rendered::Set(value)) => {
+        format!("export {name}=\"{}\"\n", posix_escape(value))
+      }
+      (Syntax::Posix | Syntax::Zsh, Rendered::Prepend(dirs)) => dirs
+        .iter()
+        .rev()
+        .map(|d| format!("__converge_path_prepend {name} \"{}\"\n", posix_escape(d)))
+        .collect(),
+      (Syntax::Posix | Syntax::Zsh, Rendered::Append(dirs)) => {
+        dirs.iter().map(|d| format!("__converge_path_append {name} \"{}\"\n", posix_escape(d))).collect()
+      }
+      (Syntax::Fish, Rendered::Set(value)) => format!("set -gx {name} \"{}\"\n", fish_escape(value)),
+      (Syntax::Fish, Rendered::Prepend(dirs)) => dirs
+        .iter()
+        .rev()
+        .map(|d| {
+          let d = fish_escape(d);
+          format!("set -gx {name} \"{d}\" (string match -v -- \"{d}\" ${name})\n")
+        })
+        .collect(),
+      (Syntax::Fish, Rendered::Append(dirs)) => dirs
+        .iter()
+        .map(|d| {
+          let d = fish_escape(d);
+          format!("set -gx {name} (string match -v -- \"{d}\" ${name}) \"{d}\"\n")
+        })
+        .collect(),
+      (Syntax::EnvironmentD, Rendered::Set(value)) => format!("{name}={value}\n"),
+      (Syntax::EnvironmentD, Rendered::Prepend(dirs)) => {
+        format!("{name}={}${{{name}:+:${name}}}\n", dirs.join(":"))
+      }
+      (Syntax::EnvironmentD, Rendered::Append(dirs)) => {
+        format!("{name}=${{{name}:+${name}:}}{}\n", dirs.join(":"))
+      }
+    }
+  }
+}
+
+/// Files holding the exports themselves; the first is the POSIX file the hooks
+/// source.
+const USER_FILES: &[(&str, Syntax)] = &[
+  ("~/.config/converge/env.sh", Syntax::Posix),
+  ("~/.config/fish/conf.d/converge.fish", Syntax::Fish),
+  ("~/.config/environment.d/60-converge.conf", Syntax::EnvironmentD),
+];
+
+/// Start-up files that source the POSIX file: login shells (`~/.profile`),
+/// `ssh host cmd` and interactive bash (the top of `~/.bashrc`, above any
+/// guard), and zsh in every mode (`~/.zshenv`).
+const USER_HOOKS: &[(&str, Syntax)] =
+  &[("~/.profile", Syntax::Posix), ("~/.bashrc", Syntax::Posix), ("~/.zshenv", Syntax::Zsh)];
+
+/// Hooked only when they exist: bash reads the first of these instead of
+/// `~/.profile`.
+const USER_OPTIONAL_HOOKS: &[(&str, Syntax)] =
+  &[("~/.bash_profile", Syntax::Posix), ("~/.bash_login", Syntax::Posix)];
+
+const SYSTEM_FILES: &[(&str, Syntax)] = &[
+  ("/etc/profile.d/converge.sh", Syntax::Posix),
+  ("/etc/fish/conf.d/converge.fish", Syntax::Fish),
+  ("/etc/environment.d/60-converge.conf", Syntax::EnvironmentD),
+];
+
+/// `/etc/profile` reads `/etc/profile.d` for login shells; these reach the rest.
+const SYSTEM_HOOKS: &[(&str, Syntax)] = &[
+  ("/etc/bash.bashrc", Syntax::Posix),
+  ("/etc/bashrc", Syntax::Posix),
+  ("/etc/zsh/zshenv", Syntax::Zsh),
+  ("/etc/zshenv", Syntax::Zsh),
+];
+
+/// Whether a hook file is the one this host's distribution reads.
+fn hook_applies(path: &str, host: &HostInfo) -> bool {
+  let debian_like = host.os_family == "debian" || host.os_family == "arch";
+  match path {
+    "/etc/bash.bashrc" | "/etc/zsh/zshenv" => debian_like,
+    "/etc/bashrc" | "/etc/zshenv" => !debian_like,
+    _ => true,
+  }
+}
+
+/// Functions the POSIX file uses to add a directory to a list exactly once.
+const POSIX_FUNCTIONS: &str = r#"__converge_path_remove() {
+  eval "__cv=\":\${$1:-}:\""
+  while :; do
+    case $__cv in
+      *":$2:"*) __cv="${__cv%%":$2:"*}:${__cv#*":$2:"}" ;;
+      *) break ;;
+    esac
+  done
+  __cv=${__cv#:}; __cv=${__cv%:}
+  eval "$1=\$__cv"
+}
+__converge_path_prepend() { __converge_path_remove "$1" "$2"; eval "$1=\"\$2\${$1:+:\$$1}\""; export "$1"; }
+__converge_path_append() { __converge_path_remove "$1" "$2"; eval "$1=\"\${$1:+\$$1:}\$2\""; export "$1"; }
+"#;
+
+/// Escapes for a double-quoted sh string, keeping `$VAR` expansion.
+fn posix_escape(s: &str) -> String {
+  s.replace('\\', "\\\\").replace('"', "\\\"").replace('`', "\\`")
+}
+
+/// Escapes for a double-quoted fish string, keeping `$VAR` expansion.
+fn fish_escape(s: &str) -> String {
+  s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
 fn is_go_bin(dir: &str) -> bool {
   let dir = dir.trim_end_matches('/');
   dir.ends_with("/go/bin") || dir.ends_with("/gopath/bin")
@@ -246,6 +388,104 @@ impl Spec for Export {
         e.iter().map(|t| Text::new(format!("{} entry {}", self.name.value, t.value), t.span)).collect()
       }
     }
+  }
+
+  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+    let files = match self.scope {
+      Scope::User => {
+        USER_FILES.iter().chain(USER_HOOKS).chain(USER_OPTIONAL_HOOKS).map(|(p, _)| *p).collect::<Vec<_>>()
+      }
+      Scope::System => SYSTEM_FILES.iter().chain(SYSTEM_HOOKS).map(|(p, _)| *p).collect(),
+    };
+    files.into_iter().map(|p| Request::File(p.to_owned())).collect()
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let action = match &self.action {
+      Action::Set(t) => match v.text(t) {
+        Some(value) => Rendered::Set(value),
+        None => return Vec::new(),
+      },
+      Action::Prepend(entries) | Action::Append(entries) => {
+        let mut dirs = Vec::new();
+        for e in entries {
+          match v.text(e) {
+            Some(d) => dirs.push(d),
+            None => return Vec::new(),
+          }
+        }
+        if matches!(self.action, Action::Prepend(_)) {
+          Rendered::Prepend(dirs)
+        } else {
+          Rendered::Append(dirs)
+        }
+      }
+    };
+    let name = &self.name.value;
+    let marker = self.id();
+    let mut files: Vec<(String, String, Place)> = Vec::new();
+    let (env_files, hooks, optional): (&[(&str, Syntax)], &[(&str, Syntax)], &[(&str, Syntax)]) =
+      match self.scope {
+        Scope::User => (USER_FILES, USER_HOOKS, USER_OPTIONAL_HOOKS),
+        Scope::System => (SYSTEM_FILES, SYSTEM_HOOKS, &[]),
+      };
+    for (path, syntax) in env_files {
+      if !syntax.present(host) {
+        continue;
+      }
+      let path = host.expand(path);
+      let mut content = String::new();
+      if *syntax == Syntax::Posix {
+        files.push((path.clone(), format!("FN:{POSIX_FUNCTIONS}"), Place::Top));
+      }
+      content.push_str(&syntax.render(name, &action));
+      files.push((path, content, Place::Bottom));
+    }
+    let env_sh = host.expand(env_files[0].0);
+    for (path, syntax) in hooks.iter().chain(optional) {
+      let expanded = host.expand(path);
+      let exists = state.file(&expanded).is_some();
+      let optional_hook = optional.iter().any(|(p, _)| p == path);
+      if (optional_hook && !exists) || !syntax.present(host) || !hook_applies(path, host) {
+        continue;
+      }
+      let place = if path.ends_with("bashrc") { Place::Top } else { Place::Bottom };
+      let source =
+        if self.scope == Scope::User { "$HOME/.config/converge/env.sh".to_owned() } else { env_sh.clone() };
+      files.push((expanded, format!("HOOK:if [ -r \"{source}\" ]; then . \"{source}\"; fi\n"), place));
+    }
+    let mut changes = Vec::new();
+    let mut working = state.clone();
+    for (path, content, place) in files {
+      let current = working.file(&path);
+      let existing = current.map_or(&[][..], |f| &f.data[..]);
+      let data = if let Some(functions) = content.strip_prefix("FN:") {
+        block_merge::merge(existing, "#", "functions", functions, place)
+      } else if let Some(hook) = content.strip_prefix("HOOK:") {
+        block_merge::merge(existing, "#", "env", hook, place)
+      } else {
+        block_merge::merge(existing, "#", &marker, &content, place)
+      };
+      let system = host.is_system(&path);
+      if let Some(change) = write_if_changed(&working, &path, data, None, None, system) {
+        working.apply(&change);
+        changes.push(change);
+      }
+    }
+    // Several blocks may land in one file: keep one write per file, the last.
+    let mut last: Vec<Change> = Vec::new();
+    for change in changes {
+      if let Change::Write { path, after, system, .. } = change {
+        if let Some(Change::Write { after: a, .. }) =
+          last.iter_mut().find(|c| matches!(c, Change::Write { path: p, .. } if *p == path))
+        {
+          *a = after;
+        } else {
+          last.push(Change::Write { before: state.file(&path).cloned(), path, after, system });
+        }
+      }
+    }
+    last
   }
 
   fn validate(&self, v: &mut Validator) {
