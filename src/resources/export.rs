@@ -284,6 +284,9 @@ impl Syntax {
   }
 }
 
+/// Files with the syntax of each.
+type Files = &'static [(&'static str, Syntax)];
+
 /// Files holding the exports themselves; the first is the POSIX file the hooks
 /// source.
 const USER_FILES: &[(&str, Syntax)] = &[
@@ -424,11 +427,10 @@ impl Spec for Export {
     let name = &self.name.value;
     let marker = self.id();
     let mut files: Vec<(String, String, Place)> = Vec::new();
-    let (env_files, hooks, optional): (&[(&str, Syntax)], &[(&str, Syntax)], &[(&str, Syntax)]) =
-      match self.scope {
-        Scope::User => (USER_FILES, USER_HOOKS, USER_OPTIONAL_HOOKS),
-        Scope::System => (SYSTEM_FILES, SYSTEM_HOOKS, &[]),
-      };
+    let (env_files, hooks, optional): (Files, Files, Files) = match self.scope {
+      Scope::User => (USER_FILES, USER_HOOKS, USER_OPTIONAL_HOOKS),
+      Scope::System => (SYSTEM_FILES, SYSTEM_HOOKS, &[]),
+    };
     for (path, syntax) in env_files {
       if !syntax.present(host) {
         continue;
