@@ -98,6 +98,10 @@ fn write_script(path: &str, file: &FileState) -> String {
 /// The whole apply script of a host.
 pub fn script(plan: &HostPlan, root: &str, nonce: &str) -> String {
   let mut s = String::from("set -u\nLC_ALL=C; export LC_ALL\numask 022\n");
+  if !root.is_empty() {
+    // Commands of a converged tree see its home directory as theirs.
+    let _ = writeln!(s, "HOME={}\"$HOME\"; export HOME", quote(root));
+  }
   for (i, step) in plan.steps.iter().enumerate() {
     let _ = writeln!(s, "# step {i}: {}", step.name.replace('\n', " "));
     if step.failed() || step.changes.is_empty() {

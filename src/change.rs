@@ -53,6 +53,10 @@ pub struct HostState {
   pub tools: BTreeMap<String, Option<String>>,
   /// The Go version installed in each prefix.
   pub go: BTreeMap<String, Option<String>>,
+  /// Directories known to exist.
+  pub dirs: std::collections::BTreeSet<String>,
+  /// Exit statuses of guard commands.
+  pub guards: BTreeMap<String, i32>,
 }
 
 impl HostState {

@@ -20,6 +20,8 @@ pub enum Request {
   Sysctl(String),
   /// The module version a Go binary was built from (`go version -m`).
   Tool(String),
+  /// The exit status of a guard command (`unless`, `only_if`).
+  Guard(String),
 }
 
 impl Request {
@@ -28,6 +30,7 @@ impl Request {
       Request::File(p) => format!("file:{p}"),
       Request::Sysctl(k) => format!("sysctl:{k}"),
       Request::Tool(p) => format!("tool:{p}"),
+      Request::Guard(c) => format!("guard:{c}"),
     }
   }
 }
@@ -45,6 +48,8 @@ pub enum Answer {
   Sysctl(String),
   /// `path version` from the binary's build info, when it has one.
   Tool(Option<String>),
+  /// The exit status of a guard command.
+  Guard(i32),
   Other,
 }
 
@@ -109,6 +114,9 @@ impl HostFacts {
         (Request::File(_), Some("directory")) => Answer::Directory,
         (Request::Sysctl(_), Some("present")) => Answer::Sysctl(get("value").unwrap_or_default()),
         (Request::Tool(_), Some("present")) => Answer::Tool(get("mod").filter(|m| !m.is_empty())),
+        (Request::Guard(_), Some("present")) => {
+          Answer::Guard(get("value").and_then(|v| v.parse().ok()).unwrap_or(-1))
+        }
         _ => Answer::Other,
       };
       answers.insert(request.clone(), answer);

@@ -220,6 +220,7 @@ fn host_info(name: &str, facts: &HostFacts, rooted: bool) -> HostInfo {
     home: get("home"),
     user: get("user"),
     privileged: rooted || facts.get("uid") == Some("0"),
+    rooted,
     login_shell: get("user.login_shell"),
     os_family: crate::host_facts::os_family(facts),
     has,
@@ -236,6 +237,10 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
         let file = crate::change::FileState { data: data.clone(), mode: *mode, owner: owner.clone() };
         state.files.insert(info.expand(path), Some(file));
       }
+      (Request::File(path), Some(Answer::Directory)) => {
+        state.dirs.insert(info.expand(path));
+        state.files.insert(info.expand(path), None);
+      }
       (Request::File(path), _) => {
         state.files.insert(info.expand(path), None);
       }
@@ -251,6 +256,10 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
       (Request::Tool(path), _) => {
         state.tools.insert(info.expand(path), None);
       }
+      (Request::Guard(command), Some(Answer::Guard(status))) => {
+        state.guards.insert(command.clone(), *status);
+      }
+      (Request::Guard(_), _) => {}
     }
   }
   state

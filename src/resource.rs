@@ -76,6 +76,8 @@ pub struct HostInfo {
   pub user: String,
   /// Whether changes to system paths need no `sudo` (root, or `--root`).
   pub privileged: bool,
+  /// Converging a directory tree (`--root`): the live kernel is not touched.
+  pub rooted: bool,
   pub login_shell: String,
   pub os_family: String,
   /// Shells and managers present: `bash`, `zsh`, `fish`, `systemd`.

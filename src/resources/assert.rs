@@ -3,10 +3,11 @@
 //! `assert os_family in ["debian", "rhel"]`. A failed assertion stops that host.
 
 use crate::ast::{Op, Term, Value, ValueKind};
+use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::facts::{self, FactType};
 use crate::reader::{Cx, Reader, text_of};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::source::Span;
 use crate::text::Text;
 
@@ -192,6 +193,57 @@ impl Spec for Assert {
   fn id(&self) -> String {
     let values: Vec<&str> = self.values.iter().map(|v| v.value.as_str()).collect();
     format!("assert {} {} {}", self.fact.value, self.comparison.as_str(), values.join(","))
+  }
+
+  fn plan(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<Change> {
+    let fact = &self.fact.value;
+    let Some(actual) = v.text(&Text::new(format!("{{{{ facts.{fact} }}}}"), self.fact.span)) else {
+      return Vec::new();
+    };
+    let mut values = Vec::new();
+    for t in &self.values {
+      match v.text(t) {
+        Some(value) => values.push(value),
+        None => return Vec::new(),
+      }
+    }
+    let compare = |expected: &str| -> std::cmp::Ordering {
+      match self.kind {
+        FactType::Version => crate::go_version::compare_releases(&actual, expected),
+        FactType::Integer => actual.parse::<i64>().unwrap_or(0).cmp(&expected.parse::<i64>().unwrap_or(0)),
+        FactType::Text => actual.as_str().cmp(expected),
+      }
+    };
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let holds = match self.comparison {
+      Comparison::In => values.iter().any(|e| compare(e) == Equal),
+      Comparison::NotIn => values.iter().all(|e| compare(e) != Equal),
+      Comparison::Op(op) => {
+        let o = compare(&values[0]);
+        match op {
+          Op::Eq => o == Equal,
+          Op::Ne => o != Equal,
+          Op::Ge => o != Less,
+          Op::Le => o != Greater,
+          Op::Gt => o == Greater,
+          Op::Lt => o == Less,
+        }
+      }
+    };
+    if !holds {
+      let shown = if values.len() == 1 { format!("\"{}\"", values[0]) } else { format!("{values:?}") };
+      let mut d = Diagnostic::new(
+        Code::AssertionFailed,
+        format!("`{fact}` is \"{actual}\", which is not {} {shown}", self.comparison.as_str()),
+      )
+      .label(self.fact.span, "this assertion");
+      d = match self.message.as_ref().and_then(|m| v.text(m)) {
+        Some(m) => d.help(m),
+        None => d.help("the host is stopped before any change; fix the host or the assertion"),
+      };
+      v.error(d);
+    }
+    Vec::new()
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -2,9 +2,11 @@
 //! so: `creates` (skip when the path exists), `unless` (skip when that command
 //! succeeds), `only_if` (run only when that command succeeds).
 
+use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct CommandKind;
@@ -46,6 +48,40 @@ impl Kind for CommandKind {
 impl Spec for Command {
   fn id(&self) -> String {
     format!("command {}", self.command.value)
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let mut out = Vec::new();
+    if let Some(c) = self.creates.as_ref().and_then(|c| v.text(c)) {
+      out.push(Request::File(c));
+    }
+    for guard in [&self.unless, &self.only_if].into_iter().flatten() {
+      if let Some(g) = v.text(guard) {
+        out.push(Request::Guard(g));
+      }
+    }
+    out
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(command) = v.text(&self.command) else { return Vec::new() };
+    if let Some(creates) = self.creates.as_ref().and_then(|c| v.text(c)) {
+      let path = host.expand(&creates);
+      if state.files.get(&path).is_some_and(Option::is_some) || state.dirs.contains(&path) {
+        return Vec::new();
+      }
+    }
+    let status = |g: &Option<Text>, v: &mut Validator| {
+      g.as_ref().and_then(|g| v.text(g)).and_then(|g| state.guards.get(&g).copied())
+    };
+    if status(&self.unless, v) == Some(0) {
+      return Vec::new();
+    }
+    if self.only_if.is_some() && status(&self.only_if, v) != Some(0) {
+      return Vec::new();
+    }
+    let script = format!("cd \"${{HOME:-/}}\"\n{command}");
+    vec![Change::Run { summary: command, script, system: self.become_root }]
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -3,10 +3,12 @@
 //! `~/.config/go/env` by default), with the checks `go env -w` makes.
 
 use crate::ast::ValueKind;
+use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go_env::{self, GoEnvError};
+use crate::host_facts::Request;
 use crate::reader::{Cx, META, Reader, attribute, text_of};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct GoEnvKind;
@@ -95,6 +97,22 @@ impl Kind for GoEnvKind {
   }
 }
 
+/// Where `go env -w` writes for the connecting user (GOENV unset).
+pub const ENV_FILE: &str = "~/.config/go/env";
+
+/// The change that sets `vars` in the go env file, as `go env -w` would.
+pub fn write_go_env(host: &HostInfo, state: &HostState, vars: &[(String, String)]) -> Vec<Change> {
+  let path = host.expand(ENV_FILE);
+  let existing = state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+  let updated = go_env::write_env_file(&existing, vars);
+  if state.file(&path).is_some() && go_env::parse_env_file(&existing) == go_env::parse_env_file(&updated) {
+    return Vec::new();
+  }
+  write_if_changed(state, &path, updated.into_bytes(), None, None, host.is_system(&path))
+    .into_iter()
+    .collect()
+}
+
 fn name_error(name: &str, span: crate::source::Span, e: &GoEnvError) -> Diagnostic {
   let code = match e {
     GoEnvError::Unknown { .. } => Code::GoEnvUnknown,
@@ -119,6 +137,21 @@ impl Spec for GoEnv {
 
   fn claims(&self) -> Vec<Text> {
     self.vars.iter().map(|(n, _)| Text::new(format!("go env {}", n.value), n.span)).collect()
+  }
+
+  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+    vec![Request::File(ENV_FILE.to_owned())]
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let mut vars = Vec::new();
+    for (name, value) in &self.vars {
+      match v.text(value) {
+        Some(rendered) => vars.push((name.value.clone(), rendered)),
+        None => return Vec::new(),
+      }
+    }
+    write_go_env(host, state, &vars)
   }
 
   fn validate(&self, v: &mut Validator) {

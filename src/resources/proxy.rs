@@ -5,10 +5,12 @@
 //! itself is accepted too: `proxy "https://a|https://b,direct"`.
 
 use crate::ast::{Term, Value, ValueKind};
+use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go_proxy;
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct ProxyKind;
@@ -147,6 +149,15 @@ impl Spec for Proxy {
   fn claims(&self) -> Vec<Text> {
     let span = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();
     vec![Text::new("go env GOPROXY", span)]
+  }
+
+  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+    vec![Request::File(super::goenv::ENV_FILE.to_owned())]
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
+    super::goenv::write_go_env(host, state, &[("GOPROXY".to_owned(), value)])
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -2,9 +2,11 @@
 //! in `/etc/sysctl.d` and set live when it differs.
 
 use crate::ast::ValueKind;
+use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct SysctlKind;
@@ -54,6 +56,36 @@ impl Kind for SysctlKind {
   }
 }
 
+/// The sysctl file with `key = value` set: an existing line for the key is
+/// replaced in place, a new one is added at the end; other lines are kept.
+pub fn set_line(existing: &[u8], key: &str, value: &str) -> Vec<u8> {
+  let text = String::from_utf8_lossy(existing);
+  let line = format!("{key} = {value}");
+  let mut out = String::new();
+  let mut found = false;
+  if text.is_empty() {
+    out.push_str("# Managed by converge: keys set by playbooks.\n");
+  }
+  for l in text.lines() {
+    let k = l.trim_start_matches('-').split('=').next().unwrap_or("").trim().replace('/', ".");
+    if !l.trim_start().starts_with(['#', ';']) && k == key {
+      if !found {
+        out.push_str(&line);
+        out.push('\n');
+      }
+      found = true;
+      continue;
+    }
+    out.push_str(l);
+    out.push('\n');
+  }
+  if !found {
+    out.push_str(&line);
+    out.push('\n');
+  }
+  out.into_bytes()
+}
+
 /// Whether a text is a sysctl key: dot- or slash-separated parts of letters,
 /// digits, `_` and `-`, at least two of them.
 pub fn is_key(key: &str) -> bool {
@@ -71,6 +103,46 @@ impl Spec for Sysctl {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("sysctl {}", self.key.value.replace('/', ".")), self.key.span)]
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let mut out = Vec::new();
+    if let Some(key) = v.text(&self.key) {
+      out.push(Request::Sysctl(key.replace('/', ".")));
+    }
+    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    out.push(Request::File(file));
+    out
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) else { return Vec::new() };
+    let key = key.replace('/', ".");
+    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    let live = state.sysctl.get(&key).cloned().flatten();
+    if !host.rooted && live.is_none() {
+      v.error(
+        Diagnostic::new(Code::HostLacks, format!("the kernel of `{}` has no sysctl key `{key}`", host.name))
+          .label(self.key.span, "unknown to this kernel")
+          .help(
+            "check the key with `sysctl -a`; some keys exist only with a module loaded or on newer kernels",
+          ),
+      );
+      return Vec::new();
+    }
+    let existing = state.file(&file).map(|f| f.data.clone()).unwrap_or_default();
+    let data = set_line(&existing, &key, &value);
+    let mut changes: Vec<Change> =
+      write_if_changed(state, &file, data, None, None, true).into_iter().collect();
+    let normalize = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !host.rooted && live.as_deref().map(normalize) != Some(normalize(&value)) {
+      changes.push(Change::Run {
+        summary: format!("sysctl -w {key}={value} (live: {})", live.unwrap_or_default()),
+        script: format!("sysctl -q -w {}", crate::apply::quote(&format!("{key}={value}"))),
+        system: true,
+      });
+    }
+    changes
   }
 
   fn validate(&self, v: &mut Validator) {
