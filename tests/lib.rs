@@ -1,6 +1,7 @@
 //! All integration tests, in one binary. They run the real `converge` binary
 //! (see [`test::Test`]) or call the library for properties over many inputs.
 
+mod apply;
 mod book;
 mod cli;
 mod diagnostics;

@@ -76,7 +76,8 @@ for req in "$@"; do
         kv "req.$i.mod" "$(GOTOOLCHAIN=local "$go" version -m "$f" 2>/dev/null | awk '$1=="mod"{print $2" "$3}')"
       else kv "req.$i.state" absent; fi;;
     guard)
-      ( HOME=$root$HOME; export HOME; cd "${HOME:-/}" 2>/dev/null; sh -c "$arg" </dev/null >/dev/null 2>&1 ); kv "req.$i.state" present; kv "req.$i.value" "$?";;
+      ( HOME=$root$HOME; export HOME; cd "${HOME:-/}" 2>/dev/null; sh -c "$arg" </dev/null >/dev/null 2>&1 ); rc=$?
+      kv "req.$i.state" present; kv "req.$i.value" "$rc";;
     *) kv "req.$i.state" unknown;;
   esac
 done

