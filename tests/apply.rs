@@ -288,7 +288,8 @@ fn every_shell_sees_the_exports() {
   let home = tree.home().display().to_string();
   let want_path = format!("/usr/local/go/bin:{home}/go/bin:");
   let ssh = [("SSH_CLIENT", "10.0.0.1 50000 22")];
-  let cases: Vec<(&str, Vec<&str>, &[(&str, &str)])> = vec![
+  type Case<'a> = (&'a str, Vec<&'a str>, &'a [(&'a str, &'a str)]);
+  let cases: Vec<Case> = vec![
     ("login bash", vec!["bash", "-lc", "echo \"$PATH|$GO_HINT\""], &[]),
     ("ssh host cmd (bash)", vec!["bash", "-c", "echo \"$PATH|$GO_HINT\""], &ssh),
     ("interactive bash", vec!["bash", "-ic", "echo \"$PATH|$GO_HINT\""], &[]),
