@@ -110,7 +110,7 @@ pub fn script(plan: &HostPlan, root: &str, nonce: &str) -> String {
     }
     let deps: Vec<String> = step.depends_on.iter().map(|d| format!("[ \"$s{d}\" = ok ]")).collect();
     let guard = if deps.is_empty() { "true".to_owned() } else { deps.join(" && ") };
-    let mut body = String::from("set -e\n");
+    let mut body = format!("set -e\nCONVERGE_ROOT={}\n", quote(root));
     for change in &step.changes {
       body.push_str(&change_script(change, root));
     }

@@ -53,6 +53,8 @@ pub struct HostState {
   pub tools: BTreeMap<String, Option<String>>,
   /// The Go version installed in each prefix.
   pub go: BTreeMap<String, Option<String>>,
+  /// Symbolic links and their targets (`None`: absent or not a link).
+  pub links: BTreeMap<String, Option<String>>,
   /// Directories known to exist.
   pub dirs: std::collections::BTreeSet<String>,
   /// Exit statuses of guard commands.

@@ -22,6 +22,8 @@ pub enum Request {
   Tool(String),
   /// The exit status of a guard command (`unless`, `only_if`).
   Guard(String),
+  /// Where a symbolic link points.
+  Link(String),
 }
 
 impl Request {
@@ -31,6 +33,7 @@ impl Request {
       Request::Sysctl(k) => format!("sysctl:{k}"),
       Request::Tool(p) => format!("tool:{p}"),
       Request::Guard(c) => format!("guard:{c}"),
+      Request::Link(p) => format!("link:{p}"),
     }
   }
 }
@@ -50,6 +53,8 @@ pub enum Answer {
   Tool(Option<String>),
   /// The exit status of a guard command.
   Guard(i32),
+  /// A symbolic link's target.
+  Link(String),
   Other,
 }
 
@@ -114,6 +119,7 @@ impl HostFacts {
         (Request::File(_), Some("directory")) => Answer::Directory,
         (Request::Sysctl(_), Some("present")) => Answer::Sysctl(get("value").unwrap_or_default()),
         (Request::Tool(_), Some("present")) => Answer::Tool(get("mod").filter(|m| !m.is_empty())),
+        (Request::Link(_), Some("present")) => Answer::Link(get("value").unwrap_or_default()),
         (Request::Guard(_), Some("present")) => {
           Answer::Guard(get("value").and_then(|v| v.parse().ok()).unwrap_or(-1))
         }

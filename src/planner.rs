@@ -13,6 +13,10 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Kinds a `go tool` is installed after: the toolchain that builds it and the
+/// settings (GOPROXY, GOPRIVATE, ...) that `go install` reads.
+const GO_TOOL_NEEDS: &[&str] = &["go toolchain", "goenv", "proxy"];
+
 /// What happens to one resource.
 #[derive(Debug)]
 pub struct Step {
@@ -149,7 +153,9 @@ fn plan_resource(
   let mut depends_on: Vec<usize> =
     resource.meta.after.iter().filter_map(|a| index_of.get(&a.value).copied()).collect();
   if resource.kind == "go tool" {
-    depends_on.extend(steps.iter().enumerate().filter(|(_, s)| s.kind == "go toolchain").map(|(i, _)| i));
+    depends_on.extend(
+      steps.iter().enumerate().filter(|(_, s)| GO_TOOL_NEEDS.contains(&s.kind.as_str())).map(|(i, _)| i),
+    );
   }
   let blocked = depends_on.iter().any(|d| steps.get(*d).is_some_and(Step::failed));
   let changes = if blocked {
@@ -260,6 +266,12 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
         state.guards.insert(command.clone(), *status);
       }
       (Request::Guard(_), _) => {}
+      (Request::Link(path), Some(Answer::Link(target))) => {
+        state.links.insert(info.expand(path), Some(target.clone()));
+      }
+      (Request::Link(path), _) => {
+        state.links.insert(info.expand(path), None);
+      }
     }
   }
   state
@@ -279,7 +291,7 @@ pub fn order(resources: &[Arc<Resource>]) -> Vec<usize> {
     }
     if r.kind == "go tool" {
       for (j, t) in resources.iter().enumerate() {
-        if t.kind == "go toolchain" && j != i {
+        if GO_TOOL_NEEDS.contains(&t.kind.as_str()) && j != i {
           graph.add_edge(nodes[j], nodes[i], ());
         }
       }

@@ -339,3 +339,144 @@ fn a_real_go_reads_the_settings() {
     "https://goproxy.example.com,https://proxy.golang.org,direct\ngit.example.com,github.com/acme\ngit.example.com,github.com/acme\n-modcacherw\n"
   );
 }
+
+/// A Go release tarball made from the test Go tree (prefix `go/`, as official
+/// tarballs have), built once per run, with its sha256.
+fn go_tarball() -> &'static (PathBuf, String) {
+  static TARBALL: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
+  TARBALL.get_or_init(|| {
+    let go = go();
+    let tree = go.parent().and_then(Path::parent).unwrap_or_else(|| panic!("odd go path {}", go.display()));
+    let out = crate::test::root().join("target/test-tools/go-release.tar.gz");
+    if !out.exists() {
+      std::fs::create_dir_all(out.parent().unwrap_or_else(|| panic!("no parent")))
+        .unwrap_or_else(|e| panic!("{e}"));
+      let parent = tree.parent().unwrap_or_else(|| panic!("no parent"));
+      let tmp = out.with_extension("partial");
+      let status = Command::new("tar")
+        .arg("-C")
+        .arg(parent)
+        .arg("-czf")
+        .arg(&tmp)
+        .arg(tree.file_name().unwrap_or_default())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+      assert!(status.success());
+      std::fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let sum = Command::new("sha256sum").arg(&out).output().unwrap_or_else(|e| panic!("{e}"));
+    let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or_default().to_owned();
+    (out, sum)
+  })
+}
+
+fn go_version_of_tree() -> String {
+  let out =
+    Command::new(go()).arg("version").env("GOTOOLCHAIN", "local").output().unwrap_or_else(|e| panic!("{e}"));
+  String::from_utf8_lossy(&out.stdout)
+    .split_whitespace()
+    .nth(2)
+    .unwrap_or_default()
+    .trim_start_matches("go")
+    .to_owned()
+}
+
+#[test]
+fn a_go_toolchain_is_installed_swapped_in_and_linked() {
+  let (tarball, sum) = go_tarball();
+  let version = go_version_of_tree();
+  let tree = Tree::new();
+  // An older tree is there already: it is swapped out, never untarred over.
+  tree.write("/usr/local/go/VERSION", b"go1.19.8");
+  tree.write("/usr/local/go/stale-file", b"x");
+  let playbook = format!(
+    "go toolchain \"{version}\" {{\n  source = \"{}\"\n  sha256 = \"{sum}\"\n}}\n",
+    tarball.display()
+  );
+  let (status, text) = tree.plan(&playbook);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains(&format!("install go{version} into /usr/local/go (was go1.19.8)")), "{text}");
+  tree.apply(&playbook);
+  let out = Command::new(tree.path("/usr/local/go/bin/go"))
+    .arg("version")
+    .env("GOTOOLCHAIN", "local")
+    .output()
+    .unwrap_or_else(|e| panic!("{e}"));
+  assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("go{version} ")), "{out:?}");
+  assert!(!tree.path("/usr/local/go/stale-file").exists(), "the old tree was replaced whole");
+  let link = std::fs::read_link(tree.path("/usr/local/bin/go")).unwrap_or_default();
+  assert_eq!(link, PathBuf::from("/usr/local/go/bin/go"));
+  let (status, text) = tree.plan(&playbook);
+  assert_eq!(status, 0, "{text}");
+}
+
+#[test]
+fn a_wrong_sha256_changes_nothing() {
+  let (tarball, _) = go_tarball();
+  let tree = Tree::new();
+  tree.write("/usr/local/go/VERSION", b"go1.19.8");
+  let wrong = "0".repeat(64);
+  let playbook = format!(
+    "go toolchain \"{}\" {{\n  source = \"{}\"\n  sha256 = \"{wrong}\"\n}}\n",
+    go_version_of_tree(),
+    tarball.display()
+  );
+  let out = tree.converge(&playbook, &[]);
+  let text = String::from_utf8_lossy(&out.stdout);
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(text.contains("sha256 mismatch") && text.contains("nothing was changed"), "{text}");
+  assert_eq!(tree.read("/usr/local/go/VERSION"), b"go1.19.8");
+  assert!(!tree.path("/usr/local/bin/go").exists(), "the links depend on the install and were skipped");
+}
+
+#[test]
+fn a_missing_tarball_is_a_clear_error() {
+  let tree = Tree::new();
+  let playbook = format!(
+    "go toolchain \"1.22.5\" {{\n  source = \"/nonexistent/go.tar.gz\"\n  sha256 = \"{}\"\n}}\n",
+    "a".repeat(64)
+  );
+  let out = tree.converge(&playbook, &["--plan"]);
+  let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(text.contains("/nonexistent/go.tar.gz") && text.contains("does not exist"), "{text}");
+}
+
+/// A module proxy directory holding one module, `example.com/hello@v1.0.0`.
+fn stub_proxy(dir: &Path) -> PathBuf {
+  let at = dir.join("proxy/example.com/hello/@v");
+  std::fs::create_dir_all(&at).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(at.join("list"), "v1.0.0\n").unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(at.join("v1.0.0.info"), r#"{"Version":"v1.0.0","Time":"2024-01-01T00:00:00Z"}"#)
+    .unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(at.join("v1.0.0.mod"), "module example.com/hello\n\ngo 1.21\n")
+    .unwrap_or_else(|e| panic!("{e}"));
+  let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w')\nz.writestr('example.com/hello@v1.0.0/go.mod', 'module example.com/hello\\n\\ngo 1.21\\n')\nz.writestr('example.com/hello@v1.0.0/main.go', 'package main\\n\\nimport \"fmt\"\\n\\nfunc main() { fmt.Println(\"hello\") }\\n')\nz.close()\n";
+  let status = Command::new("python3")
+    .arg("-c")
+    .arg(script)
+    .arg(at.join("v1.0.0.zip"))
+    .status()
+    .unwrap_or_else(|e| panic!("{e}"));
+  assert!(status.success());
+  dir.join("proxy")
+}
+
+#[test]
+fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone() {
+  let (tarball, sum) = go_tarball();
+  let tree = Tree::new();
+  let proxy = stub_proxy(tree.dir.path());
+  // Written tool first: the implicit edge still installs the toolchain before it.
+  let playbook = format!(
+    "go tool \"example.com/hello\" \"v1.0.0\"\ngo toolchain \"{}\" {{\n  source = \"{}\"\n  sha256 = \"{sum}\"\n}}\ngoenv {{\n  GOPROXY = \"file://{}\"\n  GONOSUMDB = \"example.com\"\n  GOTOOLCHAIN = \"local\"\n}}\n",
+    go_version_of_tree(),
+    tarball.display(),
+    proxy.display()
+  );
+  tree.apply(&playbook);
+  let out = Command::new(tree.path("/home/dev/go/bin/hello")).output().unwrap_or_else(|e| panic!("{e}"));
+  assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
+  let (status, text) = tree.plan(&playbook);
+  assert_eq!(status, 0, "go version -m shows the version, so nothing is reinstalled:\n{text}");
+}

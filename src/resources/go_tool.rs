@@ -2,10 +2,13 @@
 //! installed with `go install path@version` (GOBIN set explicitly), or copied
 //! from a prebuilt `binary` for air-gapped fleets.
 
+use crate::apply::quote;
+use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go_module;
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct GoToolKind;
@@ -80,6 +83,55 @@ impl Spec for GoTool {
   fn claims(&self) -> Vec<Text> {
     let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
     vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
+    vec![Request::Tool(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if let Some(binary) = &self.binary {
+      v.error(
+        Diagnostic::new(
+          Code::Unsupported,
+          "this build of converge cannot install prebuilt tool binaries yet",
+        )
+        .label(binary.span, "prebuilt binary")
+        .help("leave `binary` out to install with `go install`"),
+      );
+      return Vec::new();
+    }
+    let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
+      return Vec::new();
+    };
+    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
+    else {
+      return Vec::new();
+    };
+    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    let installed = state.tools.get(&path).cloned().flatten();
+    if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
+      return Vec::new();
+    }
+    // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
+    let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
+      Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
+      None => format!("\"$CONVERGE_ROOT\"{}", quote(&dir)),
+    };
+    let was = installed.map_or_else(
+      || "not installed".to_owned(),
+      |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
+    );
+    let script = format!(
+      "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
+      target = quote(&format!("{module}@{version}")),
+    );
+    vec![Change::Run {
+      summary: format!("go install {module}@{version} into {dir} (was {was})"),
+      script,
+      system: host.is_system(&path),
+    }]
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -3,11 +3,14 @@
 //! tarball checked against its sha256, with `go` and `gofmt` linked into
 //! `/usr/local/bin`.
 
+use crate::apply::quote;
 use crate::ast::ValueKind;
+use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go_version::GoVersion;
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, attribute, text_of};
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 use indexmap::IndexMap;
 
@@ -113,6 +116,34 @@ impl Kind for GoToolchainKind {
   }
 }
 
+/// The shell that fetches a tarball, checks it, unpacks it beside the old tree
+/// and swaps it in by rename. A wrong checksum stops before anything moves.
+fn install_script(source: &str, sha256: &str, prefix: &str) -> String {
+  format!(
+    r#"src={src}; sum={sum}; prefix="$CONVERGE_ROOT"{prefix}
+dir=$(dirname -- "$prefix"); mkdir -p -- "$dir"
+tmp=$(mktemp -d -- "$dir/.converge-go.XXXXXX"); trap 'rm -rf -- "$tmp"' EXIT
+case $src in
+  http://*|https://*) if command -v curl >/dev/null 2>&1; then curl -fsSL -- "$src" > "$tmp/go.tgz"; else wget -qO "$tmp/go.tgz" -- "$src"; fi ;;
+  file://*) cp -- "${{src#file://}}" "$tmp/go.tgz" ;;
+  *) cp -- "$src" "$tmp/go.tgz" ;;
+esac
+if ! printf '%s  %s
+' "$sum" "$tmp/go.tgz" | sha256sum -c --status -; then
+  echo "sha256 mismatch for $src: expected $sum, got $(sha256sum < "$tmp/go.tgz" | cut -d' ' -f1); nothing was changed" >&2
+  exit 1
+fi
+tar -C "$tmp" -xzf "$tmp/go.tgz"
+if [ ! -x "$tmp/go/bin/go" ]; then echo "the tarball has no go/bin/go; nothing was changed" >&2; exit 1; fi
+if [ -e "$prefix" ]; then mv -- "$prefix" "$tmp/old"; fi
+mv -- "$tmp/go" "$prefix"
+if command -v restorecon >/dev/null 2>&1 && [ -z "$CONVERGE_ROOT" ]; then restorecon -R -- "$prefix" 2>/dev/null || true; fi"#,
+    src = quote(source),
+    sum = quote(sha256),
+    prefix = quote(prefix),
+  )
+}
+
 /// Whether a text is a hex sha256.
 pub fn is_sha256(s: &str) -> bool {
   s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
@@ -149,6 +180,117 @@ impl Spec for GoToolchain {
       claims.push(Text::new(format!("file {dir}/gofmt"), self.version.span));
     }
     claims
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+    let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
+    vec![
+      Request::File(format!("{prefix}/VERSION")),
+      Request::Link(format!("{dir}/go")),
+      Request::Link(format!("{dir}/gofmt")),
+    ]
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(version) = v.text(&self.version) else { return Vec::new() };
+    let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };
+    let prefix = match &self.prefix {
+      Some(p) => match v.text(p) {
+        Some(p) => host.expand(&p),
+        None => return Vec::new(),
+      },
+      None => DEFAULT_PREFIX.to_owned(),
+    };
+    let Some(goarch) = v.text(&Text::new("{{ facts.goarch }}", self.version.span)) else { return Vec::new() };
+    let installed = state
+      .file(&format!("{prefix}/VERSION"))
+      .map(|f| String::from_utf8_lossy(&f.data).lines().next().unwrap_or_default().trim().to_owned());
+    let mut changes = Vec::new();
+    if installed.as_deref() != Some(version.to_string().as_str()) {
+      let sum = match &self.sha256 {
+        Checksum::One(t) => v.text(t),
+        Checksum::PerArch(map) => match map.get(&goarch) {
+          Some(t) => v.text(t),
+          None => {
+            v.error(
+              Diagnostic::new(
+                Code::Sha256,
+                format!("no sha256 is given for `{goarch}`, the GOARCH of `{}`", host.name),
+              )
+              .label(self.version.span, "for this toolchain")
+              .help(format!("add `{goarch} = \"...\"` to the `sha256` map")),
+            );
+            return Vec::new();
+          }
+        },
+      };
+      let Some(sum) = sum else { return Vec::new() };
+      let source = match &self.source {
+        Some(s) => match v.text(s) {
+          Some(s) => s,
+          None => return Vec::new(),
+        },
+        None => format!("https://go.dev/dl/{}", version.tarball_name(&goarch)),
+      };
+      let source = if source.contains("://") {
+        source
+      } else {
+        // A tarball on the controller: the local transport reads it in place.
+        let base = self
+          .source
+          .as_ref()
+          .map(|s| s.span)
+          .and_then(|span| v.sources.get(span.file))
+          .and_then(|f| f.path.parent().map(std::path::Path::to_path_buf))
+          .unwrap_or_default();
+        let path = base.join(&source);
+        match std::fs::canonicalize(&path) {
+          Ok(p) => p.display().to_string(),
+          Err(e) => {
+            v.error(
+              Diagnostic::new(
+                Code::ControllerFile,
+                format!("cannot read the tarball `{}`: {e}", path.display()),
+              )
+              .label(self.source.as_ref().map_or(self.version.span, |s| s.span), "here")
+              .help("a local `source` is read on the controller, relative to the playbook's directory"),
+            );
+            return Vec::new();
+          }
+        }
+      };
+      let was = installed.unwrap_or_else(|| "nothing".to_owned());
+      changes.push(Change::Run {
+        summary: format!("install {version} into {prefix} (was {was}) from {source}"),
+        script: install_script(&source, &sum, &prefix),
+        system: host.is_system(&prefix),
+      });
+    }
+    if self.link {
+      let dir = self
+        .link_dir
+        .as_ref()
+        .and_then(|d| v.text(d))
+        .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d));
+      for tool in ["go", "gofmt"] {
+        let link = format!("{dir}/{tool}");
+        let target = format!("{prefix}/bin/{tool}");
+        if state.links.get(&link).cloned().flatten().as_deref() != Some(target.as_str()) {
+          changes.push(Change::Run {
+            summary: format!("link {link} -> {target}"),
+            script: format!(
+              "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
+              d = quote(&dir),
+              t = quote(&target),
+              l = quote(&link)
+            ),
+            system: host.is_system(&link),
+          });
+        }
+      }
+    }
+    changes
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -75,6 +75,10 @@ for req in "$@"; do
         kv "req.$i.state" present
         kv "req.$i.mod" "$(GOTOOLCHAIN=local "$go" version -m "$f" 2>/dev/null | awk '$1=="mod"{print $2" "$3}')"
       else kv "req.$i.state" absent; fi;;
+    link)
+      case $arg in "~/"*) arg=$HOME/${arg#"~/"};; esac
+      f=$root$arg
+      if [ -L "$f" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(readlink "$f")"; elif [ -e "$f" ]; then kv "req.$i.state" other; else kv "req.$i.state" absent; fi;;
     guard)
       ( HOME=$root$HOME; export HOME; cd "${HOME:-/}" 2>/dev/null; sh -c "$arg" </dev/null >/dev/null 2>&1 ); rc=$?
       kv "req.$i.state" present; kv "req.$i.value" "$rc";;
