@@ -480,3 +480,20 @@ fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone() {
   let (status, text) = tree.plan(&playbook);
   assert_eq!(status, 0, "go version -m shows the version, so nothing is reinstalled:\n{text}");
 }
+
+#[test]
+fn vscode_machine_settings_are_merged_keeping_comments_and_other_keys() {
+  let tree = Tree::new();
+  let file = "/home/dev/.vscode-server/data/Machine/settings.json";
+  tree.write(file, b"{\n  // chosen by hand\n  \"workbench.colorTheme\": \"Dark\",\n}\n");
+  let playbook = "vscode settings {\n  \"go.toolsManagement.autoUpdate\" = false\n  \"go.alternateTools\" = { go = \"/usr/local/go/bin/go\" }\n}\n";
+  tree.apply(playbook);
+  let merged = String::from_utf8_lossy(&tree.read(file)).into_owned();
+  assert!(
+    merged.contains("// chosen by hand") && merged.contains("\"workbench.colorTheme\": \"Dark\""),
+    "{merged}"
+  );
+  assert!(merged.contains("\"go.toolsManagement.autoUpdate\": false"), "{merged}");
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 0, "{text}");
+}

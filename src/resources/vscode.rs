@@ -3,11 +3,14 @@
 //! (`~/.vscode-server/data/Machine/settings.json`), keeping every other key and
 //! the file's comments.
 
+use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, attribute, json_of};
-use crate::resource::{Kind, Spec};
+use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::text::Text;
 use indexmap::IndexMap;
+use jsonc_parser::cst::{CstInputValue, CstRootNode};
 
 pub struct VscodeSettingsKind;
 
@@ -88,9 +91,89 @@ impl VscodeSettings {
   }
 }
 
+impl VscodeSettings {
+  fn file(&self) -> String {
+    format!("{}/data/Machine/settings.json", self.server_dir())
+  }
+}
+
+/// A JSON value as the JSONC editor takes it.
+fn input(value: &serde_json::Value) -> CstInputValue {
+  match value {
+    serde_json::Value::Null => CstInputValue::Null,
+    serde_json::Value::Bool(b) => CstInputValue::Bool(*b),
+    serde_json::Value::Number(n) => CstInputValue::Number(n.to_string()),
+    serde_json::Value::String(s) => CstInputValue::String(s.clone()),
+    serde_json::Value::Array(items) => CstInputValue::Array(items.iter().map(input).collect()),
+    serde_json::Value::Object(map) => {
+      CstInputValue::Object(map.iter().map(|(k, v)| (k.clone(), input(v))).collect())
+    }
+  }
+}
+
+/// The settings file with `settings` merged in: declared keys set, every other
+/// key, comment and blank line kept. `Err` with the parser's message when the
+/// file is not JSON with comments.
+pub fn merge(existing: &str, settings: &[(String, serde_json::Value)]) -> Result<Option<String>, String> {
+  let text = if existing.trim().is_empty() { "{}\n" } else { existing };
+  let options = jsonc_parser::ParseOptions::default();
+  let current: serde_json::Value =
+    jsonc_parser::parse_to_serde_value::<serde_json::Value>(text, &options).map_err(|e| e.to_string())?;
+  if !existing.trim().is_empty() && settings.iter().all(|(k, v)| current.get(k) == Some(v)) {
+    return Ok(None);
+  }
+  let root = CstRootNode::parse(text, &options).map_err(|e| e.to_string())?;
+  let object = root.object_value_or_set();
+  for (key, value) in settings {
+    match object.get(key) {
+      Some(prop) => prop.set_value(input(value)),
+      None => {
+        object.append(key, input(value));
+      }
+    }
+  }
+  let mut out = root.to_string();
+  if !out.ends_with('\n') {
+    out.push('\n');
+  }
+  Ok(Some(out))
+}
+
 impl Spec for VscodeSettings {
   fn id(&self) -> String {
     "vscode settings".to_owned()
+  }
+
+  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+    vec![Request::File(self.file())]
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let path = host.expand(&self.file());
+    let existing =
+      state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+    let settings: Vec<(String, serde_json::Value)> =
+      self.settings.iter().map(|(k, (value, _))| (k.clone(), value.clone())).collect();
+    match merge(&existing, &settings) {
+      Ok(Some(merged)) => {
+        write_if_changed(state, &path, merged.into_bytes(), None, None, host.is_system(&path))
+          .into_iter()
+          .collect()
+      }
+      Ok(None) => Vec::new(),
+      Err(e) => {
+        let span = self.settings.values().next().map(|(_, t)| t.span).unwrap_or_default();
+        v.error(
+          Diagnostic::new(
+            Code::HostLacks,
+            format!("`{path}` is not JSON with comments, so converge leaves it alone: {e}"),
+          )
+          .label(span, "settings to merge")
+          .help("fix the file by hand (VS Code shows the error), then run converge again"),
+        );
+        Vec::new()
+      }
+    }
   }
 
   fn claims(&self) -> Vec<Text> {
@@ -99,5 +182,35 @@ impl Spec for VscodeSettings {
       .values()
       .map(|(_, key)| Text::new(format!("vscode setting {} {}", self.server_dir(), key.value), key.span))
       .collect()
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::merge;
+  use serde_json::json;
+
+  #[test]
+  fn merges_keys_and_keeps_comments_and_other_keys() {
+    let existing = "{\n  // my theme\n  \"workbench.colorTheme\": \"Dark\",\n  \"go.toolsManagement.autoUpdate\": true, // old\n}\n";
+    let settings = vec![
+      ("go.toolsManagement.autoUpdate".to_owned(), json!(false)),
+      ("gopls".to_owned(), json!({"ui.semanticTokens": true})),
+    ];
+    let merged = merge(existing, &settings).ok().flatten().unwrap_or_default();
+    assert!(
+      merged.contains("// my theme") && merged.contains("\"workbench.colorTheme\": \"Dark\""),
+      "{merged}"
+    );
+    assert!(merged.contains("\"go.toolsManagement.autoUpdate\": false"), "{merged}");
+    assert!(merged.contains("\"ui.semanticTokens\": true"), "{merged}");
+    assert_eq!(merge(&merged, &settings), Ok(None), "merging again changes nothing");
+  }
+
+  #[test]
+  fn creates_the_file_and_refuses_a_broken_one() {
+    let created = merge("", &[("a".to_owned(), json!(1))]).ok().flatten().unwrap_or_default();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&created).ok(), Some(json!({"a": 1})));
+    assert!(merge("{ \"a\": ", &[("a".to_owned(), json!(1))]).is_err());
   }
 }
