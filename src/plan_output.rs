@@ -149,6 +149,9 @@ pub fn human(plans: &[HostPlan], color: bool) -> String {
         }
         continue;
       }
+      for note in &step.notes {
+        let _ = writeln!(s, "  {} {}: {note}", paint("·", "2", color), step.name);
+      }
       if action == Action::None {
         continue;
       }
@@ -278,6 +281,7 @@ pub fn json(plans: &[HostPlan], outcomes: Option<&[HostOutcome]>) -> serde_json:
             "kind": step.kind,
             "action": Action::of(step).word(),
             "notified_by": step.notified_by,
+            "notes": step.notes,
             "errors": step.errors.iter().map(|e| json!({"code": e.code.as_str(), "message": e.message, "help": e.help})).collect::<Vec<_>>(),
             "changes": step.changes.iter().map(|ch| change_json(ch, step.sensitive)).collect::<Vec<_>>(),
             "result": result,

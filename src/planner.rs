@@ -29,6 +29,8 @@ pub struct Step {
   pub depends_on: Vec<usize>,
   /// Set for handler steps: the steps that notified them.
   pub notified_by: Vec<String>,
+  /// What the plan says besides changes: "skipped: SELinux disabled".
+  pub notes: Vec<String>,
   pub sensitive: bool,
 }
 
@@ -158,11 +160,13 @@ fn plan_resource(
     );
   }
   let blocked = depends_on.iter().any(|d| steps.get(*d).is_some_and(Step::failed));
+  let mut notes = Vec::new();
   let changes = if blocked {
     Vec::new()
   } else {
     let mut v = validator(&info.name, ctx.clone(), names, true, sources, &mut diagnostics);
     let changes = resource.spec.plan(&mut v, info, state);
+    notes = std::mem::take(&mut v.notes);
     for change in &changes {
       state.apply(change);
     }
@@ -179,6 +183,7 @@ fn plan_resource(
     errors,
     depends_on,
     notified_by: Vec::new(),
+    notes,
     sensitive: resource.meta.sensitive,
   }
 }
@@ -191,7 +196,7 @@ fn validator<'a>(
   sources: &'a Sources,
   diagnostics: &'a mut Diagnostics,
 ) -> Validator<'a> {
-  Validator { host, context, names, has_facts, sources, diagnostics }
+  Validator { host, context, names, has_facts, sources, diagnostics, notes: Vec::new() }
 }
 
 fn failed_host(play: &HostPlay, error: String) -> HostPlan {

@@ -670,7 +670,8 @@ fn validate_host(
   let mut context = vars.clone();
   context.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
   let context = minijinja::Value::from(minijinja::value::Serde(&context));
-  let mut v = Validator { host, context, names: &names, has_facts: false, sources, diagnostics };
+  let mut v =
+    Validator { host, context, names: &names, has_facts: false, sources, diagnostics, notes: Vec::new() };
   let handler_resources = handlers.iter().flat_map(|h| h.resources.iter());
   for resource in resources.iter().chain(handler_resources) {
     resource.spec.validate(&mut v);

@@ -163,11 +163,18 @@ pub struct Validator<'a> {
   pub has_facts: bool,
   pub sources: &'a Sources,
   pub diagnostics: &'a mut Diagnostics,
+  /// Things the plan should say that are neither changes nor errors
+  /// ("skipped: SELinux disabled").
+  pub notes: Vec<String>,
 }
 
 impl Validator<'_> {
   pub fn error(&mut self, d: Diagnostic) {
     self.diagnostics.push(d);
+  }
+
+  pub fn note(&mut self, note: impl Into<String>) {
+    self.notes.push(note.into());
   }
 
   /// The text's value for this host: the literal itself, or the rendered

@@ -497,3 +497,14 @@ fn vscode_machine_settings_are_merged_keeping_comments_and_other_keys() {
   let (status, text) = tree.plan(playbook);
   assert_eq!(status, 0, "{text}");
 }
+
+#[test]
+fn selinux_labels_are_skipped_and_said_so_where_selinux_is_disabled() {
+  if Path::new("/sys/fs/selinux/enforce").exists() {
+    return; // This machine has SELinux: the skip does not apply here.
+  }
+  let tree = Tree::new();
+  let (status, text) = tree.plan("selinux label \"$HOME/go/pkg/mod(/.*)?\" type \"user_home_t\"\n");
+  assert_eq!(status, 0, "{text}");
+  assert!(text.contains("skipped: SELinux disabled"), "{text}");
+}
