@@ -235,6 +235,11 @@ fn host_info(name: &str, facts: &HostFacts, rooted: bool) -> HostInfo {
     login_shell: get("user.login_shell"),
     os_family: crate::host_facts::os_family(facts),
     has,
+    shell_go_env: facts
+      .values
+      .iter()
+      .filter_map(|(k, v)| k.strip_prefix("shellenv.").map(|k| (k.to_owned(), v.clone())))
+      .collect(),
   }
 }
 

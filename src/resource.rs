@@ -82,6 +82,8 @@ pub struct HostInfo {
   pub os_family: String,
   /// Shells and managers present: `bash`, `zsh`, `fish`, `systemd`.
   pub has: Vec<String>,
+  /// Go variables the login shell exports (they override the go env file).
+  pub shell_go_env: std::collections::BTreeMap<String, String>,
 }
 
 impl HostInfo {

@@ -508,3 +508,15 @@ fn selinux_labels_are_skipped_and_said_so_where_selinux_is_disabled() {
   assert_eq!(status, 0, "{text}");
   assert!(text.contains("skipped: SELinux disabled"), "{text}");
 }
+
+#[test]
+fn the_plan_flags_a_shell_export_that_overrides_the_go_env_file() {
+  let tree = Tree::new();
+  tree.write("/home/dev/.profile", b"export GOPROXY=https://shell.example.com\n");
+  let (status, text) = tree.plan("proxy [\"https://proxy.golang.org\", direct]\n");
+  assert_eq!(status, 2, "{text}");
+  assert!(
+    text.contains("exports GOPROXY=https://shell.example.com, which overrides the go env file"),
+    "{text}"
+  );
+}

@@ -101,7 +101,20 @@ impl Kind for GoEnvKind {
 pub const ENV_FILE: &str = "~/.config/go/env";
 
 /// The change that sets `vars` in the go env file, as `go env -w` would.
-pub fn write_go_env(host: &HostInfo, state: &HostState, vars: &[(String, String)]) -> Vec<Change> {
+pub fn write_go_env(
+  v: &mut Validator,
+  host: &HostInfo,
+  state: &HostState,
+  vars: &[(String, String)],
+) -> Vec<Change> {
+  for (name, value) in vars {
+    if let Some(exported) = host.shell_go_env.get(name).filter(|e| *e != value) {
+      v.note(format!(
+        "warning: the login shell of `{}` exports {name}={exported}, which overrides the go env file's {name}={value}; remove that export",
+        host.user
+      ));
+    }
+  }
   let path = host.expand(ENV_FILE);
   let existing = state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
   let updated = go_env::write_env_file(&existing, vars);
@@ -151,7 +164,7 @@ impl Spec for GoEnv {
         None => return Vec::new(),
       }
     }
-    write_go_env(host, state, &vars)
+    write_go_env(v, host, state, &vars)
   }
 
   fn validate(&self, v: &mut Validator) {

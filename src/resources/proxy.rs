@@ -157,7 +157,7 @@ impl Spec for Proxy {
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
-    super::goenv::write_go_env(host, state, &[("GOPROXY".to_owned(), value)])
+    super::goenv::write_go_env(v, host, state, &[("GOPROXY".to_owned(), value)])
   }
 
   fn validate(&self, v: &mut Validator) {

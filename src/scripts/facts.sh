@@ -30,6 +30,15 @@ if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then kv cgroup 2
 user=$(id -un); kv user "$user"; kv uid "$(id -u)"; kv home "$HOME"
 pw=$(getent passwd "$user" 2>/dev/null || grep "^$user:" /etc/passwd)
 kv user.login_shell "$(printf '%s' "$pw" | cut -d: -f7)"
+# Go variables as the login shell exports them: they override the go env file.
+lsh=$(printf '%s' "$pw" | cut -d: -f7)
+if [ -n "$lsh" ] && [ -x "$lsh" ] && have timeout; then
+  shenv=$(HOME=$root$HOME timeout 10 "$lsh" -lc env </dev/null 2>/dev/null)
+  for v in GOPROXY GOPRIVATE GONOPROXY GONOSUMDB GOSUMDB GOFLAGS GOTOOLCHAIN GOPATH GOBIN GO111MODULE GOINSECURE GOAUTH; do
+    val=$(printf '%s\n' "$shenv" | sed -n "s/^$v=//p" | sed -n 1p)
+    [ -n "$val" ] && kv "shellenv.$v" "$val"
+  done
+fi
 kv bash.ssh_sources_bashrc "$(grep -ac SSH2_CLIENT /bin/bash 2>/dev/null || echo 0)"
 for s in bash zsh fish dash; do if have "$s"; then kv "has.$s" 1; else kv "has.$s" 0; fi; done
 if have systemctl || [ -d /run/systemd/system ]; then kv has.systemd 1; else kv has.systemd 0; fi
