@@ -520,3 +520,17 @@ fn the_plan_flags_a_shell_export_that_overrides_the_go_env_file() {
     "{text}"
   );
 }
+
+#[test]
+fn a_handler_runs_once_after_its_notifiers_changed_and_not_on_a_no_op_run() {
+  let tree = Tree::new();
+  let playbook = "sysctl \"fs.inotify.max_user_watches\" = 524288 {\n  notify = [\"reload\"]\n}\nfile \"/etc/converge-marker\" {\n  content = \"x\"\n  notify = [\"reload\"]\n}\nhandler \"reload\" {\n  command \"echo reloaded >> $HOME/handler.log\"\n}\n";
+  let text = tree.apply(playbook);
+  assert!(
+    text.contains("(notified by sysctl fs.inotify.max_user_watches, file /etc/converge-marker)"),
+    "{text}"
+  );
+  assert_eq!(tree.read("/home/dev/handler.log"), b"reloaded\n", "one run for two notifiers");
+  tree.apply(playbook);
+  assert_eq!(tree.read("/home/dev/handler.log"), b"reloaded\n", "nothing changed, so no run");
+}
