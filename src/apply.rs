@@ -9,7 +9,7 @@
 
 use crate::change::{Change, FileState};
 use crate::planner::HostPlan;
-use crate::transport::{Transport, TransportError};
+use crate::transport::Transport;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -153,7 +153,7 @@ pub fn apply_host(
         parse_results(&String::from_utf8_lossy(&out.stdout), &String::from_utf8_lossy(&out.stderr), nonce)
       }
       Err(e) => {
-        outcome.error = Some(describe(&e));
+        outcome.error = Some(e.to_string());
         return outcome;
       }
     }
@@ -174,10 +174,6 @@ pub fn apply_host(
     outcome.steps.push((step.name.clone(), result));
   }
   outcome
-}
-
-fn describe(e: &TransportError) -> String {
-  e.to_string()
 }
 
 fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOutcome)> {

@@ -68,7 +68,7 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
   }
   failed |= diagnostics.has_errors();
   if reporter.format() == crate::arguments::Format::Json {
-    reporter.json_with(diagnostics, &sources, "unformatted", &listed);
+    reporter.json_with(diagnostics.sorted(), &sources, Some(("unformatted", &listed)));
   } else {
     for path in &listed {
       reporter.line(path);
@@ -116,15 +116,10 @@ pub fn plan(paths: &[PathBuf], root: Option<&std::path::Path>, apply: bool, repo
   let mut outcomes = Vec::new();
   for play in &playbook.hosts {
     if !(playbook.local || play.name == resolver::LOCALHOST) {
-      plans.push(crate::planner::HostPlan {
-        host: play.name.clone(),
-        info: crate::resource::HostInfo::default(),
-        steps: Vec::new(),
-        error: Some(
-          "this build of converge reaches only the local machine; SSH hosts are not supported yet".to_owned(),
-        ),
-        facts_hash: String::new(),
-      });
+      plans.push(crate::planner::failed_host(
+        &play.name,
+        "this build of converge reaches only the local machine; SSH hosts are not supported yet".to_owned(),
+      ));
       continue;
     }
     let mut transport: Box<dyn Transport> = Box::new(Local { name: play.name.clone() });

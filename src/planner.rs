@@ -97,7 +97,7 @@ pub fn plan_host(
   let requests: Vec<Request> = requests.into_iter().collect();
   let facts = match HostFacts::gather(transport, &options.root, &requests, options.timeout) {
     Ok(f) => f,
-    Err(e) => return failed_host(play, format!("cannot gather facts: {e}")),
+    Err(e) => return failed_host(&play.name, format!("cannot gather facts: {e}")),
   };
   let info = host_info(&play.name, &facts, !options.root.is_empty());
   let mut state = initial_state(&facts, &requests, &info);
@@ -199,10 +199,11 @@ fn validator<'a>(
   Validator { host, context, names, has_facts, sources, diagnostics, notes: Vec::new() }
 }
 
-fn failed_host(play: &HostPlay, error: String) -> HostPlan {
+/// The plan of a host that cannot be planned at all.
+pub fn failed_host(name: &str, error: String) -> HostPlan {
   HostPlan {
-    host: play.name.clone(),
-    info: HostInfo { name: play.name.clone(), ..HostInfo::default() },
+    host: name.to_owned(),
+    info: HostInfo { name: name.to_owned(), ..HostInfo::default() },
     steps: Vec::new(),
     error: Some(error),
     facts_hash: String::new(),

@@ -23,21 +23,10 @@ impl Reporter {
   /// Prints diagnostics: to standard error for people, or one JSON document on
   /// standard output.
   pub fn diagnostics(&self, diagnostics: Diagnostics, sources: &Sources, summary: &str) {
-    let valid = !diagnostics.has_errors();
     let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
     let sorted: Vec<Diagnostic> = diagnostics.sorted();
     match self.output.format {
-      Format::Json => {
-        let json: Vec<JsonDiagnostic> = sorted.iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
-        let doc = serde_json::json!({
-          "version": 1,
-          "valid": valid,
-          "errors": errors,
-          "warnings": warnings,
-          "diagnostics": json,
-        });
-        self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
-      }
+      Format::Json => self.json_with(sorted, sources, None),
       Format::Human | Format::Markdown => {
         let mut text = String::new();
         for d in &sorted {
@@ -58,11 +47,11 @@ impl Reporter {
 
   /// The JSON document of [`Reporter::diagnostics`] with one more list in it
   /// (`fmt --check --format json` adds the unformatted files).
-  pub fn json_with(&self, diagnostics: Diagnostics, sources: &Sources, key: &str, items: &[String]) {
-    let valid = !diagnostics.has_errors();
-    let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
-    let json: Vec<JsonDiagnostic> =
-      diagnostics.sorted().iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
+  pub fn json_with(&self, sorted: Vec<Diagnostic>, sources: &Sources, extra: Option<(&str, &[String])>) {
+    let errors = sorted.iter().filter(|d| d.is_error()).count();
+    let warnings = sorted.len() - errors;
+    let valid = errors == 0;
+    let json: Vec<JsonDiagnostic> = sorted.iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
     let mut doc = serde_json::json!({
       "version": 1,
       "valid": valid,
@@ -70,7 +59,9 @@ impl Reporter {
       "warnings": warnings,
       "diagnostics": json,
     });
-    doc[key] = serde_json::json!(items);
+    if let Some((key, items)) = extra {
+      doc[key] = serde_json::json!(items);
+    }
     self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
   }
 

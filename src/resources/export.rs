@@ -426,7 +426,8 @@ impl Spec for Export {
     };
     let name = &self.name.value;
     let marker = self.id();
-    let mut files: Vec<(String, String, Place)> = Vec::new();
+    // (file, block name, block content, where a new block goes), in order.
+    let mut blocks: Vec<(String, String, String, Place)> = Vec::new();
     let (env_files, hooks, optional): (Files, Files, Files) = match self.scope {
       Scope::User => (USER_FILES, USER_HOOKS, USER_OPTIONAL_HOOKS),
       Scope::System => (SYSTEM_FILES, SYSTEM_HOOKS, &[]),
@@ -436,58 +437,42 @@ impl Spec for Export {
         continue;
       }
       let path = host.expand(path);
-      let mut content = String::new();
       if *syntax == Syntax::Posix {
-        files.push((path.clone(), format!("FN:{POSIX_FUNCTIONS}"), Place::Top));
+        blocks.push((path.clone(), "functions".to_owned(), POSIX_FUNCTIONS.to_owned(), Place::Top));
       }
-      content.push_str(&syntax.render(name, &action));
-      files.push((path, content, Place::Bottom));
+      blocks.push((path, marker.clone(), syntax.render(name, &action), Place::Bottom));
     }
     let env_sh = host.expand(env_files[0].0);
     for (path, syntax) in hooks.iter().chain(optional) {
       let expanded = host.expand(path);
-      let exists = state.file(&expanded).is_some();
       let optional_hook = optional.iter().any(|(p, _)| p == path);
-      if (optional_hook && !exists) || !syntax.present(host) || !hook_applies(path, host) {
+      if (optional_hook && state.file(&expanded).is_none())
+        || !syntax.present(host)
+        || !hook_applies(path, host)
+      {
         continue;
       }
       let place = if path.ends_with("bashrc") { Place::Top } else { Place::Bottom };
       let source =
         if self.scope == Scope::User { "$HOME/.config/converge/env.sh".to_owned() } else { env_sh.clone() };
-      files.push((expanded, format!("HOOK:if [ -r \"{source}\" ]; then . \"{source}\"; fi\n"), place));
+      let hook = format!("if [ -r \"{source}\" ]; then . \"{source}\"; fi\n");
+      blocks.push((expanded, "env".to_owned(), hook, place));
     }
-    let mut changes = Vec::new();
-    let mut working = state.clone();
-    for (path, content, place) in files {
-      let current = working.file(&path);
-      let existing = current.map_or(&[][..], |f| &f.data[..]);
-      let data = if let Some(functions) = content.strip_prefix("FN:") {
-        block_merge::merge(existing, "#", "functions", functions, place)
-      } else if let Some(hook) = content.strip_prefix("HOOK:") {
-        block_merge::merge(existing, "#", "env", hook, place)
-      } else {
-        block_merge::merge(existing, "#", &marker, &content, place)
-      };
-      let system = host.is_system(&path);
-      if let Some(change) = write_if_changed(&working, &path, data, None, None, system) {
-        working.apply(&change);
-        changes.push(change);
-      }
+    // Merge every block of a file into its bytes, then one write per file.
+    let mut files: indexmap::IndexMap<String, Vec<u8>> = indexmap::IndexMap::new();
+    for (path, block, content, place) in blocks {
+      let data = files
+        .entry(path.clone())
+        .or_insert_with(|| state.file(&path).map(|f| f.data.clone()).unwrap_or_default());
+      *data = block_merge::merge(data, "#", &block, &content, place);
     }
-    // Several blocks may land in one file: keep one write per file, the last.
-    let mut last: Vec<Change> = Vec::new();
-    for change in changes {
-      if let Change::Write { path, after, system, .. } = change {
-        if let Some(Change::Write { after: a, .. }) =
-          last.iter_mut().find(|c| matches!(c, Change::Write { path: p, .. } if *p == path))
-        {
-          *a = after;
-        } else {
-          last.push(Change::Write { before: state.file(&path).cloned(), path, after, system });
-        }
-      }
-    }
-    last
+    files
+      .into_iter()
+      .filter_map(|(path, data)| {
+        let system = host.is_system(&path);
+        write_if_changed(state, &path, data, None, None, system)
+      })
+      .collect()
   }
 
   fn validate(&self, v: &mut Validator) {
