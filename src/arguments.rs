@@ -26,6 +26,9 @@ pub struct Arguments {
   pub root: Option<PathBuf>,
 
   #[command(flatten)]
+  pub fleet: FleetArgs,
+
+  #[command(flatten)]
   pub output: OutputArgs,
 }
 
@@ -51,6 +54,45 @@ pub enum Command {
     #[command(flatten)]
     output: OutputArgs,
   },
+}
+
+/// How to reach hosts.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FleetArgs {
+  /// Hosts converged at once (default 50).
+  #[arg(long, short = 'f', value_name = "N")]
+  pub forks: Option<usize>,
+
+  /// Only these hosts or groups: `web1`, `dev*`, `fleet:!ci`, `fleet:&gpu`.
+  #[arg(long, short = 'l', value_name = "PATTERN")]
+  pub limit: Option<String>,
+
+  /// What to do with a host key that is not in known_hosts (default: as
+  /// `StrictHostKeyChecking` in ~/.ssh/config says, else refuse). A changed key
+  /// is always refused.
+  #[arg(long, value_enum, value_name = "POLICY")]
+  pub host_key_checking: Option<HostKeyChecking>,
+
+  /// The ssh client configuration to read instead of ~/.ssh/config.
+  #[arg(long, short = 'F', value_name = "FILE")]
+  pub ssh_config: Option<PathBuf>,
+
+  /// Seconds to wait for a host to accept the connection and answer the
+  /// SSH handshake.
+  #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+  pub connect_timeout: u64,
+
+  /// Seconds a host's facts or apply may take before the host is given up.
+  #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+  pub timeout: u64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyChecking {
+  /// Refuse hosts whose key is not in known_hosts.
+  Strict,
+  /// Trust and record the key of a host seen for the first time.
+  AcceptNew,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -87,21 +87,36 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
 /// Exit code of `--plan` when changes are pending (Terraform's `-detailed-exitcode`).
 pub const EXIT_CHANGES: i32 = 2;
 
-/// `converge --plan` (and, with `apply`, `converge`): check, gather facts,
-/// plan every host, show the plan; then apply it when asked.
-pub fn plan(paths: &[PathBuf], root: Option<&std::path::Path>, apply: bool, reporter: &Reporter) -> i32 {
-  use crate::planner::{PlanOptions, plan_host};
-  use crate::transport::{Local, Transport};
+/// `converge --plan` and `converge`: check, then for every host (in parallel)
+/// connect, gather facts, plan, and apply when asked; show the plan, the
+/// results, and a summary per host.
+pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
+  use crate::fleet::{HostRun, RunOptions, Status};
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
-  let files = loader::load(paths, &mut sources, &mut diagnostics);
-  let (playbook, found) = resolver::resolve(&files, &mut sources);
+  let files = loader::load(&run.playbooks, &mut sources, &mut diagnostics);
+  let (mut playbook, found) = resolver::resolve(&files, &mut sources);
   diagnostics.extend(found);
   if diagnostics.has_errors() {
     reporter.diagnostics(diagnostics, &sources, "no plan: the playbooks have errors");
     return EXIT_ERROR;
   }
-  let root = match root {
+  if let Some(pattern) = &run.limit {
+    match resolver::limit(&playbook.inventory, pattern) {
+      Ok(keep) => {
+        playbook.hosts.retain(|h| keep.contains(&h.name) || (playbook.local && h.name == resolver::LOCALHOST))
+      }
+      Err(e) => {
+        reporter.note(&format!("error: --limit {pattern}: {e}"));
+        return EXIT_ERROR;
+      }
+    }
+    if playbook.hosts.is_empty() {
+      reporter.note(&format!("error: --limit {pattern} selects no host the playbooks target"));
+      return EXIT_ERROR;
+    }
+  }
+  let root = match &run.root {
     Some(r) => match std::fs::canonicalize(r) {
       Ok(r) => r.display().to_string().trim_end_matches('/').to_owned(),
       Err(e) => {
@@ -111,60 +126,48 @@ pub fn plan(paths: &[PathBuf], root: Option<&std::path::Path>, apply: bool, repo
     },
     None => String::new(),
   };
-  let options = PlanOptions { root: root.clone(), timeout: std::time::Duration::from_secs(120) };
-  let mut plans = Vec::new();
-  let mut outcomes = Vec::new();
-  for play in &playbook.hosts {
-    if !(playbook.local || play.name == resolver::LOCALHOST) {
-      plans.push(crate::planner::failed_host(
-        &play.name,
-        "this build of converge reaches only the local machine; SSH hosts are not supported yet".to_owned(),
-      ));
-      continue;
+  let ssh = crate::ssh::Options {
+    host_key_policy: run.host_key_policy,
+    connect_timeout: run.connect_timeout,
+    config: run.ssh_config.clone(),
+    ..crate::ssh::Options::default()
+  };
+  let client = match crate::ssh::ClientConfig::load(&ssh) {
+    Ok(c) => c,
+    Err(e) => {
+      reporter.note(&format!("error: {e}"));
+      return EXIT_ERROR;
     }
-    let mut transport: Box<dyn Transport> = Box::new(Local { name: play.name.clone() });
-    let plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options, &sources);
-    if apply {
-      outcomes.push(crate::apply::apply_host(&plan, transport.as_mut(), &root, options.timeout));
-    }
-    plans.push(plan);
-  }
-  let counts = crate::plan_output::Counts::of(&plans);
+  };
+  let options = RunOptions {
+    plan: crate::planner::PlanOptions { root, timeout: run.timeout },
+    apply: run.apply,
+    forks: run.forks,
+    ssh,
+  };
+  let progress = reporter.progress(playbook.hosts.len(), !playbook.local);
+  let done = |host: &HostRun| progress.host_done(host);
+  let runs = crate::fleet::run(&playbook, &sources, &options, &client, &done);
+  progress.finish();
   if !diagnostics.is_empty() {
     reporter.diagnostics(diagnostics, &sources, "warnings");
   }
   match reporter.format() {
     crate::arguments::Format::Json => {
-      let doc = crate::plan_output::json(&plans, apply.then_some(&outcomes[..]));
+      let doc = crate::plan_output::json(&runs, run.apply);
       reporter.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
-    crate::arguments::Format::Markdown => reporter.line(&crate::plan_output::markdown(&plans)),
+    crate::arguments::Format::Markdown => reporter.line(&crate::plan_output::markdown(&runs)),
     crate::arguments::Format::Human => {
-      reporter.raw(&crate::plan_output::human(&plans, reporter.color()));
-      for outcome in &outcomes {
-        let status = if outcome.failed() {
-          "failed"
-        } else if outcome.changed() > 0 {
-          "changed"
-        } else {
-          "ok"
-        };
-        reporter.line(&format!("{}: {status} ({} changed)", outcome.host, outcome.changed()));
-        if let Some(e) = &outcome.error {
-          reporter.line(&format!("  ! {e}"));
-        }
-        for (name, result) in &outcome.steps {
-          if let crate::apply::StepOutcome::Failed(why) | crate::apply::StepOutcome::Skipped(why) = result {
-            reporter.line(&format!("  ! {name}: {why}"));
-          }
-        }
-      }
+      reporter.raw(&crate::plan_output::human(&runs, reporter.color()));
+      reporter.raw(&crate::plan_output::summary(&runs, run.apply, reporter.color()));
     }
   }
-  let failed = counts.failed > 0 || outcomes.iter().any(crate::apply::HostOutcome::failed);
+  let failed = runs.iter().any(|r| matches!(r.status, Status::Failed | Status::Unreachable));
+  let pending = runs.iter().any(|r| r.plan.change_count() > 0);
   if failed {
     EXIT_ERROR
-  } else if !apply && counts.changes() > 0 {
+  } else if !run.apply && pending {
     EXIT_CHANGES
   } else {
     EXIT_OK

@@ -1,6 +1,6 @@
 //! The checked settings of one run, made from [`Arguments`].
 
-use crate::arguments::{Arguments, ColorChoice, Command, Format, OutputArgs};
+use crate::arguments::{Arguments, ColorChoice, Command, FleetArgs, Format, OutputArgs};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -9,8 +9,43 @@ use std::path::PathBuf;
 pub enum Subcommand {
   Check { paths: Vec<PathBuf> },
   Fmt { paths: Vec<PathBuf>, check: bool },
-  Plan { playbooks: Vec<PathBuf>, root: Option<PathBuf> },
-  Apply { playbooks: Vec<PathBuf>, root: Option<PathBuf> },
+  Run(Run),
+}
+
+/// `converge [--plan] PLAYBOOK...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+  pub playbooks: Vec<PathBuf>,
+  pub root: Option<PathBuf>,
+  /// False for `--plan`.
+  pub apply: bool,
+  pub forks: usize,
+  pub limit: Option<String>,
+  pub host_key_policy: Option<crate::ssh::HostKeyPolicy>,
+  pub ssh_config: Option<PathBuf>,
+  pub connect_timeout: std::time::Duration,
+  pub timeout: std::time::Duration,
+}
+
+impl Run {
+  fn new(playbooks: Vec<PathBuf>, root: Option<PathBuf>, apply: bool, fleet: FleetArgs) -> Run {
+    use crate::arguments::HostKeyChecking;
+    use crate::ssh::HostKeyPolicy;
+    Run {
+      playbooks,
+      root,
+      apply,
+      forks: fleet.forks.unwrap_or(crate::fleet::DEFAULT_FORKS).max(1),
+      limit: fleet.limit,
+      host_key_policy: fleet.host_key_checking.map(|c| match c {
+        HostKeyChecking::Strict => HostKeyPolicy::Strict,
+        HostKeyChecking::AcceptNew => HostKeyPolicy::AcceptNew,
+      }),
+      ssh_config: fleet.ssh_config,
+      connect_timeout: std::time::Duration::from_secs(fleet.connect_timeout.max(1)),
+      timeout: std::time::Duration::from_secs(fleet.timeout.max(1)),
+    }
+  }
 }
 
 /// How to show results.
@@ -33,10 +68,10 @@ impl Config {
     let (subcommand, output) = match arguments.command {
       Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
-      None if arguments.plan => {
-        (Subcommand::Plan { playbooks: arguments.playbooks, root: arguments.root }, arguments.output)
-      }
-      None => (Subcommand::Apply { playbooks: arguments.playbooks, root: arguments.root }, arguments.output),
+      None => (
+        Subcommand::Run(Run::new(arguments.playbooks, arguments.root, !arguments.plan, arguments.fleet)),
+        arguments.output,
+      ),
     };
     Config { subcommand, output: Output::new(&output) }
   }

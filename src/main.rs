@@ -20,8 +20,7 @@ fn main() {
   let code = match &config.subcommand {
     Subcommand::Check { paths } => commands::check(paths, &reporter),
     Subcommand::Fmt { paths, check } => commands::fmt(paths, *check, &reporter),
-    Subcommand::Plan { playbooks, root } => commands::plan(playbooks, root.as_deref(), false, &reporter),
-    Subcommand::Apply { playbooks, root } => commands::plan(playbooks, root.as_deref(), true, &reporter),
+    Subcommand::Run(run) => commands::run(run, &reporter),
   };
   std::process::exit(code);
 }

@@ -3,8 +3,9 @@
 //! markdown for a pull-request comment. Values of resources marked `sensitive`
 //! are shown as `(sensitive)`.
 
-use crate::apply::{HostOutcome, StepOutcome};
+use crate::apply::StepOutcome;
 use crate::change::{Change, FileState};
+use crate::fleet::{HostRun, Status};
 use crate::planner::{HostPlan, Step};
 use serde_json::json;
 use std::fmt::Write;
@@ -65,7 +66,7 @@ pub struct Counts {
 }
 
 impl Counts {
-  pub fn of(plans: &[HostPlan]) -> Counts {
+  pub fn of<'a>(plans: impl IntoIterator<Item = &'a HostPlan>) -> Counts {
     let mut c = Counts::default();
     for plan in plans {
       c.failed += usize::from(plan.error.is_some());
@@ -130,10 +131,11 @@ fn fields(before: Option<&FileState>, after: &FileState) -> Vec<String> {
 }
 
 /// The plan for people.
-pub fn human(plans: &[HostPlan], color: bool) -> String {
+pub fn human(runs: &[HostRun], color: bool) -> String {
   let mut s = String::new();
-  for plan in plans {
-    let counts = Counts::of(std::slice::from_ref(plan));
+  let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
+  for plan in plans.iter().copied() {
+    let counts = Counts::of([plan]);
     let _ = writeln!(s, "{}", paint(&plan.host, "1", color));
     if let Some(error) = &plan.error {
       let _ = writeln!(s, "  {} {error}", paint("!", "31", color));
@@ -176,7 +178,7 @@ pub fn human(plans: &[HostPlan], color: bool) -> String {
       let _ = writeln!(s, "  no changes");
     }
   }
-  let c = Counts::of(plans);
+  let c = Counts::of(plans.iter().copied());
   let _ = writeln!(
     s,
     "Plan: {} to create, {} to update, {} to remove on {} host{}{}.",
@@ -258,17 +260,22 @@ fn change_json(change: &Change, sensitive: bool) -> serde_json::Value {
   }
 }
 
-/// The plan as JSON (schema [`FORMAT_VERSION`]).
-pub fn json(plans: &[HostPlan], outcomes: Option<&[HostOutcome]>) -> serde_json::Value {
-  let c = Counts::of(plans);
-  let hosts: Vec<serde_json::Value> = plans
+/// The plan (and, applying, the results) as JSON (schema [`FORMAT_VERSION`]).
+pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
+  let c = Counts::of(runs.iter().map(|r| &r.plan));
+  let hosts: Vec<serde_json::Value> = runs
     .iter()
-    .map(|plan| {
-      let outcome = outcomes.and_then(|o| o.iter().find(|o| o.host == plan.host));
+    .map(|run| {
+      let plan = &run.plan;
+      let outcome = run.outcome.as_ref();
       json!({
         "host": plan.host,
+        "status": run.status,
+        "duration_ms": u64::try_from(run.duration.as_millis()).unwrap_or(u64::MAX),
+        "connections": run.stats.connections,
+        "channels": run.stats.channels,
         "facts_blake3": plan.facts_hash,
-        "error": plan.error,
+        "error": plan.error.as_ref().or(outcome.and_then(|o| o.error.as_ref())),
         "steps": plan.steps.iter().map(|step| {
           let result = outcome.and_then(|o| o.steps.iter().find(|(n, _)| *n == step.name)).map(|(_, r)| match r {
             StepOutcome::Unchanged => json!({"status": "unchanged"}),
@@ -290,25 +297,90 @@ pub fn json(plans: &[HostPlan], outcomes: Option<&[HostOutcome]>) -> serde_json:
       })
     })
     .collect();
+  let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
   json!({
     "format_version": FORMAT_VERSION,
-    "summary": { "create": c.create, "update": c.update, "remove": c.remove, "failed": c.failed, "hosts": plans.len() },
+    "applied": applied,
+    "summary": {
+      "create": c.create, "update": c.update, "remove": c.remove, "failed": c.failed, "hosts": runs.len(),
+      "ok": count(Status::Ok), "changed": count(Status::Changed),
+      "hosts_failed": count(Status::Failed), "unreachable": count(Status::Unreachable),
+    },
     "hosts": hosts,
   })
 }
 
+/// The end of a run for people: each host's status, changes, duration and
+/// connections, then what failed.
+pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
+  let mut s = String::new();
+  let width = runs.iter().map(|r| r.plan.host.len()).max().unwrap_or(4).max(4);
+  let _ = writeln!(s, "\n{:width$}  {:11}  {:>7}  {:>8}  CONN/CHAN", "HOST", "STATUS", "CHANGES", "TIME");
+  for run in runs {
+    let changes = match &run.outcome {
+      Some(o) => o.changed(),
+      None => run.plan.change_count(),
+    };
+    let code = match run.status {
+      Status::Ok => "32",
+      Status::Changed => "33",
+      Status::Failed | Status::Unreachable => "31",
+    };
+    let word = format!("{:11}", run.status.word());
+    let _ = writeln!(
+      s,
+      "{:width$}  {}  {changes:>7}  {:>7.2}s  {}/{}",
+      run.plan.host,
+      paint(&word, code, color),
+      run.duration.as_secs_f64(),
+      run.stats.connections,
+      run.stats.channels
+    );
+  }
+  for run in runs {
+    let error = run.outcome.as_ref().and_then(|o| o.error.as_ref());
+    if let Some(e) = error.filter(|_| run.plan.error.is_none()) {
+      let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
+    }
+    if run.status == Status::Unreachable {
+      if let Some(e) = &run.plan.error {
+        let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
+      }
+    }
+    for (name, result) in run.outcome.iter().flat_map(|o| o.steps.iter()) {
+      if let StepOutcome::Failed(why) | StepOutcome::Skipped(why) = result {
+        let _ = writeln!(s, "{}: {} {name}: {why}", run.plan.host, paint("!", "31", color));
+      }
+    }
+  }
+  let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
+  let _ = writeln!(
+    s,
+    "{} {} host{}: {} ok, {} changed, {} failed, {} unreachable.",
+    if applied { "Applied to" } else { "Planned" },
+    runs.len(),
+    if runs.len() == 1 { "" } else { "s" },
+    count(Status::Ok),
+    count(Status::Changed),
+    count(Status::Failed),
+    count(Status::Unreachable)
+  );
+  s
+}
+
 /// The plan as markdown, for a pull-request comment.
-pub fn markdown(plans: &[HostPlan]) -> String {
-  let c = Counts::of(plans);
+pub fn markdown(runs: &[HostRun]) -> String {
+  let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
+  let c = Counts::of(plans.iter().copied());
   let mut s = String::from(
     "## converge plan\n\n| host | create | update | remove | failed |\n| --- | ---: | ---: | ---: | ---: |\n",
   );
-  for plan in plans {
-    let h = Counts::of(std::slice::from_ref(plan));
+  for plan in plans.iter().copied() {
+    let h = Counts::of([plan]);
     let _ = writeln!(s, "| `{}` | {} | {} | {} | {} |", plan.host, h.create, h.update, h.remove, h.failed);
   }
   let _ = writeln!(s, "| **total** | {} | {} | {} | {} |\n", c.create, c.update, c.remove, c.failed);
-  for plan in plans {
+  for plan in plans.iter().copied() {
     if plan.change_count() == 0 && !plan.failed() {
       continue;
     }

@@ -50,6 +50,8 @@ pub struct HostPlan {
   pub error: Option<String>,
   /// blake3 of the facts the plan was computed from.
   pub facts_hash: String,
+  /// The host stopped answering (the facts round trip timed out or broke).
+  pub lost: bool,
 }
 
 impl HostPlan {
@@ -97,7 +99,10 @@ pub fn plan_host(
   let requests: Vec<Request> = requests.into_iter().collect();
   let facts = match HostFacts::gather(transport, &options.root, &requests, options.timeout) {
     Ok(f) => f,
-    Err(e) => return failed_host(&play.name, format!("cannot gather facts: {e}")),
+    Err(e) => {
+      let lost = matches!(e, crate::host_facts::FactsError::Transport(_));
+      return HostPlan { lost, ..failed_host(&play.name, format!("cannot gather facts: {e}")) };
+    }
   };
   let info = host_info(&play.name, &facts, !options.root.is_empty());
   let mut state = initial_state(&facts, &requests, &info);
@@ -137,7 +142,7 @@ pub fn plan_host(
     .iter()
     .find(|s| s.kind == "assert" && s.failed())
     .map(|s| format!("assertion failed: {}", s.errors.first().map_or("", |d| d.message.as_str())));
-  HostPlan { host: play.name.clone(), info, steps, error, facts_hash }
+  HostPlan { host: play.name.clone(), info, steps, error, facts_hash, lost: false }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -207,6 +212,7 @@ pub fn failed_host(name: &str, error: String) -> HostPlan {
     steps: Vec::new(),
     error: Some(error),
     facts_hash: String::new(),
+    lost: false,
   }
 }
 

@@ -65,6 +65,22 @@ impl Reporter {
     self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
   }
 
+  /// Progress of a run across hosts on standard error: a bar on a terminal,
+  /// a line per finished host otherwise (for fleets; a lone local host shows
+  /// nothing).
+  pub fn progress(&self, hosts: usize, fleet: bool) -> Progress {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = (terminal && hosts > 0).then(|| {
+      let bar = indicatif::ProgressBar::new(hosts as u64);
+      let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} hosts [{elapsed}] {msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+      bar.set_style(style);
+      bar.enable_steady_tick(std::time::Duration::from_millis(120));
+      bar
+    });
+    Progress { bar, lines: fleet && !terminal }
+  }
+
   /// A line for people on standard error.
   pub fn note(&self, line: &str) {
     self.err(&format!("{line}\n"));
@@ -99,4 +115,29 @@ impl Reporter {
 
 pub fn plural(n: usize) -> &'static str {
   if n == 1 { "" } else { "s" }
+}
+
+/// See [`Reporter::progress`].
+pub struct Progress {
+  bar: Option<indicatif::ProgressBar>,
+  lines: bool,
+}
+
+impl Progress {
+  pub fn host_done(&self, run: &crate::fleet::HostRun) {
+    let line = format!("{}: {} ({:.2} s)", run.plan.host, run.status.word(), run.duration.as_secs_f64());
+    if let Some(bar) = &self.bar {
+      bar.inc(1);
+      bar.set_message(line);
+    } else if self.lines {
+      let mut stderr = std::io::stderr().lock();
+      let _ = writeln!(stderr, "{line}");
+    }
+  }
+
+  pub fn finish(&self) {
+    if let Some(bar) = &self.bar {
+      bar.finish_and_clear();
+    }
+  }
 }

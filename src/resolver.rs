@@ -43,6 +43,40 @@ struct Resolver {
   diagnostics: Diagnostics,
 }
 
+/// The hosts an Ansible-style `--limit` names: patterns separated by `,` or
+/// `:`; `!pattern` removes hosts, `&pattern` keeps only hosts also in it.
+pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, String> {
+  let resolver = Resolver { inventory: inventory.clone(), ..Resolver::default() };
+  let mut out: IndexSet<String> = IndexSet::new();
+  let mut first = true;
+  for pattern in patterns.split([',', ':']).map(str::trim).filter(|p| !p.is_empty()) {
+    let (op, name) = match pattern.as_bytes()[0] {
+      b'!' => ('!', &pattern[1..]),
+      b'&' => ('&', &pattern[1..]),
+      _ => ('+', pattern),
+    };
+    let Some(hosts) = resolver.hosts_of(name).or_else(|| (name == "localhost").then(IndexSet::new)) else {
+      let names: Vec<&str> =
+        inventory.groups.keys().chain(inventory.hosts.keys()).map(String::as_str).collect();
+      let hint = did_you_mean(name, names.iter().copied())
+        .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
+      return Err(format!("no host or group is called `{name}`{hint}"));
+    };
+    match op {
+      '!' => {
+        if first {
+          out = resolver.inventory.hosts.keys().cloned().collect();
+        }
+        out.retain(|h| !hosts.contains(h));
+      }
+      '&' => out.retain(|h| hosts.contains(h)),
+      _ => out.extend(hosts),
+    }
+    first = false;
+  }
+  Ok(out)
+}
+
 /// Resolves loaded files. Included inventory files are added to `sources`.
 pub fn resolve(files: &[LoadedFile], sources: &mut Sources) -> (Playbook, Diagnostics) {
   let mut r = Resolver::default();

@@ -28,10 +28,24 @@ pub enum TransportError {
   Io(#[from] std::io::Error),
 }
 
+/// What a transport used: the frugality converge promises, made visible.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+  /// Connections opened to the host.
+  pub connections: u32,
+  /// Channels (one per script run) opened over them.
+  pub channels: u32,
+}
+
 /// A way to run scripts on one host.
 pub trait Transport: Send {
   /// The host as shown to people.
   fn host(&self) -> &str;
+
+  /// Connections and channels used so far (none for the local machine).
+  fn stats(&self) -> Stats {
+    Stats::default()
+  }
 
   /// Runs `sh -s -- ARGS` with `script` on standard input.
   fn run_script(

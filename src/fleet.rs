@@ -1,0 +1,165 @@
+//! Runs a playbook's hosts in parallel: connect, gather facts, plan, apply.
+//!
+//! Every host runs ahead on its own (no lockstep per resource) on a rayon pool
+//! of `forks` threads. A host that cannot be reached, hangs, or fails is
+//! recorded and the others finish. Per host: one connection, facts in one
+//! channel, the apply in one more.
+
+use crate::apply::{HostOutcome, apply_host};
+use crate::planner::{HostPlan, PlanOptions, failed_host, plan_host};
+use crate::playbook::{HostPlay, Playbook};
+use crate::resolver::LOCALHOST;
+use crate::source::Sources;
+use crate::ssh::{ClientConfig, Given, Ssh};
+use crate::transport::{Local, Stats, Transport};
+use std::time::{Duration, Instant};
+
+/// How a host's run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+  /// Nothing to change (or, applying, nothing changed).
+  Ok,
+  /// Changes pending (`--plan`) or made.
+  Changed,
+  Failed,
+  /// No connection: refused, timed out, host key or authentication refused.
+  Unreachable,
+}
+
+impl Status {
+  pub fn word(self) -> &'static str {
+    match self {
+      Status::Ok => "ok",
+      Status::Changed => "changed",
+      Status::Failed => "failed",
+      Status::Unreachable => "unreachable",
+    }
+  }
+}
+
+/// One host's run.
+#[derive(Debug)]
+pub struct HostRun {
+  pub plan: HostPlan,
+  pub outcome: Option<HostOutcome>,
+  pub status: Status,
+  pub stats: Stats,
+  pub duration: Duration,
+}
+
+/// Settings of a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+  pub plan: PlanOptions,
+  pub apply: bool,
+  pub forks: usize,
+  pub ssh: crate::ssh::Options,
+}
+
+/// The default `--forks`: enough to hide network latency, bounded so a big
+/// inventory does not open thousands of connections at once.
+pub const DEFAULT_FORKS: usize = 50;
+
+fn given(playbook: &Playbook, play: &HostPlay) -> Given {
+  let host = playbook.inventory.hosts.get(&play.name);
+  let var = |k: &str| {
+    play.vars.get(k).map(|v| match v {
+      serde_json::Value::String(s) => s.clone(),
+      other => other.to_string(),
+    })
+  };
+  Given {
+    address: host.and_then(|h| h.address.clone()).or_else(|| var("ansible_host")),
+    port: host.and_then(|h| h.port).or_else(|| var("ansible_port").and_then(|p| p.parse().ok())),
+    user: host.and_then(|h| h.user.clone()).or_else(|| var("ansible_user")),
+    identity: host
+      .and_then(|h| h.identity.clone())
+      .or_else(|| var("ansible_ssh_private_key_file"))
+      .or_else(|| var("ansible_private_key_file")),
+  }
+}
+
+fn is_local(playbook: &Playbook, play: &HostPlay) -> bool {
+  playbook.local
+    || play.name == LOCALHOST
+    || play.vars.get("ansible_connection").and_then(serde_json::Value::as_str) == Some("local")
+}
+
+/// Runs every host; `done` is called as each one finishes (progress).
+pub fn run(
+  playbook: &Playbook,
+  sources: &Sources,
+  options: &RunOptions,
+  client: &ClientConfig,
+  done: &(dyn Fn(&HostRun) + Sync),
+) -> Vec<HostRun> {
+  let one = |play: &HostPlay| {
+    let run = run_host(playbook, play, sources, options, client);
+    done(&run);
+    run
+  };
+  let pool = rayon::ThreadPoolBuilder::new().num_threads(options.forks.max(1)).build();
+  match pool {
+    Ok(pool) => pool.install(|| {
+      use rayon::prelude::*;
+      playbook.hosts.par_iter().map(one).collect()
+    }),
+    Err(_) => playbook.hosts.iter().map(one).collect(),
+  }
+}
+
+fn run_host(
+  playbook: &Playbook,
+  play: &HostPlay,
+  sources: &Sources,
+  options: &RunOptions,
+  client: &ClientConfig,
+) -> HostRun {
+  let started = Instant::now();
+  let mut transport: Box<dyn Transport> = if is_local(playbook, play) {
+    Box::new(Local { name: play.name.clone() })
+  } else {
+    if !options.plan.root.is_empty() {
+      let plan = failed_host(
+        &play.name,
+        "`--root` converges a directory on this machine; it cannot reach SSH hosts".to_owned(),
+      );
+      return HostRun {
+        plan,
+        outcome: None,
+        status: Status::Failed,
+        stats: Stats::default(),
+        duration: started.elapsed(),
+      };
+    }
+    let target = client.target(&play.name, &given(playbook, play), &options.ssh);
+    match Ssh::connect(&target) {
+      Ok(ssh) => Box::new(ssh),
+      Err(e) => {
+        return HostRun {
+          plan: failed_host(&play.name, e.to_string()),
+          outcome: None,
+          status: Status::Unreachable,
+          stats: Stats { connections: 1, channels: 0 },
+          duration: started.elapsed(),
+        };
+      }
+    }
+  };
+  let plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
+  let outcome =
+    options.apply.then(|| apply_host(&plan, transport.as_mut(), &options.plan.root, options.plan.timeout));
+  let status = match &outcome {
+    _ if plan.lost => Status::Unreachable,
+    Some(o) if o.failed() => Status::Failed,
+    Some(o) if o.changed() > 0 => Status::Changed,
+    Some(_) => Status::Ok,
+    None if plan.failed() => Status::Failed,
+    None if plan.change_count() > 0 => Status::Changed,
+    None => Status::Ok,
+  };
+  let stats = transport.stats();
+  drop(transport);
+  HostRun { plan, outcome, status, stats, duration: started.elapsed() }
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# A fleet of real sshd hosts on this machine, for converge's fleet tests and
+# benchmarks. Each host is one sshd in its own mount namespace: /etc, /home,
+# /root, /usr/local, /opt and /var/tmp are overlays on the real ones, so a
+# host's files are its own and vanish with it. Host i listens on
+# 127.0.NET.i:2222 and has the users dev-bash, dev-zsh, dev-dash and dev-fish
+# (login shells as named), dev-sudo (bash, passwordless sudo) and dev-pw (bash,
+# sudo that asks for a password), plus root; all accept one client key.
+#
+#   testbed.sh up DIR N [NET]   start hosts h01..hN (NET: third octet, default 77)
+#   testbed.sh down DIR         stop every process of every host, by PID
+#
+# `up` writes into DIR: id_ed25519 (the client key), known_hosts, ssh_config
+# (Host hNN with HostName, Port, User dev-<shell> in turn, IdentityFile),
+# pids (one "name pid" line per host), and hNN/ with the host key and log.
+# A host's files are readable from outside under /proc/PID/root/.
+# Needs root (mount namespaces), sshd, sudo, bash, zsh, dash and fish.
+set -euo pipefail
+
+port=2222
+users=(dev-bash:/bin/bash dev-zsh:/usr/bin/zsh dev-dash:/bin/dash dev-fish:/usr/bin/fish
+  dev-sudo:/bin/bash dev-pw:/bin/bash)
+
+die() { echo "testbed.sh: $*" >&2; exit 1; }
+
+# Runs inside the host's mount namespace, then becomes its sshd.
+host_main() {
+  local dir=$1 name=$2 addr=$3 stage=$1/$2/stage
+  mount -t tmpfs -o mode=0755 testbed "$stage"
+  for d in etc home root usr/local opt var/tmp; do
+    local n=${d//\//_}
+    mkdir -p "$stage/upper/$n" "$stage/work/$n"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$stage/upper/$n,workdir=$stage/work/$n" "/$d"
+  done
+  echo "$name" > /etc/hostname
+  hostname "$name"
+  echo "127.0.1.1 $name" >> /etc/hosts
+  # The real homes stay hidden: a host starts with only its own users.
+  mount -t tmpfs -o mode=0755 home /home
+  local uid=2001 pubkey
+  pubkey=$(cat "$dir/id_ed25519.pub")
+  for spec in "${users[@]}"; do
+    local user=${spec%%:*} shell=${spec#*:}
+    useradd --create-home --uid "$uid" --user-group --shell "$shell" "$user"
+    usermod --password '*' "$user"
+    install -d -m 0700 -o "$user" -g "$user" "/home/$user/.ssh"
+    install -m 0600 -o "$user" -g "$user" /dev/null "/home/$user/.ssh/authorized_keys"
+    echo "$pubkey" > "/home/$user/.ssh/authorized_keys"
+    uid=$((uid + 1))
+  done
+  install -d -m 0700 /root/.ssh
+  echo "$pubkey" > /root/.ssh/authorized_keys
+  printf 'dev-sudo ALL=(ALL) NOPASSWD: ALL\ndev-pw ALL=(ALL) ALL\n' > /etc/sudoers.d/testbed
+  chmod 0440 /etc/sudoers.d/testbed
+  install -m 0600 "$dir/$name/host_ed25519" /etc/ssh/testbed_host_ed25519
+  cat > /etc/ssh/sshd_testbed <<CONF
+ListenAddress $addr:$port
+HostKey /etc/ssh/testbed_host_ed25519
+PidFile none
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+AllowTcpForwarding yes
+MaxStartups 200
+MaxSessions 20
+LogLevel ERROR
+CONF
+  mkdir -p /run/sshd
+  exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_testbed
+}
+
+up() {
+  local dir=$1 count=$2 net=${3:-77}
+  [ "$(id -u)" = 0 ] || die "needs root (it makes mount namespaces)"
+  for tool in /usr/sbin/sshd unshare sudo bash zsh dash fish ssh-keygen; do
+    command -v "$tool" >/dev/null || die "needs $tool (apt-get install openssh-server sudo zsh fish)"
+  done
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  [ -f "$dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C testbed -f "$dir/id_ed25519"
+  : > "$dir/known_hosts"
+  : > "$dir/ssh_config"
+  : > "$dir/pids"
+  local i shells=(bash zsh dash fish)
+  for ((i = 1; i <= count; i++)); do
+    local name addr
+    name=$(printf 'h%02d' "$i")
+    addr="127.0.$net.$i"
+    mkdir -p "$dir/$name/stage"
+    [ -f "$dir/$name/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/$name/host_ed25519"
+    setsid unshare --mount --uts --propagation private "$0" host-main "$dir" "$name" "$addr" \
+      </dev/null >"$dir/$name/log" 2>&1 &
+    echo "$name $!" >> "$dir/pids"
+    echo "[$addr]:$port $(cut -d' ' -f1,2 "$dir/$name/host_ed25519.pub")" >> "$dir/known_hosts"
+    cat >> "$dir/ssh_config" <<CONF
+Host $name
+  HostName $addr
+  Port $port
+  User dev-${shells[$(((i - 1) % 4))]}
+  IdentityFile $dir/id_ed25519
+
+CONF
+  done
+  # Ready when every host answers with its SSH banner.
+  local deadline=$((SECONDS + 30))
+  for ((i = 1; i <= count; i++)); do
+    local addr="127.0.$net.$i"
+    until timeout 1 bash -c "exec 3<>/dev/tcp/$addr/$port && head -c 4 <&3 | grep -q SSH-" 2>/dev/null; do
+      if ((SECONDS > deadline)); then
+        cat "$dir"/h*/log >&2
+        die "host $addr did not start"
+      fi
+      sleep 0.05
+    done
+  done
+}
+
+down() {
+  local dir=$1 name pid
+  [ -f "$dir/pids" ] || return 0
+  while read -r name pid; do
+    [ -r "/proc/$pid/ns/mnt" ] || continue
+    local ns
+    ns=$(readlink "/proc/$pid/ns/mnt")
+    # The host's sshd and everything its sessions started share its namespace.
+    for p in /proc/[0-9]*; do
+      [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && kill -KILL "${p#/proc/}" 2>/dev/null || true
+    done
+  done < "$dir/pids"
+  rm -f "$dir/pids"
+}
+
+case ${1:-} in
+  up) shift; up "$@" ;;
+  down) shift; down "$@" ;;
+  host-main) shift; host_main "$@" ;;
+  *) die "usage: testbed.sh up DIR N [NET] | down DIR" ;;
+esac
