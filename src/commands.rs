@@ -149,12 +149,20 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
   let done = |host: &HostRun| progress.host_done(host);
   let runs = crate::fleet::run(&playbook, &sources, &options, &client, &done);
   progress.finish();
-  if !diagnostics.is_empty() {
-    reporter.diagnostics(diagnostics, &sources, "warnings");
+  let json = reporter.format() == crate::arguments::Format::Json;
+  if !diagnostics.is_empty() && !json {
+    reporter.diagnostics(diagnostics.clone(), &sources, "warnings");
   }
   match reporter.format() {
     crate::arguments::Format::Json => {
-      let doc = crate::plan_output::json(&runs, run.apply);
+      let mut doc = crate::plan_output::json(&runs, run.apply);
+      let warnings: Vec<crate::diagnostic::JsonDiagnostic> = diagnostics
+        .clone()
+        .sorted()
+        .iter()
+        .map(|d| crate::diagnostic::JsonDiagnostic::new(d, &sources))
+        .collect();
+      doc["diagnostics"] = serde_json::json!(warnings);
       reporter.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     crate::arguments::Format::Markdown => reporter.line(&crate::plan_output::markdown(&runs)),

@@ -5,6 +5,7 @@ mod apply;
 mod book;
 mod cli;
 mod diagnostics;
+mod fleet;
 mod format_props;
 mod playbooks;
 mod resolve;
