@@ -482,6 +482,54 @@ fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone() {
 }
 
 #[test]
+fn a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts() {
+  use std::os::unix::fs::PermissionsExt;
+  let tree = Tree::new();
+  // A real executable, so the bytes are not text and the result can be run.
+  let prebuilt = std::fs::read("/bin/echo").unwrap_or_else(|e| panic!("{e}"));
+  let controller = tree.dir.path().join("prebuilt/gopls");
+  std::fs::create_dir_all(tree.dir.path().join("prebuilt")).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(&controller, &prebuilt).unwrap_or_else(|e| panic!("{e}"));
+  let playbook = "go tool \"golang.org/x/tools/gopls\" \"v0.16.2\" {\n  binary = \"prebuilt/gopls\"\n}\n";
+  let installed = "/home/dev/go/bin/gopls";
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("+ go tool gopls"), "{text}");
+  tree.apply(playbook);
+  assert!(tree.read(installed) == prebuilt, "the controller's bytes are installed exactly");
+  let mode = std::fs::metadata(tree.path(installed)).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+  assert_eq!(mode, 0o755);
+  let out = Command::new(tree.path(installed)).arg("runs").output().unwrap_or_else(|e| panic!("{e}"));
+  assert_eq!(String::from_utf8_lossy(&out.stdout), "runs\n");
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 0, "the same bytes are there, so nothing is written:\n{text}");
+  assert!(text.contains(NO_CHANGES), "{text}");
+  // Someone replaces the binary (same mode, other bytes): the hash differs.
+  let mut drifted = prebuilt.clone();
+  drifted.extend_from_slice(b"tampered");
+  tree.write(installed, &drifted);
+  std::fs::set_permissions(tree.path(installed), std::fs::Permissions::from_mode(0o755))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("~ go tool gopls"), "{text}");
+  let short = |data: &[u8]| blake3::hash(data).to_hex()[..12].to_owned();
+  assert!(
+    text.contains(&format!(
+      "blake3 {} -> {} bytes, blake3 {}",
+      short(&drifted),
+      prebuilt.len(),
+      short(&prebuilt)
+    )),
+    "the plan names both hashes:\n{text}"
+  );
+  assert!(text.contains("Plan: 0 to create, 1 to update, 0 to remove on 1 host."), "{text}");
+  tree.apply(playbook);
+  assert!(tree.read(installed) == prebuilt, "apply restores the controller's bytes");
+  assert_eq!(tree.plan(playbook).0, 0);
+}
+
+#[test]
 fn vscode_machine_settings_are_merged_keeping_comments_and_other_keys() {
   let tree = Tree::new();
   let file = "/home/dev/.vscode-server/data/Machine/settings.json";

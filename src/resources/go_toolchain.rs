@@ -237,14 +237,10 @@ impl Spec for GoToolchain {
         source
       } else {
         // A tarball on the controller: the local transport reads it in place.
-        let base = self
-          .source
-          .as_ref()
-          .map(|s| s.span)
-          .and_then(|span| v.sources.get(span.file))
-          .and_then(|f| f.path.parent().map(std::path::Path::to_path_buf))
-          .unwrap_or_default();
-        let path = base.join(&source);
+        let path = match &self.source {
+          Some(text) => super::controller_path(v, text, &source),
+          None => std::path::PathBuf::from(&source),
+        };
         match std::fs::canonicalize(&path) {
           Ok(p) => p.display().to_string(),
           Err(e) => {
