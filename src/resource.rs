@@ -41,6 +41,19 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
     Vec::new()
   }
 
+  /// The host paths it creates or manages, as written (templates unrendered),
+  /// for implicit ordering: see [`crate::planner::order`].
+  fn paths(&self) -> Vec<HostPath> {
+    Vec::new()
+  }
+
+  /// A path it acts on without making it (`selinux label`): it is planned after
+  /// every resource that manages that path, a path below it or a directory
+  /// above it.
+  fn needs_path(&self) -> Option<String> {
+    None
+  }
+
   /// Checks the values that depend on the host: renders templates and checks the
   /// results.
   fn validate(&self, _v: &mut Validator) {}
@@ -65,6 +78,23 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
         .help("`converge check` validates it; planning and applying it come with a later release"),
     );
     Vec::new()
+  }
+}
+
+/// A path on the host that a resource creates or manages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostPath {
+  /// A file or a link.
+  File(String),
+  /// A directory and what is below it: a Go prefix, what a command `creates`.
+  Dir(String),
+}
+
+impl HostPath {
+  pub fn path(&self) -> &str {
+    match self {
+      HostPath::File(p) | HostPath::Dir(p) => p,
+    }
   }
 }
 

@@ -237,6 +237,19 @@ fn a_failed_step_stops_its_dependents_not_independent_steps() {
   assert!(text.contains("broken: exit status 3"), "{text}");
 }
 
+/// Written first, the file still waits for the command that makes its
+/// directory, and is not written when that command fails.
+#[test]
+fn a_file_waits_for_the_command_that_creates_its_directory() {
+  let tree = Tree::new();
+  let playbook = "file \"/opt/tools/config\" {\n  content = \"x\"\n}\ncommand \"exit 3\" {\n  creates = \"/opt/tools\"\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
+  let out = tree.converge(playbook, &[]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(!tree.path("/opt/tools/config").exists(), "{text}");
+  assert!(tree.path("/etc/independent").exists(), "{text}");
+}
+
 #[test]
 fn an_unknown_sysctl_key_fails_that_resource_only_on_a_live_host() {
   // On the live machine (no --root) the kernel is asked; planning changes nothing.

@@ -8,7 +8,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::go_module;
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::resources::file::read_controller_file;
 use crate::text::Text;
 
@@ -84,6 +84,11 @@ impl Spec for GoTool {
   fn claims(&self) -> Vec<Text> {
     let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
     vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
+    vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
   }
 
   fn requests(&self, v: &mut Validator) -> Vec<Request> {

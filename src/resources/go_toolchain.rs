@@ -10,7 +10,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::go_version::GoVersion;
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, attribute, text_of};
-use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::text::Text;
 use indexmap::IndexMap;
 
@@ -180,6 +180,17 @@ impl Spec for GoToolchain {
       claims.push(Text::new(format!("file {dir}/gofmt"), self.version.span));
     }
     claims
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    let prefix = self.prefix.as_ref().map_or(DEFAULT_PREFIX, |p| p.value.as_str());
+    let mut paths = vec![HostPath::Dir(prefix.to_owned())];
+    if self.link {
+      let dir = self.link_dir.as_ref().map_or(DEFAULT_LINK_DIR, |d| d.value.as_str());
+      paths
+        .extend(["go", "gofmt"].map(|tool| HostPath::File(format!("{}/{tool}", dir.trim_end_matches('/')))));
+    }
+    paths
   }
 
   fn requests(&self, v: &mut Validator) -> Vec<Request> {
