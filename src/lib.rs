@@ -17,6 +17,7 @@ pub mod diagnostic;
 pub mod facts;
 pub mod formatter;
 pub mod go_env;
+pub mod go_env_file;
 pub mod go_module;
 pub mod go_proxy;
 pub mod go_version;

@@ -4,6 +4,7 @@
 
 use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::go_env_file::GoEnvFile;
 use crate::host_facts::{Answer, HostFacts, Request};
 use crate::playbook::{Handler, HostPlay};
 use crate::resource::{HostInfo, HostPath, Resource, Validator};
@@ -255,6 +256,7 @@ fn host_info(name: &str, facts: &HostFacts, rooted: bool) -> HostInfo {
       .iter()
       .filter_map(|(k, v)| k.strip_prefix("shellenv.").map(|k| (k.to_owned(), v.clone())))
       .collect(),
+    go_env_file: GoEnvFile::from_fact(facts.get("go.env.goenv")),
   }
 }
 
@@ -274,6 +276,16 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
       }
       (Request::File(path), _) => {
         state.files.insert(info.expand(path), None);
+      }
+      (Request::GoEnvFile, answer) => {
+        let Some(path) = info.go_env_path() else { continue };
+        let file = match answer {
+          Some(Answer::File { data, mode, owner }) => {
+            Some(crate::change::FileState { data: data.clone(), mode: *mode, owner: owner.clone() })
+          }
+          _ => None,
+        };
+        state.files.insert(path, file);
       }
       (Request::Sysctl(key), Some(Answer::Sysctl(value))) => {
         state.sysctl.insert(key.clone(), Some(value.clone()));

@@ -11,6 +11,7 @@
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::facts;
+use crate::go_env_file::GoEnvFile;
 use crate::reader::{Cx, Meta, Reader};
 use crate::source::{Sources, Span};
 use crate::text::{self, Text};
@@ -114,6 +115,8 @@ pub struct HostInfo {
   pub has: Vec<String>,
   /// Go variables the login shell exports (they override the go env file).
   pub shell_go_env: std::collections::BTreeMap<String, String>,
+  /// Where `go env -w` writes (GOENV).
+  pub go_env_file: GoEnvFile,
 }
 
 impl HostInfo {
@@ -128,6 +131,15 @@ impl HostInfo {
       }
     }
     path.to_owned()
+  }
+
+  /// The go env file, expanded, when the host's go reads one converge can write.
+  pub fn go_env_path(&self) -> Option<String> {
+    match &self.go_env_file {
+      GoEnvFile::Default => Some(self.expand(GoEnvFile::DEFAULT)),
+      GoEnvFile::Path(path) => Some(path.clone()),
+      GoEnvFile::Off | GoEnvFile::Unusable(_) => None,
+    }
   }
 
   /// Whether writing `path` needs root: it is outside the home directory.

@@ -53,10 +53,13 @@ impl Tree {
     let mut args: Vec<&str> =
       vec![file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default()];
     args.extend_from_slice(extra);
+    // GOENV and XDG_CONFIG_HOME of the test run would move the tree's go env file.
     Command::new(binary())
       .args(&args)
       .env("HOME", HOME)
       .env("NO_COLOR", "1")
+      .env_remove("GOENV")
+      .env_remove("XDG_CONFIG_HOME")
       .output()
       .unwrap_or_else(|e| panic!("{e}"))
   }
@@ -351,6 +354,55 @@ fn a_real_go_reads_the_settings() {
     seen,
     "https://goproxy.example.com,https://proxy.golang.org,direct\ngit.example.com,github.com/acme\ngit.example.com,github.com/acme\n-modcacherw\n"
   );
+}
+
+/// Puts the test go where the facts round trip looks first,
+/// `/usr/local/go/bin/go` in the tree, so that it is the host's go.
+fn put_go_in(tree: &Tree) {
+  std::fs::create_dir_all(tree.path("/usr/local/go/bin")).unwrap_or_else(|e| panic!("{e}"));
+  std::os::unix::fs::symlink(go(), tree.path("/usr/local/go/bin/go")).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn go_settings_go_to_the_go_env_file_the_login_shell_points_go_at() {
+  let playbook =
+    "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\n";
+  for (profile, file) in [
+    ("export GOENV=\"$HOME/.config/custom/go.env\"\n", "/home/dev/.config/custom/go.env"),
+    ("export XDG_CONFIG_HOME=\"$HOME/xdg\"\n", "/home/dev/xdg/go/env"),
+  ] {
+    let tree = Tree::new();
+    put_go_in(&tree);
+    tree.write("/home/dev/.profile", profile.as_bytes());
+    tree.apply(playbook);
+    assert!(tree.path(file).is_file(), "{profile}: no {file}");
+    assert!(!tree.path("/home/dev/.config/go/env").exists(), "{profile}: the default file was written");
+    // The user's login shell and the real go read the settings back.
+    let go = go().display().to_string();
+    let seen = tree.shell(&["bash", "-lc", &format!("GOTOOLCHAIN=local {go} env GOPROXY GOPRIVATE")], &[]);
+    assert_eq!(seen, "https://goproxy.example.com,direct\ngit.example.com", "{profile}");
+    let (status, text) = tree.plan(playbook);
+    assert_eq!(status, 0, "{profile}: {text}");
+  }
+}
+
+#[test]
+fn go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on() {
+  let tree = Tree::new();
+  put_go_in(&tree);
+  tree.write("/home/dev/.profile", b"export GOENV=off\n");
+  let playbook = "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 1, "{text}");
+  assert_eq!(
+    text.matches("reads no go env file: `go env GOENV` is `off`").count(),
+    2,
+    "one error per resource:\n{text}"
+  );
+  let out = tree.converge(playbook, &[]);
+  assert_eq!(out.status.code(), Some(1));
+  assert!(tree.path("/etc/independent").exists());
+  assert!(!tree.path("/home/dev/.config/go").exists(), "no go env file is written anywhere");
 }
 
 /// A Go release tarball made from the test Go tree (prefix `go/`, as official
