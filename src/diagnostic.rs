@@ -95,6 +95,7 @@ codes! {
   HostLacks = "E602", Error, "the host lacks what the resource manages (a sysctl key, a command)";
   ControllerFile = "E603", Error, "a file on the controller could not be read";
   Facts = "E604", Error, "facts could not be gathered from the host";
+  GoEnvFile = "E605", Error, "the host's go reads no go env file that converge can write (GOENV)";
 }
 
 /// A labelled span.

@@ -24,6 +24,9 @@ pub enum Request {
   Guard(String),
   /// Where a symbolic link points.
   Link(String),
+  /// The go env file, wherever GOENV puts it (the `go.env.goenv` fact): its
+  /// bytes, mode and owner, answered as for [`Request::File`].
+  GoEnvFile,
 }
 
 impl Request {
@@ -34,6 +37,7 @@ impl Request {
       Request::Tool(p) => format!("tool:{p}"),
       Request::Guard(c) => format!("guard:{c}"),
       Request::Link(p) => format!("link:{p}"),
+      Request::GoEnvFile => "goenv:".to_owned(),
     }
   }
 }
@@ -111,12 +115,12 @@ impl HostFacts {
       let get = |field: &str| values.get(&format!("req.{}.{field}", i + 1)).cloned();
       let answer = match (request, get("state").as_deref()) {
         (_, Some("absent")) | (_, None) => Answer::Absent,
-        (Request::File(_), Some("file")) => Answer::File {
+        (Request::File(_) | Request::GoEnvFile, Some("file")) => Answer::File {
           data: decode(&get("data").unwrap_or_default(), hex)?,
           mode: get("mode").and_then(|m| u32::from_str_radix(&m, 8).ok()),
           owner: get("owner"),
         },
-        (Request::File(_), Some("directory")) => Answer::Directory,
+        (Request::File(_) | Request::GoEnvFile, Some("directory")) => Answer::Directory,
         (Request::Sysctl(_), Some("present")) => Answer::Sysctl(get("value").unwrap_or_default()),
         (Request::Tool(_), Some("present")) => Answer::Tool(get("mod").filter(|m| !m.is_empty())),
         (Request::Link(_), Some("present")) => Answer::Link(get("value").unwrap_or_default()),

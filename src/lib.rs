@@ -18,6 +18,7 @@ pub mod facts;
 pub mod fleet;
 pub mod formatter;
 pub mod go_env;
+pub mod go_env_file;
 pub mod go_module;
 pub mod go_proxy;
 pub mod go_version;

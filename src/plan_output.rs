@@ -96,12 +96,19 @@ fn paint(text: &str, code: &str, color: bool) -> String {
 pub fn diff(before: Option<&FileState>, after: Option<&FileState>, path: &str) -> String {
   let old = before.map_or(&[][..], |f| &f.data[..]);
   let new = after.map_or(&[][..], |f| &f.data[..]);
-  let (Ok(old_text), Ok(new_text)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
-    return format!("(binary: {} bytes -> {} bytes)\n", old.len(), new.len());
-  };
   if old == new {
     return String::new();
   }
+  let (Ok(old_text), Ok(new_text)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
+    let short = |data: &[u8]| blake3::hash(data).to_hex()[..12].to_owned();
+    return format!(
+      "(binary: {} bytes, blake3 {} -> {} bytes, blake3 {})\n",
+      old.len(),
+      short(old),
+      new.len(),
+      short(new)
+    );
+  };
   let diff = similar::TextDiff::from_lines(old_text, new_text);
   let from = if before.is_some() { path.to_owned() } else { "/dev/null".to_owned() };
   let to = if after.is_some() { path.to_owned() } else { "/dev/null".to_owned() };

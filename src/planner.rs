@@ -4,9 +4,10 @@
 
 use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::go_env_file::GoEnvFile;
 use crate::host_facts::{Answer, HostFacts, Request};
 use crate::playbook::{Handler, HostPlay};
-use crate::resource::{HostInfo, Resource, Validator};
+use crate::resource::{HostInfo, HostPath, Resource, Validator};
 use crate::source::Sources;
 use crate::transport::Transport;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -109,13 +110,22 @@ pub fn plan_host(
   let facts_hash = blake3::hash(format!("{:?}", facts.values).as_bytes()).to_hex().to_string();
 
   let order = order(&play.resources);
+  let implicit = implicit_edges(&play.resources);
   let mut steps: Vec<Step> = Vec::new();
   let mut index_of: HashMap<String, usize> = HashMap::new();
+  // The step of each resource planned so far.
+  let mut step_of: HashMap<usize, usize> = HashMap::new();
   let ctx = context(play, Some(&facts));
   for &i in &order {
     let resource = &play.resources[i];
-    let step = plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps);
+    let needs: Vec<usize> = implicit
+      .iter()
+      .filter(|(_, after)| *after == i)
+      .filter_map(|(before, _)| step_of.get(before).copied())
+      .collect();
+    let step = plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &needs);
     index_of.insert(resource.name(), steps.len());
+    step_of.insert(i, steps.len());
     steps.push(step);
   }
   // Handlers run once, after everything, when a step that notifies them changes.
@@ -132,7 +142,8 @@ pub fn plan_host(
       continue;
     }
     for resource in &handler.resources {
-      let mut step = plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps);
+      let mut step =
+        plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &[]);
       step.notified_by = by.clone();
       step.depends_on.extend(by.iter().filter_map(|n| index_of.get(n).copied()));
       steps.push(step);
@@ -155,6 +166,7 @@ fn plan_resource(
   state: &mut HostState,
   index_of: &HashMap<String, usize>,
   steps: &[Step],
+  needs: &[usize],
 ) -> Step {
   let mut diagnostics = Diagnostics::new();
   let mut depends_on: Vec<usize> =
@@ -164,6 +176,9 @@ fn plan_resource(
       steps.iter().enumerate().filter(|(_, s)| GO_TOOL_NEEDS.contains(&s.kind.as_str())).map(|(i, _)| i),
     );
   }
+  depends_on.extend_from_slice(needs);
+  depends_on.sort_unstable();
+  depends_on.dedup();
   let blocked = depends_on.iter().any(|d| steps.get(*d).is_some_and(Step::failed));
   let mut notes = Vec::new();
   let changes = if blocked {
@@ -247,6 +262,7 @@ fn host_info(name: &str, facts: &HostFacts, rooted: bool) -> HostInfo {
       .iter()
       .filter_map(|(k, v)| k.strip_prefix("shellenv.").map(|k| (k.to_owned(), v.clone())))
       .collect(),
+    go_env_file: GoEnvFile::from_fact(facts.get("go.env.goenv")),
   }
 }
 
@@ -266,6 +282,16 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
       }
       (Request::File(path), _) => {
         state.files.insert(info.expand(path), None);
+      }
+      (Request::GoEnvFile, answer) => {
+        let Some(path) = info.go_env_path() else { continue };
+        let file = match answer {
+          Some(Answer::File { data, mode, owner }) => {
+            Some(crate::change::FileState { data: data.clone(), mode: *mode, owner: owner.clone() })
+          }
+          _ => None,
+        };
+        state.files.insert(path, file);
       }
       (Request::Sysctl(key), Some(Answer::Sysctl(value))) => {
         state.sysctl.insert(key.clone(), Some(value.clone()));
@@ -294,8 +320,9 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
   state
 }
 
-/// Resource indices in the order to plan them: explicit `after` edges, and
-/// otherwise the playbook order (the lowest index that is ready goes first).
+/// Resource indices in the order to plan them: explicit `after` edges, the
+/// [implicit edges](implicit_edges), and otherwise the playbook order (the
+/// lowest index that is ready goes first).
 pub fn order(resources: &[Arc<Resource>]) -> Vec<usize> {
   let index: HashMap<String, usize> = resources.iter().enumerate().map(|(i, r)| (r.name(), i)).collect();
   let mut graph = petgraph::graph::DiGraph::<usize, ()>::new();
@@ -306,13 +333,9 @@ pub fn order(resources: &[Arc<Resource>]) -> Vec<usize> {
         graph.add_edge(nodes[j], nodes[i], ());
       }
     }
-    if r.kind == "go tool" {
-      for (j, t) in resources.iter().enumerate() {
-        if GO_TOOL_NEEDS.contains(&t.kind.as_str()) && j != i {
-          graph.add_edge(nodes[j], nodes[i], ());
-        }
-      }
-    }
+  }
+  for (before, after) in implicit_edges(resources) {
+    graph.add_edge(nodes[before], nodes[after], ());
   }
   let mut indegree: Vec<usize> =
     nodes.iter().map(|n| graph.neighbors_directed(*n, petgraph::Direction::Incoming).count()).collect();
@@ -329,11 +352,172 @@ pub fn order(resources: &[Arc<Resource>]) -> Vec<usize> {
       }
     }
   }
-  // A cycle was reported at check time; plan what is left in playbook order.
+  // What is left is on a cycle (an `after` cycle was reported at check time):
+  // plan it in playbook order.
   for i in 0..resources.len() {
     if !out.contains(&i) {
       out.push(i);
     }
   }
   out
+}
+
+/// The edges (before, after) that no `after` needs to state:
+///
+/// - a `go tool` after the toolchain and Go settings that `go install` uses;
+/// - a resource that acts on a path ([`Spec::needs_path`], a `selinux label`)
+///   after every resource that manages that path, a path below it, or a
+///   directory above it;
+/// - a resource that manages a path after every resource that manages a
+///   directory above it ("a file needs its directory").
+///
+/// Paths are compared as written, with `~/`, `$HOME/` and `${HOME}/` taken as one.
+///
+/// [`Spec::needs_path`]: crate::resource::Spec::needs_path
+pub fn implicit_edges(resources: &[Arc<Resource>]) -> Vec<(usize, usize)> {
+  let paths: Vec<Vec<HostPath>> = resources
+    .iter()
+    .map(|r| {
+      r.spec
+        .paths()
+        .into_iter()
+        .map(|p| match p {
+          HostPath::File(p) => HostPath::File(normalize(&p)),
+          HostPath::Dir(p) => HostPath::Dir(normalize(&p)),
+        })
+        .collect()
+    })
+    .collect();
+  let mut edges = Vec::new();
+  for (i, r) in resources.iter().enumerate() {
+    let others = (0..resources.len()).filter(|j| *j != i);
+    if r.kind == "go tool" {
+      edges.extend(
+        others.clone().filter(|j| GO_TOOL_NEEDS.contains(&resources[*j].kind.as_str())).map(|j| (j, i)),
+      );
+    }
+    if let Some(need) = r.spec.needs_path().map(|p| normalize(&p)) {
+      let related = |p: &HostPath| p.path() == need || is_below(p.path(), &need) || is_below(&need, p.path());
+      edges.extend(others.clone().filter(|j| paths[*j].iter().any(related)).map(|j| (j, i)));
+    }
+    let below_a_dir_of = |j: usize| {
+      paths[j].iter().any(|d| matches!(d, HostPath::Dir(d) if paths[i].iter().any(|p| is_below(p.path(), d))))
+    };
+    edges.extend(others.filter(|j| below_a_dir_of(*j)).map(|j| (j, i)));
+  }
+  edges.sort_unstable();
+  edges.dedup();
+  edges
+}
+
+/// A path as written, with the home directory spelt `~` and no trailing `/`.
+fn normalize(path: &str) -> String {
+  let mut p = path.to_owned();
+  for home in ["$HOME", "${HOME}"] {
+    if p == home || p.starts_with(&format!("{home}/")) {
+      p = format!("~{}", &p[home.len()..]);
+    }
+  }
+  let trimmed = p.trim_end_matches('/');
+  if trimmed.is_empty() && p.starts_with('/') { "/".to_owned() } else { trimmed.to_owned() }
+}
+
+/// Whether `path` is strictly below the directory `dir`.
+fn is_below(path: &str, dir: &str) -> bool {
+  path.len() > dir.len()
+    && path.starts_with(dir)
+    && (dir.ends_with('/') || path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::diagnostic::Diagnostics;
+
+  const SHA: &str = "904b924d435eaea086515bc63235b192ea441bd8c9b198c507e85009e6e4c7f0";
+
+  /// The resources of the one host of a playbook, checked without errors.
+  fn resources(text: &str) -> Vec<Arc<Resource>> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("site.goenv");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let loaded = crate::loader::load(&[path], &mut sources, &mut diagnostics);
+    let (playbook, found) = crate::resolver::resolve(&loaded, &mut sources);
+    diagnostics.extend(found);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    playbook.hosts.into_iter().next().map(|h| h.resources).unwrap_or_default()
+  }
+
+  /// The names of the resources, in the order they are planned.
+  fn planned(text: &str) -> Vec<String> {
+    let resources = resources(text);
+    order(&resources).into_iter().map(|i| resources[i].name()).collect()
+  }
+
+  #[test]
+  fn a_label_waits_for_the_toolchain_whose_prefix_it_labels() {
+    let text = format!(
+      "selinux label \"/opt/go(/.*)?\" type \"usr_t\"\ngo toolchain \"1.22.5\" {{\n  prefix = \"/opt/go\"\n  sha256 = \"{SHA}\"\n}}\n"
+    );
+    assert_eq!(planned(&text), ["go toolchain", "selinux label /opt/go(/.*)?"]);
+  }
+
+  #[test]
+  fn a_label_waits_for_what_makes_a_path_below_it_or_the_directory_it_is_in() {
+    // `$HOME/` and `~/` are one home; a file elsewhere keeps its place.
+    let below = "selinux label \"$HOME/srv(/.*)?\" type \"user_home_t\"\nfile \"/etc/motd\" {\n  content = \"x\"\n}\ncommand \"mkdir -p ~/srv/data\" {\n  creates = \"~/srv/data\"\n}\n";
+    assert_eq!(
+      planned(below),
+      ["file /etc/motd", "command mkdir -p ~/srv/data", "selinux label $HOME/srv(/.*)?"]
+    );
+    let above = format!(
+      "selinux label \"/opt/go/bin(/.*)?\" type \"bin_t\"\ngo toolchain \"1.22.5\" {{\n  prefix = \"/opt/go\"\n  sha256 = \"{SHA}\"\n}}\n"
+    );
+    assert_eq!(planned(&above), ["go toolchain", "selinux label /opt/go/bin(/.*)?"]);
+    let same = "selinux label \"/etc/motd\" type \"etc_t\"\nfile \"/etc/motd\" {\n  content = \"x\"\n}\n";
+    assert_eq!(planned(same), ["file /etc/motd", "selinux label /etc/motd"]);
+  }
+
+  #[test]
+  fn a_label_on_another_path_keeps_the_playbook_order() {
+    // `/srv/other-file` starts with `/srv/other` but is not below it.
+    let text =
+      "selinux label \"/srv/other(/.*)?\" type \"var_t\"\nfile \"/srv/other-file\" {\n  content = \"x\"\n}\n";
+    assert_eq!(implicit_edges(&resources(text)), []);
+    assert_eq!(planned(text), ["selinux label /srv/other(/.*)?", "file /srv/other-file"]);
+  }
+
+  #[test]
+  fn a_file_waits_for_the_resource_that_manages_its_directory() {
+    let text = format!(
+      "file \"/opt/go/go.env\" {{\n  content = \"GOTOOLCHAIN=local\\n\"\n}}\ntemplate \"/opt/tools/etc/config\" {{\n  content = \"x\"\n}}\ngo toolchain \"1.22.5\" {{\n  prefix = \"/opt/go/\"\n  sha256 = \"{SHA}\"\n}}\ncommand \"tar -C /opt -xzf /tmp/tools.tgz\" {{\n  creates = \"/opt/tools\"\n}}\n"
+    );
+    assert_eq!(
+      planned(&text),
+      [
+        "go toolchain",
+        "file /opt/go/go.env",
+        "command tar -C /opt -xzf /tmp/tools.tgz",
+        "template /opt/tools/etc/config"
+      ]
+    );
+    // Its own links are not below its prefix: no edge to itself, and none between
+    // the toolchain and the command.
+    let resources = resources(&text);
+    assert_eq!(implicit_edges(&resources), [(2, 0), (3, 1)]);
+  }
+
+  #[test]
+  fn paths_are_compared_as_written_with_one_spelling_of_home() {
+    assert_eq!(normalize("$HOME/go/bin/"), "~/go/bin");
+    assert_eq!(normalize("${HOME}/go"), "~/go");
+    assert_eq!(normalize("$HOMEDIR/x"), "$HOMEDIR/x");
+    assert_eq!(normalize("/"), "/");
+    assert!(is_below("/opt/go/bin", "/opt/go"));
+    assert!(is_below("/etc", "/"));
+    assert!(!is_below("/opt/gopher", "/opt/go"));
+    assert!(!is_below("/opt/go", "/opt/go"));
+  }
 }

@@ -11,6 +11,7 @@
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::facts;
+use crate::go_env_file::GoEnvFile;
 use crate::reader::{Cx, Meta, Reader};
 use crate::source::{Sources, Span};
 use crate::text::{self, Text};
@@ -41,6 +42,19 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
     Vec::new()
   }
 
+  /// The host paths it creates or manages, as written (templates unrendered),
+  /// for implicit ordering: see [`crate::planner::order`].
+  fn paths(&self) -> Vec<HostPath> {
+    Vec::new()
+  }
+
+  /// A path it acts on without making it (`selinux label`): it is planned after
+  /// every resource that manages that path, a path below it or a directory
+  /// above it.
+  fn needs_path(&self) -> Option<String> {
+    None
+  }
+
   /// Checks the values that depend on the host: renders templates and checks the
   /// results.
   fn validate(&self, _v: &mut Validator) {}
@@ -68,6 +82,23 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   }
 }
 
+/// A path on the host that a resource creates or manages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostPath {
+  /// A file or a link.
+  File(String),
+  /// A directory and what is below it: a Go prefix, what a command `creates`.
+  Dir(String),
+}
+
+impl HostPath {
+  pub fn path(&self) -> &str {
+    match self {
+      HostPath::File(p) | HostPath::Dir(p) => p,
+    }
+  }
+}
+
 /// What a resource needs to know about the host it is planned for.
 #[derive(Clone, Debug, Default)]
 pub struct HostInfo {
@@ -84,6 +115,8 @@ pub struct HostInfo {
   pub has: Vec<String>,
   /// Go variables the login shell exports (they override the go env file).
   pub shell_go_env: std::collections::BTreeMap<String, String>,
+  /// Where `go env -w` writes (GOENV).
+  pub go_env_file: GoEnvFile,
 }
 
 impl HostInfo {
@@ -98,6 +131,15 @@ impl HostInfo {
       }
     }
     path.to_owned()
+  }
+
+  /// The go env file, expanded, when the host's go reads one converge can write.
+  pub fn go_env_path(&self) -> Option<String> {
+    match &self.go_env_file {
+      GoEnvFile::Default => Some(self.expand(GoEnvFile::DEFAULT)),
+      GoEnvFile::Path(path) => Some(path.clone()),
+      GoEnvFile::Off | GoEnvFile::Unusable(_) => None,
+    }
   }
 
   /// Whether writing `path` needs root: it is outside the home directory.

@@ -53,10 +53,13 @@ impl Tree {
     let mut args: Vec<&str> =
       vec![file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default()];
     args.extend_from_slice(extra);
+    // GOENV and XDG_CONFIG_HOME of the test run would move the tree's go env file.
     Command::new(binary())
       .args(&args)
       .env("HOME", HOME)
       .env("NO_COLOR", "1")
+      .env_remove("GOENV")
+      .env_remove("XDG_CONFIG_HOME")
       .output()
       .unwrap_or_else(|e| panic!("{e}"))
   }
@@ -237,6 +240,19 @@ fn a_failed_step_stops_its_dependents_not_independent_steps() {
   assert!(text.contains("broken: exit status 3"), "{text}");
 }
 
+/// Written first, the file still waits for the command that makes its
+/// directory, and is not written when that command fails.
+#[test]
+fn a_file_waits_for_the_command_that_creates_its_directory() {
+  let tree = Tree::new();
+  let playbook = "file \"/opt/tools/config\" {\n  content = \"x\"\n}\ncommand \"exit 3\" {\n  creates = \"/opt/tools\"\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
+  let out = tree.converge(playbook, &[]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(!tree.path("/opt/tools/config").exists(), "{text}");
+  assert!(tree.path("/etc/independent").exists(), "{text}");
+}
+
 #[test]
 fn an_unknown_sysctl_key_fails_that_resource_only_on_a_live_host() {
   // On the live machine (no --root) the kernel is asked; planning changes nothing.
@@ -338,6 +354,55 @@ fn a_real_go_reads_the_settings() {
     seen,
     "https://goproxy.example.com,https://proxy.golang.org,direct\ngit.example.com,github.com/acme\ngit.example.com,github.com/acme\n-modcacherw\n"
   );
+}
+
+/// Puts the test go where the facts round trip looks first,
+/// `/usr/local/go/bin/go` in the tree, so that it is the host's go.
+fn put_go_in(tree: &Tree) {
+  std::fs::create_dir_all(tree.path("/usr/local/go/bin")).unwrap_or_else(|e| panic!("{e}"));
+  std::os::unix::fs::symlink(go(), tree.path("/usr/local/go/bin/go")).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn go_settings_go_to_the_go_env_file_the_login_shell_points_go_at() {
+  let playbook =
+    "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\n";
+  for (profile, file) in [
+    ("export GOENV=\"$HOME/.config/custom/go.env\"\n", "/home/dev/.config/custom/go.env"),
+    ("export XDG_CONFIG_HOME=\"$HOME/xdg\"\n", "/home/dev/xdg/go/env"),
+  ] {
+    let tree = Tree::new();
+    put_go_in(&tree);
+    tree.write("/home/dev/.profile", profile.as_bytes());
+    tree.apply(playbook);
+    assert!(tree.path(file).is_file(), "{profile}: no {file}");
+    assert!(!tree.path("/home/dev/.config/go/env").exists(), "{profile}: the default file was written");
+    // The user's login shell and the real go read the settings back.
+    let go = go().display().to_string();
+    let seen = tree.shell(&["bash", "-lc", &format!("GOTOOLCHAIN=local {go} env GOPROXY GOPRIVATE")], &[]);
+    assert_eq!(seen, "https://goproxy.example.com,direct\ngit.example.com", "{profile}");
+    let (status, text) = tree.plan(playbook);
+    assert_eq!(status, 0, "{profile}: {text}");
+  }
+}
+
+#[test]
+fn go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on() {
+  let tree = Tree::new();
+  put_go_in(&tree);
+  tree.write("/home/dev/.profile", b"export GOENV=off\n");
+  let playbook = "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 1, "{text}");
+  assert_eq!(
+    text.matches("reads no go env file: `go env GOENV` is `off`").count(),
+    2,
+    "one error per resource:\n{text}"
+  );
+  let out = tree.converge(playbook, &[]);
+  assert_eq!(out.status.code(), Some(1));
+  assert!(tree.path("/etc/independent").exists());
+  assert!(!tree.path("/home/dev/.config/go").exists(), "no go env file is written anywhere");
 }
 
 /// A Go release tarball made from the test Go tree (prefix `go/`, as official
@@ -479,6 +544,54 @@ fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone() {
   assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
   let (status, text) = tree.plan(&playbook);
   assert_eq!(status, 0, "go version -m shows the version, so nothing is reinstalled:\n{text}");
+}
+
+#[test]
+fn a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts() {
+  use std::os::unix::fs::PermissionsExt;
+  let tree = Tree::new();
+  // A real executable, so the bytes are not text and the result can be run.
+  let prebuilt = std::fs::read("/bin/echo").unwrap_or_else(|e| panic!("{e}"));
+  let controller = tree.dir.path().join("prebuilt/gopls");
+  std::fs::create_dir_all(tree.dir.path().join("prebuilt")).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(&controller, &prebuilt).unwrap_or_else(|e| panic!("{e}"));
+  let playbook = "go tool \"golang.org/x/tools/gopls\" \"v0.16.2\" {\n  binary = \"prebuilt/gopls\"\n}\n";
+  let installed = "/home/dev/go/bin/gopls";
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("+ go tool gopls"), "{text}");
+  tree.apply(playbook);
+  assert!(tree.read(installed) == prebuilt, "the controller's bytes are installed exactly");
+  let mode = std::fs::metadata(tree.path(installed)).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+  assert_eq!(mode, 0o755);
+  let out = Command::new(tree.path(installed)).arg("runs").output().unwrap_or_else(|e| panic!("{e}"));
+  assert_eq!(String::from_utf8_lossy(&out.stdout), "runs\n");
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 0, "the same bytes are there, so nothing is written:\n{text}");
+  assert!(text.contains(NO_CHANGES), "{text}");
+  // Someone replaces the binary (same mode, other bytes): the hash differs.
+  let mut drifted = prebuilt.clone();
+  drifted.extend_from_slice(b"tampered");
+  tree.write(installed, &drifted);
+  std::fs::set_permissions(tree.path(installed), std::fs::Permissions::from_mode(0o755))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let (status, text) = tree.plan(playbook);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("~ go tool gopls"), "{text}");
+  let short = |data: &[u8]| blake3::hash(data).to_hex()[..12].to_owned();
+  assert!(
+    text.contains(&format!(
+      "blake3 {} -> {} bytes, blake3 {}",
+      short(&drifted),
+      prebuilt.len(),
+      short(&prebuilt)
+    )),
+    "the plan names both hashes:\n{text}"
+  );
+  assert!(text.contains("Plan: 0 to create, 1 to update, 0 to remove on 1 host."), "{text}");
+  tree.apply(playbook);
+  assert!(tree.read(installed) == prebuilt, "apply restores the controller's bytes");
+  assert_eq!(tree.plan(playbook).0, 0);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct CommandKind;
@@ -48,6 +48,12 @@ impl Kind for CommandKind {
 impl Spec for Command {
   fn id(&self) -> String {
     format!("command {}", self.command.value)
+  }
+
+  /// What it `creates` may be a file or a directory; taken as a directory, so
+  /// that files declared below it wait for the command.
+  fn paths(&self) -> Vec<HostPath> {
+    self.creates.iter().map(|c| HostPath::Dir(c.value.clone())).collect()
   }
 
   fn requests(&self, v: &mut Validator) -> Vec<Request> {

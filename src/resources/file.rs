@@ -5,8 +5,7 @@ use crate::change::{Change, FileState, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Options, Reader};
-use crate::resource::HostInfo;
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::text::Text;
 use std::path::PathBuf;
 
@@ -222,6 +221,10 @@ impl Spec for File {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("file {}", self.path.value), self.path.span)]
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    vec![HostPath::File(self.path.value.clone())]
   }
 
   fn requests(&self, v: &mut Validator) -> Vec<Request> {

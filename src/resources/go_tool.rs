@@ -3,12 +3,13 @@
 //! from a prebuilt `binary` for air-gapped fleets.
 
 use crate::apply::quote;
-use crate::change::{Change, HostState};
+use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go_module;
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::resources::file::read_controller_file;
 use crate::text::Text;
 
 pub struct GoToolKind;
@@ -85,23 +86,19 @@ impl Spec for GoTool {
     vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
   }
 
+  fn paths(&self) -> Vec<HostPath> {
+    let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
+    vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
+  }
+
   fn requests(&self, v: &mut Validator) -> Vec<Request> {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
-    vec![Request::Tool(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
+    let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
+    // A prebuilt binary is compared by its bytes, a built one by its build info.
+    if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    if let Some(binary) = &self.binary {
-      v.error(
-        Diagnostic::new(
-          Code::Unsupported,
-          "this build of converge cannot install prebuilt tool binaries yet",
-        )
-        .label(binary.span, "prebuilt binary")
-        .help("leave `binary` out to install with `go install`"),
-      );
-      return Vec::new();
-    }
     let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
       return Vec::new();
     };
@@ -110,6 +107,17 @@ impl Spec for GoTool {
       return Vec::new();
     };
     let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    if let Some(binary) = &self.binary {
+      // The controller's bytes, written like a `file`: atomically, mode 0755,
+      // and not at all when the installed bytes hash the same.
+      let Some(local) = v.text(binary).map(|b| super::controller_path(v, binary, &b)) else {
+        return Vec::new();
+      };
+      let Some(data) = read_controller_file(v, binary, &local) else { return Vec::new() };
+      return write_if_changed(state, &path, data, Some(0o755), None, host.is_system(&path))
+        .into_iter()
+        .collect();
+    }
     let installed = state.tools.get(&path).cloned().flatten();
     if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
       return Vec::new();

@@ -10,7 +10,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::go_version::GoVersion;
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, attribute, text_of};
-use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::text::Text;
 use indexmap::IndexMap;
 
@@ -182,6 +182,17 @@ impl Spec for GoToolchain {
     claims
   }
 
+  fn paths(&self) -> Vec<HostPath> {
+    let prefix = self.prefix.as_ref().map_or(DEFAULT_PREFIX, |p| p.value.as_str());
+    let mut paths = vec![HostPath::Dir(prefix.to_owned())];
+    if self.link {
+      let dir = self.link_dir.as_ref().map_or(DEFAULT_LINK_DIR, |d| d.value.as_str());
+      paths
+        .extend(["go", "gofmt"].map(|tool| HostPath::File(format!("{}/{tool}", dir.trim_end_matches('/')))));
+    }
+    paths
+  }
+
   fn requests(&self, v: &mut Validator) -> Vec<Request> {
     let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
     let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
@@ -237,14 +248,10 @@ impl Spec for GoToolchain {
         source
       } else {
         // A tarball on the controller: the local transport reads it in place.
-        let base = self
-          .source
-          .as_ref()
-          .map(|s| s.span)
-          .and_then(|span| v.sources.get(span.file))
-          .and_then(|f| f.path.parent().map(std::path::Path::to_path_buf))
-          .unwrap_or_default();
-        let path = base.join(&source);
+        let path = match &self.source {
+          Some(text) => super::controller_path(v, text, &source),
+          None => std::path::PathBuf::from(&source),
+        };
         match std::fs::canonicalize(&path) {
           Ok(p) => p.display().to_string(),
           Err(e) => {

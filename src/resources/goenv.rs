@@ -1,11 +1,13 @@
 //! `goenv { GOPRIVATE = "git.example.com" }`: Go settings written the way
-//! `go env -w` writes them, into the file every go process reads (GOENV,
-//! `~/.config/go/env` by default), with the checks `go env -w` makes.
+//! `go env -w` writes them, into the file every go process reads (GOENV as the
+//! host's go reports it, `~/.config/go/env` by default), with the checks
+//! `go env -w` makes.
 
 use crate::ast::ValueKind;
 use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go_env::{self, GoEnvError};
+use crate::go_env_file::GoEnvFile;
 use crate::host_facts::Request;
 use crate::reader::{Cx, META, Reader, attribute, text_of};
 use crate::resource::{HostInfo, Kind, Spec, Validator};
@@ -97,16 +99,19 @@ impl Kind for GoEnvKind {
   }
 }
 
-/// Where `go env -w` writes for the connecting user (GOENV unset).
-pub const ENV_FILE: &str = "~/.config/go/env";
-
-/// The change that sets `vars` in the go env file, as `go env -w` would.
+/// The change that sets `vars` in the go env file, as `go env -w` would. `at`
+/// is what an error about the file points to.
 pub fn write_go_env(
   v: &mut Validator,
   host: &HostInfo,
   state: &HostState,
   vars: &[(String, String)],
+  at: crate::source::Span,
 ) -> Vec<Change> {
+  let Some(path) = host.go_env_path() else {
+    v.error(no_go_env_file(host, at));
+    return Vec::new();
+  };
   for (name, value) in vars {
     if let Some(exported) = host.shell_go_env.get(name).filter(|e| *e != value) {
       v.note(format!(
@@ -115,7 +120,6 @@ pub fn write_go_env(
       ));
     }
   }
-  let path = host.expand(ENV_FILE);
   let existing = state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
   let updated = go_env::write_env_file(&existing, vars);
   if state.file(&path).is_some() && go_env::parse_env_file(&existing) == go_env::parse_env_file(&updated) {
@@ -124,6 +128,28 @@ pub fn write_go_env(
   write_if_changed(state, &path, updated.into_bytes(), None, None, host.is_system(&path))
     .into_iter()
     .collect()
+}
+
+/// Why a host has no go env file to write to ([`HostInfo::go_env_path`] is `None`).
+fn no_go_env_file(host: &HostInfo, at: crate::source::Span) -> Diagnostic {
+  let (what, label, help) = match &host.go_env_file {
+    GoEnvFile::Off => (
+      "reads no go env file: `go env GOENV` is `off`".to_owned(),
+      "would be ignored by every go process",
+      "remove `GOENV=off` from the login shell's environment, or set these variables with `export`",
+    ),
+    GoEnvFile::Unusable(reported) if !reported.is_empty() => (
+      format!("reports the go env file `{reported}`, a relative path that depends on where go runs"),
+      "nowhere to write this",
+      "export GOENV as an absolute path (or unset it) in the login shell's environment",
+    ),
+    _ => (
+      "reports no go env file (neither HOME nor XDG_CONFIG_HOME gives it a place)".to_owned(),
+      "nowhere to write this",
+      "export GOENV as an absolute path in the login shell's environment",
+    ),
+  };
+  Diagnostic::new(Code::GoEnvFile, format!("the go of `{}` {what}", host.name)).label(at, label).help(help)
 }
 
 fn name_error(name: &str, span: crate::source::Span, e: &GoEnvError) -> Diagnostic {
@@ -153,7 +179,7 @@ impl Spec for GoEnv {
   }
 
   fn requests(&self, _v: &mut Validator) -> Vec<Request> {
-    vec![Request::File(ENV_FILE.to_owned())]
+    vec![Request::GoEnvFile]
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
@@ -164,7 +190,8 @@ impl Spec for GoEnv {
         None => return Vec::new(),
       }
     }
-    write_go_env(v, host, state, &vars)
+    let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
+    write_go_env(v, host, state, &vars, at)
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -8,8 +8,7 @@ use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::HostInfo;
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::text::Text;
 
 pub struct ManagedBlockKind;
@@ -88,6 +87,10 @@ impl Spec for ManagedBlock {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("block {} {}", self.path.value, self.marker_name()), self.path.span)]
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    vec![HostPath::File(self.path.value.clone())]
   }
 
   fn requests(&self, v: &mut Validator) -> Vec<Request> {

@@ -38,3 +38,10 @@ pub fn host_path(v: &mut Validator, path: &Text, what: &str) -> Option<String> {
   );
   None
 }
+
+/// Where a path written in a playbook (`binary`, a local `source`) is on the
+/// controller: relative paths are read from the playbook's directory.
+pub fn controller_path(v: &Validator, text: &Text, value: &str) -> std::path::PathBuf {
+  let base = v.sources.get(text.span.file).and_then(|f| f.path.parent()).unwrap_or(std::path::Path::new(""));
+  base.join(value)
+}

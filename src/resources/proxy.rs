@@ -152,12 +152,13 @@ impl Spec for Proxy {
   }
 
   fn requests(&self, _v: &mut Validator) -> Vec<Request> {
-    vec![Request::File(super::goenv::ENV_FILE.to_owned())]
+    vec![Request::GoEnvFile]
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
-    super::goenv::write_go_env(v, host, state, &[("GOPROXY".to_owned(), value)])
+    let at = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();
+    super::goenv::write_go_env(v, host, state, &[("GOPROXY".to_owned(), value)], at)
   }
 
   fn validate(&self, v: &mut Validator) {

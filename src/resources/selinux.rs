@@ -86,6 +86,10 @@ impl Spec for SelinuxLabel {
     vec![Text::new(format!("selinux fcontext {}", self.pattern.value), self.pattern.span)]
   }
 
+  fn needs_path(&self) -> Option<String> {
+    Some(self.path.as_ref().map_or_else(|| Self::default_path(&self.pattern.value), |p| p.value.clone()))
+  }
+
   fn requests(&self, v: &mut Validator) -> Vec<Request> {
     // Paths are expanded on the host for guards; `~`/`$HOME` are expanded there.
     let (Some(pattern), Some(setype)) = (v.text(&self.pattern), v.text(&self.setype)) else {

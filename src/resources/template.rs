@@ -5,8 +5,7 @@ use super::file::{Content, Ownership, file_request, read_content, read_controlle
 use crate::change::{Change, HostState, write_if_changed};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
-use crate::resource::HostInfo;
-use crate::resource::{Kind, Spec, Validator};
+use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::text::{self, Text};
 
 pub struct TemplateKind;
@@ -54,6 +53,10 @@ impl Spec for Template {
 
   fn claims(&self) -> Vec<Text> {
     vec![Text::new(format!("file {}", self.path.value), self.path.span)]
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    vec![HostPath::File(self.path.value.clone())]
   }
 
   fn requests(&self, v: &mut Validator) -> Vec<Request> {

@@ -3,7 +3,8 @@
 #
 # Usage: sh -s -- NONCE ROOT REQUEST...
 #   ROOT     prefix for every path read ("" for /)
-#   REQUEST  file:PATH | sysctl:KEY | tool:PATH
+#   REQUEST  file:PATH | sysctl:KEY | tool:PATH | guard:CMD | link:PATH | goenv:
+#            (goenv: the go env file, wherever GOENV puts it)
 # Output: `key=value` lines between __GOFACTS_BEGIN_NONCE__ and
 # __GOFACTS_END_NONCE__; values on one line; file bytes as base64 (hex from od
 # when base64 is missing). Anything outside the markers (MOTD, rc-file chatter)
@@ -32,13 +33,17 @@ pw=$(getent passwd "$user" 2>/dev/null || grep "^$user:" /etc/passwd)
 kv user.login_shell "$(printf '%s' "$pw" | cut -d: -f7)"
 # Go variables as the login shell exports them: they override the go env file.
 lsh=$(printf '%s' "$pw" | cut -d: -f7)
+shenv=
+shvar() { printf '%s\n' "$shenv" | sed -n "s/^$1=//p" | sed -n 1p; }
 if [ -n "$lsh" ] && [ -x "$lsh" ] && have timeout; then
   shenv=$(HOME=$root$HOME timeout 10 "$lsh" -lc env </dev/null 2>/dev/null)
   for v in GOPROXY GOPRIVATE GONOPROXY GONOSUMDB GOSUMDB GOFLAGS GOTOOLCHAIN GOPATH GOBIN GO111MODULE GOINSECURE GOAUTH; do
-    val=$(printf '%s\n' "$shenv" | sed -n "s/^$v=//p" | sed -n 1p)
+    val=$(shvar "$v")
     [ -n "$val" ] && kv "shellenv.$v" "$val"
   done
 fi
+# A path as the host sees it: the login shell ran with HOME under ROOT.
+unroot() { case $1 in "$root"/*) printf '%s' "${1#"$root"}";; *) printf '%s' "$1";; esac; }
 kv bash.ssh_sources_bashrc "$(grep -ac SSH2_CLIENT /bin/bash 2>/dev/null || echo 0)"
 for s in bash zsh fish dash; do if have "$s"; then kv "has.$s" 1; else kv "has.$s" 0; fi; done
 if have systemctl || [ -d /run/systemd/system ]; then kv has.systemd 1; else kv has.systemd 0; fi
@@ -55,9 +60,28 @@ kv go.path_lookup "$(command -v go 2>/dev/null)"
 if [ -n "$go" ] && [ -x "$go" ]; then
   kv go.binary "$go"
   kv go.version "$(GOTOOLCHAIN=local "$go" version 2>&1 | sed -n 1p)"
-  kv go.env.goenv "$(GOTOOLCHAIN=local "$go" env GOENV 2>/dev/null)"
+  # Where `go env -w` writes: go asked with GOENV and XDG_CONFIG_HOME as the
+  # login shell has them (`off`: go reads no go env file).
+  if [ -n "$shenv" ]; then genv=$(unroot "$(shvar GOENV)"); gxdg=$(unroot "$(shvar XDG_CONFIG_HOME)")
+  else genv=${GOENV:-}; gxdg=${XDG_CONFIG_HOME:-}; fi
+  if [ "$genv" = off ]; then goenvfile=off
+  else goenvfile=$(GOENV=$genv XDG_CONFIG_HOME=$gxdg GOTOOLCHAIN=local "$go" env GOENV 2>/dev/null); fi
+  kv go.env.goenv "$goenvfile"
+else
+  goenvfile=$HOME/.config/go/env
 fi
 [ -r "$root/usr/local/go/VERSION" ] && kv go.usrlocal_version_file "$(sed -n 1p "$root/usr/local/go/VERSION")"
+# Answers a file request: its bytes, mode and owner, or what is there instead.
+file_answer() {
+  if [ -L "$2" ]; then kv "req.$1.link" "$(readlink "$2")"; fi
+  if [ -f "$2" ]; then
+    kv "req.$1.state" file
+    kv "req.$1.mode" "$(stat -c %a "$2" 2>/dev/null)"; kv "req.$1.owner" "$(stat -c %U:%G "$2" 2>/dev/null)"
+    kv "req.$1.data" "$(b64 "$2")"
+  elif [ -d "$2" ]; then kv "req.$1.state" directory
+  elif [ -e "$2" ]; then kv "req.$1.state" other
+  else kv "req.$1.state" absent; fi
+}
 i=0
 for req in "$@"; do
   i=$((i+1)); kind=${req%%:*}; arg=${req#*:}
@@ -65,15 +89,9 @@ for req in "$@"; do
   case $kind in
     file)
       case $arg in "~/"*) arg=$HOME/${arg#"~/"};; esac
-      f=$root$arg
-      if [ -L "$f" ]; then kv "req.$i.link" "$(readlink "$f")"; fi
-      if [ -f "$f" ]; then
-        kv "req.$i.state" file
-        kv "req.$i.mode" "$(stat -c %a "$f" 2>/dev/null)"; kv "req.$i.owner" "$(stat -c %U:%G "$f" 2>/dev/null)"
-        kv "req.$i.data" "$(b64 "$f")"
-      elif [ -d "$f" ]; then kv "req.$i.state" directory
-      elif [ -e "$f" ]; then kv "req.$i.state" other
-      else kv "req.$i.state" absent; fi;;
+      file_answer "$i" "$root$arg";;
+    goenv)
+      case $goenvfile in /*) file_answer "$i" "$root$goenvfile";; *) kv "req.$i.state" absent;; esac;;
     sysctl)
       p=/proc/sys/$(printf '%s' "$arg" | tr . /)
       if [ -r "$p" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(cat "$p")"; else kv "req.$i.state" absent; fi;;
