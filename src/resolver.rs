@@ -43,9 +43,17 @@ struct Resolver {
   diagnostics: Diagnostics,
 }
 
+/// A `--limit` pattern that names nothing in the inventory.
+#[derive(Debug, thiserror::Error)]
+#[error("no host or group is called `{name}`{}", suggestion.as_ref().map_or_else(String::new, |s| format!("; did you mean `{s}`?")))]
+pub struct LimitError {
+  pub name: String,
+  pub suggestion: Option<String>,
+}
+
 /// The hosts an Ansible-style `--limit` names: patterns separated by `,` or
 /// `:`; `!pattern` removes hosts, `&pattern` keeps only hosts also in it.
-pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, String> {
+pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, LimitError> {
   let resolver = Resolver { inventory: inventory.clone(), ..Resolver::default() };
   let mut out: IndexSet<String> = IndexSet::new();
   let mut first = true;
@@ -58,9 +66,8 @@ pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, 
     let Some(hosts) = resolver.hosts_of(name).or_else(|| (name == "localhost").then(IndexSet::new)) else {
       let names: Vec<&str> =
         inventory.groups.keys().chain(inventory.hosts.keys()).map(String::as_str).collect();
-      let hint = did_you_mean(name, names.iter().copied())
-        .map_or_else(String::new, |s| format!("; did you mean `{s}`?"));
-      return Err(format!("no host or group is called `{name}`{hint}"));
+      let suggestion = did_you_mean(name, names.iter().copied()).map(str::to_owned);
+      return Err(LimitError { name: name.to_owned(), suggestion });
     };
     match op {
       '!' => {

@@ -92,6 +92,15 @@ pub struct Given {
   pub identity: Option<String>,
 }
 
+/// Why the ssh client configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+  #[error("cannot read the ssh config {}: {source}", path.display())]
+  Read { path: PathBuf, source: std::io::Error },
+  #[error("cannot parse the ssh config {}: {source}", path.display())]
+  Parse { path: PathBuf, source: ssh2_config::SshParserError },
+}
+
 /// The parsed ssh client configuration (empty when there is none).
 pub struct ClientConfig {
   config: ssh2_config::SshConfig,
@@ -99,7 +108,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
   /// Reads the ssh config named in `options`, or `~/.ssh/config` when present.
-  pub fn load(options: &Options) -> Result<ClientConfig, String> {
+  pub fn load(options: &Options) -> Result<ClientConfig, ConfigError> {
     let path = match &options.config {
       Some(p) => Some(p.clone()),
       None => Some(options.home.join(".ssh/config")).filter(|p| p.exists()),
@@ -107,12 +116,13 @@ impl ClientConfig {
     let config = match path {
       None => ssh2_config::SshConfig::default(),
       Some(path) => {
-        let file = std::fs::File::open(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let file =
+          std::fs::File::open(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
         let rules =
           ssh2_config::ParseRule::ALLOW_UNKNOWN_FIELDS | ssh2_config::ParseRule::ALLOW_UNSUPPORTED_FIELDS;
         ssh2_config::SshConfig::default()
           .parse(&mut std::io::BufReader::new(file), rules)
-          .map_err(|e| format!("cannot parse {}: {e}", path.display()))?
+          .map_err(|source| ConfigError::Parse { path: path.clone(), source })?
       }
     };
     Ok(ClientConfig { config })

@@ -97,3 +97,37 @@ fn fmt_keeps_the_file_mode() {
     std::fs::metadata(run.dir.path().join("a.goenv")).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
   assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn limit_naming_nothing_is_an_error_that_contacts_no_host() {
+  Test::new()
+    .file(
+      "fleet.goenv",
+      "host \"web1\" {}\nhost \"web2\" {}\ngroup \"web\" {\n  hosts = [\"web1\", \"web2\"]\n}\n",
+    )
+    .file("go.goenv", VALID)
+    .args(&["--plan", "--limit", "webb"])
+    .status(1)
+    .stderr("error: --limit webb: no host or group is called `webb`; did you mean `web`?\n")
+    .run();
+}
+
+#[test]
+fn limit_applies_exclusions_and_intersections() {
+  // The hosts are unreachable names: what --limit keeps is what gets reported.
+  let run = Test::new()
+    .file(
+      "fleet.goenv",
+      "host \"a.invalid\" {}\nhost \"b.invalid\" {}\nhost \"c.invalid\" {}\n\
+       group \"g\" {\n  hosts = [\"a.invalid\", \"b.invalid\"]\n}\n",
+    )
+    .file("go.goenv", VALID)
+    .args(&["--plan", "--format", "json", "--limit", "all:!g", "--connect-timeout", "1"])
+    .status(1)
+    .run();
+  let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+  let hosts: Vec<&str> =
+    doc["hosts"].as_array().into_iter().flatten().filter_map(|h| h["host"].as_str()).collect();
+  assert_eq!(hosts, ["c.invalid"]);
+  assert_eq!(doc["hosts"][0]["status"], "unreachable");
+}
