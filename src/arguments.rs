@@ -25,6 +25,10 @@ pub struct Arguments {
   #[arg(long, value_name = "DIR")]
   pub root: Option<PathBuf>,
 
+  /// After applying (or planning), run `converge verify` on every host.
+  #[arg(long)]
+  pub verify: bool,
+
   #[command(flatten)]
   pub fleet: FleetArgs,
 
@@ -40,6 +44,18 @@ pub enum Command {
     /// Playbook files or directories (default: the `*.goenv` files here).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Prove that every shell and tool on every host sees the declared Go
+  /// environment: a matrix of consumer × expectation. Exit 0 when every cell
+  /// holds, 1 otherwise. Changes nothing.
+  Verify {
+    /// Playbook files or directories (default: the `*.goenv` files here).
+    #[arg(value_name = "PLAYBOOK")]
+    playbooks: Vec<PathBuf>,
+    #[command(flatten)]
+    fleet: FleetArgs,
     #[command(flatten)]
     output: OutputArgs,
   },

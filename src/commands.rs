@@ -144,7 +144,12 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
     apply: run.apply,
     forks: run.forks,
     ssh,
+    verify: run.verify,
   };
+  if run.verify && !options.plan.root.is_empty() {
+    reporter.note("error: verify runs each shell on a live host; it cannot be combined with `--root`");
+    return EXIT_ERROR;
+  }
   let progress = reporter.progress(playbook.hosts.len(), !playbook.local);
   let done = |host: &HostRun| progress.host_done(host);
   let runs = crate::fleet::run(&playbook, &sources, &options, &client, &done);
@@ -153,9 +158,24 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
   if !diagnostics.is_empty() && !json {
     reporter.diagnostics(diagnostics.clone(), &sources, "warnings");
   }
+  if run.verify_only {
+    match reporter.format() {
+      crate::arguments::Format::Json => {
+        let doc = crate::verify_output::json(&runs);
+        reporter.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+      }
+      crate::arguments::Format::Markdown => reporter.line(&crate::verify_output::markdown(&runs)),
+      crate::arguments::Format::Human => reporter.raw(&crate::verify_output::human(&runs, reporter.color())),
+    }
+    let holds = runs.iter().all(|r| r.verify.as_ref().is_some_and(crate::verify::Matrix::holds));
+    return if holds { EXIT_OK } else { EXIT_ERROR };
+  }
   match reporter.format() {
     crate::arguments::Format::Json => {
       let mut doc = crate::plan_output::json(&runs, run.apply);
+      if run.verify {
+        doc["verify"] = crate::verify_output::json(&runs);
+      }
       let warnings: Vec<crate::diagnostic::JsonDiagnostic> = diagnostics
         .clone()
         .sorted()
@@ -165,13 +185,22 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
       doc["diagnostics"] = serde_json::json!(warnings);
       reporter.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
-    crate::arguments::Format::Markdown => reporter.line(&crate::plan_output::markdown(&runs)),
+    crate::arguments::Format::Markdown => {
+      reporter.line(&crate::plan_output::markdown(&runs));
+      if run.verify {
+        reporter.line(&crate::verify_output::markdown(&runs));
+      }
+    }
     crate::arguments::Format::Human => {
       reporter.raw(&crate::plan_output::human(&runs, reporter.color()));
       reporter.raw(&crate::plan_output::summary(&runs, run.apply, reporter.color()));
+      if run.verify {
+        reporter.raw(&crate::verify_output::human(&runs, reporter.color()));
+      }
     }
   }
-  let failed = runs.iter().any(|r| matches!(r.status, Status::Failed | Status::Unreachable));
+  let failed = runs.iter().any(|r| matches!(r.status, Status::Failed | Status::Unreachable))
+    || (run.verify && !runs.iter().all(|r| r.verify.as_ref().is_some_and(crate::verify::Matrix::holds)));
   let pending = runs.iter().any(|r| r.plan.change_count() > 0);
   if failed {
     EXIT_ERROR

@@ -19,6 +19,10 @@ pub struct Run {
   pub root: Option<PathBuf>,
   /// False for `--plan`.
   pub apply: bool,
+  /// Build the verify matrix after planning or applying.
+  pub verify: bool,
+  /// `converge verify`: show the matrix only.
+  pub verify_only: bool,
   pub forks: usize,
   pub limit: Option<String>,
   pub host_key_policy: Option<crate::ssh::HostKeyPolicy>,
@@ -28,13 +32,15 @@ pub struct Run {
 }
 
 impl Run {
-  fn new(playbooks: Vec<PathBuf>, root: Option<PathBuf>, apply: bool, fleet: FleetArgs) -> Run {
+  fn new(playbooks: Vec<PathBuf>, root: Option<PathBuf>, apply: bool, verify: bool, fleet: FleetArgs) -> Run {
     use crate::arguments::HostKeyChecking;
     use crate::ssh::HostKeyPolicy;
     Run {
       playbooks,
       root,
       apply,
+      verify,
+      verify_only: false,
       forks: fleet.forks.unwrap_or(crate::fleet::DEFAULT_FORKS).max(1),
       limit: fleet.limit,
       host_key_policy: fleet.host_key_checking.map(|c| match c {
@@ -68,8 +74,17 @@ impl Config {
     let (subcommand, output) = match arguments.command {
       Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
+      Some(Command::Verify { playbooks, fleet, output }) => {
+        (Subcommand::Run(Run { verify_only: true, ..Run::new(playbooks, None, false, true, fleet) }), output)
+      }
       None => (
-        Subcommand::Run(Run::new(arguments.playbooks, arguments.root, !arguments.plan, arguments.fleet)),
+        Subcommand::Run(Run::new(
+          arguments.playbooks,
+          arguments.root,
+          !arguments.plan,
+          arguments.verify,
+          arguments.fleet,
+        )),
         arguments.output,
       ),
     };

@@ -46,6 +46,8 @@ pub struct HostRun {
   pub status: Status,
   pub stats: Stats,
   pub duration: Duration,
+  /// What each consumer saw (`verify`).
+  pub verify: Option<crate::verify::Matrix>,
 }
 
 /// Settings of a run.
@@ -55,6 +57,8 @@ pub struct RunOptions {
   pub apply: bool,
   pub forks: usize,
   pub ssh: crate::ssh::Options,
+  /// Run every consumer afterwards and build the verify matrix.
+  pub verify: bool,
 }
 
 /// The default `--forks`: enough to hide network latency, bounded so a big
@@ -117,7 +121,8 @@ fn run_host(
   client: &ClientConfig,
 ) -> HostRun {
   let started = Instant::now();
-  let mut transport: Box<dyn Transport> = if is_local(playbook, play) {
+  let local = is_local(playbook, play);
+  let mut transport: Box<dyn Transport> = if local {
     Box::new(Local { name: play.name.clone() })
   } else {
     if !options.plan.root.is_empty() {
@@ -131,6 +136,7 @@ fn run_host(
         status: Status::Failed,
         stats: Stats::default(),
         duration: started.elapsed(),
+        verify: None,
       };
     }
     let target = client.target(&play.name, &given(playbook, play), &options.ssh);
@@ -143,6 +149,7 @@ fn run_host(
           status: Status::Unreachable,
           stats: Stats { connections: 1, channels: 0 },
           duration: started.elapsed(),
+          verify: None,
         };
       }
     }
@@ -159,7 +166,9 @@ fn run_host(
     None if plan.change_count() > 0 => Status::Changed,
     None => Status::Ok,
   };
+  let verify = (options.verify && !plan.lost)
+    .then(|| crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout));
   let stats = transport.stats();
   drop(transport);
-  HostRun { plan, outcome, status, stats, duration: started.elapsed() }
+  HostRun { plan, outcome, status, stats, duration: started.elapsed(), verify }
 }

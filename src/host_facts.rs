@@ -228,7 +228,8 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// A marker no rc file will print by chance.
-fn nonce() -> String {
+/// A fresh marker for framing one script run's output.
+pub fn nonce() -> String {
   let t =
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
   format!("{:x}{:x}", t, std::process::id())

@@ -39,3 +39,5 @@ pub mod source;
 pub mod ssh;
 pub mod text;
 pub mod transport;
+pub mod verify;
+pub mod verify_output;

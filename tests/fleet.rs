@@ -31,6 +31,12 @@ impl Fleet {
   /// Starts hosts h01..hN. The controller's home is `dir/home`, whose
   /// `.ssh/config` is the testbed's, with its known_hosts.
   pub fn start(count: usize) -> Fleet {
+    Fleet::start_with(count, &[])
+  }
+
+  /// Starts hosts with directories of this machine bind-mounted into each
+  /// (`(source, destination)`).
+  pub fn start_with(count: usize, binds: &[(PathBuf, &str)]) -> Fleet {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let net = NEXT_NET.fetch_add(1, Ordering::SeqCst);
     let dir =
@@ -41,6 +47,10 @@ impl Fleet {
       .arg(&tb)
       .arg(count.to_string())
       .arg(net.to_string())
+      .env(
+        "TESTBED_BINDS",
+        binds.iter().map(|(s, d)| format!("{}={d}", s.display())).collect::<Vec<_>>().join(" "),
+      )
       .output()
       .unwrap_or_else(|e| panic!("cannot run testbed.sh: {e}"));
     assert!(
@@ -111,9 +121,15 @@ impl Fleet {
 
   /// Writes the playbook and runs converge with the controller's home.
   pub fn converge(&self, playbook: &str, args: &[&str]) -> Output {
+    self.command(playbook, &[], args)
+  }
+
+  /// Runs `converge SUBCOMMAND... PLAYBOOK ARGS...`.
+  pub fn command(&self, playbook: &str, subcommand: &[&str], args: &[&str]) -> Output {
     let path = self.dir.path().join("fleet.goenv");
     std::fs::write(&path, playbook).unwrap_or_else(|e| panic!("write playbook: {e}"));
     Command::new(crate::test::binary())
+      .args(subcommand)
       .arg(&path)
       .args(args)
       .current_dir(self.dir.path())

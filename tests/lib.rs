@@ -10,3 +10,4 @@ mod format_props;
 mod playbooks;
 mod resolve;
 mod test;
+mod verify;

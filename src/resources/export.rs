@@ -12,6 +12,7 @@ use crate::reader::{Cx, Reader, text_of};
 use crate::resource::{HostInfo, Kind, Spec, Validator};
 use crate::source::Span;
 use crate::text::Text;
+use crate::verify::Expect;
 
 pub struct ExportKind;
 pub struct PathKind;
@@ -231,6 +232,10 @@ enum Syntax {
   EnvironmentD,
   /// A hook read by zsh only.
   Zsh,
+  /// PAM's `/etc/environment`: `KEY=VALUE`, no expansion. It is the one file
+  /// `ssh host cmd` reads when the login shell is dash (or any shell that
+  /// reads nothing for commands), so plain values of system exports go there.
+  Pam,
 }
 
 impl Syntax {
@@ -241,6 +246,7 @@ impl Syntax {
       Syntax::Fish => has("fish"),
       Syntax::EnvironmentD => has("systemd"),
       Syntax::Zsh => has("zsh"),
+      Syntax::Pam => true,
     }
   }
 
@@ -274,6 +280,11 @@ impl Syntax {
         })
         .collect(),
       (Syntax::EnvironmentD, Rendered::Set(value)) => format!("{name}={value}\n"),
+      // No expansion in PAM's file: only values that need none.
+      (Syntax::Pam, Rendered::Set(value)) if !value.contains('$') && name != "PATH" => {
+        format!("{name}={value}\n")
+      }
+      (Syntax::Pam, _) => String::new(),
       (Syntax::EnvironmentD, Rendered::Prepend(dirs)) => {
         format!("{name}={}${{{name}:+:${name}}}\n", dirs.join(":"))
       }
@@ -306,10 +317,15 @@ const USER_HOOKS: &[(&str, Syntax)] =
 const USER_OPTIONAL_HOOKS: &[(&str, Syntax)] =
   &[("~/.bash_profile", Syntax::Posix), ("~/.bash_login", Syntax::Posix)];
 
+///
+/// Their names differ from the user files': fish and environment.d let a
+/// user file mask a system file of the same name, and both sort the system
+/// file first so that a user's own export still wins.
 const SYSTEM_FILES: &[(&str, Syntax)] = &[
   ("/etc/profile.d/converge.sh", Syntax::Posix),
-  ("/etc/fish/conf.d/converge.fish", Syntax::Fish),
-  ("/etc/environment.d/60-converge.conf", Syntax::EnvironmentD),
+  ("/etc/fish/conf.d/converge-system.fish", Syntax::Fish),
+  ("/etc/environment.d/59-converge-system.conf", Syntax::EnvironmentD),
+  ("/etc/environment", Syntax::Pam),
 ];
 
 /// `/etc/profile` reads `/etc/profile.d` for login shells; these reach the rest.
@@ -403,6 +419,26 @@ impl Spec for Export {
     files.into_iter().map(|p| Request::File(p.to_owned())).collect()
   }
 
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<Expect> {
+    let name = &self.name.value;
+    match &self.action {
+      Action::Set(t) => v
+        .text(t)
+        .map(|value| Expect::Env { name: name.clone(), value: host.expand_value(&value) })
+        .into_iter()
+        .collect(),
+      Action::Prepend(entries) | Action::Append(entries) if name == "PATH" => entries
+        .iter()
+        .filter_map(|e| v.text(e))
+        .map(|d| Expect::PathEntry {
+          dir: host.expand_value(&d),
+          before_system: matches!(self.action, Action::Prepend(_)),
+        })
+        .collect(),
+      Action::Prepend(_) | Action::Append(_) => Vec::new(),
+    }
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let action = match &self.action {
       Action::Set(t) => match v.text(t) {
@@ -437,10 +473,14 @@ impl Spec for Export {
         continue;
       }
       let path = host.expand(path);
+      let content = syntax.render(name, &action);
+      if content.is_empty() {
+        continue;
+      }
       if *syntax == Syntax::Posix {
         blocks.push((path.clone(), "functions".to_owned(), POSIX_FUNCTIONS.to_owned(), Place::Top));
       }
-      blocks.push((path, marker.clone(), syntax.render(name, &action), Place::Bottom));
+      blocks.push((path, marker.clone(), content, Place::Bottom));
     }
     let env_sh = host.expand(env_files[0].0);
     for (path, syntax) in hooks.iter().chain(optional) {

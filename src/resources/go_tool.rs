@@ -98,6 +98,17 @@ impl Spec for GoTool {
     if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
   }
 
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+    // A prebuilt binary carries no build info to compare; its bytes are the check.
+    if self.binary.is_some() {
+      return Vec::new();
+    }
+    v.text(&self.version)
+      .map(|version| crate::verify::Expect::Tool { name: self.binary_name().to_owned(), version })
+      .into_iter()
+      .collect()
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
       return Vec::new();

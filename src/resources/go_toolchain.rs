@@ -203,6 +203,17 @@ impl Spec for GoToolchain {
     ]
   }
 
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::verify::Expect> {
+    let Some(version) = v.text(&self.version) else { return Vec::new() };
+    let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+    let mut paths = vec![format!("{}/bin/go", host.expand(&prefix).trim_end_matches('/'))];
+    if self.link {
+      let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
+      paths.push(format!("{}/go", host.expand(&dir).trim_end_matches('/')));
+    }
+    vec![crate::verify::Expect::Go { version, paths }]
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(version) = v.text(&self.version) else { return Vec::new() };
     let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };

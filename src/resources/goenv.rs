@@ -182,6 +182,16 @@ impl Spec for GoEnv {
     vec![Request::GoEnvFile]
   }
 
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+    self
+      .vars
+      .iter()
+      .filter_map(|(name, value)| {
+        v.text(value).map(|value| crate::verify::Expect::GoEnv { name: name.value.clone(), value })
+      })
+      .collect()
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let mut vars = Vec::new();
     for (name, value) in &self.vars {

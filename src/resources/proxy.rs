@@ -155,6 +155,14 @@ impl Spec for Proxy {
     vec![Request::GoEnvFile]
   }
 
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+    self
+      .render(|t| v.text(t))
+      .map(|value| crate::verify::Expect::GoEnv { name: "GOPROXY".to_owned(), value })
+      .into_iter()
+      .collect()
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
     let at = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();

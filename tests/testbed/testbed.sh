@@ -4,7 +4,7 @@
 # /root, /usr/local, /opt and /var/tmp are overlays on the real ones, so a
 # host's files are its own and vanish with it. Host i listens on
 # 127.0.NET.i:2222 and has the users dev-bash, dev-zsh, dev-dash and dev-fish
-# (login shells as named), dev-sudo (bash, passwordless sudo) and dev-pw (bash,
+# (login shells as named; passwordless sudo), dev-sudo (bash, passwordless sudo) and dev-pw (bash,
 # sudo that asks for a password), plus root; all accept one client key.
 #
 #   testbed.sh up DIR N [NET]   start hosts h01..hN (NET: third octet, default 77)
@@ -14,6 +14,8 @@
 # (Host hNN with HostName, Port, User dev-<shell> in turn, IdentityFile),
 # pids (one "name pid" line per host), and hNN/ with the host key and log.
 # A host's files are readable from outside under /proc/PID/root/.
+# TESTBED_BINDS="SRC=DST ..." bind-mounts directories of this machine into
+# every host (a Go tree at /usr/local/go, say).
 # Needs root (mount namespaces), sshd, sudo, bash, zsh, dash and fish.
 set -euo pipefail
 
@@ -31,6 +33,10 @@ host_main() {
     local n=${d//\//_}
     mkdir -p "$stage/upper/$n" "$stage/work/$n"
     mount -t overlay overlay -o "lowerdir=/$d,upperdir=$stage/upper/$n,workdir=$stage/work/$n" "/$d"
+  done
+  for bind in ${TESTBED_BINDS:-}; do
+    mkdir -p "${bind#*=}"
+    mount --bind "${bind%%=*}" "${bind#*=}"
   done
   echo "$name" > /etc/hostname
   hostname "$name"
@@ -50,14 +56,15 @@ host_main() {
   done
   install -d -m 0700 /root/.ssh
   echo "$pubkey" > /root/.ssh/authorized_keys
-  printf 'dev-sudo ALL=(ALL) NOPASSWD: ALL\ndev-pw ALL=(ALL) ALL\n' > /etc/sudoers.d/testbed
+  printf '%s ALL=(ALL) NOPASSWD: ALL\n' dev-bash dev-zsh dev-dash dev-fish dev-sudo > /etc/sudoers.d/testbed
+  printf 'dev-pw ALL=(ALL) ALL\n' >> /etc/sudoers.d/testbed
   chmod 0440 /etc/sudoers.d/testbed
   install -m 0600 "$dir/$name/host_ed25519" /etc/ssh/testbed_host_ed25519
   cat > /etc/ssh/sshd_testbed <<CONF
 ListenAddress $addr:$port
 HostKey /etc/ssh/testbed_host_ed25519
 PidFile none
-UsePAM no
+UsePAM yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
