@@ -125,7 +125,12 @@ pub struct Progress {
 
 impl Progress {
   pub fn host_done(&self, run: &crate::fleet::HostRun) {
-    let line = format!("{}: {} ({:.2} s)", run.plan.host, run.status.word(), run.duration.as_secs_f64());
+    let status = match &run.verify {
+      Some(m) if m.holds() => "verified".to_owned(),
+      Some(m) if m.error.is_none() => format!("{}, {} verify cells fail", run.status.word(), m.failures()),
+      _ => run.status.word().to_owned(),
+    };
+    let line = format!("{}: {status} ({:.2} s)", run.plan.host, run.duration.as_secs_f64());
     if let Some(bar) = &self.bar {
       bar.inc(1);
       bar.set_message(line);

@@ -14,7 +14,17 @@ nonce=${1:-x}; root=${2:-}
 LC_ALL=C; export LC_ALL
 cd / 2>/dev/null
 one() { tr '\n\r\t' '   ' | sed 's/ *$//'; }
-kv() { printf '%s=%s\n' "$1" "$(printf '%s' "$2" | one)"; }
+nl='
+'
+cr=$(printf '\r')
+tab=$(printf '\t')
+# key=value on one line; values that need no folding are printed without a fork.
+kv() {
+  case $2 in
+    *"$nl"* | *"$cr"* | *"$tab"* | *' ') printf '%s=%s\n' "$1" "$(printf '%s' "$2" | one)" ;;
+    *) printf '%s=%s\n' "$1" "$2" ;;
+  esac
+}
 have() { command -v "$1" >/dev/null 2>&1; }
 b64() { if have base64; then base64 < "$1" | tr -d '\n'; else od -An -v -tx1 < "$1" | tr -d ' \n'; fi; }
 enc() { if have base64; then echo base64; else echo hex; fi; }
