@@ -50,6 +50,14 @@ pub struct HostRun {
   pub verify: Option<crate::verify::Matrix>,
 }
 
+impl HostRun {
+  /// A host that stopped before its facts: nothing planned, nothing run.
+  fn stopped(host: &str, error: String, status: Status, stats: Stats, started: Instant) -> HostRun {
+    let plan = failed_host(host, error);
+    HostRun { plan, outcome: None, status, stats, duration: started.elapsed(), verify: None }
+  }
+}
+
 /// Settings of a run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -126,31 +134,15 @@ fn run_host(
     Box::new(Local { name: play.name.clone() })
   } else {
     if !options.plan.root.is_empty() {
-      let plan = failed_host(
-        &play.name,
-        "`--root` converges a directory on this machine; it cannot reach SSH hosts".to_owned(),
-      );
-      return HostRun {
-        plan,
-        outcome: None,
-        status: Status::Failed,
-        stats: Stats::default(),
-        duration: started.elapsed(),
-        verify: None,
-      };
+      let why = "`--root` converges a directory on this machine; it cannot reach SSH hosts";
+      return HostRun::stopped(&play.name, why.to_owned(), Status::Failed, Stats::default(), started);
     }
     let target = client.target(&play.name, &given(playbook, play), &options.ssh);
     match Ssh::connect(&target) {
       Ok(ssh) => Box::new(ssh),
       Err(e) => {
-        return HostRun {
-          plan: failed_host(&play.name, e.to_string()),
-          outcome: None,
-          status: Status::Unreachable,
-          stats: Stats { connections: 1, channels: 0 },
-          duration: started.elapsed(),
-          verify: None,
-        };
+        let stats = Stats { connections: 1, channels: 0 };
+        return HostRun::stopped(&play.name, e.to_string(), Status::Unreachable, stats, started);
       }
     }
   };

@@ -23,6 +23,10 @@ pub const SCRIPT: &str = include_str!("scripts/verify.sh");
 pub const CONSUMERS: &[&str] =
   &["ssh", "bash -l", "bash -i", "zsh -c", "zsh -l", "zsh -i", "sh -l", "fish", "systemd", "vscode"];
 
+fn consumer_names() -> Vec<String> {
+  CONSUMERS.iter().map(|c| (*c).to_owned()).collect()
+}
+
 /// One declared fact a consumer should see.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -162,7 +166,7 @@ pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, ti
   let empty = |error: String| Matrix {
     user: String::new(),
     shell: String::new(),
-    consumers: CONSUMERS.iter().map(|c| (*c).to_owned()).collect(),
+    consumers: consumer_names(),
     rows: Vec::new(),
     error: Some(error),
   };
@@ -201,13 +205,7 @@ pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, ti
         .collect(),
     })
     .collect();
-  Matrix {
-    user: parsed.user,
-    shell: parsed.shell,
-    consumers: CONSUMERS.iter().map(|c| (*c).to_owned()).collect(),
-    rows,
-    error: None,
-  }
+  Matrix { user: parsed.user, shell: parsed.shell, consumers: consumer_names(), rows, error: None }
 }
 
 /// Whether what a consumer saw meets an expectation.
