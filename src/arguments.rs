@@ -29,6 +29,10 @@ pub struct Arguments {
   #[arg(long)]
   pub verify: bool,
 
+  /// With `--plan`: also save the plan to FILE, for `converge apply FILE`.
+  #[arg(long, value_name = "FILE", requires = "plan")]
+  pub out: Option<PathBuf>,
+
   #[command(flatten)]
   pub fleet: FleetArgs,
 
@@ -59,6 +63,54 @@ pub enum Command {
     #[command(flatten)]
     output: OutputArgs,
   },
+  /// Apply a plan saved by `converge --plan --out FILE`, exactly as planned. A
+  /// host that changed since planning is refused as stale; the others are
+  /// applied. Exit 0 when every host was applied, 1 otherwise.
+  Apply {
+    /// The saved plan.
+    #[arg(value_name = "PLAN")]
+    plan: PathBuf,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Converge every host and write a JSON report and Prometheus metrics: the
+  /// command a timer runs. Each change is labelled drift, intent or new. Exit 1
+  /// when any host failed or was unreachable.
+  Enforce {
+    #[command(flatten)]
+    enforce: EnforceArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Print (or install) a systemd service and timer, or a cron line, that run
+  /// `converge enforce` with the given arguments every INTERVAL.
+  Schedule {
+    /// How often: `30m`, `1h`, `1d`.
+    #[arg(long, value_name = "INTERVAL")]
+    every: String,
+    /// A cron line instead of systemd units.
+    #[arg(long)]
+    cron: bool,
+    /// Write the units (and enable the timer) or the crontab entry instead of
+    /// printing them.
+    #[arg(long)]
+    install: bool,
+    /// The units' name (`NAME.service`, `NAME.timer`).
+    #[arg(long, value_name = "NAME", default_value = "converge-enforce")]
+    name: String,
+    /// Where `--install` writes the units (default: /etc/systemd/system as
+    /// root, ~/.config/systemd/user otherwise).
+    #[arg(long, value_name = "DIR")]
+    unit_dir: Option<PathBuf>,
+    #[command(flatten)]
+    enforce: EnforceArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
+  },
   /// Rewrite playbooks in the canonical layout, keeping comments.
   Fmt {
     /// Change nothing; list the files that are not formatted and exit 1 if any.
@@ -70,6 +122,37 @@ pub enum Command {
     #[command(flatten)]
     output: OutputArgs,
   },
+}
+
+/// What `converge enforce` reads and writes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EnforceArgs {
+  /// Playbook files or directories (default: the `*.goenv` files here, or in
+  /// the `--git` checkout).
+  #[arg(value_name = "PLAYBOOK")]
+  pub playbooks: Vec<PathBuf>,
+
+  /// Where to write the JSON report (default: STATE_DIR/report.json).
+  #[arg(long, value_name = "FILE")]
+  pub report: Option<PathBuf>,
+
+  /// Where to write Prometheus metrics in the textfile collector's format
+  /// (default: STATE_DIR/converge.prom).
+  #[arg(long, value_name = "FILE")]
+  pub metrics: Option<PathBuf>,
+
+  /// Pull mode: clone (or fast-forward) this git repository first and read the
+  /// playbooks from the checkout, as ansible-pull does.
+  #[arg(long, value_name = "URL")]
+  pub git: Option<String>,
+
+  /// The branch to check out with `--git` (default: the remote's default).
+  #[arg(long, value_name = "BRANCH", requires = "git")]
+  pub branch: Option<String>,
+
+  /// Where `--git` keeps its checkout (default: STATE_DIR/checkout).
+  #[arg(long, value_name = "DIR", requires = "git")]
+  pub checkout: Option<PathBuf>,
 }
 
 /// How to reach hosts.
@@ -101,6 +184,22 @@ pub struct FleetArgs {
   /// Seconds a host's facts or apply may take before the host is given up.
   #[arg(long, value_name = "SECONDS", default_value_t = 300)]
   pub timeout: u64,
+
+  /// Converge this machine only, as the inventory host named like it (or
+  /// `--limit NAME`), without SSH: pull mode.
+  #[arg(long)]
+  pub local: bool,
+
+  /// converge's own state: the ledger of what it applied per host, the run
+  /// lock, reports (default: $XDG_STATE_HOME/converge or
+  /// ~/.local/state/converge).
+  #[arg(long, value_name = "DIR")]
+  pub state_dir: Option<PathBuf>,
+
+  /// Seconds to wait for another run's lock, on the controller and on each
+  /// host, before giving up having changed nothing.
+  #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+  pub lock_timeout: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

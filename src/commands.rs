@@ -87,42 +87,83 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
 /// Exit code of `--plan` when changes are pending (Terraform's `-detailed-exitcode`).
 pub const EXIT_CHANGES: i32 = 2;
 
-/// `converge --plan` and `converge`: check, then for every host (in parallel)
-/// connect, gather facts, plan, and apply when asked; show the plan, the
-/// results, and a summary per host.
+/// `converge --plan`, `converge`, `converge apply PLAN`, `converge enforce`
+/// and `converge verify`: check, then for every host (in parallel) connect,
+/// gather facts, plan, and apply when asked; show the plan, the results, and a
+/// summary per host.
 pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
-  use crate::fleet::{HostRun, RunOptions, Status};
+  use crate::fleet::{HostRun, RunOptions};
+  let started = std::time::Instant::now();
+  let started_at = crate::ledger::now();
+  let fail = |message: &str| {
+    reporter.note(&format!("error: {message}"));
+    EXIT_ERROR
+  };
+  // One applying run per state directory at a time.
+  let _lock = match (&run.state_dir, run.apply) {
+    (Some(dir), true) => match crate::lock::acquire(dir, run.lock_wait) {
+      Ok(lock) => Some(lock),
+      Err(e) => return fail(&e.to_string()),
+    },
+    _ => None,
+  };
+  let saved = match &run.saved {
+    Some(path) => match crate::saved_plan::SavedPlan::read(path) {
+      Ok(plan) => Some(std::sync::Arc::new(plan)),
+      Err(e) => return fail(&e.to_string()),
+    },
+    None => None,
+  };
+  let mut playbooks = saved.as_ref().map_or_else(|| run.playbooks.clone(), |s| s.playbooks.clone());
+  let mut commit = None;
+  if let Some(git) = &run.git {
+    match crate::pull::sync(&git.url, git.branch.as_deref(), &git.checkout) {
+      Ok(head) => commit = Some(head),
+      Err(e) => return fail(&e.to_string()),
+    }
+    playbooks = if playbooks.is_empty() {
+      vec![git.checkout.clone()]
+    } else {
+      playbooks.iter().map(|p| git.checkout.join(p)).collect()
+    };
+  }
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
-  let files = loader::load(&run.playbooks, &mut sources, &mut diagnostics);
+  let files = loader::load(&playbooks, &mut sources, &mut diagnostics);
   let (mut playbook, found) = resolver::resolve(&files, &mut sources);
   diagnostics.extend(found);
   if diagnostics.has_errors() {
     reporter.diagnostics(diagnostics, &sources, "no plan: the playbooks have errors");
     return EXIT_ERROR;
   }
+  let source_hashes: std::collections::BTreeMap<String, String> =
+    sources.iter().map(|s| (s.name.clone(), blake3::hash(s.text.as_bytes()).to_hex().to_string())).collect();
+  if let Some(saved) = &saved {
+    if let Err(e) = saved.check_sources(&source_hashes) {
+      return fail(&e.to_string());
+    }
+    playbook.hosts.retain(|h| saved.hosts.contains_key(&h.name));
+  }
   if let Some(pattern) = &run.limit {
     match resolver::limit(&playbook.inventory, pattern) {
       Ok(keep) => {
         playbook.hosts.retain(|h| keep.contains(&h.name) || (playbook.local && h.name == resolver::LOCALHOST))
       }
-      Err(e) => {
-        reporter.note(&format!("error: --limit {pattern}: {e}"));
-        return EXIT_ERROR;
-      }
+      Err(e) => return fail(&format!("--limit {pattern}: {e}")),
     }
     if playbook.hosts.is_empty() {
-      reporter.note(&format!("error: --limit {pattern} selects no host the playbooks target"));
-      return EXIT_ERROR;
+      return fail(&format!("--limit {pattern} selects no host the playbooks target"));
     }
   }
-  let root = match &run.root {
-    Some(r) => match std::fs::canonicalize(r) {
+  if run.local {
+    if let Err(e) = keep_this_machine(&mut playbook, run.limit.is_some()) {
+      return fail(&e);
+    }
+  }
+  let root = match saved.as_ref().and_then(|s| s.root.clone()).or_else(|| run.root.clone()) {
+    Some(r) => match std::fs::canonicalize(&r) {
       Ok(r) => r.display().to_string().trim_end_matches('/').to_owned(),
-      Err(e) => {
-        reporter.note(&format!("error: cannot use `--root {}`: {e}", r.display()));
-        return EXIT_ERROR;
-      }
+      Err(e) => return fail(&format!("cannot use `--root {}`: {e}", r.display())),
     },
     None => String::new(),
   };
@@ -134,21 +175,19 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
   };
   let client = match crate::ssh::ClientConfig::load(&ssh) {
     Ok(c) => c,
-    Err(e) => {
-      reporter.note(&format!("error: {e}"));
-      return EXIT_ERROR;
-    }
+    Err(e) => return fail(&e.to_string()),
   };
   let options = RunOptions {
-    plan: crate::planner::PlanOptions { root, timeout: run.timeout },
+    plan: crate::planner::PlanOptions { root, timeout: run.timeout, state_dir: run.state_dir.clone() },
     apply: run.apply,
     forks: run.forks,
     ssh,
     verify: run.verify,
+    lock_wait: run.lock_wait,
+    saved: saved.clone(),
   };
   if run.verify && !options.plan.root.is_empty() {
-    reporter.note("error: verify runs each shell on a live host; it cannot be combined with `--root`");
-    return EXIT_ERROR;
+    return fail("verify runs each shell on a live host; it cannot be combined with `--root`");
   }
   let progress = reporter.progress(playbook.hosts.len(), !playbook.local);
   let done = |host: &HostRun| progress.host_done(host);
@@ -170,11 +209,52 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
     let holds = runs.iter().all(|r| r.verify.as_ref().is_some_and(crate::verify::Matrix::holds));
     return if holds { EXIT_OK } else { EXIT_ERROR };
   }
+  // The plan file, and its hash for the pull-request comment.
+  let mut plan_hash = None;
+  if let Some(out) = &run.out {
+    let file = crate::saved_plan::SavedPlan {
+      kind: crate::saved_plan::KIND.to_owned(),
+      format_version: crate::saved_plan::FORMAT_VERSION,
+      converge_version: env!("CARGO_PKG_VERSION").to_owned(),
+      created: started_at,
+      playbooks: run.playbooks.clone(),
+      sources: source_hashes,
+      root: run.root.clone(),
+      hosts: runs
+        .iter()
+        .map(|r| {
+          let failed = r.plan.facts_hash.is_empty() || r.status.failed();
+          let error = failed.then(|| r.plan.error.clone().unwrap_or_else(|| "a resource failed".to_owned()));
+          let host = crate::saved_plan::SavedHost {
+            facts_blake3: r.plan.facts_hash.clone(),
+            plan_blake3: crate::saved_plan::digest(&r.plan),
+            facts: r.plan.facts.clone(),
+            error,
+          };
+          (r.plan.host.clone(), host)
+        })
+        .collect(),
+      plan: crate::plan_output::json(&runs, false),
+    };
+    let (bytes, hash) = crate::saved_plan::encode(&file);
+    if let Err(e) = crate::atomic::write(out, &bytes, Some(0o600)) {
+      return fail(&format!("cannot write the plan to `{}`: {e}", out.display()));
+    }
+    plan_hash = Some(hash);
+  }
+  if let Some(saved) = &run.saved {
+    if let Ok(bytes) = std::fs::read(saved) {
+      plan_hash = Some(blake3::hash(&bytes).to_hex().to_string());
+    }
+  }
   match reporter.format() {
     crate::arguments::Format::Json => {
       let mut doc = crate::plan_output::json(&runs, run.apply);
       if run.verify {
         doc["verify"] = crate::verify_output::json(&runs);
+      }
+      if let Some(hash) = &plan_hash {
+        doc["plan_blake3"] = serde_json::json!(hash);
       }
       let warnings: Vec<crate::diagnostic::JsonDiagnostic> = diagnostics
         .clone()
@@ -186,7 +266,7 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
       reporter.line(&serde_json::to_string_pretty(&doc).unwrap_or_default());
     }
     crate::arguments::Format::Markdown => {
-      reporter.line(&crate::plan_output::markdown(&runs));
+      reporter.line(&crate::plan_output::markdown(&runs, plan_hash.as_deref()));
       if run.verify {
         reporter.line(&crate::verify_output::markdown(&runs));
       }
@@ -199,8 +279,30 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
       }
     }
   }
-  let failed = runs.iter().any(|r| matches!(r.status, Status::Failed | Status::Unreachable))
+  if let (Some(out), Some(hash)) = (&run.out, &plan_hash) {
+    reporter.note(&format!(
+      "Saved the plan to {} (blake3 {hash}); apply it with `converge apply {}`",
+      out.display(),
+      out.display()
+    ));
+  }
+  let failed = runs.iter().any(|r| r.status.failed())
     || (run.verify && !runs.iter().all(|r| r.verify.as_ref().is_some_and(crate::verify::Matrix::holds)));
+  if let Some(enforce) = &run.enforce {
+    let duration = started.elapsed();
+    let report = crate::report::json(&runs, started_at, duration, commit.as_deref());
+    let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+    let metrics = crate::report::metrics(&runs, crate::ledger::now(), duration);
+    for (path, bytes) in [(&enforce.report, text.as_bytes()), (&enforce.metrics, metrics.as_bytes())] {
+      let written = path.parent().map_or(Ok(()), |d| {
+        if d.as_os_str().is_empty() { Ok(()) } else { std::fs::create_dir_all(d) }
+      });
+      if let Err(e) = written.and_then(|()| crate::atomic::write(path, bytes, Some(0o644))) {
+        reporter.note(&format!("error: cannot write `{}`: {e}", path.display()));
+        return EXIT_ERROR;
+      }
+    }
+  }
   let pending = runs.iter().any(|r| r.plan.change_count() > 0);
   if failed {
     EXIT_ERROR
@@ -209,4 +311,33 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
   } else {
     EXIT_OK
   }
+}
+
+/// `--local`: keeps the one host that is this machine (its inventory name is
+/// this machine's host name, or `localhost`; or the one `--limit` chose) and
+/// converges it without SSH.
+fn keep_this_machine(playbook: &mut crate::playbook::Playbook, limited: bool) -> Result<(), String> {
+  let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default().trim().to_owned();
+  let short = name.split('.').next().unwrap_or_default().to_owned();
+  if !limited {
+    let me = |h: &str| h == name || h == short || h.split('.').next() == Some(short.as_str());
+    let mine: Vec<String> = playbook.hosts.iter().map(|h| h.name.clone()).filter(|h| me(h)).collect();
+    if mine.is_empty() {
+      if playbook.hosts.iter().any(|h| h.name == resolver::LOCALHOST) {
+        playbook.hosts.retain(|h| h.name == resolver::LOCALHOST);
+      } else {
+        return Err(format!(
+          "--local: no host of the playbooks is named like this machine (`{name}`); pass --limit NAME to say which one it is"
+        ));
+      }
+    } else {
+      playbook.hosts.retain(|h| mine.contains(&h.name));
+    }
+  }
+  if playbook.hosts.len() > 1 {
+    let names: Vec<&str> = playbook.hosts.iter().map(|h| h.name.as_str()).collect();
+    return Err(format!("--local converges this machine as one host, but {} match: {}", names.len(), names.join(", ")));
+  }
+  playbook.local = true;
+  Ok(())
 }

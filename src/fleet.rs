@@ -25,6 +25,8 @@ pub enum Status {
   Failed,
   /// No connection: refused, timed out, host key or authentication refused.
   Unreachable,
+  /// `converge apply PLAN`: the host changed since the plan was made.
+  Stale,
 }
 
 impl Status {
@@ -34,7 +36,13 @@ impl Status {
       Status::Changed => "changed",
       Status::Failed => "failed",
       Status::Unreachable => "unreachable",
+      Status::Stale => "stale",
     }
+  }
+
+  /// Whether the run failed on this host.
+  pub fn failed(self) -> bool {
+    matches!(self, Status::Failed | Status::Unreachable | Status::Stale)
   }
 }
 
@@ -67,6 +75,10 @@ pub struct RunOptions {
   pub ssh: crate::ssh::Options,
   /// Run every consumer afterwards and build the verify matrix.
   pub verify: bool,
+  /// How long to wait for another run's lock on a host.
+  pub lock_wait: Duration,
+  /// `converge apply PLAN`: the saved plan each host is checked against.
+  pub saved: Option<std::sync::Arc<crate::saved_plan::SavedPlan>>,
 }
 
 /// The default `--forks`: enough to hide network latency, bounded so a big
@@ -146,11 +158,36 @@ fn run_host(
       }
     }
   };
-  let plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
-  let outcome =
-    options.apply.then(|| apply_host(&plan, transport.as_mut(), &options.plan.root, options.plan.timeout));
+  let mut plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
+  let mut apply = options.apply;
+  let mut stale = false;
+  if let (Some(saved), false) = (&options.saved, plan.lost) {
+    match saved.gate(&plan) {
+      crate::saved_plan::Gate::Apply => {}
+      crate::saved_plan::Gate::Done => apply = false,
+      crate::saved_plan::Gate::Stale(why) => {
+        apply = false;
+        stale = true;
+        plan.error = Some(why);
+      }
+    }
+  }
+  let apply_options = crate::apply::ApplyOptions {
+    root: options.plan.root.clone(),
+    timeout: options.plan.timeout,
+    lock_wait: options.lock_wait,
+  };
+  let outcome = apply.then(|| apply_host(&plan, transport.as_mut(), &apply_options));
+  if let (Some(o), Some(dir), false) = (&outcome, &options.plan.state_dir, local) {
+    if let Err(e) = crate::ledger::append_controller(dir, &plan.host, &o.ledger) {
+      // The host's own ledger has the lines; the controller's copy is a convenience.
+      plan.steps.iter_mut().take(1).for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
+    }
+  }
   let status = match &outcome {
     _ if plan.lost => Status::Unreachable,
+    _ if stale => Status::Stale,
+    None if options.saved.is_some() && !plan.failed() => Status::Ok,
     Some(o) if o.failed() => Status::Failed,
     Some(o) if o.changed() > 0 => Status::Changed,
     Some(_) => Status::Ok,

@@ -30,6 +30,11 @@ pub enum Request {
 }
 
 impl Request {
+  /// How plans and reports name it: `file:~/.bashrc`, `sysctl:fs.inotify.max_user_watches`.
+  pub fn describe(&self) -> String {
+    self.arg()
+  }
+
   fn arg(&self) -> String {
     match self {
       Request::File(p) => format!("file:{p}"),

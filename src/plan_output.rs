@@ -88,6 +88,29 @@ impl Counts {
   }
 }
 
+/// Counts of changed resources by why they change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Labels {
+  pub drift: usize,
+  pub intent: usize,
+  pub new: usize,
+}
+
+impl Labels {
+  pub fn of<'a>(plans: impl IntoIterator<Item = &'a HostPlan>) -> Labels {
+    let mut l = Labels::default();
+    for step in plans.into_iter().flat_map(|p| p.steps.iter()) {
+      match step.label {
+        Some(crate::ledger::Label::Drift) => l.drift += 1,
+        Some(crate::ledger::Label::Intent) => l.intent += 1,
+        Some(crate::ledger::Label::New) => l.new += 1,
+        None => {}
+      }
+    }
+    l
+  }
+}
+
 fn paint(text: &str, code: &str, color: bool) -> String {
   if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
 }
@@ -174,7 +197,8 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
       } else {
         format!(" (notified by {})", step.notified_by.join(", "))
       };
-      let _ = writeln!(s, "  {} {}{notified}", paint(action.sign(), code, color), step.name);
+      let label = step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
+      let _ = writeln!(s, "  {} {}{notified}{label}", paint(action.sign(), code, color), step.name);
       for change in &step.changes {
         for line in change_lines(change, step.sensitive, color) {
           let _ = writeln!(s, "      {line}");
@@ -197,6 +221,14 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
     if c.failed > 0 { format!("; {} failed", c.failed) } else { String::new() }
   );
   s
+}
+
+fn label_code(label: crate::ledger::Label) -> &'static str {
+  match label {
+    crate::ledger::Label::Drift => "35",
+    crate::ledger::Label::Intent => "36",
+    crate::ledger::Label::New => "32",
+  }
 }
 
 fn change_lines(change: &Change, sensitive: bool, color: bool) -> Vec<String> {
@@ -294,6 +326,7 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
             "name": step.name,
             "kind": step.kind,
             "action": Action::of(step).word(),
+            "label": step.label,
             "notified_by": step.notified_by,
             "notes": step.notes,
             "errors": step.errors.iter().map(|e| json!({"code": e.code.as_str(), "message": e.message, "help": e.help})).collect::<Vec<_>>(),
@@ -305,6 +338,7 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
     })
     .collect();
   let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
+  let labels = Labels::of(runs.iter().map(|r| &r.plan));
   json!({
     "format_version": FORMAT_VERSION,
     "applied": applied,
@@ -312,6 +346,8 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
       "create": c.create, "update": c.update, "remove": c.remove, "failed": c.failed, "hosts": runs.len(),
       "ok": count(Status::Ok), "changed": count(Status::Changed),
       "hosts_failed": count(Status::Failed), "unreachable": count(Status::Unreachable),
+      "stale": count(Status::Stale),
+      "drift": labels.drift, "intent": labels.intent, "new": labels.new,
     },
     "hosts": hosts,
   })
@@ -331,7 +367,7 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
     let code = match run.status {
       Status::Ok => "32",
       Status::Changed => "33",
-      Status::Failed | Status::Unreachable => "31",
+      Status::Failed | Status::Unreachable | Status::Stale => "31",
     };
     let word = format!("{:11}", run.status.word());
     let _ = writeln!(
@@ -349,7 +385,7 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
     if let Some(e) = error.filter(|_| run.plan.error.is_none()) {
       let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
     }
-    if run.status == Status::Unreachable {
+    if matches!(run.status, Status::Unreachable | Status::Stale) {
       if let Some(e) = &run.plan.error {
         let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
       }
@@ -363,54 +399,190 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
   let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
   let _ = writeln!(
     s,
-    "{} {} host{}: {} ok, {} changed, {} failed, {} unreachable.",
+    "{} {} host{}: {} ok, {} changed, {} failed, {} unreachable{}.",
     if applied { "Applied to" } else { "Planned" },
     runs.len(),
     if runs.len() == 1 { "" } else { "s" },
     count(Status::Ok),
     count(Status::Changed),
     count(Status::Failed),
-    count(Status::Unreachable)
+    count(Status::Unreachable),
+    match count(Status::Stale) {
+      0 => String::new(),
+      n => format!(", {n} stale"),
+    }
   );
   s
 }
 
-/// The plan as markdown, for a pull-request comment.
-pub fn markdown(runs: &[HostRun]) -> String {
+/// GitHub refuses comments longer than 65,536 characters; the markdown stays
+/// under this, with room for a workflow's own heading.
+pub const MARKDOWN_LIMIT: usize = 65_000;
+
+/// One collapsible section of the markdown: the hosts whose changes read the
+/// same, and those changes.
+struct Section {
+  hosts: Vec<String>,
+  counts: Counts,
+  body: String,
+  /// The changed resources, for the folded form.
+  resources: Vec<String>,
+}
+
+impl Section {
+  fn title(&self) -> String {
+    let names: Vec<String> = self.hosts.iter().take(8).map(|h| format!("<code>{h}</code>")).collect();
+    let more = if self.hosts.len() > 8 { format!(" and {} more", self.hosts.len() - 8) } else { String::new() };
+    let c = self.counts;
+    let failed = if c.failed > 0 { format!(", {} failed", c.failed) } else { String::new() };
+    format!("{}{more}: +{} ~{} -{}{failed}", names.join(", "), c.create, c.update, c.remove)
+  }
+
+  fn full(&self) -> String {
+    format!("<details><summary>{}</summary>\n\n{}</details>\n\n", self.title(), self.body)
+  }
+
+  fn folded(&self, lines: usize) -> String {
+    format!(
+      "<details><summary>{} (diff folded)</summary>\n\n{lines} lines of diff are folded to keep this comment under GitHub's limit; the plan file and the job log have them. Changes: {}.\n\n</details>\n\n",
+      self.title(),
+      self.resources.join(", ")
+    )
+  }
+}
+
+/// The plan as markdown, for a pull-request comment: a summary table, then
+/// per host (hosts with the same changes share one section) a collapsible
+/// diff. When the whole would pass [`MARKDOWN_LIMIT`], the largest diffs are
+/// folded first; the summary always stays.
+pub fn markdown(runs: &[HostRun], plan_hash: Option<&str>) -> String {
+  markdown_within(runs, plan_hash, MARKDOWN_LIMIT)
+}
+
+fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> String {
   let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
   let c = Counts::of(plans.iter().copied());
-  let mut s = String::from(
-    "## converge plan\n\n| host | create | update | remove | failed |\n| --- | ---: | ---: | ---: | ---: |\n",
+  let labels = Labels::of(plans.iter().copied());
+  let mut head = String::from("## converge plan\n\n");
+  let _ = writeln!(
+    head,
+    "**{} host{}**: {} to create, {} to update, {} to remove ({} drift, {} intent, {} new){}.\n",
+    plans.len(),
+    if plans.len() == 1 { "" } else { "s" },
+    c.create,
+    c.update,
+    c.remove,
+    labels.drift,
+    labels.intent,
+    labels.new,
+    if c.failed > 0 { format!("; **{} failed**", c.failed) } else { String::new() }
   );
-  for plan in plans.iter().copied() {
-    let h = Counts::of([plan]);
-    let _ = writeln!(s, "| `{}` | {} | {} | {} | {} |", plan.host, h.create, h.update, h.remove, h.failed);
+  if let Some(hash) = plan_hash {
+    let _ = writeln!(head, "Plan file blake3: `{hash}` (compare with `b3sum PLAN`).\n");
   }
-  let _ = writeln!(s, "| **total** | {} | {} | {} | {} |\n", c.create, c.update, c.remove, c.failed);
-  for plan in plans.iter().copied() {
-    if plan.change_count() == 0 && !plan.failed() {
+  // The table: hosts with something to say, then one row for the rest.
+  let mut table =
+    String::from("| host | create | update | remove | drift | intent | new | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  let quiet = plans.iter().filter(|p| p.change_count() == 0 && !p.failed()).count();
+  let busy: Vec<&HostPlan> = plans.iter().copied().filter(|p| p.change_count() > 0 || p.failed()).collect();
+  let row_budget = limit / 3;
+  let mut shown = 0;
+  for plan in &busy {
+    let h = Counts::of([*plan]);
+    let l = Labels::of([*plan]);
+    let row = format!(
+      "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+      plan.host, h.create, h.update, h.remove, l.drift, l.intent, l.new, h.failed
+    );
+    if table.len() + row.len() > row_budget {
+      break;
+    }
+    table.push_str(&row);
+    shown += 1;
+  }
+  if shown < busy.len() {
+    let _ = writeln!(table, "| *{} more hosts with changes (in the plan file)* | | | | | | | |", busy.len() - shown);
+  }
+  if quiet > 0 {
+    let _ = writeln!(table, "| *{quiet} host{} without changes* | 0 | 0 | 0 | 0 | 0 | 0 | 0 |", plural_s(quiet));
+  }
+  let _ = writeln!(
+    table,
+    "| **total** | {} | {} | {} | {} | {} | {} | {} |\n",
+    c.create, c.update, c.remove, labels.drift, labels.intent, labels.new, c.failed
+  );
+
+  // Sections, hosts with identical changes together.
+  let mut sections: Vec<Section> = Vec::new();
+  for plan in &busy {
+    let body = host_markdown(plan);
+    if let Some(section) = sections.iter_mut().find(|s| s.body == body) {
+      section.hosts.push(plan.host.clone());
       continue;
     }
-    let _ = writeln!(s, "<details><summary><code>{}</code></summary>\n", plan.host);
-    if let Some(e) = &plan.error {
-      let _ = writeln!(s, "**error:** {e}\n");
+    let resources = plan
+      .steps
+      .iter()
+      .filter(|s| !s.changes.is_empty() || s.failed())
+      .map(|s| format!("`{}`", s.name))
+      .collect();
+    sections.push(Section { hosts: vec![plan.host.clone()], counts: Counts::of([*plan]), body, resources });
+  }
+  let mut rendered: Vec<String> = sections.iter().map(Section::full).collect();
+  let fixed = head.len() + table.len() + 200;
+  let total = |r: &[String]| fixed + r.iter().map(String::len).sum::<usize>();
+  // Fold the largest first until it fits.
+  let mut order: Vec<usize> = (0..sections.len()).collect();
+  order.sort_by_key(|&i| std::cmp::Reverse(rendered[i].len()));
+  for &i in &order {
+    if total(&rendered) <= limit {
+      break;
     }
-    for step in &plan.steps {
-      for e in &step.errors {
-        let _ = writeln!(s, "- **{}**: {}", step.name, e.message);
-      }
-      if step.changes.is_empty() {
-        continue;
-      }
-      let _ = writeln!(s, "#### {} `{}`\n\n```diff", Action::of(step).sign(), step.name);
-      for change in &step.changes {
-        for line in change_lines(change, step.sensitive, false) {
-          let _ = writeln!(s, "{line}");
-        }
-      }
-      let _ = writeln!(s, "```\n");
+    let section = &sections[i];
+    let folded = section.folded(section.body.lines().count());
+    rendered[i] = if folded.len() < rendered[i].len() { folded } else { rendered[i].clone() };
+  }
+  // Still too long (thousands of distinct hosts): keep what fits.
+  let mut out = head + &table;
+  let mut omitted = 0;
+  for section in rendered {
+    if out.len() + section.len() + 200 > limit {
+      omitted += 1;
+      continue;
     }
-    let _ = writeln!(s, "</details>\n");
+    out.push_str(&section);
+  }
+  if omitted > 0 {
+    let _ = writeln!(out, "_{omitted} more sections are left out to stay under GitHub's comment limit; the plan file has them._");
+  }
+  out
+}
+
+fn plural_s(n: usize) -> &'static str {
+  if n == 1 { "" } else { "s" }
+}
+
+/// One host's changes in markdown.
+fn host_markdown(plan: &HostPlan) -> String {
+  let mut s = String::new();
+  if let Some(e) = &plan.error {
+    let _ = writeln!(s, "**error:** {e}\n");
+  }
+  for step in &plan.steps {
+    for e in &step.errors {
+      let _ = writeln!(s, "- **{}**: {}", step.name, e.message);
+    }
+    if step.changes.is_empty() {
+      continue;
+    }
+    let label = step.label.map_or(String::new(), |l| format!(" ({})", l.word()));
+    let _ = writeln!(s, "#### {} `{}`{label}\n\n```diff", Action::of(step).sign(), step.name);
+    for change in &step.changes {
+      for line in change_lines(change, step.sensitive, false) {
+        let _ = writeln!(s, "{}", line.replace("```", "`\u{200b}``"));
+      }
+    }
+    let _ = writeln!(s, "```\n");
   }
   s
 }

@@ -35,6 +35,10 @@ pub struct Step {
   pub sensitive: bool,
   /// What every consumer should see once this step is converged (`verify`).
   pub expects: Vec<crate::verify::Expect>,
+  /// Why its changes are there (drift, intent, new); `None` without changes.
+  pub label: Option<crate::ledger::Label>,
+  /// blake3 of its source text (the ledger keeps it).
+  pub source: String,
 }
 
 impl Step {
@@ -51,8 +55,20 @@ pub struct HostPlan {
   pub steps: Vec<Step>,
   /// A problem that stops the whole host (facts, a failed assertion).
   pub error: Option<String>,
-  /// blake3 of the facts the plan was computed from.
+  /// blake3 of the facts the plan was computed from (converge's own ledger
+  /// left out: it is bookkeeping, not state).
   pub facts_hash: String,
+  /// A short hash of each fact (`kernel.release`, `file:~/.bashrc`), so a stale
+  /// plan can name what changed.
+  pub facts: std::collections::BTreeMap<String, String>,
+  /// The files the plan read, expanded: the apply records their sha256 in the
+  /// ledger.
+  pub files: Vec<String>,
+  /// The host's ledger as the facts found it, folded, and the sha256 of its
+  /// file (`absent`): the apply writes the folded form back when the file did
+  /// not change meanwhile.
+  pub ledger_base: String,
+  pub ledger_sha256: String,
   /// The host stopped answering (the facts round trip timed out or broke).
   pub lost: bool,
 }
@@ -73,6 +89,8 @@ pub struct PlanOptions {
   /// Converge this directory as if it were `/` (the local transport only).
   pub root: String,
   pub timeout: Duration,
+  /// The controller's state directory (its copy of each host's ledger).
+  pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// Plans one host over its transport.
@@ -99,6 +117,8 @@ pub fn plan_host(
       requests.extend(resource.spec.requests(&mut v));
     }
   }
+  let ledger_request = Request::File(crate::ledger::HOST_FILE.to_owned());
+  requests.insert(ledger_request.clone());
   let requests: Vec<Request> = requests.into_iter().collect();
   let facts = match HostFacts::gather(transport, &options.root, &requests, options.timeout) {
     Ok(f) => f,
@@ -109,7 +129,22 @@ pub fn plan_host(
   };
   let info = host_info(&play.name, &facts, !options.root.is_empty());
   let mut state = initial_state(&facts, &requests, &info);
-  let facts_hash = blake3::hash(format!("{:?}", facts.values).as_bytes()).to_hex().to_string();
+  let ledger_path = info.expand(crate::ledger::HOST_FILE);
+  let host_ledger = state.files.remove(&ledger_path).flatten();
+  let ledger_sha256 = crate::ledger::sha256_of(host_ledger.as_ref());
+  let ledger = match &host_ledger {
+    Some(file) => crate::ledger::Ledger::parse(&String::from_utf8_lossy(&file.data)),
+    None => options
+      .state_dir
+      .as_ref()
+      .and_then(|dir| std::fs::read_to_string(crate::ledger::controller_file(dir, &play.name)).ok())
+      .map(|text| crate::ledger::Ledger::parse(&text))
+      .unwrap_or_default(),
+  };
+  let observed = state.clone();
+  let digest = facts_digest(&facts, &requests, &ledger_request);
+  let facts_hash = blake3::hash(format!("{digest:?}").as_bytes()).to_hex().to_string();
+  let files: Vec<String> = state.files.keys().cloned().collect();
 
   let order = order(&play.resources);
   let implicit = implicit_edges(&play.resources);
@@ -155,7 +190,45 @@ pub fn plan_host(
     .iter()
     .find(|s| s.kind == "assert" && s.failed())
     .map(|s| format!("assertion failed: {}", s.errors.first().map_or("", |d| d.message.as_str())));
-  HostPlan { host: play.name.clone(), info, steps, error, facts_hash, lost: false }
+  for step in &mut steps {
+    if !step.changes.is_empty() {
+      step.label = Some(ledger.label(&step.name, &step.source, &step.changes, &observed));
+    }
+  }
+  let ledger_base = if host_ledger.is_some() { ledger.folded() } else { String::new() };
+  HostPlan {
+    host: play.name.clone(),
+    info,
+    steps,
+    error,
+    facts_hash,
+    facts: digest,
+    files,
+    ledger_base,
+    ledger_sha256,
+    lost: false,
+  }
+}
+
+/// A short hash of every fact but converge's own ledger: the fixed ones by
+/// key, each request's answer by the request.
+fn facts_digest(facts: &HostFacts, requests: &[Request], skip: &Request) -> std::collections::BTreeMap<String, String> {
+  let short = |text: &str| blake3::hash(text.as_bytes()).to_hex()[..16].to_owned();
+  let mut out = std::collections::BTreeMap::new();
+  for (key, value) in &facts.values {
+    if !key.starts_with("req.") {
+      out.insert(key.clone(), short(value));
+    }
+  }
+  for (i, request) in requests.iter().enumerate() {
+    if request == skip {
+      continue;
+    }
+    let prefix = format!("req.{}.", i + 1);
+    let answer: Vec<(&String, &String)> = facts.values.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
+    out.insert(request.describe(), short(&format!("{answer:?}")));
+  }
+  out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -210,6 +283,8 @@ fn plan_resource(
     notes,
     sensitive: resource.meta.sensitive,
     expects,
+    label: None,
+    source: crate::ledger::source_hash(sources.snippet(resource.span)),
   }
 }
 
@@ -232,6 +307,10 @@ pub fn failed_host(name: &str, error: String) -> HostPlan {
     steps: Vec::new(),
     error: Some(error),
     facts_hash: String::new(),
+    facts: std::collections::BTreeMap::new(),
+    files: Vec::new(),
+    ledger_base: String::new(),
+    ledger_sha256: String::new(),
     lost: false,
   }
 }

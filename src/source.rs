@@ -71,6 +71,11 @@ impl Sources {
     id
   }
 
+  /// Every file read, in the order read.
+  pub fn iter(&self) -> impl Iterator<Item = &Source> {
+    self.files.iter()
+  }
+
   pub fn get(&self, id: FileId) -> Option<&Source> {
     self.files.get(id.0 as usize)
   }
