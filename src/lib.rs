@@ -35,6 +35,7 @@ pub mod reporter;
 pub mod resolver;
 pub mod resource;
 pub mod resources;
+pub mod schedule;
 pub mod source;
 pub mod ssh;
 pub mod text;
