@@ -40,6 +40,7 @@ pub mod resolver;
 pub mod resource;
 pub mod resources;
 pub mod saved_plan;
+pub mod schedule;
 pub mod source;
 pub mod ssh;
 pub mod text;
