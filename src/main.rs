@@ -21,7 +21,7 @@ fn main() {
     Subcommand::Check { paths } => commands::check(paths, &reporter),
     Subcommand::Fmt { paths, check } => commands::fmt(paths, *check, &reporter),
     Subcommand::Run(run) => commands::run(run, &reporter),
-    Subcommand::Schedule(_) => commands::EXIT_ERROR, // WIP: wired to schedule.rs next
+    Subcommand::Schedule(schedule) => commands::schedule(schedule, &reporter),
   };
   std::process::exit(code);
 }

@@ -136,9 +136,41 @@ impl Fleet {
       .env("HOME", self.home())
       .env("COLUMNS", "100")
       .env("NO_COLOR", "1")
+      .env_remove("XDG_STATE_HOME")
       .env_remove("SSH_AUTH_SOCK")
       .output()
       .unwrap_or_else(|e| panic!("cannot run converge: {e}"))
+  }
+
+  /// Writes the playbook `fleet.goenv` and returns its path.
+  pub fn write_playbook(&self, playbook: &str) -> PathBuf {
+    let path = self.dir.path().join("fleet.goenv");
+    std::fs::write(&path, playbook).unwrap_or_else(|e| panic!("write playbook: {e}"));
+    path
+  }
+
+  /// The directory converge runs in (playbook, plan files, reports).
+  pub fn workdir(&self) -> &Path {
+    self.dir.path()
+  }
+
+  /// Runs converge with exactly these arguments, in the fleet's directory.
+  pub fn run(&self, args: &[&str]) -> Output {
+    self.run_command(args).output().unwrap_or_else(|e| panic!("cannot run converge: {e}"))
+  }
+
+  /// The converge command `run` runs, to start it in the background.
+  pub fn run_command(&self, args: &[&str]) -> Command {
+    let mut cmd = Command::new(crate::test::binary());
+    cmd
+      .args(args)
+      .current_dir(self.dir.path())
+      .env("HOME", self.home())
+      .env("COLUMNS", "100")
+      .env("NO_COLOR", "1")
+      .env_remove("XDG_STATE_HOME")
+      .env_remove("SSH_AUTH_SOCK");
+    cmd
   }
 
   /// Runs converge with `--format json` and returns the document and exit code.
@@ -205,7 +237,7 @@ pub fn host_rows(doc: &Value) -> Vec<(String, String, u64, u64)> {
     .unwrap_or_default()
 }
 
-fn host<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub fn host<'a>(doc: &'a Value, name: &str) -> &'a Value {
   doc["hosts"]
     .as_array()
     .and_then(|hosts| hosts.iter().find(|h| h["host"] == name))

@@ -7,6 +7,7 @@ mod cli;
 mod diagnostics;
 mod fleet;
 mod format_props;
+mod loops;
 mod playbooks;
 mod resolve;
 mod test;

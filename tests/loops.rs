@@ -1,0 +1,165 @@
+//! The two loops on the fleet testbed: a plan reviewed in a pull request and
+//! applied from its file (stale hosts refused), and scheduled enforcement
+//! (drift/intent labels, report, Prometheus metrics, locks, pull mode).
+
+use crate::fleet::{Fleet, host};
+use serde_json::Value;
+use std::process::Output;
+
+const PLAYBOOK: &str = r#"
+export GOPROXY = "https://goproxy.example.com,direct"
+
+managed block "~/.bashrc" {
+  name = "aliases"
+  content = "alias gotest='go test ./...'\n"
+}
+
+file "~/.config/converge-loops/marker" {
+  content = "host {{ host }}\n"
+}
+"#;
+
+fn text(out: &Output) -> String {
+  format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn json(out: &Output) -> Value {
+  serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no JSON ({e}):\n{}", text(out)))
+}
+
+fn home(i: usize) -> &'static str {
+  ["/home/dev-bash", "/home/dev-zsh", "/home/dev-dash", "/home/dev-fish"][(i - 1) % 4]
+}
+
+/// The label of the step named `step` on `name`, or `None`.
+fn label(doc: &Value, name: &str, step: &str) -> Option<String> {
+  host(doc, name)["steps"]
+    .as_array()
+    .and_then(|steps| steps.iter().find(|s| s["name"] == step))
+    .and_then(|s| s["label"].as_str())
+    .map(str::to_owned)
+}
+
+fn changed_steps(doc: &Value, name: &str) -> Vec<String> {
+  host(doc, name)["steps"]
+    .as_array()
+    .map(|steps| {
+      steps
+        .iter()
+        .filter(|s| s["changes"].as_array().is_some_and(|c| !c.is_empty()))
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect()
+    })
+    .unwrap_or_default()
+}
+
+#[test]
+fn a_saved_plan_is_refused_for_the_drifted_host_only_and_applies_once() {
+  let fleet = Fleet::start(3);
+  let playbook = fleet.write_playbook(&format!("{}{PLAYBOOK}", fleet.inventory()));
+  let playbook = playbook.display().to_string();
+
+  let planned = fleet.run(&["--plan", "--out", "plan.json", &playbook]);
+  assert_eq!(planned.status.code(), Some(2), "changes pending:\n{}", text(&planned));
+  let bytes = std::fs::read(fleet.workdir().join("plan.json")).unwrap_or_default();
+  let hash = blake3::hash(&bytes).to_hex().to_string();
+  assert!(String::from_utf8_lossy(&planned.stderr).contains(&hash), "the plan's hash is shown:\n{}", text(&planned));
+
+  // h02's user edits ~/.bashrc after the plan was made.
+  let edited = b"# h02's own line\nexport EDITOR=vi\n";
+  fleet.write("h02", "/home/dev-zsh/.bashrc", edited);
+
+  let applied = fleet.run(&["apply", "plan.json", "--format", "json"]);
+  assert_eq!(applied.status.code(), Some(1), "a refused host fails the run:\n{}", text(&applied));
+  let doc = json(&applied);
+  assert_eq!(host(&doc, "h01")["status"], "changed", "{doc}");
+  assert_eq!(host(&doc, "h03")["status"], "changed", "{doc}");
+  assert_eq!(host(&doc, "h02")["status"], "stale", "{doc}");
+  let why = host(&doc, "h02")["error"].as_str().unwrap_or_default().to_owned();
+  assert!(why.contains("file:~/.bashrc"), "the refusal names what changed: {why}");
+  assert_eq!(fleet.read("h02", "/home/dev-zsh/.bashrc").as_deref(), Some(&edited[..]), "h02 untouched");
+  assert!(fleet.read("h02", "/home/dev-zsh/.config/converge-loops/marker").is_none(), "h02 untouched");
+  for (i, name) in [(1, "h01"), (3, "h03")] {
+    let marker = fleet.read_text(name, &format!("{}/.config/converge-loops/marker", home(i)));
+    assert_eq!(marker, format!("host {name}\n"));
+  }
+
+  // The same plan again: nothing changes anywhere.
+  let before: Vec<Vec<u8>> = [(1, "h01"), (3, "h03")]
+    .iter()
+    .map(|(i, n)| fleet.read(n, &format!("{}/.bashrc", home(*i))).unwrap_or_default())
+    .collect();
+  let again = fleet.run(&["apply", "plan.json", "--format", "json"]);
+  let doc = json(&again);
+  assert_eq!(host(&doc, "h01")["status"], "ok", "{doc}");
+  assert_eq!(host(&doc, "h03")["status"], "ok", "{doc}");
+  assert_eq!(host(&doc, "h02")["status"], "stale", "{doc}");
+  let after: Vec<Vec<u8>> = [(1, "h01"), (3, "h03")]
+    .iter()
+    .map(|(i, n)| fleet.read(n, &format!("{}/.bashrc", home(*i))).unwrap_or_default())
+    .collect();
+  assert_eq!(before, after);
+
+  // A playbook edited after planning: the whole plan is refused before any host is contacted.
+  std::fs::write(&playbook, format!("{}{PLAYBOOK}\nexport GOFLAGS = \"-mod=mod\"\n", fleet.inventory()))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let refused = fleet.run(&["apply", "plan.json"]);
+  assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+  assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since the plan was made"), "{}", text(&refused));
+}
+
+#[test]
+fn drift_intent_and_new_are_labelled_after_each_kind_of_change() {
+  let fleet = Fleet::start(2);
+  let inventory = fleet.inventory();
+  let path = fleet.write_playbook(&format!("{inventory}{PLAYBOOK}")).display().to_string();
+
+  // First converge: everything is new.
+  let first = fleet.run(&["enforce", "--format", "json", &path]);
+  assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+  let doc = json(&first);
+  assert_eq!(label(&doc, "h01", "aliases").as_deref(), Some("new"), "{doc}");
+  assert!(fleet.read_text("h01", "/home/dev-bash/.local/state/converge/ledger.jsonl").contains("\"t\":\"resource\""));
+  assert!(fleet.home().join(".local/state/converge/hosts/h01.jsonl").exists(), "the controller keeps a copy");
+
+  // Drift: h01's managed block is edited by hand.
+  let bashrc = fleet.read_text("h01", "/home/dev-bash/.bashrc");
+  fleet.write("h01", "/home/dev-bash/.bashrc", bashrc.replace("gotest", "gotst").as_bytes());
+  let plan = fleet.run(&["--plan", "--format", "json", &path]);
+  let doc = json(&plan);
+  assert_eq!(changed_steps(&doc, "h01"), ["aliases"], "{doc}");
+  assert_eq!(label(&doc, "h01", "aliases").as_deref(), Some("drift"));
+  assert!(changed_steps(&doc, "h02").is_empty(), "{doc}");
+
+  // Intent: the playbook changes GOPROXY; new: it adds a resource.
+  let changed = PLAYBOOK.replace("goproxy.example.com", "goproxy.internal.example.com");
+  let added = format!("{inventory}{changed}\nexport GOFLAGS = \"-mod=mod\"\n");
+  std::fs::write(&path, added).unwrap_or_else(|e| panic!("{e}"));
+  let plan = fleet.run(&["--plan", "--format", "json", &path]);
+  let doc = json(&plan);
+  for name in ["h01", "h02"] {
+    assert_eq!(label(&doc, name, "export GOPROXY").as_deref(), Some("intent"), "{name}: {doc}");
+    assert_eq!(label(&doc, name, "export GOFLAGS").as_deref(), Some("new"), "{name}: {doc}");
+  }
+  assert_eq!(label(&doc, "h01", "aliases").as_deref(), Some("drift"), "{doc}");
+  assert_eq!(doc["summary"]["drift"], 1, "{doc}");
+
+  // The human plan says it too.
+  let human = fleet.run(&["--plan", &path]);
+  let shown = String::from_utf8_lossy(&human.stdout);
+  assert!(shown.contains("aliases (drift)") && shown.contains("export GOPROXY (intent)"), "{shown}");
+
+  // After enforcing, the ledger holds the new intent: a fresh plan is empty and
+  // the next drift is drift again, even with the controller's copy gone.
+  let enforced = fleet.run(&["enforce", "--format", "json", &path]);
+  assert_eq!(enforced.status.code(), Some(0), "{}", text(&enforced));
+  let doc = json(&enforced);
+  assert_eq!(label(&doc, "h01", "aliases").as_deref(), Some("drift"), "{doc}");
+  assert_eq!(label(&doc, "h02", "export GOPROXY").as_deref(), Some("intent"), "{doc}");
+  std::fs::remove_dir_all(fleet.home().join(".local/state/converge")).unwrap_or_else(|e| panic!("{e}"));
+  fleet.write("h02", "/home/dev-zsh/.config/converge-loops/marker", b"hand edit\n");
+  let plan = fleet.run(&["--plan", "--format", "json", &path]);
+  let doc = json(&plan);
+  assert_eq!(changed_steps(&doc, "h01"), Vec::<String>::new(), "{doc}");
+  assert_eq!(label(&doc, "h02", "file ~/.config/converge-loops/marker").as_deref(), Some("drift"), "{doc}");
+}
