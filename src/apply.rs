@@ -69,7 +69,9 @@ fn b64(data: &[u8]) -> String {
 /// The shell commands for one change. `root` prefixes every path.
 fn change_script(change: &Change, root: &str) -> String {
   match change {
-    Change::Write { path, before, after, .. } => write_script(&format!("{root}{path}"), before.as_ref(), after),
+    Change::Write { path, before, after, .. } => {
+      write_script(&format!("{root}{path}"), before.as_ref(), after)
+    }
     Change::Remove { path, before, .. } => {
       let p = quote(&format!("{root}{path}"));
       format!("{}rm -f -- {p}\n", unchanged_since_plan(&p, Some(before), None))
@@ -139,7 +141,7 @@ fn script(plan: &HostPlan, f: &Frame) -> String {
   let state_dir = quote(&format!("{root}{}", plan.info.expand(crate::ledger::HOST_DIR)));
   let _ = writeln!(
     s,
-    "cv_dir={state_dir}\nif ! mkdir -p -- \"$cv_dir\" 2>/dev/null || ! ( : >> \"$cv_dir/lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || {{ echo \"__LOCK_{nonce}__ busy\"; exit 0; }}\necho \"start {} $(date +%s.%N) $$\" >> \"$cv_dir/log\"",
+    "cv_dir={state_dir}\nif ! mkdir -p -- \"$cv_dir\" 2>/dev/null || ! ( : >> \"$cv_dir/host.lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/host.lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || {{ echo \"__LOCK_{nonce}__ busy\"; exit 0; }}\necho \"start {} $(date +%s.%N) $$\" >> \"$cv_dir/log\"",
     f.lock_wait.as_secs().max(1),
     f.run
   );
@@ -203,8 +205,7 @@ fn ledger_script(plan: &HostPlan, f: &Frame) -> String {
   }
   let marker = "@SHA256@";
   for path in &plan.files {
-    let line =
-      Line::Path { path: path.clone(), sha256: marker.to_owned(), run: f.run.to_owned(), at: f.at };
+    let line = Line::Path { path: path.clone(), sha256: marker.to_owned(), run: f.run.to_owned(), at: f.at };
     let Ok(json) = serde_json::to_string(&line) else { continue };
     let Some((head, tail)) = json.split_once(marker) else { continue };
     let _ = writeln!(
@@ -286,8 +287,13 @@ fn lock_refusal(stdout: &str, nonce: &str, wait: Duration) -> Option<String> {
       "another converge run holds this host's lock (waited {} s); nothing was changed",
       wait.as_secs().max(1)
     ),
-    "noflock" => "the host has no flock(1) (util-linux) to take converge's lock; nothing was changed".to_owned(),
-    _ => format!("cannot write converge's state directory {} on the host; nothing was changed", crate::ledger::HOST_DIR),
+    "noflock" => {
+      "the host has no flock(1) (util-linux) to take converge's lock; nothing was changed".to_owned()
+    }
+    _ => format!(
+      "cannot write converge's state directory {} on the host; nothing was changed",
+      crate::ledger::HOST_DIR
+    ),
   })
 }
 

@@ -294,9 +294,9 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
     let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
     let metrics = crate::report::metrics(&runs, crate::ledger::now(), duration);
     for (path, bytes) in [(&enforce.report, text.as_bytes()), (&enforce.metrics, metrics.as_bytes())] {
-      let written = path.parent().map_or(Ok(()), |d| {
-        if d.as_os_str().is_empty() { Ok(()) } else { std::fs::create_dir_all(d) }
-      });
+      let written = path
+        .parent()
+        .map_or(Ok(()), |d| if d.as_os_str().is_empty() { Ok(()) } else { std::fs::create_dir_all(d) });
       if let Err(e) = written.and_then(|()| crate::atomic::write(path, bytes, Some(0o644))) {
         reporter.note(&format!("error: cannot write `{}`: {e}", path.display()));
         return EXIT_ERROR;
@@ -336,7 +336,11 @@ fn keep_this_machine(playbook: &mut crate::playbook::Playbook, limited: bool) ->
   }
   if playbook.hosts.len() > 1 {
     let names: Vec<&str> = playbook.hosts.iter().map(|h| h.name.as_str()).collect();
-    return Err(format!("--local converges this machine as one host, but {} match: {}", names.len(), names.join(", ")));
+    return Err(format!(
+      "--local converges this machine as one host, but {} match: {}",
+      names.len(),
+      names.join(", ")
+    ));
   }
   playbook.local = true;
   Ok(())
@@ -346,7 +350,9 @@ fn keep_this_machine(playbook: &mut crate::playbook::Playbook, limited: bool) ->
 /// run `converge enforce` with the same arguments every INTERVAL; printed, or
 /// installed with `--install`.
 pub fn schedule(args: &crate::config::Schedule, reporter: &Reporter) -> i32 {
-  use crate::schedule::{Schedule, cron_line, default_unit_dir, install_cron, install_systemd, systemd_units};
+  use crate::schedule::{
+    Schedule, cron_line, default_unit_dir, install_cron, install_systemd, systemd_units,
+  };
   let fail = |message: &str| {
     reporter.note(&format!("error: {message}"));
     EXIT_ERROR
@@ -405,7 +411,8 @@ pub fn schedule(args: &crate::config::Schedule, reporter: &Reporter) -> i32 {
     Err(e) => return fail(&e.to_string()),
   };
   if !args.install {
-    reporter.line(&format!("# {}\n{}\n# {}\n{}", units.service_name, units.service, units.timer_name, units.timer));
+    reporter
+      .line(&format!("# {}\n{}\n# {}\n{}", units.service_name, units.service, units.timer_name, units.timer));
     return EXIT_OK;
   }
   let Some(dir) = args.unit_dir.clone().or_else(|| default_unit_dir(root)) else {
@@ -419,7 +426,11 @@ pub fn schedule(args: &crate::config::Schedule, reporter: &Reporter) -> i32 {
     reporter.note(&format!("wrote {}", path.display()));
   }
   if args.unit_dir.is_some() {
-    reporter.note(&format!("Enable it with `systemctl{} enable --now {}`.", if root { "" } else { " --user" }, units.timer_name));
+    reporter.note(&format!(
+      "Enable it with `systemctl{} enable --now {}`.",
+      if root { "" } else { " --user" },
+      units.timer_name
+    ));
     return EXIT_OK;
   }
   let systemctl = |verb: &[&str]| {
@@ -442,7 +453,11 @@ pub fn schedule(args: &crate::config::Schedule, reporter: &Reporter) -> i32 {
       Err(e) => return fail(&format!("cannot run systemctl: {e} (the unit files are written)")),
     }
   }
-  reporter.note(&format!("Enabled {}; `systemctl{} list-timers` shows when it runs next.", units.timer_name, if root { "" } else { " --user" }));
+  reporter.note(&format!(
+    "Enabled {}; `systemctl{} list-timers` shows when it runs next.",
+    units.timer_name,
+    if root { "" } else { " --user" }
+  ));
   EXIT_OK
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub enum Subcommand {
   Check { paths: Vec<PathBuf> },
   Fmt { paths: Vec<PathBuf>, check: bool },
-  Run(Run),
+  Run(Box<Run>),
   Schedule(Schedule),
 }
 
@@ -117,7 +117,11 @@ impl Run {
       report: args.report.unwrap_or_else(|| dir.join("report.json")),
       metrics: args.metrics.unwrap_or_else(|| dir.join("converge.prom")),
     });
-    run.git = args.git.map(|url| Git { url, branch: args.branch, checkout: args.checkout.unwrap_or_else(|| dir.join("checkout")) });
+    run.git = args.git.map(|url| Git {
+      url,
+      branch: args.branch,
+      checkout: args.checkout.unwrap_or_else(|| dir.join("checkout")),
+    });
     run
   }
 }
@@ -191,22 +195,32 @@ impl Config {
     let (subcommand, output) = match arguments.command {
       Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
-      Some(Command::Verify { playbooks, fleet, output }) => {
-        (Subcommand::Run(Run { verify_only: true, ..Run::new(playbooks, None, false, true, fleet) }), output)
+      Some(Command::Verify { playbooks, fleet, output }) => (
+        Subcommand::Run(Box::new(Run { verify_only: true, ..Run::new(playbooks, None, false, true, fleet) })),
+        output,
+      ),
+      Some(Command::Apply { plan, fleet, output }) => (
+        Subcommand::Run(Box::new(Run {
+          saved: Some(plan),
+          ..Run::new(Vec::new(), None, true, false, fleet)
+        })),
+        output,
+      ),
+      Some(Command::Enforce { enforce, fleet, output }) => {
+        (Subcommand::Run(Box::new(Run::enforce(enforce, fleet))), output)
       }
-      Some(Command::Apply { plan, fleet, output }) => {
-        (Subcommand::Run(Run { saved: Some(plan), ..Run::new(Vec::new(), None, true, false, fleet) }), output)
-      }
-      Some(Command::Enforce { enforce, fleet, output }) => (Subcommand::Run(Run::enforce(enforce, fleet)), output),
       Some(Command::Schedule { every, cron, install, name, unit_dir, enforce, fleet }) => {
         let enforce = enforce_argv(&enforce, &fleet);
-        (Subcommand::Schedule(Schedule { every, cron, install, name, unit_dir, enforce }), OutputArgs::default())
+        (
+          Subcommand::Schedule(Schedule { every, cron, install, name, unit_dir, enforce }),
+          OutputArgs::default(),
+        )
       }
       None => (
-        Subcommand::Run(Run {
+        Subcommand::Run(Box::new(Run {
           out: arguments.out,
           ..Run::new(arguments.playbooks, arguments.root, !arguments.plan, arguments.verify, arguments.fleet)
-        }),
+        })),
         arguments.output,
       ),
     };

@@ -181,7 +181,11 @@ fn run_host(
   if let (Some(o), Some(dir), false) = (&outcome, &options.plan.state_dir, local) {
     if let Err(e) = crate::ledger::append_controller(dir, &plan.host, &o.ledger) {
       // The host's own ledger has the lines; the controller's copy is a convenience.
-      plan.steps.iter_mut().take(1).for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
+      plan
+        .steps
+        .iter_mut()
+        .take(1)
+        .for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
     }
   }
   let status = match &outcome {

@@ -130,9 +130,9 @@ impl Ledger {
       // for work again means the host lost what converge did.
       return if record.source == source { Label::Drift } else { Label::Intent };
     }
-    let drifted = paths.iter().any(|p| {
-      self.paths.get(*p).is_some_and(|recorded| *recorded != sha256_of(observed.file(p)))
-    });
+    let drifted = paths
+      .iter()
+      .any(|p| self.paths.get(*p).is_some_and(|recorded| *recorded != sha256_of(observed.file(p))));
     if drifted { Label::Drift } else { Label::Intent }
   }
 }

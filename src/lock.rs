@@ -2,7 +2,7 @@
 //!
 //! Two timers, or a timer and someone at a terminal, must not converge the same
 //! fleet at once. An applying run takes an exclusive `flock` on
-//! `STATE_DIR/lock`; a second run waits up to `--lock-timeout`, then stops
+//! `STATE_DIR/run.lock`; a second run waits up to `--lock-timeout`, then stops
 //! before contacting any host. The kernel drops the lock when the process
 //! ends, so a killed run never leaves it held. Each host has a lock of its own,
 //! taken by the apply script (see [`crate::apply`]), for runs from different
@@ -27,12 +27,13 @@ pub enum LockError {
   Busy { path: PathBuf, holder: String, waited: u64 },
 }
 
-/// Takes `DIR/lock`, waiting up to `wait` for another run to finish.
+/// Takes `DIR/run.lock`, waiting up to `wait` for another run to finish.
 pub fn acquire(dir: &Path, wait: Duration) -> Result<RunLock, LockError> {
-  let path = dir.join("lock");
+  let path = dir.join("run.lock");
   let io = |source| LockError::Io { path: path.clone(), source };
   std::fs::create_dir_all(dir).map_err(io)?;
-  let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+  let mut file =
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
   let started = Instant::now();
   loop {
     match file.try_lock() {
@@ -71,7 +72,9 @@ mod tests {
     assert!(first.is_ok());
     let started = Instant::now();
     match acquire(dir.path(), Duration::from_millis(300)) {
-      Err(LockError::Busy { holder, .. }) => assert!(holder.contains(&std::process::id().to_string()), "{holder}"),
+      Err(LockError::Busy { holder, .. }) => {
+        assert!(holder.contains(&std::process::id().to_string()), "{holder}")
+      }
       other => panic!("expected Busy, got {other:?}"),
     }
     assert!(started.elapsed() >= Duration::from_millis(300));

@@ -197,7 +197,8 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
       } else {
         format!(" (notified by {})", step.notified_by.join(", "))
       };
-      let label = step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
+      let label =
+        step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
       let _ = writeln!(s, "  {} {}{notified}{label}", paint(action.sign(), code, color), step.name);
       for change in &step.changes {
         for line in change_lines(change, step.sensitive, color) {
@@ -432,7 +433,8 @@ struct Section {
 impl Section {
   fn title(&self) -> String {
     let names: Vec<String> = self.hosts.iter().take(8).map(|h| format!("<code>{h}</code>")).collect();
-    let more = if self.hosts.len() > 8 { format!(" and {} more", self.hosts.len() - 8) } else { String::new() };
+    let more =
+      if self.hosts.len() > 8 { format!(" and {} more", self.hosts.len() - 8) } else { String::new() };
     let c = self.counts;
     let failed = if c.failed > 0 { format!(", {} failed", c.failed) } else { String::new() };
     format!("{}{more}: +{} ~{} -{}{failed}", names.join(", "), c.create, c.update, c.remove)
@@ -481,8 +483,9 @@ fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> S
     let _ = writeln!(head, "Plan file blake3: `{hash}` (compare with `b3sum PLAN`).\n");
   }
   // The table: hosts with something to say, then one row for the rest.
-  let mut table =
-    String::from("| host | create | update | remove | drift | intent | new | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  let mut table = String::from(
+    "| host | create | update | remove | drift | intent | new | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+  );
   let quiet = plans.iter().filter(|p| p.change_count() == 0 && !p.failed()).count();
   let busy: Vec<&HostPlan> = plans.iter().copied().filter(|p| p.change_count() > 0 || p.failed()).collect();
   let row_budget = limit / 3;
@@ -501,10 +504,15 @@ fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> S
     shown += 1;
   }
   if shown < busy.len() {
-    let _ = writeln!(table, "| *{} more hosts with changes (in the plan file)* | | | | | | | |", busy.len() - shown);
+    let _ = writeln!(
+      table,
+      "| *{} more hosts with changes (in the plan file)* | | | | | | | |",
+      busy.len() - shown
+    );
   }
   if quiet > 0 {
-    let _ = writeln!(table, "| *{quiet} host{} without changes* | 0 | 0 | 0 | 0 | 0 | 0 | 0 |", plural_s(quiet));
+    let _ =
+      writeln!(table, "| *{quiet} host{} without changes* | 0 | 0 | 0 | 0 | 0 | 0 | 0 |", plural_s(quiet));
   }
   let _ = writeln!(
     table,
@@ -553,7 +561,10 @@ fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> S
     out.push_str(&section);
   }
   if omitted > 0 {
-    let _ = writeln!(out, "_{omitted} more sections are left out to stay under GitHub's comment limit; the plan file has them._");
+    let _ = writeln!(
+      out,
+      "_{omitted} more sections are left out to stay under GitHub's comment limit; the plan file has them._"
+    );
   }
   out
 }

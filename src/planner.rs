@@ -212,7 +212,11 @@ pub fn plan_host(
 
 /// A short hash of every fact but converge's own ledger: the fixed ones by
 /// key, each request's answer by the request.
-fn facts_digest(facts: &HostFacts, requests: &[Request], skip: &Request) -> std::collections::BTreeMap<String, String> {
+fn facts_digest(
+  facts: &HostFacts,
+  requests: &[Request],
+  skip: &Request,
+) -> std::collections::BTreeMap<String, String> {
   let short = |text: &str| blake3::hash(text.as_bytes()).to_hex()[..16].to_owned();
   let mut out = std::collections::BTreeMap::new();
   for (key, value) in &facts.values {
@@ -225,7 +229,8 @@ fn facts_digest(facts: &HostFacts, requests: &[Request], skip: &Request) -> std:
       continue;
     }
     let prefix = format!("req.{}.", i + 1);
-    let answer: Vec<(&String, &String)> = facts.values.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
+    let answer: Vec<(&String, &String)> =
+      facts.values.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
     out.insert(request.describe(), short(&format!("{answer:?}")));
   }
   out

@@ -47,7 +47,11 @@ pub fn metrics(runs: &[HostRun], finished: u64, duration: Duration) -> String {
   let _ = writeln!(s, "converge_drift_resources {}", labels.drift);
   family(&mut s, "converge_run_duration_seconds", "Wall time of the last run.");
   let _ = writeln!(s, "converge_run_duration_seconds {:.3}", duration.as_secs_f64());
-  family(&mut s, "converge_last_run_timestamp_seconds", "When the last run finished, in seconds since the epoch.");
+  family(
+    &mut s,
+    "converge_last_run_timestamp_seconds",
+    "When the last run finished, in seconds since the epoch.",
+  );
   let _ = writeln!(s, "converge_last_run_timestamp_seconds {finished}");
   family(&mut s, "converge_last_run_success", "1 when no host failed or was unreachable in the last run.");
   let _ = writeln!(s, "converge_last_run_success {}", u8::from(!runs.iter().any(|r| r.status.failed())));

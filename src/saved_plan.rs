@@ -76,8 +76,8 @@ pub enum PlanFileError {
 impl SavedPlan {
   pub fn read(path: &Path) -> Result<SavedPlan, PlanFileError> {
     let text = std::fs::read(path).map_err(|source| PlanFileError::Read { path: path.to_owned(), source })?;
-    let plan: SavedPlan =
-      serde_json::from_slice(&text).map_err(|source| PlanFileError::Parse { path: path.to_owned(), source })?;
+    let plan: SavedPlan = serde_json::from_slice(&text)
+      .map_err(|source| PlanFileError::Parse { path: path.to_owned(), source })?;
     if plan.kind != KIND {
       return Err(PlanFileError::Kind { path: path.to_owned(), kind: plan.kind });
     }
@@ -135,7 +135,10 @@ impl SavedPlan {
     changed.dedup();
     let shown: Vec<&str> = changed.iter().take(5).copied().collect();
     let more = if changed.len() > 5 { format!(" and {} more", changed.len() - 5) } else { String::new() };
-    Gate::Stale(format!("stale: changed on the host since the plan was made: {}{more}; plan again", shown.join(", ")))
+    Gate::Stale(format!(
+      "stale: changed on the host since the plan was made: {}{more}; plan again",
+      shown.join(", ")
+    ))
   }
 }
 

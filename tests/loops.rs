@@ -20,7 +20,11 @@ file "~/.config/converge-loops/marker" {
 "#;
 
 fn text(out: &Output) -> String {
-  format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+  format!(
+    "stdout:\n{}\nstderr:\n{}",
+    String::from_utf8_lossy(&out.stdout),
+    String::from_utf8_lossy(&out.stderr)
+  )
 }
 
 fn json(out: &Output) -> Value {
@@ -63,7 +67,11 @@ fn a_saved_plan_is_refused_for_the_drifted_host_only_and_applies_once() {
   assert_eq!(planned.status.code(), Some(2), "changes pending:\n{}", text(&planned));
   let bytes = std::fs::read(fleet.workdir().join("plan.json")).unwrap_or_default();
   let hash = blake3::hash(&bytes).to_hex().to_string();
-  assert!(String::from_utf8_lossy(&planned.stderr).contains(&hash), "the plan's hash is shown:\n{}", text(&planned));
+  assert!(
+    String::from_utf8_lossy(&planned.stderr).contains(&hash),
+    "the plan's hash is shown:\n{}",
+    text(&planned)
+  );
 
   // h02's user edits ~/.bashrc after the plan was made.
   let edited = b"# h02's own line\nexport EDITOR=vi\n";
@@ -105,7 +113,11 @@ fn a_saved_plan_is_refused_for_the_drifted_host_only_and_applies_once() {
     .unwrap_or_else(|e| panic!("{e}"));
   let refused = fleet.run(&["apply", "plan.json"]);
   assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-  assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since the plan was made"), "{}", text(&refused));
+  assert!(
+    String::from_utf8_lossy(&refused.stderr).contains("changed since the plan was made"),
+    "{}",
+    text(&refused)
+  );
 }
 
 #[test]
@@ -119,7 +131,11 @@ fn drift_intent_and_new_are_labelled_after_each_kind_of_change() {
   assert_eq!(first.status.code(), Some(0), "{}", text(&first));
   let doc = json(&first);
   assert_eq!(label(&doc, "h01", "aliases").as_deref(), Some("new"), "{doc}");
-  assert!(fleet.read_text("h01", "/home/dev-bash/.local/state/converge/ledger.jsonl").contains("\"t\":\"resource\""));
+  assert!(
+    fleet
+      .read_text("h01", "/home/dev-bash/.local/state/converge/ledger.jsonl")
+      .contains("\"t\":\"resource\"")
+  );
   assert!(fleet.home().join(".local/state/converge/hosts/h01.jsonl").exists(), "the controller keeps a copy");
 
   // Drift: h01's managed block is edited by hand.
@@ -239,7 +255,7 @@ fn two_concurrent_enforce_runs_never_interleave_writes() {
 
   // A host whose lock is held longer than --lock-timeout fails cleanly; the others converge.
   fleet.write("h02", "/home/dev-zsh/.bashrc", b"# h02's own\n");
-  fleet.ssh("h01", "dev-bash", "nohup flock ~/.local/state/converge/lock sleep 8 >/dev/null 2>&1 &");
+  fleet.ssh("h01", "dev-bash", "nohup flock ~/.local/state/converge/host.lock sleep 8 >/dev/null 2>&1 &");
   let before = fleet.read("h01", "/home/dev-bash/.bashrc");
   let out = fleet.run(&["enforce", "--format", "json", "--lock-timeout", "2", &path]);
   assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -283,10 +299,8 @@ print("\n".join(sorted(out)))
 fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
   let fleet = Fleet::start(2);
   let unreachable = format!("host \"h09\" {{\n  address = \"127.0.{}.209\"\n  port = 2222\n}}\n", fleet.net);
-  let path = fleet
-    .write_playbook(&format!("{}{unreachable}{PLAYBOOK}", fleet.inventory()))
-    .display()
-    .to_string();
+  let path =
+    fleet.write_playbook(&format!("{}{unreachable}{PLAYBOOK}", fleet.inventory())).display().to_string();
   let out = fleet.run(&["enforce", "--report", "report.json", "--metrics", "m/converge.prom", &path]);
   assert_eq!(out.status.code(), Some(1), "an unreachable host fails the run:\n{}", text(&out));
   let samples = parse_metrics(&fleet.workdir().join("m/converge.prom"));
@@ -300,8 +314,9 @@ fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
   ] {
     assert!(samples.iter().any(|s| s == expected), "{expected} missing from:\n{}", samples.join("\n"));
   }
-  let report: Value = serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
-    .unwrap_or_else(|e| panic!("report: {e}"));
+  let report: Value =
+    serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
+      .unwrap_or_else(|e| panic!("report: {e}"));
   assert_eq!(report["kind"], "converge-report");
   assert_eq!(host(&report, "h09")["status"], "unreachable");
   assert_eq!(host(&report, "h01")["connections"], 1);
@@ -324,7 +339,137 @@ fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
   ] {
     assert!(samples.iter().any(|s| s == expected), "{expected} missing from:\n{}", samples.join("\n"));
   }
-  let report: Value = serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
-    .unwrap_or_else(|e| panic!("report: {e}"));
+  let report: Value =
+    serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
+      .unwrap_or_else(|e| panic!("report: {e}"));
   assert_eq!(label(&report, "h01", "file ~/.config/converge-loops/marker").as_deref(), Some("drift"));
+}
+
+#[test]
+fn the_markdown_of_a_200_host_plan_stays_under_githubs_limit_with_its_summary() {
+  let fleet = Fleet::start(4);
+  let key = fleet.testbed_dir().join("id_ed25519");
+  let mut inventory = String::new();
+  for n in 1..=200 {
+    let i = (n - 1) % 4 + 1;
+    inventory.push_str(&format!(
+      "host \"dev{n:03}\" {{\n  address = \"127.0.{}.{i}\"\n  port = 2222\n  user = \"dev-bash\"\n  identity = \"{}\"\n}}\n",
+      fleet.net,
+      key.display()
+    ));
+  }
+  // A file that differs per host, long enough that 200 diffs cannot fit.
+  let body: String = (1..=40).map(|l| format!("line {l} of {{{{ host }}}}: GOFLAGS=-mod=mod\\n")).collect();
+  let playbook =
+    format!("{inventory}\nfile \"~/.config/converge-loops/big\" {{\n  content = \"{body}\"\n}}\n");
+  let path = fleet.write_playbook(&playbook).display().to_string();
+  let out = fleet.run(&["--plan", "--out", "plan.json", "--format", "markdown", &path]);
+  assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+  let markdown = String::from_utf8_lossy(&out.stdout);
+  assert!(markdown.chars().count() < 65_000, "{} characters", markdown.chars().count());
+  assert!(
+    markdown.contains("**200 hosts**: 200 to create, 0 to update, 0 to remove"),
+    "{}",
+    &markdown[..500]
+  );
+  for n in 1..=200 {
+    assert!(markdown.contains(&format!("| `dev{n:03}` | 1 | 0 | 0 | 0 | 0 | 1 | 0 |")), "dev{n:03}'s row");
+  }
+  assert!(markdown.contains("| **total** | 200 | 0 | 0 | 0 | 0 | 200 | 0 |"));
+  assert!(markdown.contains("(diff folded)"), "the largest diffs are folded");
+  assert!(markdown.contains("+line 40 of dev"), "the diffs that fit are shown");
+  let hash =
+    blake3::hash(&std::fs::read(fleet.workdir().join("plan.json")).unwrap_or_default()).to_hex().to_string();
+  assert!(markdown.contains(&format!("`{hash}`")), "the plan file's hash");
+}
+
+#[test]
+fn pull_mode_converges_a_host_from_its_git_checkout() {
+  // The repository lives on this machine; the host sees it (and this converge)
+  // by bind mount. A system timer runs pull mode as root.
+  let repo = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let git = |args: &[&str]| {
+    let out = std::process::Command::new("git")
+      .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+      .args(args)
+      .current_dir(repo.path())
+      .output()
+      .unwrap_or_else(|e| panic!("git: {e}"));
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+  };
+  let write =
+    |text: &str| std::fs::write(repo.path().join("site.goenv"), text).unwrap_or_else(|e| panic!("{e}"));
+  git(&["init", "-q"]);
+  write(&format!("host \"h01\" {{}}\nhost \"h02\" {{}}\n{PLAYBOOK}"));
+  git(&["add", "."]);
+  git(&["commit", "-qm", "fleet"]);
+  let bin = crate::test::binary();
+  let bin_dir = bin.parent().unwrap_or_else(|| panic!("no bin dir")).to_path_buf();
+  let fleet =
+    Fleet::start_with(2, &[(repo.path().to_path_buf(), "/srv/goenv"), (bin_dir, "/opt/converge-bin")]);
+  let pull = "/opt/converge-bin/converge enforce --local --git /srv/goenv --format json";
+  let run = |host: &str, user: &str| -> Value {
+    let out = fleet.ssh(host, user, &format!("{pull} 2>/tmp/pull.err || cat /tmp/pull.err"));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{host}: no JSON ({e}): {out}"))
+  };
+  let doc = run("h01", "root");
+  assert_eq!(doc["hosts"].as_array().map(Vec::len), Some(1), "this machine only: {doc}");
+  assert_eq!(host(&doc, "h01")["status"], "changed", "{doc}");
+  assert_eq!(host(&doc, "h01")["connections"], 0, "no SSH: {doc}");
+  assert_eq!(fleet.read_text("h01", "/root/.config/converge-loops/marker"), "host h01\n");
+  assert!(fleet.read("h01", "/root/.local/state/converge/report.json").is_some(), "the report");
+  assert!(fleet.read("h01", "/root/.local/state/converge/checkout/site.goenv").is_some());
+  assert!(fleet.read("h02", "/home/dev-zsh/.config/converge-loops/marker").is_none(), "h02 converges itself");
+
+  // A merged change reaches the host on its next run, labelled intent.
+  write(&format!("host \"h01\" {{}}\nhost \"h02\" {{}}\n{}", PLAYBOOK.replace("example.com", "example.org")));
+  git(&["commit", "-qam", "another proxy"]);
+  let doc = run("h01", "root");
+  assert_eq!(label(&doc, "h01", "export GOPROXY").as_deref(), Some("intent"), "{doc}");
+  let env = fleet.read_text("h01", "/root/.config/converge/env.sh");
+  assert!(env.contains("goproxy.example.org"), "{env}");
+}
+
+#[test]
+fn schedule_prints_units_systemd_accepts_and_installs_them_where_asked() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let converge = |args: &[&str]| {
+    std::process::Command::new(crate::test::binary())
+      .args(args)
+      .current_dir(dir.path())
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"))
+  };
+  let out = converge(&["schedule", "--every", "30m", "--metrics", "m.prom", "--", "site.goenv"]);
+  assert!(out.status.success(), "{}", text(&out));
+  let units = String::from_utf8_lossy(&out.stdout);
+  assert!(units.contains("OnUnitInactiveSec=30min"), "{units}");
+  let exec = format!("\"enforce\" \"--metrics\" \"{}/m.prom\"", dir.path().display());
+  assert!(units.contains(&exec), "paths made absolute: {units}");
+  let out = converge(&["schedule", "--every", "30m", "--install", "--unit-dir", "units", "site.goenv"]);
+  assert!(out.status.success(), "{}", text(&out));
+  let service = dir.path().join("units/converge-enforce.service");
+  let timer = dir.path().join("units/converge-enforce.timer");
+  assert!(service.exists() && timer.exists());
+  if let Ok(verify) =
+    std::process::Command::new("systemd-analyze").arg("verify").arg(&service).arg(&timer).output()
+  {
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(!said.contains("converge-enforce"), "systemd-analyze verify: {said}");
+  }
+  let cron = converge(&[
+    "schedule",
+    "--every",
+    "2h",
+    "--cron",
+    "--local",
+    "--git",
+    "https://git.example.com/goenv.git",
+  ]);
+  assert!(cron.status.success(), "{}", text(&cron));
+  let line = String::from_utf8_lossy(&cron.stdout);
+  assert!(line.starts_with("0 */2 * * * cd "), "{line}");
+  assert!(line.contains("enforce --git https://git.example.com/goenv.git --local"), "{line}");
+  let refused = converge(&["schedule", "--every", "45m", "--cron"]);
+  assert_eq!(refused.status.code(), Some(1));
 }
