@@ -155,10 +155,10 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
       return fail(&format!("--limit {pattern} selects no host the playbooks target"));
     }
   }
-  if run.local {
-    if let Err(e) = keep_this_machine(&mut playbook, run.limit.is_some()) {
-      return fail(&e);
-    }
+  if run.local
+    && let Err(e) = keep_this_machine(&mut playbook, run.limit.is_some())
+  {
+    return fail(&e);
   }
   let root = match saved.as_ref().and_then(|s| s.root.clone()).or_else(|| run.root.clone()) {
     Some(r) => match std::fs::canonicalize(&r) {
@@ -242,10 +242,10 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
     }
     plan_hash = Some(hash);
   }
-  if let Some(saved) = &run.saved {
-    if let Ok(bytes) = std::fs::read(saved) {
-      plan_hash = Some(blake3::hash(&bytes).to_hex().to_string());
-    }
+  if let Some(saved) = &run.saved
+    && let Ok(bytes) = std::fs::read(saved)
+  {
+    plan_hash = Some(blake3::hash(&bytes).to_hex().to_string());
   }
   match reporter.format() {
     crate::arguments::Format::Json => {

@@ -178,15 +178,15 @@ fn run_host(
     lock_wait: options.lock_wait,
   };
   let outcome = apply.then(|| apply_host(&plan, transport.as_mut(), &apply_options));
-  if let (Some(o), Some(dir), false) = (&outcome, &options.plan.state_dir, local) {
-    if let Err(e) = crate::ledger::append_controller(dir, &plan.host, &o.ledger) {
-      // The host's own ledger has the lines; the controller's copy is a convenience.
-      plan
-        .steps
-        .iter_mut()
-        .take(1)
-        .for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
-    }
+  if let (Some(o), Some(dir), false) = (&outcome, &options.plan.state_dir, local)
+    && let Err(e) = crate::ledger::append_controller(dir, &plan.host, &o.ledger)
+  {
+    // The host's own ledger has the lines; the controller's copy is a convenience.
+    plan
+      .steps
+      .iter_mut()
+      .take(1)
+      .for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
   }
   let status = match &outcome {
     _ if plan.lost => Status::Unreachable,

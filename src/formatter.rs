@@ -175,14 +175,14 @@ impl Printer<'_> {
   /// A value, from the current position of a line at `indent`; `trail` is the
   /// width of what follows it on the line (`,` or ` {`).
   fn value(&mut self, value: &Value, indent: usize, trail: usize) {
-    if matches!(value.kind, ValueKind::List(_) | ValueKind::Map(_)) {
-      if let Some(flat) = self.flat(value) {
-        let empty = matches!(&value.kind, ValueKind::List(v) if v.is_empty())
-          || matches!(&value.kind, ValueKind::Map(b) if b.stmts.is_empty());
-        if empty || self.column() + flat.chars().count() + trail <= MAX_WIDTH {
-          self.code(&flat);
-          return;
-        }
+    if matches!(value.kind, ValueKind::List(_) | ValueKind::Map(_))
+      && let Some(flat) = self.flat(value)
+    {
+      let empty = matches!(&value.kind, ValueKind::List(v) if v.is_empty())
+        || matches!(&value.kind, ValueKind::Map(b) if b.stmts.is_empty());
+      if empty || self.column() + flat.chars().count() + trail <= MAX_WIDTH {
+        self.code(&flat);
+        return;
       }
     }
     match &value.kind {

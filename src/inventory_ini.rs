@@ -771,12 +771,13 @@ fn split_words(line: &str) -> Result<Vec<Word>, LexError> {
             closed = true;
             break;
           }
-          if c == '"' && d == '\\' {
-            if let Some(&(k, e)) = chars.peek().filter(|(_, e)| *e == '"' || *e == '\\') {
-              chars.next();
-              w.push(e, k);
-              continue;
-            }
+          if c == '"'
+            && d == '\\'
+            && let Some(&(k, e)) = chars.peek().filter(|(_, e)| *e == '"' || *e == '\\')
+          {
+            chars.next();
+            w.push(e, k);
+            continue;
           }
           w.push(d, j);
         }

@@ -66,10 +66,10 @@ pub fn parse(file: FileId, text: &str) -> (Ast, Diagnostics) {
         let consumed = item.as_span().end();
         builder.collect_comments(&item);
         for child in item.into_inner() {
-          if child.as_rule() == Rule::stmt {
-            if let Some(stmt) = builder.stmt(child) {
-              stmts.push(stmt);
-            }
+          if child.as_rule() == Rule::stmt
+            && let Some(stmt) = builder.stmt(child)
+          {
+            stmts.push(stmt);
           }
         }
         if consumed == 0 {
@@ -151,20 +151,20 @@ impl Builder {
       self.diagnostics.push(d);
       return;
     }
-    if at >= text.trim_end().len() {
-      if let Some(open) = unclosed(text) {
-        let c = &text[open..=open];
-        let close = if c == "{" { "}" } else { "]" };
-        self.diagnostics.push(
-          Diagnostic::new(Code::Syntax, format!("this `{c}` is never closed"))
-            .label(
-              Span::new(self.file, self.offset + open, self.offset + open + 1),
-              format!("no `{close}` for this"),
-            )
-            .help(format!("add the missing `{close}`; everything after this point was read as part of it")),
-        );
-        return;
-      }
+    if at >= text.trim_end().len()
+      && let Some(open) = unclosed(text)
+    {
+      let c = &text[open..=open];
+      let close = if c == "{" { "}" } else { "]" };
+      self.diagnostics.push(
+        Diagnostic::new(Code::Syntax, format!("this `{c}` is never closed"))
+          .label(
+            Span::new(self.file, self.offset + open, self.offset + open + 1),
+            format!("no `{close}` for this"),
+          )
+          .help(format!("add the missing `{close}`; everything after this point was read as part of it")),
+      );
+      return;
     }
     let found = describe_at(text, at);
     let width = text[at..].chars().next().map_or(0, |c| if c == '\n' { 0 } else { c.len_utf8() });

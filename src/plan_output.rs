@@ -386,10 +386,10 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
     if let Some(e) = error.filter(|_| run.plan.error.is_none()) {
       let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
     }
-    if matches!(run.status, Status::Unreachable | Status::Stale) {
-      if let Some(e) = &run.plan.error {
-        let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
-      }
+    if matches!(run.status, Status::Unreachable | Status::Stale)
+      && let Some(e) = &run.plan.error
+    {
+      let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
     }
     for (name, result) in run.outcome.iter().flat_map(|o| o.steps.iter()) {
       if let StepOutcome::Failed(why) | StepOutcome::Skipped(why) = result {

@@ -324,11 +324,11 @@ impl<'s> Options<'s> {
           format!("`{key}` expects `true` or `false`, found {}", other.describe()),
         )
         .label(value.span, "not a boolean");
-        if let ValueKind::Str(s) = other {
-          if s.value == "true" || s.value == "false" || s.value == "yes" || s.value == "no" {
-            let b = if s.value == "true" || s.value == "yes" { "true" } else { "false" };
-            d = d.help(format!("did you mean `{b}`, without quotes?"));
-          }
+        if let ValueKind::Str(s) = other
+          && (s.value == "true" || s.value == "false" || s.value == "yes" || s.value == "no")
+        {
+          let b = if s.value == "true" || s.value == "yes" { "true" } else { "false" };
+          d = d.help(format!("did you mean `{b}`, without quotes?"));
         }
         cx.error(d);
         None
@@ -346,10 +346,10 @@ impl<'s> Options<'s> {
           format!("`{key}` expects a whole number, found {}", other.describe()),
         )
         .label(value.span, "not a number");
-        if let ValueKind::Str(s) = other {
-          if s.value.parse::<i64>().is_ok() {
-            d = d.help(format!("did you mean `{}`, without quotes?", s.value));
-          }
+        if let ValueKind::Str(s) = other
+          && s.value.parse::<i64>().is_ok()
+        {
+          d = d.help(format!("did you mean `{}`, without quotes?", s.value));
         }
         cx.error(d);
         None

@@ -300,18 +300,17 @@ impl Resolver {
     if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
       return;
     }
-    if let Some(existing) = self.inventory.hosts.get(&name.value) {
-      if existing.span != Span::default()
-        && existing.span.file == name.span.file
-        && existing.address.is_some()
-      {
-        self.diagnostics.push(
-          Diagnostic::new(Code::DuplicateDefinition, format!("the host `{}` is defined twice", name.value))
-            .label(name.span, "defined again here")
-            .label(existing.span, "first defined here"),
-        );
-        return;
-      }
+    if let Some(existing) = self.inventory.hosts.get(&name.value)
+      && existing.span != Span::default()
+      && existing.span.file == name.span.file
+      && existing.address.is_some()
+    {
+      self.diagnostics.push(
+        Diagnostic::new(Code::DuplicateDefinition, format!("the host `{}` is defined twice", name.value))
+          .label(name.span, "defined again here")
+          .label(existing.span, "first defined here"),
+      );
+      return;
     }
     let mut vars = Vars::new();
     let mut attrs = Vec::new();
@@ -538,10 +537,10 @@ impl Resolver {
         cycle.push(start.to_owned());
         return Some(cycle);
       }
-      if !path.contains(&child.name) {
-        if let Some(cycle) = self.group_cycle(start, &child.name, path) {
-          return Some(cycle);
-        }
+      if !path.contains(&child.name)
+        && let Some(cycle) = self.group_cycle(start, &child.name, path)
+      {
+        return Some(cycle);
       }
     }
     path.pop();
@@ -728,18 +727,18 @@ fn check_names(resources: &[Arc<Resource>], diagnostics: &mut Diagnostics) {
   let mut by_claim: HashMap<String, (Span, &Resource)> = HashMap::new();
   for resource in resources {
     let name = resource.name();
-    if let Some(first) = by_name.get(&name) {
-      if !std::ptr::eq(*first, resource.as_ref()) {
-        let at = resource.meta.name.as_ref().map_or(resource.span, |n| n.span);
-        let first_at = first.meta.name.as_ref().map_or(first.span, |n| n.span);
-        diagnostics.push(
-          Diagnostic::new(Code::DuplicateName, format!("two resources are named `{name}`"))
-            .label(at, "second resource with this name")
-            .label(first_at, "first one here")
-            .help("give one of them a different `name = \"...\"`"),
-        );
-        continue;
-      }
+    if let Some(first) = by_name.get(&name)
+      && !std::ptr::eq(*first, resource.as_ref())
+    {
+      let at = resource.meta.name.as_ref().map_or(resource.span, |n| n.span);
+      let first_at = first.meta.name.as_ref().map_or(first.span, |n| n.span);
+      diagnostics.push(
+        Diagnostic::new(Code::DuplicateName, format!("two resources are named `{name}`"))
+          .label(at, "second resource with this name")
+          .label(first_at, "first one here")
+          .help("give one of them a different `name = \"...\"`"),
+      );
+      continue;
     }
     by_name.insert(name, resource);
     for claim in resource.spec.claims() {
@@ -814,13 +813,14 @@ fn check_cycles(resources: &[Arc<Resource>], diagnostics: &mut Diagnostics) {
     let mut d = Diagnostic::new(Code::OrderingCycle, format!("`after` forms a cycle: {}", names.join(", ")))
       .help("remove one of the `after` entries so that the order can be decided");
     for edge in graph.edge_indices() {
-      if let Some((a, b)) = graph.edge_endpoints(edge) {
-        if scc.contains(&a) && scc.contains(&b) {
-          d = d.label(
-            graph[edge],
-            format!("`{}` waits for `{}`", resources[graph[b]].name(), resources[graph[a]].name()),
-          );
-        }
+      if let Some((a, b)) = graph.edge_endpoints(edge)
+        && scc.contains(&a)
+        && scc.contains(&b)
+      {
+        d = d.label(
+          graph[edge],
+          format!("`{}` waits for `{}`", resources[graph[b]].name(), resources[graph[a]].name()),
+        );
       }
     }
     diagnostics.push(d);

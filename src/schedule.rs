@@ -379,7 +379,7 @@ pub fn cron_line(s: &Schedule) -> Result<String, CronError> {
 
 /// The five time fields for `every`, when cron can run it evenly.
 fn cron_fields(every: Duration) -> Option<String> {
-  if every.subsec_nanos() != 0 || every.as_secs() % MINUTE != 0 {
+  if every.subsec_nanos() != 0 || !every.as_secs().is_multiple_of(MINUTE) {
     return None;
   }
   let minutes = every.as_secs() / MINUTE;

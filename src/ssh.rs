@@ -275,15 +275,10 @@ fn known_keys(files: &[PathBuf], name: &str) -> Vec<String> {
       if hosts.starts_with('#') || hosts.starts_with('@') || !hosts.split(',').any(|h| h == name) {
         continue;
       }
-      if let (Some(kind), Some(key)) = (fields.next(), fields.next()) {
-        if let Ok(blob) = STANDARD.decode(key) {
-          out.push(format!(
-            "{kind} {} ({}:{})",
-            fingerprint(&blob),
-            file.display(),
-            line_number(&text, line)
-          ));
-        }
+      if let (Some(kind), Some(key)) = (fields.next(), fields.next())
+        && let Ok(blob) = STANDARD.decode(key)
+      {
+        out.push(format!("{kind} {} ({}:{})", fingerprint(&blob), file.display(), line_number(&text, line)));
       }
     }
   }

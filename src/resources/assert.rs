@@ -97,18 +97,19 @@ impl Kind for AssertKind {
     r.finish(cx)?;
     r.no_value(cx)?;
     let values = read_values(value, comparison, fact.kind, cx)?;
-    if let Comparison::Op(op) = comparison {
-      if fact.kind == FactType::Text && !matches!(op, Op::Eq | Op::Ne) {
-        cx.error(
-          Diagnostic::new(
-            Code::Assertion,
-            format!("`{fact_name}` is text and cannot be compared with `{}`", op.as_str()),
-          )
-          .label(fact_span.to(value.span), "ordering comparison on text")
-          .help("text facts take `==`, `!=`, `in` and `not in`"),
-        );
-        return None;
-      }
+    if let Comparison::Op(op) = comparison
+      && fact.kind == FactType::Text
+      && !matches!(op, Op::Eq | Op::Ne)
+    {
+      cx.error(
+        Diagnostic::new(
+          Code::Assertion,
+          format!("`{fact_name}` is text and cannot be compared with `{}`", op.as_str()),
+        )
+        .label(fact_span.to(value.span), "ordering comparison on text")
+        .help("text facts take `==`, `!=`, `in` and `not in`"),
+      );
+      return None;
     }
     let options = r.options(cx, &["message"]);
     Some(Box::new(Assert {

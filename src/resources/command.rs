@@ -91,12 +91,12 @@ impl Spec for Command {
   }
 
   fn validate(&self, v: &mut Validator) {
-    if let Some(c) = v.text(&self.command) {
-      if c.trim().is_empty() {
-        v.error(
-          Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"),
-        );
-      }
+    if let Some(c) = v.text(&self.command)
+      && c.trim().is_empty()
+    {
+      v.error(
+        Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"),
+      );
     }
     if let Some(creates) = &self.creates {
       super::host_path(v, creates, "`creates`");

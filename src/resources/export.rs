@@ -518,14 +518,14 @@ impl Spec for Export {
   fn validate(&self, v: &mut Validator) {
     match &self.action {
       Action::Set(t) => {
-        if let Some(value) = v.text(t) {
-          if value.contains('\n') || value.contains('\0') {
-            v.error(
-              Diagnostic::new(Code::WrongType, "an exported value must be one line")
-                .label(t.span, "contains a newline")
-                .help("environment.d and PAM files cannot hold multi-line values"),
-            );
-          }
+        if let Some(value) = v.text(t)
+          && (value.contains('\n') || value.contains('\0'))
+        {
+          v.error(
+            Diagnostic::new(Code::WrongType, "an exported value must be one line")
+              .label(t.span, "contains a newline")
+              .help("environment.d and PAM files cannot hold multi-line values"),
+          );
         }
       }
       Action::Prepend(entries) | Action::Append(entries) => {

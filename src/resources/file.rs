@@ -44,16 +44,15 @@ impl Ownership {
   }
 
   pub fn validate(&self, v: &mut Validator) {
-    if let Some(mode) = &self.mode {
-      if let Some(m) = v.text(mode) {
-        if parse_mode(&m).is_none() {
-          v.error(
-            Diagnostic::new(Code::FileMode, format!("`{m}` is not a file mode"))
-              .label(mode.span, "expected three or four octal digits")
-              .help("write modes like `\"0644\"` or `\"0755\"`"),
-          );
-        }
-      }
+    if let Some(mode) = &self.mode
+      && let Some(m) = v.text(mode)
+      && parse_mode(&m).is_none()
+    {
+      v.error(
+        Diagnostic::new(Code::FileMode, format!("`{m}` is not a file mode"))
+          .label(mode.span, "expected three or four octal digits")
+          .help("write modes like `\"0644\"` or `\"0755\"`"),
+      );
     }
     for (what, name) in [("owner", &self.owner), ("group", &self.group)] {
       let Some(name) = name else { continue };

@@ -154,23 +154,23 @@ impl Spec for GoTool {
   }
 
   fn validate(&self, v: &mut Validator) {
-    if let Some(path) = v.text(&self.module) {
-      if let Err(e) = go_module::check_module_path(&path) {
-        v.error(
-          Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
-            .label(self.module.span, "bad module path")
-            .help(e.help()),
-        );
-      }
+    if let Some(path) = v.text(&self.module)
+      && let Err(e) = go_module::check_module_path(&path)
+    {
+      v.error(
+        Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
+          .label(self.module.span, "bad module path")
+          .help(e.help()),
+      );
     }
-    if let Some(version) = v.text(&self.version) {
-      if let Err(e) = go_module::check_semver(&version) {
-        v.error(
-          Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
-            .label(self.version.span, "expected a version such as \"v0.16.2\"")
-            .help(e.help()),
-        );
-      }
+    if let Some(version) = v.text(&self.version)
+      && let Err(e) = go_module::check_semver(&version)
+    {
+      v.error(
+        Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
+          .label(self.version.span, "expected a version such as \"v0.16.2\"")
+          .help(e.help()),
+      );
     }
     if let Some(dir) = &self.bin_dir {
       super::host_path(v, dir, "`bin_dir`");

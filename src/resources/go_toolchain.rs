@@ -312,49 +312,45 @@ impl Spec for GoToolchain {
   }
 
   fn validate(&self, v: &mut Validator) {
-    if let Some(version) = v.text(&self.version) {
-      if let Err(e) = GoVersion::parse(&version) {
-        v.error(
-          Diagnostic::new(
-            Code::GoVersion,
-            format!("`{version}` is not a Go release version; expected {}", e.reason()),
-          )
-          .label(self.version.span, "expected a release such as \"1.22.5\"")
-          .help(e.help()),
-        );
-      }
+    if let Some(version) = v.text(&self.version)
+      && let Err(e) = GoVersion::parse(&version)
+    {
+      v.error(
+        Diagnostic::new(
+          Code::GoVersion,
+          format!("`{version}` is not a Go release version; expected {}", e.reason()),
+        )
+        .label(self.version.span, "expected a release such as \"1.22.5\"")
+        .help(e.help()),
+      );
     }
     match &self.sha256 {
       Checksum::One(t) => check_sha256(v, t),
       Checksum::PerArch(map) => map.values().for_each(|t| check_sha256(v, t)),
     }
-    if let Some(prefix) = &self.prefix {
-      if let Some(p) = super::host_path(v, prefix, "`prefix`") {
-        if p == "/" || p == "/usr" || p == "/usr/local" || p == "~" || p == "$HOME" {
-          v.error(
-            Diagnostic::new(
-              Code::RelativePath,
-              format!("`{p}` cannot be a Go prefix: it is swapped out whole"),
-            )
-            .label(prefix.span, "would replace a system directory")
-            .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
-          );
-        }
-      }
+    if let Some(prefix) = &self.prefix
+      && let Some(p) = super::host_path(v, prefix, "`prefix`")
+      && (p == "/" || p == "/usr" || p == "/usr/local" || p == "~" || p == "$HOME")
+    {
+      v.error(
+        Diagnostic::new(Code::RelativePath, format!("`{p}` cannot be a Go prefix: it is swapped out whole"))
+          .label(prefix.span, "would replace a system directory")
+          .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
+      );
     }
     if let Some(dir) = &self.link_dir {
       super::host_path(v, dir, "`link_dir`");
     }
-    if let Some(source) = &self.source {
-      if let Some(s) = v.text(source) {
-        let url = s.starts_with("https://") || s.starts_with("http://") || s.starts_with("file:///");
-        if s.contains("://") && !url {
-          v.error(
-            Diagnostic::new(Code::WrongType, format!("`{s}` is not a source converge can fetch"))
-              .label(source.span, "unsupported scheme")
-              .help("use an `https://`, `http://` or `file:///` URL, or a path on the controller"),
-          );
-        }
+    if let Some(source) = &self.source
+      && let Some(s) = v.text(source)
+    {
+      let url = s.starts_with("https://") || s.starts_with("http://") || s.starts_with("file:///");
+      if s.contains("://") && !url {
+        v.error(
+          Diagnostic::new(Code::WrongType, format!("`{s}` is not a source converge can fetch"))
+            .label(source.span, "unsupported scheme")
+            .help("use an `https://`, `http://` or `file:///` URL, or a path on the controller"),
+        );
       }
     }
   }

@@ -59,11 +59,11 @@ impl Kind for GoEnvKind {
         );
         continue;
       }
-      if let Err(e) = go_env::check_write(&name, "") {
-        if !matches!(e, GoEnvError::InvalidValue { .. }) {
-          cx.error(name_error(&name, name_span, &e));
-          continue;
-        }
+      if let Err(e) = go_env::check_write(&name, "")
+        && !matches!(e, GoEnvError::InvalidValue { .. })
+      {
+        cx.error(name_error(&name, name_span, &e));
+        continue;
       }
       let text = match &value.kind {
         ValueKind::List(items) => {

@@ -128,15 +128,14 @@ impl Spec for ManagedBlock {
   fn validate(&self, v: &mut Validator) {
     super::host_path(v, &self.path, "a managed block's file");
     v.text(&self.content);
-    if let Some(marker) = &self.marker {
-      if let Some(m) = v.text(marker) {
-        if m.is_empty() || m.contains('\n') {
-          v.error(
-            Diagnostic::new(Code::WrongType, "a marker must be one non-empty line")
-              .label(marker.span, "empty or several lines"),
-          );
-        }
-      }
+    if let Some(marker) = &self.marker
+      && let Some(m) = v.text(marker)
+      && (m.is_empty() || m.contains('\n'))
+    {
+      v.error(
+        Diagnostic::new(Code::WrongType, "a marker must be one non-empty line")
+          .label(marker.span, "empty or several lines"),
+      );
     }
     self.ownership.validate(v);
   }

@@ -155,14 +155,14 @@ impl Spec for SelinuxLabel {
         );
       }
     }
-    if let Some(p) = v.text(&self.pattern) {
-      if !(p.starts_with('/') || p.starts_with("$HOME") || p.starts_with("~/")) {
-        v.error(
-          Diagnostic::new(Code::RelativePath, format!("the pattern `{p}` must match absolute paths"))
-            .label(self.pattern.span, "does not start with `/`")
-            .help("file-context patterns match whole paths, e.g. `\"/opt/go(/.*)?\"`"),
-        );
-      }
+    if let Some(p) = v.text(&self.pattern)
+      && !(p.starts_with('/') || p.starts_with("$HOME") || p.starts_with("~/"))
+    {
+      v.error(
+        Diagnostic::new(Code::RelativePath, format!("the pattern `{p}` must match absolute paths"))
+          .label(self.pattern.span, "does not start with `/`")
+          .help("file-context patterns match whole paths, e.g. `\"/opt/go(/.*)?\"`"),
+      );
     }
     if let Some(path) = &self.path {
       super::host_path(v, path, "`path`");

@@ -146,33 +146,32 @@ impl Spec for Sysctl {
   }
 
   fn validate(&self, v: &mut Validator) {
-    if let Some(key) = v.text(&self.key) {
-      if !is_key(&key) {
-        v.error(
-          Diagnostic::new(Code::SysctlKey, format!("`{key}` is not a sysctl key"))
-            .label(self.key.span, "expected a key such as `fs.inotify.max_user_watches`")
-            .help("sysctl keys are dot-separated names under /proc/sys; `sysctl -a` lists them"),
-        );
-      }
+    if let Some(key) = v.text(&self.key)
+      && !is_key(&key)
+    {
+      v.error(
+        Diagnostic::new(Code::SysctlKey, format!("`{key}` is not a sysctl key"))
+          .label(self.key.span, "expected a key such as `fs.inotify.max_user_watches`")
+          .help("sysctl keys are dot-separated names under /proc/sys; `sysctl -a` lists them"),
+      );
     }
-    if let Some(value) = v.text(&self.value) {
-      if value.contains('\n') || value.trim().is_empty() {
-        v.error(
-          Diagnostic::new(Code::WrongType, "a sysctl value must be one non-empty line")
-            .label(self.value.span, "empty or several lines"),
-        );
-      }
+    if let Some(value) = v.text(&self.value)
+      && (value.contains('\n') || value.trim().is_empty())
+    {
+      v.error(
+        Diagnostic::new(Code::WrongType, "a sysctl value must be one non-empty line")
+          .label(self.value.span, "empty or several lines"),
+      );
     }
-    if let Some(file) = &self.file {
-      if let Some(f) = v.text(file) {
-        if !(f.starts_with("/etc/sysctl.d/") && f.ends_with(".conf")) {
-          v.error(
-            Diagnostic::new(Code::RelativePath, format!("`{f}` is not a file of its own in /etc/sysctl.d"))
-              .label(file.span, "expected /etc/sysctl.d/NAME.conf")
-              .help(format!("use a late-sorted name such as `{DEFAULT_FILE}`")),
-          );
-        }
-      }
+    if let Some(file) = &self.file
+      && let Some(f) = v.text(file)
+      && !(f.starts_with("/etc/sysctl.d/") && f.ends_with(".conf"))
+    {
+      v.error(
+        Diagnostic::new(Code::RelativePath, format!("`{f}` is not a file of its own in /etc/sysctl.d"))
+          .label(file.span, "expected /etc/sysctl.d/NAME.conf")
+          .help(format!("use a late-sorted name such as `{DEFAULT_FILE}`")),
+      );
     }
   }
 }

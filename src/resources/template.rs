@@ -32,14 +32,13 @@ impl Kind for TemplateKind {
     r.no_value(cx)?;
     let options = r.options(cx, &["content", "source", "mode", "owner", "group"]);
     let content = read_content(&options, cx, r, true)??;
-    if let Content::Source { text: source, path: file } = &content {
-      if let Ok(body) = std::fs::read_to_string(file) {
-        if let Err(mut d) = text::check_syntax(&body, source.span, 0) {
-          d.labels.truncate(0);
-          d = d.label(source.span, format!("in the template `{}`", file.display()));
-          cx.error(d);
-        }
-      }
+    if let Content::Source { text: source, path: file } = &content
+      && let Ok(body) = std::fs::read_to_string(file)
+      && let Err(mut d) = text::check_syntax(&body, source.span, 0)
+    {
+      d.labels.truncate(0);
+      d = d.label(source.span, format!("in the template `{}`", file.display()));
+      cx.error(d);
     }
     let ownership = Ownership::read(&options, cx);
     Some(Box::new(Template { path, content, ownership }))
