@@ -126,18 +126,11 @@ impl Fleet {
 
   /// Runs `converge SUBCOMMAND... PLAYBOOK ARGS...`.
   pub fn command(&self, playbook: &str, subcommand: &[&str], args: &[&str]) -> Output {
-    let path = self.dir.path().join("fleet.goenv");
-    std::fs::write(&path, playbook).unwrap_or_else(|e| panic!("write playbook: {e}"));
-    Command::new(crate::test::binary())
-      .args(subcommand)
+    let path = self.write_playbook(playbook);
+    self
+      .run_command(subcommand)
       .arg(&path)
       .args(args)
-      .current_dir(self.dir.path())
-      .env("HOME", self.home())
-      .env("COLUMNS", "100")
-      .env("NO_COLOR", "1")
-      .env_remove("XDG_STATE_HOME")
-      .env_remove("SSH_AUTH_SOCK")
       .output()
       .unwrap_or_else(|e| panic!("cannot run converge: {e}"))
   }

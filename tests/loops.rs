@@ -295,6 +295,13 @@ print("\n".join(sorted(out)))
   String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
 }
 
+fn assert_samples(path: &std::path::Path, expected: &[&str]) {
+  let samples = parse_metrics(path);
+  for e in expected {
+    assert!(samples.iter().any(|s| s == e), "{e} missing from:\n{}", samples.join("\n"));
+  }
+}
+
 #[test]
 fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
   let fleet = Fleet::start(2);
@@ -303,17 +310,17 @@ fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
     fleet.write_playbook(&format!("{}{unreachable}{PLAYBOOK}", fleet.inventory())).display().to_string();
   let out = fleet.run(&["enforce", "--report", "report.json", "--metrics", "m/converge.prom", &path]);
   assert_eq!(out.status.code(), Some(1), "an unreachable host fails the run:\n{}", text(&out));
-  let samples = parse_metrics(&fleet.workdir().join("m/converge.prom"));
-  for expected in [
-    "converge_hosts{status=\"changed\"} 2",
-    "converge_hosts{status=\"unreachable\"} 1",
-    "converge_hosts{status=\"ok\"} 0",
-    "converge_changes{label=\"new\"} 6",
-    "converge_last_run_success{} 0",
-    "converge_host_up{host=\"h09\"} 0",
-  ] {
-    assert!(samples.iter().any(|s| s == expected), "{expected} missing from:\n{}", samples.join("\n"));
-  }
+  assert_samples(
+    &fleet.workdir().join("m/converge.prom"),
+    &[
+      "converge_hosts{status=\"changed\"} 2",
+      "converge_hosts{status=\"unreachable\"} 1",
+      "converge_hosts{status=\"ok\"} 0",
+      "converge_changes{label=\"new\"} 6",
+      "converge_last_run_success{} 0",
+      "converge_host_up{host=\"h09\"} 0",
+    ],
+  );
   let report: Value =
     serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
       .unwrap_or_else(|e| panic!("report: {e}"));
@@ -327,18 +334,18 @@ fn enforce_writes_a_report_and_metrics_the_prometheus_parser_reads() {
   let path = fleet.write_playbook(&format!("{}{PLAYBOOK}", fleet.inventory())).display().to_string();
   let out = fleet.run(&["enforce", "--report", "report.json", "--metrics", "m/converge.prom", &path]);
   assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-  let samples = parse_metrics(&fleet.workdir().join("m/converge.prom"));
-  for expected in [
-    "converge_changes{label=\"drift\"} 1",
-    "converge_drift_resources{} 1",
-    "converge_host_drift_resources{host=\"h01\"} 1",
-    "converge_host_drift_resources{host=\"h02\"} 0",
-    "converge_hosts{status=\"changed\"} 1",
-    "converge_hosts{status=\"ok\"} 1",
-    "converge_last_run_success{} 1",
-  ] {
-    assert!(samples.iter().any(|s| s == expected), "{expected} missing from:\n{}", samples.join("\n"));
-  }
+  assert_samples(
+    &fleet.workdir().join("m/converge.prom"),
+    &[
+      "converge_changes{label=\"drift\"} 1",
+      "converge_drift_resources{} 1",
+      "converge_host_drift_resources{host=\"h01\"} 1",
+      "converge_host_drift_resources{host=\"h02\"} 0",
+      "converge_hosts{status=\"changed\"} 1",
+      "converge_hosts{status=\"ok\"} 1",
+      "converge_last_run_success{} 1",
+    ],
+  );
   let report: Value =
     serde_json::from_slice(&std::fs::read(fleet.workdir().join("report.json")).unwrap_or_default())
       .unwrap_or_else(|e| panic!("report: {e}"));
