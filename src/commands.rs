@@ -235,6 +235,7 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
         })
         .collect(),
       plan: crate::plan_output::json(&runs, false),
+      blake3: String::new(),
     };
     let (bytes, hash) = crate::saved_plan::encode(&file);
     if let Err(e) = crate::atomic::write(out, &bytes, Some(0o600)) {
@@ -242,10 +243,8 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
     }
     plan_hash = Some(hash);
   }
-  if let Some(saved) = &run.saved
-    && let Ok(bytes) = std::fs::read(saved)
-  {
-    plan_hash = Some(blake3::hash(&bytes).to_hex().to_string());
+  if let Some(saved) = &saved {
+    plan_hash = Some(saved.blake3.clone());
   }
   match reporter.format() {
     crate::arguments::Format::Json => {

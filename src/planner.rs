@@ -230,7 +230,7 @@ fn facts_digest(
     }
     let prefix = format!("req.{}.", i + 1);
     let answer: Vec<(&String, &String)> =
-      facts.values.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
+      facts.values.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).collect();
     out.insert(request.describe(), short(&format!("{answer:?}")));
   }
   out

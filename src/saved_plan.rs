@@ -52,6 +52,9 @@ pub struct SavedPlan {
   pub hosts: BTreeMap<String, SavedHost>,
   /// The plan as `--format json` shows it.
   pub plan: serde_json::Value,
+  /// blake3 of the file's bytes, as read (what `b3sum FILE` prints).
+  #[serde(skip)]
+  pub blake3: String,
 }
 
 /// Why a plan file cannot be applied at all.
