@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// sessions at once would make the timeout tests meaningless.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 /// Each fleet gets its own `127.0.NET.0/24`.
-static NEXT_NET: AtomicU8 = AtomicU8::new(101);
+static NEXT_NET: AtomicU8 = AtomicU8::new(0);
 
 fn testbed() -> PathBuf {
   Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/testbed.sh")
@@ -38,7 +38,10 @@ impl Fleet {
   /// (`(source, destination)`).
   pub fn start_with(count: usize, binds: &[(PathBuf, &str)]) -> Fleet {
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let net = NEXT_NET.fetch_add(1, Ordering::SeqCst);
+    // CONVERGE_TEST_NET moves the testbed's third octets (default 101 on), so that
+    // two test runs on one machine never share loopback addresses.
+    let base = std::env::var("CONVERGE_TEST_NET").ok().and_then(|v| v.parse::<u8>().ok()).unwrap_or(101);
+    let net = base.wrapping_add(NEXT_NET.fetch_add(1, Ordering::SeqCst));
     let dir =
       tempfile::Builder::new().prefix("converge-fleet-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let tb = dir.path().join("tb");
