@@ -4,7 +4,7 @@
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::reporter::{Reporter, plural};
 use crate::source::Sources;
-use crate::{atomic, formatter, loader, resolver};
+use crate::{formatter, loader, resolver};
 use std::path::PathBuf;
 
 /// Exit codes, as Terraform's `-detailed-exitcode`.
@@ -61,7 +61,7 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
     unformatted += 1;
     if check {
       listed.push(path.display().to_string());
-    } else if let Err(e) = atomic::write(&path, formatted.as_bytes(), None) {
+    } else if let Err(e) = formatter::write(&path, &formatted) {
       failed = true;
       diagnostics.push(Diagnostic::new(Code::Io, format!("cannot write `{}`: {e}", path.display())));
     }

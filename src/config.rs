@@ -180,7 +180,10 @@ fn enforce_argv(args: &EnforceArgs, fleet: &FleetArgs) -> Vec<String> {
 pub struct Output {
   pub format: Format,
   /// Colour on standard error (diagnostics, progress).
-  pub color: bool,
+  pub stderr_color: bool,
+  /// Colour on standard output (plans, verify matrices): `--color always`
+  /// colours it even when it is piped.
+  pub stdout_color: bool,
   pub width: usize,
 }
 
@@ -231,12 +234,17 @@ impl Config {
 impl Output {
   fn new(args: &OutputArgs) -> Output {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = match args.color {
+    let color = |terminal: bool| match args.color {
       ColorChoice::Always => true,
       ColorChoice::Never => false,
-      ColorChoice::Auto => !no_color && std::io::stderr().is_terminal(),
+      ColorChoice::Auto => !no_color && terminal,
     };
     let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100).clamp(40, 200);
-    Output { format: args.format, color, width }
+    Output {
+      format: args.format,
+      stderr_color: color(std::io::stderr().is_terminal()),
+      stdout_color: color(std::io::stdout().is_terminal()),
+      width,
+    }
   }
 }

@@ -69,6 +69,7 @@ codes! {
   DuplicateDefinition = "E307", Error, "a host, group or variable defined twice";
   GroupCycle = "E308", Error, "groups that contain each other";
   TemplateRender = "E309", Error, "a template that fails when rendered";
+  FactInPath = "E310", Error, "a path on the host that uses facts, which are gathered only after paths are read";
   GoVersion = "E400", Error, "not a Go release version";
   Sha256 = "E401", Error, "a sha256 that is not 64 hexadecimal digits";
   GoProxy = "E402", Error, "an entry that GOPROXY does not accept";
@@ -85,6 +86,8 @@ codes! {
   RelativePath = "E413", Error, "a relative path where an absolute one is needed";
   Inventory = "E414", Error, "an inventory entry that cannot be read";
   Port = "E415", Error, "a port outside 1-65535";
+  HostName = "E416", Error, "a host name or address that is neither a DNS name nor an IP address";
+  UserName = "E417", Error, "a login user that is not a POSIX user name";
   GoExportOverrides = "W500", Warning, "a shell export of a Go variable overrides `go env -w`";
   ProxyAnyError = "W501", Warning, "GOPROXY falls back on any error, not only on not-found";
   ProxyUnreachable = "W502", Warning, "GOPROXY entries after `off` or `direct` are never used";

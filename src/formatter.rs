@@ -22,6 +22,15 @@ const MAX_WIDTH: usize = 100;
 /// Spaces per level of nesting.
 const INDENT: usize = 2;
 
+/// Replaces the playbook at `path` with its formatted `text`, atomically. When
+/// `path` is a symbolic link, the file it leads to is replaced and the link is
+/// kept: replacing the link itself would leave the real playbook unformatted
+/// and turn the link into a copy.
+pub fn write(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+  let target = std::fs::canonicalize(path)?;
+  crate::atomic::write(&target, text.as_bytes(), None)
+}
+
 /// Formats a file that parsed without diagnostics. `text` is the source the
 /// tree was parsed from; it is read to tell own-line comments from end-of-line
 /// ones and to find blank lines.

@@ -13,10 +13,10 @@
 //! with the next line, so that one run reports every problem in the file.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::inventory::{Host, Inventory, Name, Var};
+use crate::inventory::{self, Host, Inventory, Name, Var};
 use crate::source::{FileId, Span};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The group of the hosts listed before the first section.
 const UNGROUPED: &str = "ungrouped";
@@ -41,6 +41,7 @@ pub fn parse(file: FileId, text: &str, inventory: &mut Inventory, diagnostics: &
     diagnostics,
     section: Section::Hosts(UNGROUPED.to_owned()),
     implicit: HashSet::new(),
+    members: HashMap::new(),
   };
   let body = text.strip_prefix('\u{feff}').unwrap_or(text);
   let mut offset = text.len() - body.len();
@@ -69,6 +70,10 @@ struct Reader<'a> {
   /// Groups this file created only because a `:children` section named them;
   /// their span moves to their own header if one comes later.
   implicit: HashSet<String>,
+  /// The hosts of each group that a host line of this file added to, kept
+  /// beside the group's list so that adding a host does not search the list
+  /// (which would make reading a long group quadratic).
+  members: HashMap<String, HashSet<String>>,
 }
 
 /// The connection variables of one host line, kept out of the host's `vars`.
@@ -332,8 +337,18 @@ impl Reader<'_> {
       let value_start = word.origin.get(eq).map_or(word.end, |o| o.1);
       let value_span = self.span(at + value_start, at + word.end);
       match key {
-        "ansible_host" => connection.address = Some(value.to_owned()),
-        "ansible_user" => connection.user = Some(value.to_owned()),
+        "ansible_host" => {
+          if let Some(d) = inventory::check_host_name(value, value_span, "`ansible_host`") {
+            self.diagnostics.push(d);
+          }
+          connection.address = Some(value.to_owned());
+        }
+        "ansible_user" => {
+          if let Some(d) = inventory::check_user_name(value, value_span, "`ansible_user`") {
+            self.diagnostics.push(d);
+          }
+          connection.user = Some(value.to_owned());
+        }
         "ansible_ssh_private_key_file" => connection.identity = Some(value.to_owned()),
         "ansible_port" if !is_template(value) => match port_number(value) {
           Some(port) => connection.port = Some(port),
@@ -353,8 +368,9 @@ impl Reader<'_> {
     }
     let Some((names, port)) = hosts else { return };
     let pattern_span = self.span(at + first.start, at + first.end);
-    let listed: HashSet<String> =
-      self.inventory.group_mut(group, pattern_span).hosts.iter().map(|n| n.name.clone()).collect();
+    let members = self.members.entry(group.to_owned()).or_insert_with(|| {
+      self.inventory.group_mut(group, pattern_span).hosts.iter().map(|n| n.name.clone()).collect()
+    });
     let mut added = Vec::new();
     for name in names {
       let host = self.inventory.host_mut(&name, pattern_span);
@@ -369,7 +385,7 @@ impl Reader<'_> {
         }
         host.vars.insert(key.clone(), var.clone());
       }
-      if !listed.contains(&name) {
+      if members.insert(name.clone()) {
         added.push(Name { name, span: pattern_span });
       }
     }
@@ -551,6 +567,9 @@ impl Reader<'_> {
     }
     let span = self.span(at, end);
     let var = Var { value: Value::String(value.to_owned()), span };
+    if let Some(d) = inventory::check_connection_var(key, &var.value, self.span(value_at, end)) {
+      self.diagnostics.push(d);
+    }
     let previous = self.inventory.group_mut(group, span).vars.insert(key.to_owned(), var);
     if let Some(previous) = previous.filter(|p| p.span.file == self.file) {
       self.diagnostics.push(

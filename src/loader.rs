@@ -7,7 +7,7 @@
 use crate::ast::Ast;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::parser;
-use crate::source::Sources;
+use crate::source::{self, MAX_INPUT_BYTES, ReadError, Sources};
 use std::path::{Path, PathBuf};
 
 /// A parsed playbook file and the directory its relative paths start from.
@@ -59,24 +59,13 @@ fn goenv_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
   Ok(found)
 }
 
-/// Reads and parses one file into `sources`.
+/// Reads and parses one file into `sources`. Only regular files of at most
+/// [`MAX_INPUT_BYTES`] are read (see [`source::read_bounded`]).
 pub fn load_file(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<LoadedFile> {
-  let text = match std::fs::read(path) {
-    Ok(bytes) => match String::from_utf8(bytes) {
-      Ok(text) => text,
-      Err(_) => {
-        diagnostics.push(
-          Diagnostic::new(Code::Io, format!("`{}` is not UTF-8 text", path.display()))
-            .help("playbooks are UTF-8 text files"),
-        );
-        return None;
-      }
-    },
+  let text = match source::read_text_bounded(path, MAX_INPUT_BYTES) {
+    Ok(text) => text,
     Err(e) => {
-      diagnostics.push(
-        Diagnostic::new(Code::Io, format!("cannot read `{}`: {e}", path.display()))
-          .help("check the path and its permissions"),
-      );
+      diagnostics.push(read_error(path, &e));
       return None;
     }
   };
@@ -91,4 +80,20 @@ pub fn load_file(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnosti
 /// Discovers and loads every playbook.
 pub fn load(paths: &[PathBuf], sources: &mut Sources, diagnostics: &mut Diagnostics) -> Vec<LoadedFile> {
   discover(paths, diagnostics).iter().filter_map(|p| load_file(p, sources, diagnostics)).collect()
+}
+
+/// The diagnostic for a playbook or inventory that cannot be read.
+pub fn read_error(path: &Path, error: &ReadError) -> Diagnostic {
+  let help = match error {
+    ReadError::Io(_) => "check the path and its permissions".to_owned(),
+    ReadError::NotRegular { .. } => {
+      "name a regular file; converge does not read pipes, devices or sockets, which may never end".to_owned()
+    }
+    ReadError::TooLarge { .. } => format!(
+      "playbooks and inventories are read only up to {} MiB; check that the path names the file you meant",
+      MAX_INPUT_BYTES >> 20
+    ),
+    ReadError::NotUtf8 => "playbooks and inventories are UTF-8 text files".to_owned(),
+  };
+  Diagnostic::new(Code::Io, format!("cannot read `{}`: {error}", path.display())).help(help)
 }

@@ -30,7 +30,7 @@ impl Reporter {
       Format::Human | Format::Markdown => {
         let mut text = String::new();
         for d in &sorted {
-          text.push_str(&render(d, sources, self.output.color, self.output.width));
+          text.push_str(&render(d, sources, self.output.stderr_color, self.output.width));
           text.push('\n');
         }
         let counts = match (errors, warnings) {
@@ -93,7 +93,7 @@ impl Reporter {
 
   /// Whether standard output may be coloured.
   pub fn color(&self) -> bool {
-    self.output.color && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    self.output.stdout_color
   }
 
   /// A line of results on standard output.

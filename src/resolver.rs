@@ -10,12 +10,12 @@
 
 use crate::ast::{Stmt, Term, Value, ValueKind};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::inventory::{Inventory, Name, Var, Vars};
+use crate::inventory::{self, Inventory, Name, Var, Vars};
 use crate::loader::{self, LoadedFile};
 use crate::playbook::{Handler, HostPlay, Playbook};
 use crate::reader::{Cx, Reader, attribute, json_of, text_of};
 use crate::resource::{self, Resource, Validator};
-use crate::source::{Sources, Span};
+use crate::source::{self, Sources, Span};
 use crate::text::Text;
 use indexmap::{IndexMap, IndexSet};
 use std::collections::{BTreeSet, HashMap};
@@ -32,6 +32,15 @@ pub const LOCALHOST: &str = "localhost";
 struct Target {
   patterns: Vec<Text>,
   resources: Vec<Arc<Resource>>,
+}
+
+/// See [`Resolver::membership`].
+#[derive(Default)]
+struct Membership {
+  /// The groups that list a host, in inventory order.
+  direct: HashMap<String, Vec<String>>,
+  /// The groups that have a group as a child.
+  parents: HashMap<String, Vec<String>>,
 }
 
 #[derive(Default)]
@@ -98,6 +107,7 @@ pub fn resolve(files: &[LoadedFile], sources: &mut Sources) -> (Playbook, Diagno
     r.targets.insert(0, Target { patterns: vec![all], resources: everywhere });
   }
   r.check_groups();
+  r.check_host_names();
   let local = r.inventory.hosts.is_empty() && r.inventory.groups.is_empty();
   if local {
     r.inventory.host_mut(LOCALHOST, Span::default());
@@ -208,7 +218,7 @@ impl Resolver {
     let full = dir.join(&path.value);
     if full.extension().is_some_and(|e| e == "goenv") {
       let Some(file) = loader::load_file(&full, sources, &mut self.diagnostics) else {
-        self.note_missing(&path, &full);
+        self.unreadable_inventory(&path, &full, None);
         return;
       };
       for inner in &file.ast.stmts {
@@ -229,21 +239,41 @@ impl Resolver {
       }
       return;
     }
-    match std::fs::read_to_string(&full) {
+    match source::read_text_bounded(&full, source::MAX_INPUT_BYTES) {
       Ok(text) => {
         let id = sources.add(&full, text);
         let text = sources.text(id).to_owned();
         crate::inventory_ini::parse(id, &text, &mut self.inventory, &mut self.diagnostics);
       }
-      Err(_) => self.note_missing(&path, &full),
+      Err(e) => self.unreadable_inventory(&path, &full, Some(&e)),
     }
   }
 
-  fn note_missing(&mut self, path: &Text, full: &Path) {
+  /// An inventory that cannot be read: why, pointing at the `inventory`
+  /// statement (a missing file needs no reason).
+  fn unreadable_inventory(&mut self, path: &Text, full: &Path, error: Option<&source::ReadError>) {
+    let why = match error {
+      Some(source::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+      Some(e) => format!(": {e}"),
+      None => String::new(),
+    };
+    let help = match error {
+      Some(source::ReadError::NotRegular { .. }) => {
+        "name a regular file; converge does not read pipes, devices or sockets, which may never end"
+          .to_owned()
+      }
+      Some(source::ReadError::TooLarge { .. }) => format!(
+        "inventories are read only up to {} MiB; check that the path names the file you meant",
+        source::MAX_INPUT_BYTES >> 20
+      ),
+      _ => {
+        "paths are relative to the playbook's directory; an Ansible INI file or a `.goenv` file".to_owned()
+      }
+    };
     self.diagnostics.push(
-      Diagnostic::new(Code::Io, format!("cannot read the inventory `{}`", full.display()))
+      Diagnostic::new(Code::Io, format!("cannot read the inventory `{}`{why}", full.display()))
         .label(path.span, "included here")
-        .help("paths are relative to the playbook's directory; an Ansible INI file or a `.goenv` file"),
+        .help(help),
     );
   }
 
@@ -288,6 +318,9 @@ impl Resolver {
         continue;
       }
       if let Some(json) = json_of(value, &mut cx) {
+        if let Some(d) = inventory::check_connection_var(&name, &json, value.span) {
+          cx.error(d);
+        }
         vars.insert(name, Var { value: json, span });
       }
     }
@@ -331,8 +364,22 @@ impl Resolver {
     for inner in attrs {
       let Some((key, key_span, value)) = attribute(inner, &mut cx, "host") else { continue };
       match key.as_str() {
-        "address" => address = text_of(value, &mut cx, "`address`").map(|t| t.value),
-        "user" => user = text_of(value, &mut cx, "`user`").map(|t| t.value),
+        "address" => {
+          address = text_of(value, &mut cx, "`address`").map(|t| {
+            if let Some(d) = inventory::check_host_name(&t.value, t.span, "`address`") {
+              cx.error(d);
+            }
+            t.value
+          })
+        }
+        "user" => {
+          user = text_of(value, &mut cx, "`user`").map(|t| {
+            if let Some(d) = inventory::check_user_name(&t.value, t.span, "`user`") {
+              cx.error(d);
+            }
+            t.value
+          })
+        }
         "identity" => identity = text_of(value, &mut cx, "`identity`").map(|t| t.value),
         "port" => match &value.kind {
           ValueKind::Int(i) if (1..=65535).contains(&i.value) => port = u16::try_from(i.value).ok(),
@@ -497,6 +544,22 @@ impl Resolver {
     self.handlers.push(Arc::new(Handler { name, resources }));
   }
 
+  /// Host names that are neither host names nor addresses: without an
+  /// `address` the name is what converge connects to. A host range is reported
+  /// once, not once per host.
+  fn check_host_names(&mut self) {
+    let mut reported = std::collections::HashSet::new();
+    for host in self.inventory.hosts.values() {
+      if reported.contains(&host.span) {
+        continue;
+      }
+      if let Some(d) = inventory::check_host_name(&host.name, host.span, "") {
+        reported.insert(host.span);
+        self.diagnostics.push(d);
+      }
+    }
+  }
+
   /// Children that name no group, and groups that contain themselves.
   fn check_groups(&mut self) {
     let names: Vec<String> = self.inventory.groups.keys().cloned().collect();
@@ -547,13 +610,30 @@ impl Resolver {
     None
   }
 
-  /// Every group a host is in, directly or through children, parents first.
-  fn groups_of(&self, host: &str) -> Vec<String> {
-    let mut depth: IndexMap<String, usize> = IndexMap::new();
+  /// Which groups list each host, and which groups have each group as a
+  /// child: computed once, so that finding a host's groups does not search
+  /// every group's list of hosts (quadratic in the size of the inventory).
+  fn membership(&self) -> Membership {
+    let mut membership = Membership::default();
     for (name, group) in &self.inventory.groups {
-      if group.hosts.iter().any(|h| h.name == host) {
-        self.ancestors(name, 0, &mut depth);
+      for host in &group.hosts {
+        let direct = membership.direct.entry(host.name.clone()).or_default();
+        if !direct.contains(name) {
+          direct.push(name.clone());
+        }
       }
+      for child in &group.children {
+        membership.parents.entry(child.name.clone()).or_default().push(name.clone());
+      }
+    }
+    membership
+  }
+
+  /// Every group a host is in, directly or through children, parents first.
+  fn groups_of(&self, host: &str, membership: &Membership) -> Vec<String> {
+    let mut depth: IndexMap<String, usize> = IndexMap::new();
+    for name in membership.direct.get(host).into_iter().flatten() {
+      self.ancestors(name, 0, membership, &mut depth);
     }
     let mut groups: Vec<(String, usize)> = depth.into_iter().collect();
     // Deeper in the tree (closer to the host) means applied later.
@@ -563,15 +643,19 @@ impl Resolver {
 
   /// Records `group` and every group that has it as a child, with their distance
   /// from the host.
-  fn ancestors(&self, group: &str, distance: usize, depth: &mut IndexMap<String, usize>) {
+  fn ancestors(
+    &self,
+    group: &str,
+    distance: usize,
+    membership: &Membership,
+    depth: &mut IndexMap<String, usize>,
+  ) {
     if depth.get(group).is_some_and(|d| *d >= distance) || distance > self.inventory.groups.len() {
       return;
     }
     depth.insert(group.to_owned(), distance);
-    for (name, g) in &self.inventory.groups {
-      if g.children.iter().any(|c| c.name == group) {
-        self.ancestors(name, distance + 1, depth);
-      }
+    for parent in membership.parents.get(group).into_iter().flatten() {
+      self.ancestors(parent, distance + 1, membership, depth);
     }
   }
 
@@ -656,13 +740,13 @@ impl Resolver {
   }
 
   /// Variables of one host, in precedence order.
-  fn host_vars(&self, host: &str) -> IndexMap<String, serde_json::Value> {
+  fn host_vars(&self, host: &str, membership: &Membership) -> IndexMap<String, serde_json::Value> {
     let mut out: IndexMap<String, serde_json::Value> =
       self.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
     if let Some(all) = self.inventory.groups.get("all") {
       out.extend(all.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
     }
-    for group in self.groups_of(host) {
+    for group in self.groups_of(host, membership) {
       if let Some(g) = self.inventory.groups.get(&group) {
         out.extend(g.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
       }
@@ -682,10 +766,16 @@ impl Resolver {
       }
     }
     let handler_names: Vec<String> = self.handlers.iter().map(|h| h.name.value.clone()).collect();
+    let handler_resources = self.handlers.iter().flat_map(|h| h.resources.iter());
+    let every = targets.iter().flat_map(|t| t.resources.iter()).chain(handler_resources);
+    for resource in every {
+      check_fact_paths(resource, sources, &mut self.diagnostics);
+    }
+    let membership = self.membership();
     let mut plays = Vec::new();
     for host in self.inventory.hosts.keys().cloned().collect::<Vec<_>>() {
-      let resources = per_host.shift_remove(&host).unwrap_or_default();
-      let vars = self.host_vars(&host);
+      let resources = per_host.swap_remove(&host).unwrap_or_default();
+      let vars = self.host_vars(&host, &membership);
       let mut diagnostics = std::mem::take(&mut self.diagnostics);
       validate_host(&host, &vars, &resources, &self.handlers, &handler_names, sources, &mut diagnostics);
       self.diagnostics = diagnostics;
@@ -693,6 +783,61 @@ impl Resolver {
     }
     plays
   }
+}
+
+/// Paths on the host that use facts. The files a plan needs are read from the
+/// host with its facts, in one round trip, so a path is rendered before the
+/// facts exist: a file at a path made from facts would never be read, and would
+/// be rewritten on every run. Paths may use variables, not facts.
+fn check_fact_paths(resource: &Resource, sources: &Sources, diagnostics: &mut Diagnostics) {
+  let paths =
+    resource.spec.paths().into_iter().map(|p| p.path().to_owned()).chain(resource.spec.needs_path());
+  for path in paths {
+    if !crate::text::names(&path).0.contains("facts") {
+      continue;
+    }
+    diagnostics.push(
+      Diagnostic::new(
+        Code::FactInPath,
+        format!(
+          "the path `{path}` of `{}` uses facts, which are not known yet when its file is read",
+          resource.kind
+        ),
+      )
+      .label(fact_span(resource, sources, &path), "a fact in a path")
+      .help(
+        "paths may use variables (of the playbook, a group or the host) and `{{ host }}`, not facts; \
+         to vary a path from host to host, set a host or group variable",
+      ),
+    );
+  }
+}
+
+/// Where in the resource's text the first template of `path` that uses facts
+/// is written, or the whole resource when it cannot be found.
+fn fact_span(resource: &Resource, sources: &Sources, path: &str) -> Span {
+  let snippet = sources.snippet(resource.span);
+  let mut from = 0;
+  while let Some(open) = path[from..].find('{').map(|i| from + i) {
+    let closer = match path[open..].get(1..2) {
+      Some("{") => "}}",
+      Some("%") => "%}",
+      _ => {
+        from = open + 1;
+        continue;
+      }
+    };
+    let Some(close) = path[open + 2..].find(closer).map(|i| open + 2 + i + 2) else { break };
+    let template = &path[open..close];
+    if template.contains("facts")
+      && let Some(at) = snippet.find(template)
+    {
+      let span = resource.span.slice(at, at + template.len());
+      return crate::text::name_span(template, span, "facts");
+    }
+    from = close;
+  }
+  resource.span
 }
 
 /// Validates everything that applies to one host.

@@ -5,8 +5,105 @@
 //! resolver or the planner, can still be shown with the file name, line, column
 //! and the exact text they are about.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The most bytes converge reads from a playbook, an inventory, an ssh client
+/// configuration, a known_hosts file or a saved plan: 16 MiB. Such files are
+/// written by people and are a few kilobytes; more is a mistake (`/dev/zero`,
+/// a log file), which would otherwise be read until memory runs out.
+pub const MAX_INPUT_BYTES: u64 = 16 << 20;
+
+/// The most bytes converge reads from a file on the controller that it sends to
+/// hosts (`source =` of `file` and `template`, a prebuilt `binary`): 128 MiB.
+pub const MAX_CONTROLLER_FILE_BYTES: u64 = 128 << 20;
+
+/// Why a file named by the user could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+  #[error("{0}")]
+  Io(#[from] std::io::Error),
+  /// A FIFO, device, socket or directory: converge reads regular files only,
+  /// since reading the others may block forever or never end.
+  #[error("it is {kind}, not a regular file")]
+  NotRegular { kind: &'static str },
+  #[error("it is larger than {} MiB (the limit for such files)", limit >> 20)]
+  TooLarge { limit: u64 },
+  #[error("it is not UTF-8 text")]
+  NotUtf8,
+}
+
+/// What kind of non-regular file `file_type` is, in words.
+fn kind_of(file_type: std::fs::FileType) -> Option<&'static str> {
+  use std::os::unix::fs::FileTypeExt;
+  if file_type.is_file() {
+    None
+  } else if file_type.is_dir() {
+    Some("a directory")
+  } else if file_type.is_fifo() {
+    Some("a named pipe (FIFO)")
+  } else if file_type.is_char_device() {
+    Some("a character device")
+  } else if file_type.is_block_device() {
+    Some("a block device")
+  } else if file_type.is_socket() {
+    Some("a socket")
+  } else {
+    Some("not a regular file")
+  }
+}
+
+/// Reads the regular file at `path` (following links), refusing at once a FIFO,
+/// a device, a socket or a directory, and any file of more than `limit` bytes.
+/// The file is opened without blocking (`O_NONBLOCK`), so a FIFO without a
+/// writer cannot hold converge up, and its type is checked on the opened file
+/// (`fstat`), so it cannot be swapped between the check and the read. At most
+/// `limit + 1` bytes are read, whatever size the file claims.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+  use std::os::unix::fs::OpenOptionsExt;
+  let file =
+    match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path) {
+      Ok(file) => file,
+      Err(e) => {
+        // A socket cannot be opened at all (ENXIO): say what it is.
+        if let Some(kind) = std::fs::metadata(path).ok().and_then(|m| kind_of(m.file_type())) {
+          return Err(ReadError::NotRegular { kind });
+        }
+        return Err(ReadError::Io(e));
+      }
+    };
+  let metadata = file.metadata()?;
+  if let Some(kind) = kind_of(metadata.file_type()) {
+    return Err(ReadError::NotRegular { kind });
+  }
+  if metadata.len() > limit {
+    return Err(ReadError::TooLarge { limit });
+  }
+  let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+  file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+  if bytes.len() as u64 > limit {
+    return Err(ReadError::TooLarge { limit });
+  }
+  Ok(bytes)
+}
+
+/// The metadata of the regular file at `path` (following links), for a file
+/// that is read later or by another process (a tarball sent in place): an
+/// error says why it cannot be one, a FIFO or a device included, instead of
+/// "does not exist".
+pub fn regular_file(path: &Path) -> Result<std::fs::Metadata, ReadError> {
+  let metadata = std::fs::metadata(path)?;
+  match kind_of(metadata.file_type()) {
+    Some(kind) => Err(ReadError::NotRegular { kind }),
+    None => Ok(metadata),
+  }
+}
+
+/// [`read_bounded`] for a UTF-8 text file.
+pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, ReadError> {
+  String::from_utf8(read_bounded(path, limit)?).map_err(|_| ReadError::NotUtf8)
+}
 
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -123,6 +220,42 @@ fn display_name(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn read_bounded_reads_a_regular_file_up_to_the_limit() -> Result<(), ReadError> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("f");
+    std::fs::write(&path, "12345")?;
+    assert_eq!(read_bounded(&path, 5)?, b"12345");
+    assert!(matches!(read_bounded(&path, 4), Err(ReadError::TooLarge { limit: 4 })));
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&path, &link)?;
+    assert_eq!(read_text_bounded(&link, 5)?, "12345");
+    std::fs::write(&path, [0xff, 0xfe])?;
+    assert!(matches!(read_text_bounded(&path, 5), Err(ReadError::NotUtf8)));
+    Ok(())
+  }
+
+  #[test]
+  fn read_bounded_refuses_devices_directories_and_fifos_at_once() -> Result<(), ReadError> {
+    let dir = tempfile::tempdir()?;
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    // Without a writer, a blocking open of the FIFO would wait forever.
+    let cases = [("/dev/zero", "a character device"), ("/dev/urandom", "a character device")];
+    for (path, kind) in cases {
+      match read_bounded(Path::new(path), MAX_INPUT_BYTES) {
+        Err(ReadError::NotRegular { kind: k }) => assert_eq!(k, kind, "{path}"),
+        other => panic!("{path}: {other:?}"),
+      }
+    }
+    assert!(matches!(read_bounded(&fifo, 10), Err(ReadError::NotRegular { kind: "a named pipe (FIFO)" })));
+    assert!(matches!(read_bounded(dir.path(), 10), Err(ReadError::NotRegular { kind: "a directory" })));
+    assert!(matches!(regular_file(&fifo), Err(ReadError::NotRegular { kind: "a named pipe (FIFO)" })));
+    assert!(matches!(regular_file(&dir.path().join("none")), Err(ReadError::Io(_))));
+    Ok(())
+  }
 
   #[test]
   fn line_col_counts_characters_not_bytes() {
