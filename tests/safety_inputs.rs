@@ -282,3 +282,17 @@ fn color_always_colours_piped_standard_output() {
   let auto = plan("auto");
   assert!(!auto.contains('\x1b'), "--color auto, piped: {auto:?}");
 }
+
+#[test]
+fn a_bad_host_range_is_reported_once_not_once_per_host() {
+  let test = Test::new()
+    .file("inventory.ini", "[web]\nweb$(id)[001:500].example.com\nok1\n")
+    .file("site.goenv", &format!("inventory \"inventory.ini\"\n{PLAYBOOK}"));
+  let dir = test.path("");
+  let (status, diagnostics) = check_json(&dir, "site.goenv");
+  assert_eq!(status, 1);
+  assert_eq!(
+    located(&dir, "site.goenv", &diagnostics),
+    [("E416".to_owned(), 2, 1, "web$(id)[001:500].example.com".to_owned())]
+  );
+}
