@@ -22,7 +22,7 @@ pub const MAX_CONTROLLER_FILE_BYTES: u64 = 128 << 20;
 /// Why a file named by the user could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-  #[error("{0}")]
+  #[error("{}", io_words(.0))]
   Io(#[from] std::io::Error),
   /// A FIFO, device, socket or directory: converge reads regular files only,
   /// since reading the others may block forever or never end.
@@ -32,6 +32,15 @@ pub enum ReadError {
   TooLarge { limit: u64 },
   #[error("it is not UTF-8 text")]
   NotUtf8,
+}
+
+/// An I/O error in words, "does not exist" for a missing file.
+fn io_words(e: &std::io::Error) -> String {
+  match e.kind() {
+    std::io::ErrorKind::NotFound => "it does not exist".to_owned(),
+    std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+    _ => e.to_string(),
+  }
 }
 
 /// What kind of non-regular file `file_type` is, in words.

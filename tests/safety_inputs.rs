@@ -296,3 +296,25 @@ fn a_bad_host_range_is_reported_once_not_once_per_host() {
     [("E416".to_owned(), 2, 1, "web$(id)[001:500].example.com".to_owned())]
   );
 }
+
+#[test]
+fn controller_files_that_are_devices_or_pipes_are_refused_as_such() {
+  let test = Test::new()
+    .file("file.goenv", "file \"~/zero\" {\n  source = \"/dev/zero\"\n}\n")
+    .file("template.goenv", "template \"~/t\" {\n  source = \"pipe\"\n}\n")
+    .file(
+      "tool.goenv",
+      "go tool \"golang.org/x/tools/gopls\" \"v0.16.2\" {\n  binary = \"/dev/urandom\"\n}\n",
+    );
+  let dir = test.path("");
+  mkfifo(&dir.join("pipe"));
+  for (file, kind) in [
+    ("file.goenv", "a character device"),
+    ("template.goenv", "a named pipe"),
+    ("tool.goenv", "a character device"),
+  ] {
+    let run = run_bounded(&dir, &["check", file], Duration::from_secs(20));
+    assert_eq!(run.status, Some(1), "{file} took {:?}: {}", run.took, run.stderr);
+    assert!(run.stderr.contains(kind) && !run.stderr.contains("does not exist"), "{file}: {}", run.stderr);
+  }
+}

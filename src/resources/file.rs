@@ -93,7 +93,7 @@ impl Ownership {
 
 /// Reads a file on the controller, or reports why it cannot.
 pub fn read_controller_file(v: &mut Validator, text: &Text, path: &std::path::Path) -> Option<Vec<u8>> {
-  match std::fs::read(path) {
+  match crate::source::read_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES) {
     Ok(bytes) => Some(bytes),
     Err(e) => {
       v.error(
@@ -154,11 +154,15 @@ pub fn read_content(options: &Options, cx: &mut Cx, r: &Reader, required: bool) 
     (Some(content), None) => Some(Some(Content::Inline(content))),
     (None, Some(source)) => {
       let path = cx.base_dir().join(&source.value);
-      if !source.is_template() && !path.is_file() {
+      if !source.is_template()
+        && let Err(e) = crate::source::regular_file(&path)
+      {
         cx.error(
-          Diagnostic::new(Code::Io, format!("the source file `{}` does not exist", path.display()))
-            .label(source.span, "not found")
-            .help("relative sources are read from the playbook's directory"),
+          Diagnostic::new(Code::Io, format!("cannot use the source file `{}`: {e}", path.display()))
+            .label(source.span, "read from here")
+            .help(
+              "relative sources are read from the playbook's directory; converge reads regular files only",
+            ),
         );
         return None;
       }

@@ -57,10 +57,12 @@ impl Kind for GoToolKind {
     let binary = options.text(cx, "binary");
     if let Some(b) = &binary {
       let path = cx.base_dir().join(&b.value);
-      if !b.is_template() && !path.is_file() {
+      if !b.is_template()
+        && let Err(e) = crate::source::regular_file(&path)
+      {
         cx.error(
-          Diagnostic::new(Code::Io, format!("the prebuilt binary `{}` does not exist", path.display()))
-            .label(b.span, "not found")
+          Diagnostic::new(Code::Io, format!("cannot use the prebuilt binary `{}`: {e}", path.display()))
+            .label(b.span, "read from here")
             .help("relative paths are read from the playbook's directory"),
         );
       }

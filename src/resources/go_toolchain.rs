@@ -96,10 +96,10 @@ impl Kind for GoToolchainKind {
     let source = options.text(cx, "source");
     if let Some(s) = source.as_ref().filter(|s| !s.is_template() && !s.value.contains("://")) {
       let path = cx.base_dir().join(&s.value);
-      if !path.is_file() {
+      if let Err(e) = crate::source::regular_file(&path) {
         cx.error(
-          Diagnostic::new(Code::Io, format!("the tarball `{}` does not exist", path.display()))
-            .label(s.span, "not found")
+          Diagnostic::new(Code::Io, format!("cannot use the tarball `{}`: {e}", path.display()))
+            .label(s.span, "read from here")
             .help("a local `source` is read on the controller, relative to the playbook's directory; use a URL otherwise"),
         );
         return None;

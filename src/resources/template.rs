@@ -33,7 +33,7 @@ impl Kind for TemplateKind {
     let options = r.options(cx, &["content", "source", "mode", "owner", "group"]);
     let content = read_content(&options, cx, r, true)??;
     if let Content::Source { text: source, path: file } = &content
-      && let Ok(body) = std::fs::read_to_string(file)
+      && let Ok(body) = crate::source::read_text_bounded(file, crate::source::MAX_CONTROLLER_FILE_BYTES)
       && let Err(mut d) = text::check_syntax(&body, source.span, 0)
     {
       d.labels.truncate(0);
@@ -84,7 +84,7 @@ impl Spec for Template {
         v.text(t);
       }
       Content::Source { text: source, path } => {
-        if let Ok(body) = std::fs::read_to_string(path) {
+        if let Ok(body) = crate::source::read_text_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES) {
           v.text(&Text::new(body, source.span));
         }
       }
