@@ -251,3 +251,178 @@ fn a_system_unit_runs_converge_with_roots_home() {
   let want = format!("{}/.bashrc", root_home.trim_end_matches('/'));
   assert_eq!(path.as_str(), Some(want.as_str()), "{}\n{}", units.service, text(&out));
 }
+
+// --- plans that run no command of the playbook's -----------------------------
+
+/// Each guard leaves a trace when it runs; the commands say what they decided.
+const GUARDED: &str = r#"command "echo ran >> $HOME/unless-cmd" {
+  unless = "touch $HOME/unless-guard-ran; test -e $HOME/skip"
+}
+command "echo ran >> $HOME/only-if-cmd" {
+  only_if = "touch $HOME/only-if-guard-ran; test -e $HOME/go-ahead"
+}
+command "echo ran >> $HOME/skipped-cmd" {
+  unless = "touch $HOME/skipped-guard-ran; test -e $HOME/go-ahead"
+}
+"#;
+
+/// `converge --plan` used to run every `unless`/`only_if` guard on the hosts,
+/// so whoever could open a pull request could run commands on the fleet.
+#[test]
+fn a_plan_with_no_guards_runs_no_command_and_the_apply_decides() {
+  let tree = Tree::new();
+  tree.write("/home/dev/go-ahead", b"");
+  let out = tree.converge(GUARDED, &["--plan", "--no-guards"]);
+  let said = text(&out);
+  assert_eq!(out.status.code(), Some(2), "{said}");
+  assert_eq!(said.matches("decided at apply").count(), 3, "{said}");
+  let ran = ["unless-guard-ran", "only-if-guard-ran", "skipped-guard-ran"];
+  for trace in ran {
+    assert!(
+      !tree.path(&format!("/home/dev/{trace}")).exists(),
+      "{trace}: a guard ran while planning:\n{said}"
+    );
+  }
+
+  // A saved plan runs none either, and applying it runs each guard right before its command.
+  let out = tree.converge(GUARDED, &["--plan", "--out", "plan.json"]);
+  assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+  for trace in ran {
+    assert!(
+      !tree.path(&format!("/home/dev/{trace}")).exists(),
+      "{trace}: --out ran a guard:\n{}",
+      text(&out)
+    );
+  }
+  let saved = std::fs::read_to_string(tree.dir.path().join("plan.json")).unwrap_or_default();
+  assert!(saved.contains("\"no_guards\": true"), "{saved}");
+  let mut apply = Command::new(binary());
+  apply
+    .args(["apply", "plan.json", "--state-dir"])
+    .arg(tree.state_dir())
+    .current_dir(tree.dir.path())
+    .env("HOME", HOME)
+    .env("NO_COLOR", "1")
+    .env_remove("GOENV")
+    .env_remove("XDG_CONFIG_HOME");
+  let applied = run_bounded(&mut apply, Duration::from_secs(120));
+  assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+  for trace in ran {
+    assert!(tree.path(&format!("/home/dev/{trace}")).exists(), "{trace}: the apply did not run the guard");
+  }
+  assert_eq!(tree.read("/home/dev/unless-cmd"), b"ran\n", "`unless` failed: the command ran");
+  assert_eq!(tree.read("/home/dev/only-if-cmd"), b"ran\n", "`only_if` held: the command ran");
+  assert!(!tree.path("/home/dev/skipped-cmd").exists(), "`unless` held: the command did not run");
+
+  // Planning as before still runs the guards, and knows the answers.
+  let out = tree.converge(GUARDED, &["--plan"]);
+  assert!(!text(&out).contains("decided at apply"), "{}", text(&out));
+}
+
+// --- sensitive values ---------------------------------------------------------
+
+/// Every text converge wrote or printed in `dir` and on the host, that holds
+/// `needle`: (where, line).
+fn leaks(sources: &[(String, String)], needle: &str) -> Vec<String> {
+  sources
+    .iter()
+    .flat_map(|(place, text)| {
+      text.lines().filter(|l| l.contains(needle)).map(move |l| format!("{place}: {l}")).collect::<Vec<_>>()
+    })
+    .collect()
+}
+
+/// A sensitive value used to show in the diff of any other resource writing
+/// the same file (env.sh, fish, environment.d, the go env file, `.bashrc`),
+/// and a sensitive command's text in the plan, the apply, report.json and
+/// both ledgers, its guard in saved plans, and its value in `verify`.
+#[test]
+fn sensitive_values_appear_in_no_output_report_ledger_or_saved_plan() {
+  let fleet = crate::fleet::Fleet::start(1);
+  let secret = r#"
+export TOKEN = "tok-SECRET-4242" {
+  sensitive = true
+}
+managed block "~/.bashrc" {
+  marker = "creds"
+  content = "export API_KEY='key-SECRET-77'\n"
+  sensitive = true
+}
+goenv {
+  GOPROXY = "https://bob:pw-SECRET-31@proxy.example.com"
+  sensitive = true
+}
+command "echo cmd-SECRET-55 >> $HOME/ran" {
+  unless = "grep -q guard-SECRET-66 $HOME/ran"
+  sensitive = true
+}
+command "echo err-SECRET-88 >&2; exit 3" {
+  sensitive = true
+}
+"#;
+  let more = r#"
+export OTHER = "plain-value"
+managed block "~/.bashrc" {
+  marker = "aliases"
+  content = "alias ll='ls -l'\n"
+}
+goenv {
+  name = "private"
+  GOPRIVATE = "git.example.com"
+}
+"#;
+  let mut seen: Vec<(String, String)> = Vec::new();
+  let mut keep = |place: &str, out: &Output| {
+    seen.push((format!("{place} stdout"), String::from_utf8_lossy(&out.stdout).into_owned()));
+    seen.push((format!("{place} stderr"), String::from_utf8_lossy(&out.stderr).into_owned()));
+  };
+  let first = fleet.write_playbook(&format!("{}{secret}", fleet.inventory())).display().to_string();
+  let plan = fleet.run(&["--plan", &first]);
+  assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+  keep("plan", &plan);
+  let state = ["--state-dir", "st", "--report", "report.json", "--metrics", "m.prom"];
+  let enforce = fleet.run(&[&["enforce", "--format", "json"][..], &state, &[first.as_str()]].concat());
+  assert_eq!(enforce.status.code(), Some(1), "the failing command fails the run:\n{}", text(&enforce));
+  keep("enforce --format json", &enforce);
+  assert_eq!(fleet.read_text("h01", "/home/dev-bash/ran"), "cmd-SECRET-55\n", "the command ran");
+  let enforce = fleet.run(&[&["enforce"][..], &state, &[first.as_str()]].concat());
+  keep("enforce", &enforce);
+
+  // Neighbours in the same files, planned in every format and saved.
+  let second = fleet.write_playbook(&format!("{}{secret}{more}", fleet.inventory())).display().to_string();
+  let plan = fleet.run(&["--plan", &second]);
+  assert!(
+    text(&plan).contains("+export OTHER=\"plain-value\""),
+    "the neighbour's diff is shown:\n{}",
+    text(&plan)
+  );
+  assert!(text(&plan).contains("+alias ll='ls -l'"), "{}", text(&plan));
+  assert!(text(&plan).contains("+GOPRIVATE=git.example.com"), "{}", text(&plan));
+  keep("plan with neighbours", &plan);
+  for format in ["json", "markdown"] {
+    keep(&format!("plan --format {format}"), &fleet.run(&["--plan", "--format", format, &second]));
+  }
+  let saved = fleet.run(&["--plan", "--out", "plan.json", &second]);
+  assert_eq!(saved.status.code(), Some(2), "{}", text(&saved));
+  keep("plan --out", &saved);
+  let guarded = fleet.run(&["--plan", "--format", "json", &second]);
+  keep("plan with guards run", &guarded);
+  for format in ["human", "json", "markdown"] {
+    let verify = fleet.run(&["verify", "--format", format, &second]);
+    assert!(text(&verify).contains("TOKEN"), "verify shows the row:\n{}", text(&verify));
+    keep(&format!("verify --format {format}"), &verify);
+  }
+
+  let local = |p: &str| std::fs::read_to_string(fleet.workdir().join(p)).unwrap_or_default();
+  for file in ["plan.json", "report.json", "m.prom", "st/hosts/h01.jsonl"] {
+    assert!(!local(file).is_empty(), "{file} was written");
+    seen.push((file.to_owned(), local(file)));
+  }
+  for file in ["ledger.jsonl", "log"] {
+    let text = fleet.read_text("h01", &format!("/home/dev-bash/.local/state/converge/{file}"));
+    assert!(!text.is_empty(), "the host's {file} was written");
+    seen.push((format!("h01:{file}"), text));
+  }
+  let found = leaks(&seen, "SECRET");
+  assert!(found.is_empty(), "sensitive values leaked:\n{}", found.join("\n"));
+}
