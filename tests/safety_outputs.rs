@@ -380,6 +380,10 @@ goenv {
   let plan = fleet.run(&["--plan", &first]);
   assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
   keep("plan", &plan);
+  // Before the first run every cell is wrong: verify says what it wants.
+  let verify = fleet.run(&["verify", &first]);
+  assert!(text(&verify).contains("$TOKEN under"), "a failing cell is explained:\n{}", text(&verify));
+  keep("verify before", &verify);
   let state = ["--state-dir", "st", "--report", "report.json", "--metrics", "m.prom"];
   let enforce = fleet.run(&[&["enforce", "--format", "json"][..], &state, &[first.as_str()]].concat());
   assert_eq!(enforce.status.code(), Some(1), "the failing command fails the run:\n{}", text(&enforce));
