@@ -23,6 +23,11 @@ pub const MASK: &str = "(sensitive)";
 /// The shortest value looked for: shorter ones would mask unrelated lines.
 pub const SHORTEST: usize = 4;
 
+/// The shortest unquoted piece of a value looked for on its own: a piece is
+/// only needed when quoting changed the value around it, and short pieces
+/// (`PATH` of `export PATH="$HOME/bin:$PATH"`) are common words.
+const SHORTEST_PIECE: usize = 8;
+
 /// The sensitive values of one host (or of several, [`Secrets::extend`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Secrets {
@@ -51,7 +56,7 @@ impl Secrets {
         line
           .split(['\\', '"', '\'', '`', '$'])
           .map(str::trim)
-          .filter(|p| p.chars().count() >= SHORTEST)
+          .filter(|p| p.chars().count() >= SHORTEST_PIECE && *p != line)
           .map(str::to_owned),
       );
     }
@@ -167,6 +172,10 @@ mod tests {
       assert!(s.reveals(line), "{line}");
     }
     assert!(!s.reveals("export OTHER=\"value\""));
+    // Short unquoted pieces are common words: only the value itself hides a line.
+    let s = secrets(&["export PATH=\"$HOME/bin:$PATH\""]);
+    assert!(!s.reveals("PATH prepend /usr/local/go/bin"));
+    assert!(s.reveals("export PATH=\"$HOME/bin:$PATH\""));
   }
 
   #[test]
