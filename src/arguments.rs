@@ -33,6 +33,12 @@ pub struct Arguments {
   #[arg(long, value_name = "FILE", requires = "plan")]
   pub out: Option<PathBuf>,
 
+  /// With `--plan`: run no command the playbooks wrote (`unless`, `only_if`
+  /// guards); the commands they guard show as "decided at apply". Implied by
+  /// `--out`.
+  #[arg(long, requires = "plan")]
+  pub no_guards: bool,
+
   #[command(flatten)]
   pub fleet: FleetArgs,
 

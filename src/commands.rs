@@ -178,7 +178,12 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
     Err(e) => return fail(&e.to_string()),
   };
   let options = RunOptions {
-    plan: crate::planner::PlanOptions { root, timeout: run.timeout, state_dir: run.state_dir.clone() },
+    plan: crate::planner::PlanOptions {
+      root,
+      timeout: run.timeout,
+      state_dir: run.state_dir.clone(),
+      run_guards: !(run.no_guards || saved.as_ref().is_some_and(|s| s.no_guards)),
+    },
     apply: run.apply,
     forks: run.forks,
     ssh,
@@ -220,6 +225,7 @@ pub fn run(run: &crate::config::Run, reporter: &Reporter) -> i32 {
       playbooks: run.playbooks.clone(),
       sources: source_hashes,
       root: run.root.clone(),
+      no_guards: run.no_guards,
       hosts: runs
         .iter()
         .map(|r| {

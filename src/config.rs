@@ -64,6 +64,8 @@ pub struct Run {
   pub lock_wait: std::time::Duration,
   /// `--plan --out FILE`.
   pub out: Option<PathBuf>,
+  /// `--no-guards` (or `--out`): plan without running the playbooks' guards.
+  pub no_guards: bool,
   /// `converge apply PLAN`.
   pub saved: Option<PathBuf>,
   /// `converge enforce`.
@@ -104,6 +106,7 @@ impl Run {
       state_dir: fleet.state_dir.or_else(default_state_dir),
       lock_wait: std::time::Duration::from_secs(fleet.lock_timeout),
       out: None,
+      no_guards: false,
       saved: None,
       enforce: None,
       git: None,
@@ -221,6 +224,7 @@ impl Config {
       }
       None => (
         Subcommand::Run(Box::new(Run {
+          no_guards: arguments.no_guards || arguments.out.is_some(),
           out: arguments.out,
           ..Run::new(arguments.playbooks, arguments.root, !arguments.plan, arguments.verify, arguments.fleet)
         })),

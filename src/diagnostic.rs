@@ -99,6 +99,7 @@ codes! {
   ControllerFile = "E603", Error, "a file on the controller could not be read";
   Facts = "E604", Error, "facts could not be gathered from the host";
   GoEnvFile = "E605", Error, "the host's go reads no go env file that converge can write (GOENV)";
+  BlockDamaged = "E606", Error, "a managed block whose marker lines in the host's file do not pair up";
 }
 
 /// A labelled span.

@@ -1,12 +1,15 @@
 //! Showing a plan: for people (per resource `+ create`, `~ update`,
 //! `- remove`, unified diffs, colour on a terminal), as versioned JSON, and as
 //! markdown for a pull-request comment. Values of resources marked `sensitive`
-//! are shown as `(sensitive)`.
+//! are shown as `(sensitive)`: their own diffs and commands, and every line of
+//! any other diff, name, note or message that holds one of their values
+//! ([`crate::secrets`]).
 
 use crate::apply::StepOutcome;
 use crate::change::{Change, FileState};
 use crate::fleet::{HostRun, Status};
 use crate::planner::{HostPlan, Step};
+use crate::secrets::Secrets;
 use serde_json::json;
 use std::fmt::Write;
 
@@ -201,7 +204,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
         step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
       let _ = writeln!(s, "  {} {}{notified}{label}", paint(action.sign(), code, color), step.name);
       for change in &step.changes {
-        for line in change_lines(change, step.sensitive, color) {
+        for line in change_lines(change, step.sensitive, &plan.secrets, color) {
           let _ = writeln!(s, "      {line}");
         }
       }
@@ -221,7 +224,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
     if plans.len() == 1 { "" } else { "s" },
     if c.failed > 0 { format!("; {} failed", c.failed) } else { String::new() }
   );
-  s
+  all_secrets(runs).redact(&s)
 }
 
 fn label_code(label: crate::ledger::Label) -> &'static str {
@@ -232,14 +235,14 @@ fn label_code(label: crate::ledger::Label) -> &'static str {
   }
 }
 
-fn change_lines(change: &Change, sensitive: bool, color: bool) -> Vec<String> {
+fn change_lines(change: &Change, sensitive: bool, secrets: &Secrets, color: bool) -> Vec<String> {
   match change {
     Change::Write { path, before, after, .. } => {
       let mut out = fields(before.as_ref(), after);
       if sensitive {
         out.insert(0, format!("{path}: (sensitive)"));
       } else {
-        for line in diff(before.as_ref(), Some(after), path).lines() {
+        for line in secrets.redact_diff(&diff(before.as_ref(), Some(after), path)).lines() {
           out.push(color_diff_line(line, color));
         }
       }
@@ -249,10 +252,30 @@ fn change_lines(change: &Change, sensitive: bool, color: bool) -> Vec<String> {
       if sensitive {
         vec![format!("{path}: (sensitive)")]
       } else {
-        diff(Some(before), None, path).lines().map(|l| color_diff_line(l, color)).collect()
+        secrets
+          .redact_diff(&diff(Some(before), None, path))
+          .lines()
+          .map(|l| color_diff_line(l, color))
+          .collect()
       }
     }
-    Change::Run { summary, .. } => vec![format!("run: {}", if sensitive { "(sensitive)" } else { summary })],
+    Change::Run { summary, .. } => {
+      vec![format!(
+        "run: {}",
+        if sensitive { crate::secrets::MASK.to_owned() } else { secrets.redact(summary) }
+      )]
+    }
+  }
+}
+
+/// Why a step failed or was skipped, as shown: a sensitive step's reason keeps
+/// its first part (`exit status 3`) only, since the rest is the command's own
+/// error output.
+fn reason(plan: &HostPlan, name: &str, why: &str) -> String {
+  let sensitive = plan.steps.iter().any(|s| s.name == name && s.sensitive);
+  match why.split_once(": ") {
+    Some((head, _)) if sensitive => format!("{}: {}", plan.secrets.redact(head), crate::secrets::MASK),
+    _ => plan.secrets.redact(why),
   }
 }
 
@@ -270,7 +293,7 @@ fn color_diff_line(line: &str, color: bool) -> String {
   }
 }
 
-fn change_json(change: &Change, sensitive: bool) -> serde_json::Value {
+fn change_json(change: &Change, sensitive: bool, secrets: &Secrets) -> serde_json::Value {
   let sha = |f: Option<&FileState>| f.map(|f| f.hash().to_hex().to_string());
   match change {
     Change::Write { path, before, after, system } => json!({
@@ -283,18 +306,18 @@ fn change_json(change: &Change, sensitive: bool) -> serde_json::Value {
       "mode_after": after.mode.map(|m| format!("{m:04o}")),
       "owner_before": before.as_ref().and_then(|b| b.owner.clone()),
       "owner_after": after.owner,
-      "diff": if sensitive { "(sensitive)".to_owned() } else { diff(before.as_ref(), Some(after), path) },
+      "diff": if sensitive { "(sensitive)".to_owned() } else { secrets.redact_diff(&diff(before.as_ref(), Some(after), path)) },
     }),
     Change::Remove { path, before, system } => json!({
       "type": "remove",
       "path": path,
       "system": system,
       "before_blake3": sha(Some(before)),
-      "diff": if sensitive { "(sensitive)".to_owned() } else { diff(Some(before), None, path) },
+      "diff": if sensitive { "(sensitive)".to_owned() } else { secrets.redact_diff(&diff(Some(before), None, path)) },
     }),
     Change::Run { summary, system, .. } => json!({
       "type": "run",
-      "summary": if sensitive { "(sensitive)" } else { summary },
+      "summary": if sensitive { crate::secrets::MASK.to_owned() } else { secrets.redact(summary) },
       "system": system,
     }),
   }
@@ -320,8 +343,8 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
           let result = outcome.and_then(|o| o.steps.iter().find(|(n, _)| *n == step.name)).map(|(_, r)| match r {
             StepOutcome::Unchanged => json!({"status": "unchanged"}),
             StepOutcome::Changed => json!({"status": "changed"}),
-            StepOutcome::Failed(why) => json!({"status": "failed", "reason": why}),
-            StepOutcome::Skipped(why) => json!({"status": "skipped", "reason": why}),
+            StepOutcome::Failed(why) => json!({"status": "failed", "reason": reason(plan, &step.name, why)}),
+            StepOutcome::Skipped(why) => json!({"status": "skipped", "reason": reason(plan, &step.name, why)}),
           });
           json!({
             "name": step.name,
@@ -331,7 +354,7 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
             "notified_by": step.notified_by,
             "notes": step.notes,
             "errors": step.errors.iter().map(|e| json!({"code": e.code.as_str(), "message": e.message, "help": e.help})).collect::<Vec<_>>(),
-            "changes": step.changes.iter().map(|ch| change_json(ch, step.sensitive)).collect::<Vec<_>>(),
+            "changes": step.changes.iter().map(|ch| change_json(ch, step.sensitive, &plan.secrets)).collect::<Vec<_>>(),
             "result": result,
           })
         }).collect::<Vec<_>>(),
@@ -340,7 +363,7 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
     .collect();
   let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
   let labels = Labels::of(runs.iter().map(|r| &r.plan));
-  json!({
+  let mut doc = json!({
     "format_version": FORMAT_VERSION,
     "applied": applied,
     "summary": {
@@ -351,7 +374,18 @@ pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
       "drift": labels.drift, "intent": labels.intent, "new": labels.new,
     },
     "hosts": hosts,
-  })
+  });
+  all_secrets(runs).redact_json(&mut doc);
+  doc
+}
+
+/// The sensitive values of every host: what no output may show.
+pub fn all_secrets(runs: &[HostRun]) -> Secrets {
+  let mut all = Secrets::default();
+  for run in runs {
+    all.extend(&run.plan.secrets);
+  }
+  all
 }
 
 /// The end of a run for people: each host's status, changes, duration and
@@ -384,7 +418,7 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
   for run in runs {
     let error = run.outcome.as_ref().and_then(|o| o.error.as_ref());
     if let Some(e) = error.filter(|_| run.plan.error.is_none()) {
-      let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
+      let _ = writeln!(s, "{}: {} {}", run.plan.host, paint("!", "31", color), run.plan.secrets.redact(e));
     }
     if matches!(run.status, Status::Unreachable | Status::Stale)
       && let Some(e) = &run.plan.error
@@ -393,6 +427,7 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
     }
     for (name, result) in run.outcome.iter().flat_map(|o| o.steps.iter()) {
       if let StepOutcome::Failed(why) | StepOutcome::Skipped(why) = result {
+        let why = reason(&run.plan, name, why);
         let _ = writeln!(s, "{}: {} {name}: {why}", run.plan.host, paint("!", "31", color));
       }
     }
@@ -413,7 +448,7 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
       n => format!(", {n} stale"),
     }
   );
-  s
+  all_secrets(runs).redact(&s)
 }
 
 /// GitHub refuses comments longer than 65,536 characters; the markdown stays
@@ -458,7 +493,7 @@ impl Section {
 /// diff. When the whole would pass [`MARKDOWN_LIMIT`], the largest diffs are
 /// folded first; the summary always stays.
 pub fn markdown(runs: &[HostRun], plan_hash: Option<&str>) -> String {
-  markdown_within(runs, plan_hash, MARKDOWN_LIMIT)
+  all_secrets(runs).redact(&markdown_within(runs, plan_hash, MARKDOWN_LIMIT))
 }
 
 fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> String {
@@ -589,7 +624,7 @@ fn host_markdown(plan: &HostPlan) -> String {
     let label = step.label.map_or(String::new(), |l| format!(" ({})", l.word()));
     let _ = writeln!(s, "#### {} `{}`{label}\n\n```diff", Action::of(step).sign(), step.name);
     for change in &step.changes {
-      for line in change_lines(change, step.sensitive, false) {
+      for line in change_lines(change, step.sensitive, &plan.secrets, false) {
         let _ = writeln!(s, "{}", line.replace("```", "`\u{200b}``"));
       }
     }

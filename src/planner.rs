@@ -39,6 +39,8 @@ pub struct Step {
   pub label: Option<crate::ledger::Label>,
   /// blake3 of its source text (the ledger keeps it).
   pub source: String,
+  /// Where it is declared, `site.goenv:12`.
+  pub at: String,
 }
 
 impl Step {
@@ -71,6 +73,9 @@ pub struct HostPlan {
   pub ledger_sha256: String,
   /// The host stopped answering (the facts round trip timed out or broke).
   pub lost: bool,
+  /// The values of its `sensitive` resources: already hidden in step names,
+  /// notes, errors and fact names; outputs hide them in diffs and the rest.
+  pub secrets: crate::secrets::Secrets,
 }
 
 impl HostPlan {
@@ -91,6 +96,10 @@ pub struct PlanOptions {
   pub timeout: Duration,
   /// The controller's state directory (its copy of each host's ledger).
   pub state_dir: Option<std::path::PathBuf>,
+  /// Run the guards users wrote (`unless`, `only_if`) while planning. Without,
+  /// the plan runs no command of the playbook's; those resources are decided
+  /// at apply (`--no-guards`).
+  pub run_guards: bool,
 }
 
 /// Plans one host over its transport.
@@ -114,7 +123,14 @@ pub fn plan_host(
     let mut scratch = Diagnostics::new();
     let mut v = validator(&play.name, context(play, None), &names, false, sources, &mut scratch);
     for resource in &all {
-      requests.extend(resource.spec.requests(&mut v));
+      let skip_guards = !options.run_guards && resource.spec.guards_are_user_code();
+      requests.extend(
+        resource
+          .spec
+          .requests(&mut v)
+          .into_iter()
+          .filter(|r| !(skip_guards && matches!(r, Request::Guard(_)))),
+      );
     }
   }
   let ledger_request = Request::File(crate::ledger::HOST_FILE.to_owned());
@@ -153,6 +169,7 @@ pub fn plan_host(
   // The step of each resource planned so far.
   let mut step_of: HashMap<usize, usize> = HashMap::new();
   let ctx = context(play, Some(&facts));
+  let mut secrets = crate::secrets::Secrets::default();
   for &i in &order {
     let resource = &play.resources[i];
     let needs: Vec<usize> = implicit
@@ -160,7 +177,9 @@ pub fn plan_host(
       .filter(|(_, after)| *after == i)
       .filter_map(|(before, _)| step_of.get(before).copied())
       .collect();
-    let step = plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &needs);
+    let (step, values) =
+      plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &needs);
+    values.iter().for_each(|v| secrets.add(v));
     index_of.insert(resource.name(), steps.len());
     step_of.insert(i, steps.len());
     steps.push(step);
@@ -179,12 +198,18 @@ pub fn plan_host(
       continue;
     }
     for resource in &handler.resources {
-      let mut step =
+      let (mut step, values) =
         plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &[]);
+      values.iter().for_each(|v| secrets.add(v));
       step.notified_by = by.clone();
       step.depends_on.extend(by.iter().filter_map(|n| index_of.get(n).copied()));
       steps.push(step);
     }
+  }
+  hide(&mut steps, &secrets);
+  let mut digest = digest;
+  if !secrets.is_empty() {
+    digest = digest.into_iter().map(|(k, v)| (secrets.redact(&k), v)).collect();
   }
   let error = steps
     .iter()
@@ -207,6 +232,32 @@ pub fn plan_host(
     ledger_base,
     ledger_sha256,
     lost: false,
+    secrets,
+  }
+}
+
+/// Hides sensitive values in what every output and the ledgers show of the
+/// steps: a name that holds one becomes `KIND (sensitive, FILE:LINE)`, and
+/// notes and error messages have them masked. The changes keep them: the
+/// apply needs them.
+fn hide(steps: &mut [Step], secrets: &crate::secrets::Secrets) {
+  if secrets.is_empty() {
+    return;
+  }
+  for step in steps {
+    if secrets.reveals(&step.name) {
+      step.name = format!("{} (sensitive, {})", step.kind, step.at);
+    }
+    for note in &mut step.notes {
+      *note = secrets.redact(note);
+    }
+    for error in &mut step.errors {
+      error.message = secrets.redact(&error.message);
+      error.help = error.help.as_ref().map(|h| secrets.redact(h));
+    }
+    for by in &mut step.notified_by {
+      *by = secrets.redact(by);
+    }
   }
 }
 
@@ -247,7 +298,7 @@ fn plan_resource(
   index_of: &HashMap<String, usize>,
   steps: &[Step],
   needs: &[usize],
-) -> Step {
+) -> (Step, Vec<String>) {
   let mut diagnostics = Diagnostics::new();
   let mut depends_on: Vec<usize> =
     resource.meta.after.iter().filter_map(|a| index_of.get(&a.value).copied()).collect();
@@ -262,12 +313,28 @@ fn plan_resource(
   let blocked = depends_on.iter().any(|d| steps.get(*d).is_some_and(Step::failed));
   let mut notes = Vec::new();
   let mut expects = Vec::new();
+  let mut values = Vec::new();
   let changes = if blocked {
     Vec::new()
   } else {
     let mut v = validator(&info.name, ctx.clone(), names, true, sources, &mut diagnostics);
-    let changes = resource.spec.plan(&mut v, info, state);
-    expects = resource.spec.expects(&mut v, info);
+    let ((changes, planned_expects), rendered) = crate::resource::recording_texts(|| {
+      if resource.meta.sensitive {
+        // What it asks of the host is as secret as the rest: a command's guards.
+        let mut scratch = Diagnostics::new();
+        resource.spec.requests(&mut validator(&info.name, ctx.clone(), names, true, sources, &mut scratch));
+      }
+      let changes = resource.spec.plan(&mut v, info, state);
+      (changes, resource.spec.expects(&mut v, info))
+    });
+    if resource.meta.sensitive {
+      let id = resource.spec.id();
+      values = rendered
+        .into_iter()
+        .filter(|t| resource.spec.id_holds_values() || !id.contains(t.as_str()))
+        .collect();
+    }
+    expects = planned_expects;
     notes = std::mem::take(&mut v.notes);
     for change in &changes {
       state.apply(change);
@@ -278,7 +345,10 @@ fn plan_resource(
   if blocked {
     errors.push(Diagnostic::new(Code::UnknownReference, "skipped: a resource it depends on failed"));
   }
-  Step {
+  let (line, _) = sources.line_col(resource.span.file, resource.span.start);
+  let file = sources.name(resource.span.file);
+  let file = std::path::Path::new(file).file_name().map_or(file.into(), |f| f.to_string_lossy());
+  let step = Step {
     name: resource.name(),
     kind: resource.kind.clone(),
     changes,
@@ -290,7 +360,9 @@ fn plan_resource(
     expects,
     label: None,
     source: crate::ledger::source_hash(sources.snippet(resource.span)),
-  }
+    at: format!("{file}:{line}"),
+  };
+  (step, values)
 }
 
 fn validator<'a>(
@@ -317,6 +389,7 @@ pub fn failed_host(name: &str, error: String) -> HostPlan {
     ledger_base: String::new(),
     ledger_sha256: String::new(),
     lost: false,
+    secrets: crate::secrets::Secrets::default(),
   }
 }
 

@@ -65,6 +65,24 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
     Vec::new()
   }
 
+  /// Whether [`Spec::id`] holds a value of the resource (a command's text)
+  /// rather than only what it manages (a path, a marker, a variable name).
+  /// A `sensitive` resource's values are hidden wherever they appear; what it
+  /// manages is shown.
+  fn id_holds_values(&self) -> bool {
+    false
+  }
+
+  /// Whether its [`Request::Guard`]s are commands the user wrote (`unless`,
+  /// `only_if`) rather than converge's own probes. `--no-guards` plans do not
+  /// run them: [`Spec::plan`] finds no status for them in the state and leaves
+  /// the decision to the apply.
+  ///
+  /// [`Request::Guard`]: crate::host_facts::Request::Guard
+  fn guards_are_user_code(&self) -> bool {
+    false
+  }
+
   /// What the facts round trip must read for this resource (files, sysctl
   /// keys, tool binaries). Paths may start with `~/`.
   fn requests(&self, _v: &mut Validator) -> Vec<crate::host_facts::Request> {
@@ -225,6 +243,36 @@ pub struct Validator<'a> {
   pub notes: Vec<String>,
 }
 
+thread_local! {
+  /// The texts [`Validator::text`] rendered on this thread while
+  /// [`recording_texts`] runs.
+  static RENDERED: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns, with its result, every value [`Validator::text`]
+/// produced meanwhile on this thread: how the planner learns the values of a
+/// `sensitive` resource, whatever its kind, to hide them everywhere
+/// ([`crate::secrets`]).
+pub fn recording_texts<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+  let outer = RENDERED.with(|r| r.replace(Some(Vec::new())));
+  let out = f();
+  let texts = RENDERED.with(|r| r.replace(outer)).unwrap_or_default();
+  RENDERED.with(|r| {
+    if let Some(outer) = r.borrow_mut().as_mut() {
+      outer.extend(texts.iter().cloned());
+    }
+  });
+  (out, texts)
+}
+
+fn record(text: &str) {
+  RENDERED.with(|r| {
+    if let Some(texts) = r.borrow_mut().as_mut() {
+      texts.push(text.to_owned());
+    }
+  });
+}
+
 impl Validator<'_> {
   pub fn error(&mut self, d: Diagnostic) {
     self.diagnostics.push(d);
@@ -238,6 +286,14 @@ impl Validator<'_> {
   /// template. `None` when it cannot be known yet (it uses facts and facts are
   /// not gathered) or when rendering failed (which is reported).
   pub fn text(&mut self, t: &Text) -> Option<String> {
+    let value = self.render(t);
+    if let Some(v) = &value {
+      record(v);
+    }
+    value
+  }
+
+  fn render(&mut self, t: &Text) -> Option<String> {
     if !t.is_template() {
       return Some(t.value.clone());
     }

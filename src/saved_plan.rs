@@ -49,6 +49,10 @@ pub struct SavedPlan {
   pub sources: BTreeMap<String, String>,
   #[serde(default)]
   pub root: Option<PathBuf>,
+  /// Planned with `--no-guards`: `converge apply` plans again the same way,
+  /// and the apply decides the guarded commands.
+  #[serde(default)]
+  pub no_guards: bool,
   pub hosts: BTreeMap<String, SavedHost>,
   /// The plan as `--format json` shows it.
   pub plan: serde_json::Value,

@@ -279,10 +279,14 @@ pub fn systemd_units(s: &Schedule) -> Result<Units, ScheduleError> {
     service.push("After=network-online.target".to_owned());
   }
   let exec: Vec<String> = s.exec.iter().map(|arg| systemd_quote(arg)).collect();
+  service.extend([String::new(), "[Service]".to_owned(), "Type=oneshot".to_owned()]);
+  if s.system {
+    // Without `User=`, systemd gives a system service neither HOME nor USER nor
+    // SHELL (systemd.exec(5)): converge would plan `~/.bashrc` as `/.bashrc`
+    // and find no state directory. With it, they come from root's passwd entry.
+    service.push("User=root".to_owned());
+  }
   service.extend([
-    String::new(),
-    "[Service]".to_owned(),
-    "Type=oneshot".to_owned(),
     // WorkingDirectory= takes the rest of the line as it is: no quotes, only specifiers.
     format!("WorkingDirectory={}", dir.replace('%', "%%")),
     format!("ExecStart={}", exec.join(" ")),
@@ -663,6 +667,7 @@ mod tests {
        \n\
        [Service]\n\
        Type=oneshot\n\
+       User=root\n\
        WorkingDirectory=/srv/fleet\n\
        ExecStart=\"/usr/local/bin/converge\" \"enforce\"\n\
        Nice=10\n\
@@ -672,6 +677,7 @@ mod tests {
     let user = systemd_units(&Schedule { system: false, ..schedule("30m")? })?;
     assert!(!user.service.contains("network-online"), "{}", user.service);
     assert!(!user.service.contains("[Install]"), "{}", user.service);
+    assert!(!user.service.contains("User="), "a user manager runs its units as that user: {}", user.service);
     Ok(())
   }
 

@@ -2,9 +2,15 @@
 //! value seen, `–` for a consumer the host does not have), versioned JSON, and
 //! markdown. Each failing cell is listed with the value seen, the resource that
 //! declares it, and whether a pending change in the plan addresses it.
+//!
+//! The values of a `sensitive` resource are neither shown as wanted nor as
+//! seen (a wrong value seen is often the old secret); any other text holding a
+//! sensitive value has it masked ([`crate::secrets`]).
 
 use crate::fleet::HostRun;
-use crate::verify::{Cell, Matrix};
+use crate::plan_output::all_secrets;
+use crate::secrets::MASK;
+use crate::verify::{Cell, Matrix, Row};
 use serde_json::json;
 use std::fmt::Write;
 
@@ -13,6 +19,16 @@ pub const FORMAT_VERSION: u32 = 1;
 
 fn paint(text: &str, code: &str, color: bool) -> String {
   if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
+/// Whether a row checks a value of a `sensitive` resource.
+fn sensitive(run: &HostRun, row: &Row) -> bool {
+  run.plan.steps.iter().any(|s| s.name == row.resource && s.sensitive)
+}
+
+/// A value seen or wanted, as shown for the row.
+fn shown(run: &HostRun, row: &Row, value: &str) -> String {
+  if sensitive(run, row) { MASK.to_owned() } else { run.plan.secrets.redact(value) }
 }
 
 fn mark(cell: &Cell) -> &'static str {
@@ -86,11 +102,12 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
       for (seen, consumers) in groups {
         let _ = writeln!(
           s,
-          "  {} {} under {}: saw {seen:?}, want {:?} ({}; {fix})",
+          "  {} {} under {}: saw {:?}, want {:?} ({}; {fix})",
           paint("✗", "31", color),
           row.label,
           consumers.join(", "),
-          row.expect.wanted(),
+          shown(run, row, seen),
+          shown(run, row, &row.expect.wanted()),
           row.resource
         );
       }
@@ -114,7 +131,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
     if runs.len() == 1 { "" } else { "s" },
     runs.len() - holding
   );
-  s
+  all_secrets(runs).redact(&s)
 }
 
 /// The matrices as JSON.
@@ -135,22 +152,45 @@ pub fn json(runs: &[HostRun]) -> serde_json::Value {
         "error": m.error,
         "failures": m.failures(),
         "consumers": m.consumers,
-        "rows": m.rows.iter().map(|row| json!({
-          "label": row.label,
-          "resource": row.resource,
-          "expect": row.expect,
-          "pending_change": row.pending && run.outcome.is_none(),
-          "cells": m.consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect::<serde_json::Map<_, _>>(),
-        })).collect::<Vec<_>>(),
+        "rows": m.rows.iter().map(|row| {
+          let mut expect = json!(row.expect);
+          let mut cells = m.consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect::<serde_json::Map<_, _>>();
+          if sensitive(run, row) {
+            hide_values(&mut expect);
+            cells.values_mut().for_each(hide_values);
+          }
+          json!({
+            "label": row.label,
+            "resource": row.resource,
+            "expect": expect,
+            "pending_change": row.pending && run.outcome.is_none(),
+            "cells": cells,
+          })
+        }).collect::<Vec<_>>(),
       }),
     })
     .collect();
   let holding = runs.iter().filter(|r| r.verify.as_ref().is_some_and(Matrix::holds)).count();
-  json!({
+  let mut doc = json!({
     "format_version": FORMAT_VERSION,
     "summary": { "hosts": runs.len(), "holding": holding, "failing": runs.len() - holding },
     "hosts": hosts,
-  })
+  });
+  all_secrets(runs).redact_json(&mut doc);
+  doc
+}
+
+/// Masks the values (`value`, `seen`) of a serialized expectation or cell.
+fn hide_values(value: &mut serde_json::Value) {
+  if let Some(map) = value.as_object_mut() {
+    for (key, v) in map.iter_mut() {
+      if matches!(key.as_str(), "value" | "seen") {
+        *v = json!(MASK);
+      } else {
+        hide_values(v);
+      }
+    }
+  }
 }
 
 /// The matrices as markdown tables.
@@ -173,7 +213,9 @@ pub fn markdown(runs: &[HostRun]) -> String {
         .cells
         .iter()
         .map(|c| match c {
-          Cell::Wrong { seen } | Cell::Broken { seen } => format!("✗ `{}`", seen.replace('|', "\\|")),
+          Cell::Wrong { seen } | Cell::Broken { seen } => {
+            format!("✗ `{}`", shown(run, row, seen).replace('|', "\\|"))
+          }
           other => mark(other).to_owned(),
         })
         .collect();
@@ -181,5 +223,5 @@ pub fn markdown(runs: &[HostRun]) -> String {
     }
     s.push('\n');
   }
-  s
+  all_secrets(runs).redact(&s)
 }

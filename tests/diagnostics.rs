@@ -80,6 +80,7 @@ fn every_error_code_has_a_bad_input() {
     Code::ControllerFile,
     Code::Facts,
     Code::GoEnvFile,
+    Code::BlockDamaged,
   ];
   for code in Code::ALL {
     if exempt.contains(code) {

@@ -11,5 +11,6 @@ mod loops;
 mod playbooks;
 mod resolve;
 mod safety_inputs;
+mod safety_outputs;
 mod test;
 mod verify;

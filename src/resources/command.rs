@@ -56,6 +56,14 @@ impl Spec for Command {
     self.creates.iter().map(|c| HostPath::Dir(c.value.clone())).collect()
   }
 
+  fn guards_are_user_code(&self) -> bool {
+    true
+  }
+
+  fn id_holds_values(&self) -> bool {
+    true
+  }
+
   fn requests(&self, v: &mut Validator) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(c) = self.creates.as_ref().and_then(|c| v.text(c)) {
@@ -77,16 +85,51 @@ impl Spec for Command {
         return Vec::new();
       }
     }
-    let status = |g: &Option<Text>, v: &mut Validator| {
-      g.as_ref().and_then(|g| v.text(g)).and_then(|g| state.guards.get(&g).copied())
+    let unless = match &self.unless {
+      Some(g) => match v.text(g) {
+        Some(g) => Some(g),
+        None => return Vec::new(),
+      },
+      None => None,
     };
-    if status(&self.unless, v) == Some(0) {
-      return Vec::new();
+    let only_if = match &self.only_if {
+      Some(g) => match v.text(g) {
+        Some(g) => Some(g),
+        None => return Vec::new(),
+      },
+      None => None,
+    };
+    // A guard without a status was not run (`--no-guards`): the apply runs it
+    // just before the command, and the plan says so.
+    let mut script = String::from("cd \"${HOME:-/}\"\n");
+    let mut deferred = Vec::new();
+    if let Some(guard) = &unless {
+      match state.guards.get(guard) {
+        Some(0) => return Vec::new(),
+        Some(_) => {}
+        None => {
+          deferred.push("`unless`");
+          script.push_str(&format!("if {}; then exit 0; fi\n", guard_test(guard)));
+        }
+      }
     }
-    if self.only_if.is_some() && status(&self.only_if, v) != Some(0) {
-      return Vec::new();
+    if let Some(guard) = &only_if {
+      match state.guards.get(guard) {
+        Some(0) => {}
+        Some(_) => return Vec::new(),
+        None => {
+          deferred.push("`only_if`");
+          script.push_str(&format!("if ! {}; then exit 0; fi\n", guard_test(guard)));
+        }
+      }
     }
-    let script = format!("cd \"${{HOME:-/}}\"\n{command}");
+    if !deferred.is_empty() {
+      v.note(format!(
+        "decided at apply: its {} guard runs on the host right before the command, which runs only as the guard says",
+        deferred.join(" and ")
+      ));
+    }
+    script.push_str(&command);
     vec![Change::Run { summary: command, script, system: self.become_root }]
   }
 
@@ -105,4 +148,11 @@ impl Spec for Command {
       v.text(guard);
     }
   }
+}
+
+/// A guard as a shell condition: run as the facts script runs it (no input,
+/// no output), in a subshell, and passed to `eval` as one quoted word, so its
+/// text is never a process's command line on the host.
+fn guard_test(guard: &str) -> String {
+  format!("( eval {} ) </dev/null >/dev/null 2>&1", crate::apply::quote(guard))
 }

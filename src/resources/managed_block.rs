@@ -117,17 +117,42 @@ impl Spec for ManagedBlock {
     let current = state.file(&path);
     let existing = current.map_or(&[][..], |c| &c.data[..]);
     let place = if self.position == Position::Top { Place::Top } else { Place::Bottom };
-    let data = block_merge::merge(existing, &comment, &marker, &content, place);
     if current.is_none() && content.is_empty() {
       return Vec::new();
     }
+    let data = match block_merge::try_merge(existing, &comment, &marker, &content, place) {
+      Ok(data) => data,
+      Err(e) => {
+        let (code, span, label) = match e {
+          block_merge::BlockError::MarkerInContent { .. } => {
+            (Code::WrongType, self.content.span, "this content")
+          }
+          block_merge::BlockError::Damaged { .. } => (Code::BlockDamaged, self.path.span, "in this file"),
+        };
+        v.error(
+          Diagnostic::new(code, format!("cannot write the block into `{path}`: {e}"))
+            .label(span, label)
+            .help(e.help()),
+        );
+        return Vec::new();
+      }
+    };
     let (mode, owner) = self.ownership.desired(v, current);
     write_if_changed(state, &path, data, mode, owner, host.is_system(&path)).into_iter().collect()
   }
 
   fn validate(&self, v: &mut Validator) {
     super::host_path(v, &self.path, "a managed block's file");
-    v.text(&self.content);
+    let comment = self.comment.as_ref().map_or_else(|| Some("#".to_owned()), |c| v.text(c));
+    if let (Some(content), Some(comment)) = (v.text(&self.content), comment)
+      && let Err(e) = block_merge::check_content(&comment, &content)
+    {
+      v.error(
+        Diagnostic::new(Code::WrongType, format!("a managed block's content cannot hold a marker: {e}"))
+          .label(self.content.span, "a line of this content")
+          .help(e.help()),
+      );
+    }
     if let Some(marker) = &self.marker
       && let Some(m) = v.text(marker)
       && (m.is_empty() || m.contains('\n'))
