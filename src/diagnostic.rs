@@ -85,6 +85,8 @@ codes! {
   RelativePath = "E413", Error, "a relative path where an absolute one is needed";
   Inventory = "E414", Error, "an inventory entry that cannot be read";
   Port = "E415", Error, "a port outside 1-65535";
+  ExportValue = "E420", Error, "a value that some consumer would run, expand or read differently";
+  SysctlValue = "E421", Error, "a sysctl value that its key or sysctl.d cannot take";
   GoExportOverrides = "W500", Warning, "a shell export of a Go variable overrides `go env -w`";
   ProxyAnyError = "W501", Warning, "GOPROXY falls back on any error, not only on not-found";
   ProxyUnreachable = "W502", Warning, "GOPROXY entries after `off` or `direct` are never used";
