@@ -77,11 +77,25 @@ fn control(value: &str) -> Option<Refusal> {
   })
 }
 
+/// A Unicode noncharacter (U+FDD0 to U+FDEF, U+FFFE and U+FFFF in every
+/// plane): systemd reads a value holding one as invalid UTF-8 and drops it.
+fn noncharacter(value: &str) -> Option<Refusal> {
+  let c = value.chars().find(|c| {
+    let n = u32::from(*c);
+    (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
+  })?;
+  Some(Refusal::new(
+    format!("the value contains the Unicode noncharacter U+{:04X}", u32::from(c)),
+    c.to_string(),
+    "remove it: the systemd user manager drops a value holding a noncharacter",
+  ))
+}
+
 impl EnvValue {
   /// Reads a declared value, refusing what not every consumer would read the
   /// same way.
   pub fn parse(value: &str) -> Result<EnvValue, Refusal> {
-    if let Some(refusal) = control(value) {
+    if let Some(refusal) = control(value).or_else(|| noncharacter(value)) {
       return Err(refusal);
     }
     if value.starts_with('~') {
@@ -398,6 +412,8 @@ mod tests {
       "a\tb",
       "a\u{7f}",
       "a\u{85}",
+      "\u{fdd0}",
+      "\u{1fffe}",
     ] {
       assert!(EnvValue::parse(bad).is_err(), "{bad:?} accepted");
     }

@@ -418,6 +418,13 @@ impl Export {
             help: "remove the empty entry".to_owned(),
           });
         }
+        if list && rendered.len() > 4096 {
+          return Err(Refusal {
+            reason: format!("the entry is {} bytes, longer than any directory path (4096)", rendered.len()),
+            fragment: String::new(),
+            help: "give the directory's path".to_owned(),
+          });
+        }
         if list && rendered.contains(':') {
           return Err(Refusal {
             reason: format!("the entry `{rendered}` contains `:`, which separates entries"),
