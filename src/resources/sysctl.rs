@@ -127,7 +127,7 @@ pub fn check_value(key: &str, value: &str) -> Result<(), (String, String)> {
   if let Some(c) = value.chars().find(|c| matches!(c, ';' | '#')) {
     return Err((
       format!("the value contains `{c}`"),
-      "sysctl values are numbers or words separated by spaces; `;` and `#` start comments in sysctl.d".into(),
+      "a sysctl value is numbers or words separated by spaces: write only the value".into(),
     ));
   }
   if value.trim() != value {
