@@ -139,6 +139,9 @@ fn expand(value: &str, vars: &BTreeMap<String, String>) -> String {
   out
 }
 
+/// A shell consumer: its name, its command line, and variables it adds.
+type Consumer<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
 /// A `--root` tree, a directory that commands in values would write to, and an
 /// empty working directory for the consumers.
 struct Tree {
@@ -209,7 +212,7 @@ impl Tree {
   /// Each shell consumer's environment (`env -0`), by consumer name.
   fn shells(&self) -> Vec<(&'static str, BTreeMap<String, String>)> {
     let ssh: &[(&str, &str)] = &[("SSH_CLIENT", "10.0.0.1 50000 22")];
-    let cases: [(&str, &[&str], &[(&str, &str)]); 7] = [
+    let cases: [Consumer; 7] = [
       ("bash -l", &["bash", "-lc", "exec env -0"], &[]),
       ("bash -i", &["bash", "-ic", "exec env -0"], &[]),
       ("ssh host cmd (bash)", &["bash", "-c", "exec env -0"], ssh),
