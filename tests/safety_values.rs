@@ -437,6 +437,15 @@ fn hostile(values: &[String]) -> Figures {
   }
 
   let home = tree.home().display().to_string();
+  // fish parses the whole file before it runs any of it.
+  let fish_file = tree.home().join(".config/fish/conf.d/converge.fish");
+  if fish_file.exists() {
+    let mut cmd = Command::new("fish");
+    cmd.arg("-n").arg(&fish_file).env_clear().env("HOME", tree.home()).current_dir(tree.cwd());
+    let out = bounded(cmd, Duration::from_secs(30));
+    assert!(out.status.success(), "fish -n: {}", String::from_utf8_lossy(&out.stderr));
+    figures.consumer_reads += 1;
+  }
   let mut consumers = tree.shells();
   let generator = tree.environment_d();
   if let Some(env) = &generator {
