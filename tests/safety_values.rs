@@ -778,3 +778,103 @@ fn a_second_run_over_a_large_exported_value_finishes() {
     assert_eq!(env.get("BIG").map(String::len), Some(100_000), "{consumer}");
   }
 }
+
+/// `/etc/environment` as `pam_env` reads it (Linux-PAM's `_parse_env_file`):
+/// a `#` ends the line, a value that starts with a quote loses its quotes,
+/// nothing is expanded.
+fn pam_environment(text: &str) -> BTreeMap<String, String> {
+  let mut out = BTreeMap::new();
+  for line in text.lines() {
+    let line = line.trim_start_matches([' ', '\t']);
+    let line = line.split('#').next().unwrap_or_default();
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let Some((key, value)) = line.split_once('=') else { continue };
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+      continue;
+    }
+    let value = if value.starts_with(['"', '\'']) {
+      let chars: Vec<char> = value.chars().collect();
+      let mut kept = String::new();
+      for (i, c) in chars.iter().enumerate().skip(1) {
+        if (*c != '"' && *c != '\'') || i + 1 < chars.len() {
+          kept.push(*c);
+        }
+      }
+      kept
+    } else {
+      value.to_owned()
+    };
+    out.insert(key.to_owned(), value);
+  }
+  out
+}
+
+#[test]
+fn system_exports_are_read_back_exactly_from_the_system_files() {
+  let tree = Tree::new();
+  let marks = tree.marks().display().to_string();
+  let base: BTreeMap<String, String> = tree.base_env().into_iter().collect();
+  let mut exports = Vec::new();
+  let (mut tried, mut refused_count) = (0, 0);
+  for (i, value) in corpus().iter().enumerate() {
+    let value = value.replace("{marks}", &marks);
+    if value.len() > 2000 || converge::text::is_template(&value) {
+      continue;
+    }
+    tried += 1;
+    let export = format!("export CV_{i} = {} {{\n  scope = \"system\"\n}}\n", literal(&value));
+    if refused(&export).is_empty() {
+      exports.push((format!("CV_{i}"), value));
+    } else {
+      refused_count += 1;
+    }
+  }
+  let playbook: String = exports
+    .iter()
+    .map(|(name, value)| format!("export {name} = {} {{\n  scope = \"system\"\n}}\n", literal(value)))
+    .collect();
+  tree.apply(&playbook);
+  let root = tree.root().display().to_string();
+  let source_sh = format!(". '{root}/etc/profile.d/converge.sh'; exec env -0");
+  let source_fish = format!("source '{root}/etc/fish/conf.d/converge-system.fish'; exec env -0");
+  let mut reads = 0;
+  for argv in [
+    vec!["dash", "-c", &source_sh],
+    vec!["bash", "-c", &source_sh],
+    vec!["zsh", "-c", &source_sh],
+    vec!["fish", "-c", &source_fish],
+  ] {
+    let mut cmd = Command::new(argv[0]);
+    cmd.args(&argv[1..]).env_clear().current_dir(tree.cwd());
+    for (k, v) in tree.base_env() {
+      cmd.env(k, v);
+    }
+    let out = bounded(cmd, Duration::from_secs(30));
+    assert!(out.status.success(), "{}: {}", argv[0], String::from_utf8_lossy(&out.stderr));
+    let env: BTreeMap<String, String> = out
+      .stdout
+      .split(|b| *b == 0)
+      .filter_map(|e| String::from_utf8_lossy(e).split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+      .collect();
+    for (name, value) in &exports {
+      assert_eq!(env.get(name), Some(&expand(value, &base)), "{} reads {name}; declared {value:?}", argv[0]);
+      reads += 1;
+    }
+  }
+  // PAM gets the values that need no expansion, exactly; the others not at all.
+  let pam = pam_environment(&String::from_utf8_lossy(
+    &std::fs::read(tree.root().join("etc/environment")).unwrap_or_default(),
+  ));
+  for (name, value) in &exports {
+    let plain = !value.contains('$');
+    assert_eq!(pam.get(name), plain.then_some(value), "/etc/environment {name}");
+    reads += 1;
+  }
+  tree.assert_nothing_ran();
+  let report = format!(
+    "system scope: {tried} values tried, {} accepted and read back {reads} times, {refused_count} refused",
+    exports.len()
+  );
+  std::io::Write::write_all(&mut std::io::stderr(), format!("{report}\n").as_bytes()).ok();
+  assert!(exports.len() > 20 && refused_count > 20, "{report}");
+}
