@@ -32,9 +32,24 @@ pub struct EnvValue {
   pub pieces: Vec<Piece>,
 }
 
+/// What kind of thing a refused value holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+  /// A newline or carriage return: the value spans several lines.
+  Lines,
+  /// Shell syntax other than `$NAME`/`${NAME}`: `$(...)`, backticks, `${X:-y}`,
+  /// a bare `$`, a leading `~`.
+  Syntax,
+  /// A character a consumer's file cannot hold or reads differently.
+  Character,
+  /// A list entry that cannot be one directory (empty, too long, with `:`).
+  Entry,
+}
+
 /// Why a value cannot be written exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
+  pub kind: Refused,
   /// What is wrong, for the diagnostic's message.
   pub reason: String,
   /// The offending part of the value, to point at.
@@ -44,8 +59,13 @@ pub struct Refusal {
 }
 
 impl Refusal {
-  fn new(reason: impl Into<String>, fragment: impl Into<String>, help: impl Into<String>) -> Refusal {
-    Refusal { reason: reason.into(), fragment: fragment.into(), help: help.into() }
+  pub fn new(
+    kind: Refused,
+    reason: impl Into<String>,
+    fragment: impl Into<String>,
+    help: impl Into<String>,
+  ) -> Refusal {
+    Refusal { kind, reason: reason.into(), fragment: fragment.into(), help: help.into() }
   }
 }
 
@@ -64,12 +84,14 @@ fn control(value: &str) -> Option<Refusal> {
   let c = value.chars().find(|c| c.is_control())?;
   Some(if c == '\n' || c == '\r' {
     Refusal::new(
+      Refused::Lines,
       "the value spans several lines",
       c.to_string(),
       "environment.d, PAM and go env files hold one line per variable: join the lines",
     )
   } else {
     Refusal::new(
+      Refused::Character,
       format!("the value contains the control character U+{:04X}", u32::from(c)),
       c.to_string(),
       "remove it: control characters are read differently by shells, environment.d and PAM",
@@ -85,6 +107,7 @@ fn noncharacter(value: &str) -> Option<Refusal> {
     (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
   })?;
   Some(Refusal::new(
+    Refused::Character,
     format!("the value contains the Unicode noncharacter U+{:04X}", u32::from(c)),
     c.to_string(),
     "remove it: the systemd user manager drops a value holding a noncharacter",
@@ -100,6 +123,7 @@ impl EnvValue {
     }
     if value.starts_with('~') {
       return Err(Refusal::new(
+        Refused::Syntax,
         "a leading `~` is expanded by some consumers and kept by others",
         "~",
         "write `$HOME` instead of `~`",
@@ -112,6 +136,7 @@ impl EnvValue {
       match c {
         '`' => {
           return Err(Refusal::new(
+            Refused::Syntax,
             "backticks run a command in POSIX shells",
             "`",
             "write the value itself: converge does not run commands in start-up files",
@@ -127,6 +152,7 @@ impl EnvValue {
             if !valid {
               let shown = &rest[..(3 + end).min(rest.len())];
               return Err(Refusal::new(
+                Refused::Syntax,
                 format!("`{shown}` is shell parameter expansion, which only POSIX shells understand"),
                 shown,
                 "refer to a variable as `$NAME` or `${NAME}`, nothing more",
@@ -144,6 +170,7 @@ impl EnvValue {
                 format!("`{shown}` is not a variable reference")
               };
               return Err(Refusal::new(
+                Refused::Syntax,
                 reason,
                 shown,
                 "write the value itself, or refer to a variable as `$NAME` or `${NAME}`; a literal `$` cannot be exported",
@@ -153,6 +180,7 @@ impl EnvValue {
           };
           if name == "_" {
             return Err(Refusal::new(
+              Refused::Syntax,
               "`$_` means something different in every shell",
               &rest[..used],
               "refer to a variable with a longer name",
@@ -317,6 +345,7 @@ impl Pam {
     let help = "remove it, or use `scope = \"user\"`: PAM's /etc/environment has no way to write it";
     if let Some(c) = text.chars().find(|c| matches!(c, '#' | '"' | '\'')) {
       return Err(Refusal::new(
+        Refused::Character,
         format!("PAM's /etc/environment cannot hold `{c}` (comments and quotes are stripped)"),
         c.to_string(),
         help,
@@ -324,6 +353,7 @@ impl Pam {
     }
     if text.trim_end_matches([' ', '\t']).ends_with('\\') {
       return Err(Refusal::new(
+        Refused::Character,
         "PAM's /etc/environment reads a trailing `\\` as a line continuation",
         "\\",
         help,
@@ -331,6 +361,7 @@ impl Pam {
     }
     if text.len() > Self::MAX {
       return Err(Refusal::new(
+        Refused::Character,
         format!(
           "the value is {} bytes; PAM's /etc/environment reads at most {} per line",
           text.len(),
@@ -352,10 +383,16 @@ impl GoEnvFile {
   /// Checks that the value fits on its line.
   pub fn check(value: &str) -> Result<(), Refusal> {
     if value.contains('\0') {
-      return Err(Refusal::new("the value contains a NUL byte", "\0", "remove the NUL byte"));
+      return Err(Refusal::new(
+        Refused::Character,
+        "the value contains a NUL byte",
+        "\0",
+        "remove the NUL byte",
+      ));
     }
     if let Some(c) = value.chars().find(|c| matches!(c, '\n' | '\r' | '\x0b' | '\x0c')) {
       return Err(Refusal::new(
+        Refused::Lines,
         "the value contains a newline",
         c.to_string(),
         "the go env file holds one `KEY=VALUE` per line: join the lines",

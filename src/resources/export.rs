@@ -7,7 +7,7 @@ use crate::ast::{Term, Value, ValueKind};
 use crate::block_merge::{self, Place};
 use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::dialect::{EnvValue, EnvironmentD, Fish, Pam, Posix, Refusal};
+use crate::dialect::{EnvValue, EnvironmentD, Fish, Pam, Posix, Refusal, Refused};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, text_of};
 use crate::resource::{HostInfo, Kind, Spec, Validator};
@@ -391,9 +391,9 @@ impl Export {
 
   /// Renders the values for the host and reads them into text and references,
   /// refusing (with a diagnostic pointing into the value) what some consumer
-  /// would run, expand or read differently. `None` when a value is refused or
-  /// cannot be rendered yet. The rendered texts come first, `None` for those
-  /// not known yet.
+  /// would run, expand or read differently. Returns each rendered text (`None`
+  /// when not known yet), and the values ready to write (`None` when one is
+  /// refused or not known yet).
   fn read_values(&self, v: &mut Validator) -> (Vec<Option<String>>, Option<Rendered>) {
     let texts: Vec<&Text> = match &self.action {
       Action::Set(t) => vec![t],
@@ -412,25 +412,28 @@ impl Export {
       let list = !matches!(self.action, Action::Set(_));
       let parsed = EnvValue::parse(&rendered).and_then(|value| {
         if list && rendered.is_empty() {
-          return Err(Refusal {
-            reason: "an empty entry means the working directory to the shells".to_owned(),
-            fragment: String::new(),
-            help: "remove the empty entry".to_owned(),
-          });
+          return Err(Refusal::new(
+            Refused::Entry,
+            "an empty entry means the working directory to the shells",
+            "",
+            "remove the empty entry",
+          ));
         }
         if list && rendered.len() > 4096 {
-          return Err(Refusal {
-            reason: format!("the entry is {} bytes, longer than any directory path (4096)", rendered.len()),
-            fragment: String::new(),
-            help: "give the directory's path".to_owned(),
-          });
+          return Err(Refusal::new(
+            Refused::Entry,
+            format!("the entry is {} bytes, longer than any directory path (4096)", rendered.len()),
+            "",
+            "give the directory's path",
+          ));
         }
         if list && rendered.contains(':') {
-          return Err(Refusal {
-            reason: format!("the entry `{rendered}` contains `:`, which separates entries"),
-            fragment: ":".to_owned(),
-            help: "give each directory as its own list item".to_owned(),
-          });
+          return Err(Refusal::new(
+            Refused::Entry,
+            format!("the entry `{rendered}` contains `:`, which separates entries"),
+            ":",
+            "give each directory as its own list item",
+          ));
         }
         if !list
           && self.scope == Scope::System
@@ -471,7 +474,8 @@ fn refusal(v: &Validator, name: &str, t: &Text, r: &Refusal) -> Diagnostic {
     Some(i) if !r.fragment.is_empty() && !t.is_template() => t.span.slice(i, i + r.fragment.len()),
     _ => t.span,
   };
-  let code = if r.fragment == "\n" || r.fragment == "\r" { Code::WrongType } else { Code::ExportValue };
+  // Several lines were always `E203` (as a `:` in a literal entry is).
+  let code = if r.kind == Refused::Lines { Code::WrongType } else { Code::ExportValue };
   let shown: String = t.value.chars().take(60).collect();
   let label = if t.is_template() {
     format!("renders to a refused value for host `{}`", v.host)
