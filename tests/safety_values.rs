@@ -711,6 +711,20 @@ fn a_value_that_renders_to_command_substitution_at_plan_time_changes_nothing() {
   assert!(text.contains("`$(...)` is command substitution"), "{text}");
   assert!(!tree.home().join(".config/converge/env.sh").exists(), "{text}");
   assert!(!tree.home().join(".profile").exists(), "{text}");
+  // The plan names the code for that host's resource.
+  let mut cmd = Command::new(binary());
+  cmd
+    .arg(&file)
+    .args(["--plan", "--format", "json", "--root"])
+    .arg(tree.root())
+    .env("HOME", HOME)
+    .env("XDG_STATE_HOME", tree.dir.path().join("state"))
+    .current_dir(tree.cwd());
+  let out = bounded(cmd, Duration::from_secs(120));
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  let step = &doc["hosts"][0]["steps"][0];
+  assert_eq!(step["errors"][0]["code"], "E420", "{doc}");
+  assert_eq!(step["changes"], serde_json::json!([]), "{doc}");
   tree.assert_nothing_ran();
 }
 
