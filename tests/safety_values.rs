@@ -778,6 +778,24 @@ fn sysctl_values_with_shell_syntax_or_not_a_number_are_refused() {
   let (status, text) =
     check_cli(&[("site.goenv", "sysctl \"net.ipv4.tcp_rmem\" = \"4096 87380 6291456\"\n")]);
   assert_eq!(status, 0, "{text}");
+  // Rendered from facts: refused when planned, the sysctl.d file not written.
+  let tree = Tree::new();
+  let file = tree.dir.path().join("site.goenv");
+  std::fs::write(&file, "sysctl \"fs.inotify.max_user_watches\" = \"1; {{ facts.goos }}\"\n")
+    .unwrap_or_else(|e| panic!("{e}"));
+  let mut cmd = Command::new(binary());
+  cmd
+    .arg(&file)
+    .args(["--format", "json", "--root"])
+    .arg(tree.root())
+    .env("HOME", HOME)
+    .env("XDG_STATE_HOME", tree.dir.path().join("state"))
+    .current_dir(tree.cwd());
+  let out = bounded(cmd, Duration::from_secs(120));
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  assert_eq!(out.status.code(), Some(1), "{doc}");
+  assert_eq!(doc["hosts"][0]["steps"][0]["errors"][0]["code"], "E421", "{doc}");
+  assert!(!tree.root().join("etc/sysctl.d/90-converge.conf").exists());
 }
 
 #[test]
