@@ -910,3 +910,31 @@ fn system_exports_are_read_back_exactly_from_the_system_files() {
   std::io::Write::write_all(&mut std::io::stderr(), format!("{report}\n").as_bytes()).ok();
   assert!(exports.len() > 20 && refused_count > 20, "{report}");
 }
+
+#[test]
+fn go_settings_rendered_from_facts_get_the_check_time_checks_when_planned() {
+  let tree = Tree::new();
+  let file = tree.dir.path().join("site.goenv");
+  let playbook =
+    "goenv {\n  GOFLAGS = \"{{ facts.goos }}\"\n}\nproxy [\"https://a.example.com/{{ facts.goos }}|x\"]\n";
+  std::fs::write(&file, playbook).unwrap_or_else(|e| panic!("{e}"));
+  let mut cmd = Command::new(binary());
+  cmd
+    .arg(&file)
+    .args(["--format", "json", "--root"])
+    .arg(tree.root())
+    .env("HOME", HOME)
+    .env("XDG_STATE_HOME", tree.dir.path().join("state"))
+    .current_dir(tree.cwd());
+  let out = bounded(cmd, Duration::from_secs(120));
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  assert_eq!(out.status.code(), Some(1), "{doc}");
+  let codes: Vec<&str> = doc["hosts"][0]["steps"]
+    .as_array()
+    .into_iter()
+    .flatten()
+    .filter_map(|s| s["errors"][0]["code"].as_str())
+    .collect();
+  assert_eq!(codes, ["E405", "E402"], "{doc}");
+  assert!(!tree.home().join(".config/go/env").exists(), "{doc}");
+}
