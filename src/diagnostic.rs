@@ -88,6 +88,8 @@ codes! {
   Port = "E415", Error, "a port outside 1-65535";
   HostName = "E416", Error, "a host name or address that is neither a DNS name nor an IP address";
   UserName = "E417", Error, "a login user that is not a POSIX user name";
+  ExportValue = "E420", Error, "a value that some consumer would run, expand or read differently";
+  SysctlValue = "E421", Error, "a sysctl value that its key or sysctl.d cannot take";
   GoExportOverrides = "W500", Warning, "a shell export of a Go variable overrides `go env -w`";
   ProxyAnyError = "W501", Warning, "GOPROXY falls back on any error, not only on not-found";
   ProxyUnreachable = "W502", Warning, "GOPROXY entries after `off` or `direct` are never used";

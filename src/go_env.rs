@@ -213,14 +213,8 @@ fn invalid(reason: impl Into<String>, help: impl Into<String>) -> Invalid {
 }
 
 fn check_value(name: &str, value: &str) -> Result<(), Invalid> {
-  if value.contains('\0') {
-    return Err(invalid("the value contains a NUL byte", "remove the NUL byte"));
-  }
-  if value.contains(['\n', '\r', '\x0b']) {
-    return Err(invalid(
-      "the value contains a newline",
-      "the go env file holds one `KEY=VALUE` per line: join the lines",
-    ));
+  if let Err(r) = crate::dialect::GoEnvFile::check(value) {
+    return Err(invalid(r.reason, r.help));
   }
   if value.is_empty() {
     return Ok(());

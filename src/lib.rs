@@ -14,6 +14,7 @@ pub mod change;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod dialect;
 pub mod facts;
 pub mod fleet;
 pub mod formatter;

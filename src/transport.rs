@@ -81,13 +81,26 @@ impl Transport for Local {
       .stderr(Stdio::piped())
       .spawn()
       .map_err(|source| TransportError::Spawn { program: "sh".to_owned(), source })?;
+    // Output is drained while the script runs: a script that prints more
+    // than a pipe holds (a large file read back) would otherwise block forever.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+      std::thread::spawn(move || {
+        let mut data = Vec::new();
+        if let Some(mut pipe) = pipe {
+          let _ = pipe.read_to_end(&mut data);
+        }
+        data
+      })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
     if let Some(mut stdin) = child.stdin.take() {
       stdin.write_all(script.as_bytes())?;
     }
     let deadline = std::time::Instant::now() + timeout;
-    loop {
-      if child.try_wait()?.is_some() {
-        break;
+    let status = loop {
+      if let Some(status) = child.try_wait()? {
+        break status;
       }
       if std::time::Instant::now() >= deadline {
         let _ = child.kill();
@@ -95,8 +108,9 @@ impl Transport for Local {
         return Err(TransportError::Timeout(timeout));
       }
       std::thread::sleep(Duration::from_millis(5));
-    }
-    let output = child.wait_with_output()?;
-    Ok(ScriptOutput { stdout: output.stdout, stderr: output.stderr, status: output.status.code() })
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    Ok(ScriptOutput { stdout, stderr, status: status.code() })
   }
 }

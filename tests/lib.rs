@@ -12,5 +12,6 @@ mod playbooks;
 mod resolve;
 mod safety_inputs;
 mod safety_outputs;
+mod safety_values;
 mod test;
 mod verify;

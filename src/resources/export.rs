@@ -7,6 +7,7 @@ use crate::ast::{Term, Value, ValueKind};
 use crate::block_merge::{self, Place};
 use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::dialect::{EnvValue, EnvironmentD, Fish, Pam, Posix, Refusal, Refused};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, text_of};
 use crate::resource::{HostInfo, Kind, Spec, Validator};
@@ -215,11 +216,12 @@ fn check_name(name: &Text, cx: &mut Cx) -> Option<()> {
   None
 }
 
-/// An export with its values rendered for one host.
+/// An export with its values rendered for one host and read into text and
+/// variable references.
 enum Rendered {
-  Set(String),
-  Prepend(Vec<String>),
-  Append(Vec<String>),
+  Set(EnvValue),
+  Prepend(Vec<EnvValue>),
+  Append(Vec<EnvValue>),
 }
 
 /// The syntax of a file converge writes exports into.
@@ -250,49 +252,57 @@ impl Syntax {
     }
   }
 
+  /// The lines of this file for the export; values PAM cannot hold were
+  /// refused before (see [`Export::read_values`]), and those it leaves out
+  /// (references) give no line.
   fn render(self, name: &str, action: &Rendered) -> String {
     match (self, action) {
       (Syntax::Posix | Syntax::Zsh, Rendered::Set(value)) => {
-        format!("export {name}=\"{}\"\n", posix_escape(value))
+        format!("export {name}={}\n", Posix::word(value))
       }
-      (Syntax::Posix | Syntax::Zsh, Rendered::Prepend(dirs)) => dirs
-        .iter()
-        .rev()
-        .map(|d| format!("__converge_path_prepend {name} \"{}\"\n", posix_escape(d)))
-        .collect(),
+      (Syntax::Posix | Syntax::Zsh, Rendered::Prepend(dirs)) => {
+        dirs.iter().rev().map(|d| format!("__converge_path_prepend {name} {}\n", Posix::word(d))).collect()
+      }
       (Syntax::Posix | Syntax::Zsh, Rendered::Append(dirs)) => {
-        dirs.iter().map(|d| format!("__converge_path_append {name} \"{}\"\n", posix_escape(d))).collect()
+        dirs.iter().map(|d| format!("__converge_path_append {name} {}\n", Posix::word(d))).collect()
       }
-      (Syntax::Fish, Rendered::Set(value)) => format!("set -gx {name} \"{}\"\n", fish_escape(value)),
+      (Syntax::Fish, Rendered::Set(value)) => format!("set -gx -- {name} {}\n", Fish::word(value)),
+      // `contains` compares exactly (`string match` would read `*` and `?` as
+      // wildcards).
       (Syntax::Fish, Rendered::Prepend(dirs)) => dirs
         .iter()
         .rev()
-        .map(|d| {
-          let d = fish_escape(d);
-          format!("set -gx {name} \"{d}\" (string match -v -- \"{d}\" ${name})\n")
-        })
+        .map(|d| format!("{}set -gx -- {name} $__converge_dir ${name}\n", fish_remove(name, d)))
         .collect(),
       (Syntax::Fish, Rendered::Append(dirs)) => dirs
         .iter()
-        .map(|d| {
-          let d = fish_escape(d);
-          format!("set -gx {name} (string match -v -- \"{d}\" ${name}) \"{d}\"\n")
-        })
+        .map(|d| format!("{}set -gx -- {name} ${name} $__converge_dir\n", fish_remove(name, d)))
         .collect(),
-      (Syntax::EnvironmentD, Rendered::Set(value)) => format!("{name}={value}\n"),
-      // No expansion in PAM's file: only values that need none.
-      (Syntax::Pam, Rendered::Set(value)) if !value.contains('$') && name != "PATH" => {
-        format!("{name}={value}\n")
-      }
+      (Syntax::EnvironmentD, Rendered::Set(value)) => format!("{name}={}\n", EnvironmentD::quoted(value)),
+      (Syntax::Pam, Rendered::Set(value)) if name != "PATH" => match Pam::value(value) {
+        Ok(Some(text)) => format!("{name}={text}\n"),
+        Ok(None) | Err(_) => String::new(),
+      },
       (Syntax::Pam, _) => String::new(),
       (Syntax::EnvironmentD, Rendered::Prepend(dirs)) => {
-        format!("{name}={}${{{name}:+:${name}}}\n", dirs.join(":"))
+        let dirs: Vec<String> = dirs.iter().map(EnvironmentD::inner).collect();
+        format!("{name}=\"{}${{{name}:+:${name}}}\"\n", dirs.join(":"))
       }
       (Syntax::EnvironmentD, Rendered::Append(dirs)) => {
-        format!("{name}=${{{name}:+${name}:}}{}\n", dirs.join(":"))
+        let dirs: Vec<String> = dirs.iter().map(EnvironmentD::inner).collect();
+        format!("{name}=\"${{{name}:+${name}:}}{}\"\n", dirs.join(":"))
       }
     }
   }
+}
+
+/// fish lines that set `$__converge_dir` to a directory and take every copy of
+/// it out of the list `name`.
+fn fish_remove(name: &str, dir: &EnvValue) -> String {
+  format!(
+    "set -l __converge_dir {}\nwhile set -l __converge_at (contains -i -- $__converge_dir ${name})\n  set -e {name}[$__converge_at]\nend\n",
+    Fish::word(dir)
+  )
 }
 
 /// Files with the syntax of each.
@@ -362,16 +372,6 @@ __converge_path_prepend() { __converge_path_remove "$1" "$2"; eval "$1=\"\$2\${$
 __converge_path_append() { __converge_path_remove "$1" "$2"; eval "$1=\"\${$1:+\$$1:}\$2\""; export "$1"; }
 "#;
 
-/// Escapes for a double-quoted sh string, keeping `$VAR` expansion.
-fn posix_escape(s: &str) -> String {
-  s.replace('\\', "\\\\").replace('"', "\\\"").replace('`', "\\`")
-}
-
-/// Escapes for a double-quoted fish string, keeping `$VAR` expansion.
-fn fish_escape(s: &str) -> String {
-  s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
 fn is_go_bin(dir: &str) -> bool {
   let dir = dir.trim_end_matches('/');
   dir.ends_with("/go/bin") || dir.ends_with("/gopath/bin")
@@ -388,6 +388,106 @@ impl Export {
   pub fn span(&self) -> Span {
     self.name.span
   }
+
+  /// Renders the values for the host and reads them into text and references,
+  /// refusing (with a diagnostic pointing into the value) what some consumer
+  /// would run, expand or read differently. Returns each rendered text (`None`
+  /// when not known yet), and the values ready to write (`None` when one is
+  /// refused or not known yet).
+  fn read_values(&self, v: &mut Validator) -> (Vec<Option<String>>, Option<Rendered>) {
+    let texts: Vec<&Text> = match &self.action {
+      Action::Set(t) => vec![t],
+      Action::Prepend(e) | Action::Append(e) => e.iter().collect(),
+    };
+    let mut values = Vec::new();
+    let mut texts_out = Vec::new();
+    let mut refused = false;
+    for t in texts {
+      let rendered = v.text(t);
+      texts_out.push(rendered.clone());
+      let Some(rendered) = rendered else {
+        refused = true;
+        continue;
+      };
+      let list = !matches!(self.action, Action::Set(_));
+      let parsed = EnvValue::parse(&rendered).and_then(|value| {
+        if list && rendered.is_empty() {
+          return Err(Refusal::new(
+            Refused::Entry,
+            "an empty entry means the working directory to the shells",
+            "",
+            "remove the empty entry",
+          ));
+        }
+        if list && rendered.len() > 4096 {
+          return Err(Refusal::new(
+            Refused::Entry,
+            format!("the entry is {} bytes, longer than any directory path (4096)", rendered.len()),
+            "",
+            "give the directory's path",
+          ));
+        }
+        if list && rendered.contains(':') {
+          return Err(Refusal::new(
+            Refused::Entry,
+            format!("the entry `{rendered}` contains `:`, which separates entries"),
+            ":",
+            "give each directory as its own list item",
+          ));
+        }
+        if !list
+          && self.scope == Scope::System
+          && let Err(r) = Pam::value(&value)
+        {
+          return Err(r);
+        }
+        Ok(value)
+      });
+      match parsed {
+        Ok(value) => values.push(value),
+        Err(r) => {
+          refused = true;
+          v.error(refusal(v, &self.name.value, t, &r));
+        }
+      }
+    }
+    if refused {
+      return (texts_out, None);
+    }
+    let rendered = match &self.action {
+      Action::Set(_) => match values.pop() {
+        Some(value) => Rendered::Set(value),
+        None => return (texts_out, None),
+      },
+      Action::Prepend(_) => Rendered::Prepend(values),
+      Action::Append(_) => Rendered::Append(values),
+    };
+    (texts_out, Some(rendered))
+  }
+}
+
+/// The diagnostic for a value refused by a dialect, pointing at the offending
+/// part when it can be found in the literal.
+fn refusal(v: &Validator, name: &str, t: &Text, r: &Refusal) -> Diagnostic {
+  let literal = v.sources.snippet(t.span);
+  let at = match literal.find(r.fragment.as_str()) {
+    Some(i) if !r.fragment.is_empty() && !t.is_template() => t.span.slice(i, i + r.fragment.len()),
+    _ => t.span,
+  };
+  // Several lines were always `E203` (as a `:` in a literal entry is).
+  let code = if r.kind == Refused::Lines { Code::WrongType } else { Code::ExportValue };
+  let shown: String = t.value.chars().take(60).collect();
+  let label = if t.is_template() {
+    format!("renders to a refused value for host `{}`", v.host)
+  } else {
+    r.reason.clone()
+  };
+  let message = if t.is_template() {
+    format!("`{name}` on host `{}`: {} (rendered from `{shown}`)", v.host, r.reason)
+  } else {
+    format!("`{name}` cannot be exported as written: {}", r.reason)
+  };
+  Diagnostic::new(code, message).label(at, label).help(r.help.clone())
 }
 
 impl Spec for Export {
@@ -440,26 +540,7 @@ impl Spec for Export {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let action = match &self.action {
-      Action::Set(t) => match v.text(t) {
-        Some(value) => Rendered::Set(value),
-        None => return Vec::new(),
-      },
-      Action::Prepend(entries) | Action::Append(entries) => {
-        let mut dirs = Vec::new();
-        for e in entries {
-          match v.text(e) {
-            Some(d) => dirs.push(d),
-            None => return Vec::new(),
-          }
-        }
-        if matches!(self.action, Action::Prepend(_)) {
-          Rendered::Prepend(dirs)
-        } else {
-          Rendered::Append(dirs)
-        }
-      }
-    };
+    let Some(action) = self.read_values(v).1 else { return Vec::new() };
     let name = &self.name.value;
     let marker = self.id();
     // (file, block name, block content, where a new block goes), in order.
@@ -516,22 +597,15 @@ impl Spec for Export {
   }
 
   fn validate(&self, v: &mut Validator) {
+    // Values known at check time are refused here; those that need facts are
+    // refused when planned.
+    let (rendered, _) = self.read_values(v);
     match &self.action {
-      Action::Set(t) => {
-        if let Some(value) = v.text(t)
-          && (value.contains('\n') || value.contains('\0'))
-        {
-          v.error(
-            Diagnostic::new(Code::WrongType, "an exported value must be one line")
-              .label(t.span, "contains a newline")
-              .help("environment.d and PAM files cannot hold multi-line values"),
-          );
-        }
-      }
+      Action::Set(_) => {}
       Action::Prepend(entries) | Action::Append(entries) => {
         let append = matches!(self.action, Action::Append(_));
-        for entry in entries {
-          let Some(dir) = v.text(entry) else { continue };
+        for (entry, dir) in entries.iter().zip(rendered) {
+          let Some(dir) = dir else { continue };
           if append && self.name.value == "PATH" && is_go_bin(&dir) {
             v.error(
               Diagnostic::new(

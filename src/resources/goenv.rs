@@ -152,6 +152,22 @@ fn no_go_env_file(host: &HostInfo, at: crate::source::Span) -> Diagnostic {
   Diagnostic::new(Code::GoEnvFile, format!("the go of `{}` {what}", host.name)).label(at, label).help(help)
 }
 
+/// Reports a value `go env -w` or the go command would refuse, or the go env
+/// file cannot hold; true when refused.
+fn refuse(v: &mut Validator, name: &Text, value: &Text, rendered: &str) -> bool {
+  let Err(e) = go_env::check_write(&name.value, rendered) else { return false };
+  let shown: String = rendered.chars().take(80).collect();
+  let shown = shown.escape_debug();
+  let label =
+    if value.is_template() { format!("{} (for host `{}`)", e.reason(), v.host) } else { e.reason() };
+  v.error(
+    Diagnostic::new(Code::GoEnvValue, format!("`{}={shown}` is refused: {}", name.value, e.reason()))
+      .label(value.span, label)
+      .help(e.help()),
+  );
+  true
+}
+
 fn name_error(name: &str, span: crate::source::Span, e: &GoEnvError) -> Diagnostic {
   let code = match e {
     GoEnvError::Unknown { .. } => Code::GoEnvUnknown,
@@ -194,11 +210,18 @@ impl Spec for GoEnv {
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let mut vars = Vec::new();
+    let mut refused = false;
     for (name, value) in &self.vars {
       match v.text(value) {
+        // Values rendered from facts are known only now: the same checks as
+        // at check time, before anything is written.
+        Some(rendered) if refuse(v, name, value, &rendered) => refused = true,
         Some(rendered) => vars.push((name.value.clone(), rendered)),
         None => return Vec::new(),
       }
+    }
+    if refused {
+      return Vec::new();
     }
     let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
     write_go_env(v, host, state, &vars, at)
@@ -207,15 +230,7 @@ impl Spec for GoEnv {
   fn validate(&self, v: &mut Validator) {
     for (name, value) in &self.vars {
       let Some(rendered) = v.text(value) else { continue };
-      if let Err(e) = go_env::check_write(&name.value, &rendered) {
-        v.error(
-          Diagnostic::new(
-            Code::GoEnvValue,
-            format!("`{}={rendered}` is refused: {}", name.value, e.reason()),
-          )
-          .label(value.span, e.reason())
-          .help(e.help()),
-        );
+      if refuse(v, name, value, &rendered) {
         continue;
       }
       if name.value == "GOSUMDB" && rendered == "off" {

@@ -166,6 +166,19 @@ impl Spec for Proxy {
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
     let at = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();
+    // Entries rendered from facts are known only now: refuse what go would.
+    if let Err(e) = crate::go_env::check_write("GOPROXY", &value) {
+      let shown: String = value.chars().take(80).collect();
+      v.error(
+        Diagnostic::new(
+          Code::GoProxy,
+          format!("GOPROXY `{}` is refused: {}", shown.escape_debug(), e.reason()),
+        )
+        .label(at, format!("rendered for host `{}`", v.host))
+        .help(e.help()),
+      );
+      return Vec::new();
+    }
     super::goenv::write_go_env(v, host, state, &[("GOPROXY".to_owned(), value)], at)
   }
 
@@ -174,6 +187,22 @@ impl Spec for Proxy {
     let mut warned = false;
     for (text, sep) in &self.entries {
       let Some(entry) = v.text(text) else { continue };
+      if let Err(r) = crate::dialect::GoEnvFile::check(&entry) {
+        v.error(
+          Diagnostic::new(Code::GoProxy, format!("a GOPROXY entry cannot be written: {}", r.reason))
+            .label(text.span, "invalid entry")
+            .help(r.help),
+        );
+        continue;
+      }
+      if let Some(sep) = entry.chars().find(|c| *c == ',' || *c == '|') {
+        v.error(
+          Diagnostic::new(Code::GoProxy, format!("the GOPROXY entry `{entry}` contains `{sep}`"))
+            .label(text.span, "go would read several entries here")
+            .help("give each proxy as its own list item"),
+        );
+        continue;
+      }
       if let Some((word, at)) = &terminal {
         v.error(
           Diagnostic::new(

@@ -86,6 +86,85 @@ pub fn set_line(existing: &[u8], key: &str, value: &str) -> Vec<u8> {
   out.into_bytes()
 }
 
+/// Keys that hold one integer, with the range the kernel takes.
+const INTEGER_KEYS: &[(&str, i64, i64)] = &[
+  ("fs.inotify.max_user_watches", 1, i32::MAX as i64),
+  ("fs.inotify.max_user_instances", 1, i32::MAX as i64),
+  ("fs.inotify.max_queued_events", 1, i32::MAX as i64),
+  ("fs.file-max", 0, i64::MAX),
+  ("fs.nr_open", 0, i32::MAX as i64),
+  ("kernel.yama.ptrace_scope", 0, 3),
+  ("kernel.perf_event_paranoid", -1, 4),
+  ("kernel.kptr_restrict", 0, 2),
+  ("kernel.dmesg_restrict", 0, 1),
+  ("kernel.pid_max", 301, 4_194_304),
+  ("kernel.unprivileged_userns_clone", 0, 1),
+  ("user.max_user_namespaces", 0, i32::MAX as i64),
+  ("vm.max_map_count", 0, i32::MAX as i64),
+  ("vm.swappiness", 0, 200),
+  ("vm.overcommit_memory", 0, 2),
+  ("net.core.somaxconn", 0, i32::MAX as i64),
+  ("net.ipv4.ip_forward", 0, 1),
+];
+
+/// The longest value the kernel takes (one page).
+const MAX_VALUE: usize = 4096;
+
+/// Checks a value for its key (dotted): `Err((reason, help))` for what
+/// sysctl.d cannot hold or the key does not take.
+pub fn check_value(key: &str, value: &str) -> Result<(), (String, String)> {
+  if value.trim().is_empty() {
+    return Err(("the value is empty".into(), "write the value, such as `524288`".into()));
+  }
+  if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+    let reason = if c == '\n' || c == '\r' {
+      "the value spans several lines".to_owned()
+    } else {
+      format!("the value contains the control character U+{:04X}", u32::from(c))
+    };
+    return Err((reason, "a sysctl.d line holds one value: remove it".into()));
+  }
+  if let Some(c) = value.chars().find(|c| matches!(c, ';' | '#')) {
+    return Err((
+      format!("the value contains `{c}`"),
+      "a sysctl value is numbers or words separated by spaces: write only the value".into(),
+    ));
+  }
+  if value.trim() != value {
+    return Err((
+      "the value has leading or trailing spaces, which sysctl.d drops".into(),
+      "remove the spaces".into(),
+    ));
+  }
+  if value.len() > MAX_VALUE {
+    return Err((
+      format!("the value is {} bytes; the kernel takes at most {MAX_VALUE}", value.len()),
+      "shorten the value".into(),
+    ));
+  }
+  if let Some((_, min, max)) = INTEGER_KEYS.iter().find(|(k, ..)| *k == key) {
+    match value.parse::<i64>() {
+      Ok(n) if (*min..=*max).contains(&n) => {}
+      Ok(n) => {
+        return Err((
+          format!("`{key}` takes {min} to {max}, not {n}"),
+          format!("write a number from {min} to {max}"),
+        ));
+      }
+      Err(_) => {
+        return Err((
+          format!("`{key}` takes one integer, not `{value}`"),
+          format!(
+            "write a whole number from {min} to {max}, such as `sysctl \"{key}\" = {max_ex}`",
+            max_ex = (*max).min(524_288)
+          ),
+        ));
+      }
+    }
+  }
+  Ok(())
+}
+
 /// Whether a text is a sysctl key: dot- or slash-separated parts of letters,
 /// digits, `_` and `-`, at least two of them.
 pub fn is_key(key: &str) -> bool {
@@ -94,6 +173,21 @@ pub fn is_key(key: &str) -> bool {
     && parts
       .iter()
       .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+}
+
+impl Sysctl {
+  /// Reports a value its key or sysctl.d cannot take; true when refused.
+  fn refuse(&self, v: &mut Validator, key: &str, value: &str) -> bool {
+    let Err((reason, help)) = check_value(key, value) else { return false };
+    let label =
+      if self.value.is_template() { format!("{reason} (for host `{}`)", v.host) } else { reason.clone() };
+    v.error(
+      Diagnostic::new(Code::SysctlValue, format!("`{key}` cannot be set to this value: {reason}"))
+        .label(self.value.span, label)
+        .help(help),
+    );
+    true
+  }
 }
 
 impl Spec for Sysctl {
@@ -119,6 +213,10 @@ impl Spec for Sysctl {
     let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) else { return Vec::new() };
     let key = key.replace('/', ".");
     let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    // Values rendered from facts are known only now.
+    if self.refuse(v, &key, &value) {
+      return Vec::new();
+    }
     let live = state.sysctl.get(&key).cloned().flatten();
     if !host.rooted && live.is_none() {
       v.error(
@@ -155,13 +253,8 @@ impl Spec for Sysctl {
           .help("sysctl keys are dot-separated names under /proc/sys; `sysctl -a` lists them"),
       );
     }
-    if let Some(value) = v.text(&self.value)
-      && (value.contains('\n') || value.trim().is_empty())
-    {
-      v.error(
-        Diagnostic::new(Code::WrongType, "a sysctl value must be one non-empty line")
-          .label(self.value.span, "empty or several lines"),
-      );
+    if let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) {
+      self.refuse(v, &key.replace('/', "."), &value);
     }
     if let Some(file) = &self.file
       && let Some(f) = v.text(file)
@@ -191,5 +284,29 @@ mod tests {
     ] {
       assert_eq!(super::is_key(key), ok, "{key}");
     }
+  }
+
+  #[test]
+  fn values() {
+    for (key, value, ok) in [
+      ("fs.inotify.max_user_watches", "524288", true),
+      ("fs.inotify.max_user_watches", "524288; touch /tmp/x", false),
+      ("fs.inotify.max_user_watches", "0x10", false),
+      ("fs.inotify.max_user_watches", "0", false),
+      ("fs.inotify.max_user_watches", "99999999999", false),
+      ("kernel.yama.ptrace_scope", "1", true),
+      ("kernel.yama.ptrace_scope", "4", false),
+      ("net.ipv4.tcp_rmem", "4096 87380 6291456", true),
+      ("net.ipv4.tcp_rmem", "4096\t87380\t6291456", true),
+      ("kernel.core_pattern", "|/usr/lib/systemd/systemd-coredump %P %u %g", true),
+      ("kernel.core_pattern", "a\nb", false),
+      ("kernel.core_pattern", "a # b", false),
+      ("kernel.core_pattern", " a", false),
+      ("kernel.core_pattern", "a\u{1b}", false),
+      ("kernel.core_pattern", "", false),
+    ] {
+      assert_eq!(super::check_value(key, value).is_ok(), ok, "{key} = {value:?}");
+    }
+    assert!(super::check_value("kernel.core_pattern", &"x".repeat(5000)).is_err());
   }
 }

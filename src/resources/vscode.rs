@@ -207,6 +207,28 @@ mod tests {
     assert_eq!(merge(&merged, &settings), Ok(None), "merging again changes nothing");
   }
 
+  proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+    /// Any key and string value, however hostile (quotes, backslashes, control
+    /// characters, `*/`, newlines), is written as JSON that VS Code reads back as
+    /// exactly that key and value, next to the user's comments and keys.
+    #[test]
+    fn any_string_is_read_back_exactly(key in "\\PC*", value in "(\\PC|[\"\\\\\n\t\u{0}-\u{1f}\u{7f}\u{2028}\u{2029}/*])*") {
+      let existing = "{\n  // keep me */ \"x\"\n  \"other\": 1\n}\n";
+      for base in ["", existing] {
+        let merged = merge(base, &[(key.clone(), json!(value.clone()))]).ok().flatten().unwrap_or_default();
+        let options = jsonc_parser::ParseOptions::default();
+        let read: serde_json::Value =
+          jsonc_parser::parse_to_serde_value(&merged, &options).unwrap_or_else(|e| panic!("{e}: {merged}"));
+        proptest::prop_assert_eq!(read.get(&key), Some(&json!(value.clone())), "{}", merged);
+        if !base.is_empty() && key != "other" {
+          proptest::prop_assert_eq!(read.get("other"), Some(&json!(1)));
+          proptest::prop_assert!(merged.contains("// keep me */ \"x\""));
+        }
+      }
+    }
+  }
+
   #[test]
   fn creates_the_file_and_refuses_a_broken_one() {
     let created = merge("", &[("a".to_owned(), json!(1))]).ok().flatten().unwrap_or_default();
