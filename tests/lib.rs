@@ -10,5 +10,6 @@ mod format_props;
 mod loops;
 mod playbooks;
 mod resolve;
+mod safety_ssh;
 mod test;
 mod verify;

@@ -1,0 +1,611 @@
+//! The SSH transport against hostile or broken settings: inventory values in
+//! proxy commands, known_hosts as OpenSSH reads it, `Include` cycles, looping
+//! `ProxyJump` chains, and hosts that stop answering mid-run. Against the real
+//! sshd testbed, with OpenSSH's own tools as the reference.
+
+use crate::fleet::{Fleet, host, host_rows};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SMALL: &str = r#"
+export GOPROXY = "https://goproxy.example.com,direct"
+file "~/.config/converge-fleet/marker" {
+  content = "host {{ host }}\n"
+}
+"#;
+
+/// A stand-in for `nc %h %p`: bash's /dev/tcp relays the stream.
+const RELAY: &str = "ProxyCommand bash -c \"exec 3<>/dev/tcp/%h/%p; cat <&3 & exec cat >&3\"";
+
+/// The testbed's ssh config with `extra` lines added to host `name`'s block.
+fn with_host_lines(config: &str, name: &str, extra: &str) -> String {
+  let head = format!("Host {name}\n");
+  config.replace(&head, &format!("Host {name}\n{extra}"))
+}
+
+fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+  serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    panic!(
+      "no JSON from converge ({e}):\nstdout: {}\nstderr: {}",
+      String::from_utf8_lossy(&out.stdout),
+      String::from_utf8_lossy(&out.stderr)
+    )
+  })
+}
+
+fn error_of(doc: &serde_json::Value, name: &str) -> String {
+  host(doc, name)["error"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn proxy_command_tokens_never_run_inventory_data_on_the_controller() {
+  // Why: an address like `127.0.0.1;touch X;` went into `ProxyCommand ... %h`
+  // unquoted and ran `touch` on the controller during `--plan`.
+  let fleet = Fleet::start(4);
+  let marker = fleet.workdir().join("pwned");
+  let m = marker.display();
+  let mut config = fleet.read_local(".ssh/config");
+  for h in ["h01", "h02", "h03", "h04"] {
+    config = with_host_lines(&config, h, &format!("  {RELAY}\n"));
+  }
+  // h04's HostName comes from the ssh config itself.
+  let net = fleet.net;
+  config =
+    config.replace(&format!("HostName 127.0.{net}.4\n"), &format!("HostName 127.0.{net}.4;touch {m};\n"));
+  fleet.write_local(".ssh/config", &config);
+  let playbook = format!(
+    "host \"h01\" {{}}\n\
+     host \"h02\" {{\n  address = \"127.0.{net}.2;touch {m};\"\n}}\n\
+     host \"h03\" {{\n  user = \"dev-dash;touch {m};\"\n}}\n\
+     host \"h04\" {{}}\n{SMALL}"
+  );
+  let out = fleet.converge(&playbook, &["--plan", "--format", "json"]);
+  assert!(!marker.exists(), "inventory data ran as a command on the controller");
+  assert_ne!(out.status.code(), Some(0));
+  assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+  // Where the run got as far as the hosts, the good one went through the proxy.
+  if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+    && doc["hosts"].as_array().is_some_and(|h| h.len() == 4)
+  {
+    assert_eq!(host(&doc, "h01")["status"], "changed", "{doc}");
+    for h in ["h02", "h03", "h04"] {
+      assert_eq!(host(&doc, h)["status"], "unreachable", "{h}: {doc}");
+    }
+  }
+
+  // The ssh config alone (no inventory values) is refused by the transport itself.
+  let playbook = format!("host \"h01\" {{}}\nhost \"h04\" {{}}\n{SMALL}");
+  let doc = stdout_json(&fleet.converge(&playbook, &["--plan", "--format", "json"]));
+  assert!(!marker.exists(), "a HostName ran as a command on the controller");
+  assert_eq!(host(&doc, "h01")["status"], "changed", "{doc}");
+  assert_eq!(host(&doc, "h04")["status"], "unreachable", "{doc}");
+  let error = error_of(&doc, "h04");
+  assert!(error.contains("ProxyCommand") && error.contains("not a plain host name"), "{error}");
+}
+
+/// Hashes a known_hosts file in place with `ssh-keygen -H`.
+fn hash_known_hosts(path: &Path) {
+  let out = Command::new("ssh-keygen").arg("-H").arg("-f").arg(path).output();
+  assert!(out.is_ok_and(|o| o.status.success()), "ssh-keygen -H");
+  let _ = std::fs::remove_file(path.with_extension("old"));
+}
+
+/// Whether OpenSSH itself accepts the host with this known_hosts file.
+fn openssh_accepts(fleet: &Fleet, name: &str, known_hosts: &Path) -> bool {
+  let out = Command::new("ssh")
+    .args(["-F", &fleet.home().join(".ssh/config").display().to_string()])
+    .args(["-o", &format!("UserKnownHostsFile={}", known_hosts.display())])
+    .args(["-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"])
+    .args(["-o", "BatchMode=yes", "-o", "ConnectTimeout=5", name, "echo accepted"])
+    .stdin(Stdio::null())
+    .output()
+    .unwrap_or_else(|e| panic!("ssh: {e}"));
+  String::from_utf8_lossy(&out.stdout).contains("accepted")
+}
+
+fn fingerprint_of(fleet: &Fleet, i: usize) -> String {
+  let out = Command::new("ssh-keygen")
+    .arg("-lf")
+    .arg(fleet.testbed_dir().join(format!("h{i:02}/host_ed25519.pub")))
+    .output()
+    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    .unwrap_or_default();
+  out.split_whitespace().nth(1).unwrap_or_default().to_owned()
+}
+
+#[test]
+fn known_hosts_markers_patterns_ports_and_hashes_are_read_as_openssh_reads_them() {
+  // Why: `@revoked` was ignored, a port-22 entry vouched for port 2222,
+  // `[127.0.97.*]:2222` patterns were ignored, and a changed key's message
+  // called a plain entry "hashed".
+  let fleet = Fleet::start(10);
+  let net = fleet.net;
+  let keys: Vec<String> = fleet
+    .read_local(".ssh/known_hosts")
+    .lines()
+    .map(|l| l.split_once(' ').map(|(_, k)| k.to_owned()).unwrap_or_default())
+    .collect();
+  let key = |i: usize| keys[i - 1].clone();
+  let name = |i: usize| format!("[127.0.{net}.{i}]:2222");
+  let home = fleet.home();
+  // Hashed entries: h05 with its own key, h07 with another host's.
+  let hashed = home.join(".ssh/hashed_hosts");
+  std::fs::write(&hashed, format!("{} {}\n{} {}\n", name(5), key(5), name(7), key(8)))
+    .unwrap_or_else(|e| panic!("{e}"));
+  hash_known_hosts(&hashed);
+  let hashed_lines = std::fs::read_to_string(&hashed).unwrap_or_default();
+  assert!(hashed_lines.starts_with("|1|"), "{hashed_lines}");
+  let known = format!(
+    "# h01: known, and revoked\n{n1} {k1}\n@revoked {n1} {k1}\n\
+     # h02: port 22 has its key, port 2222 another\n127.0.{net}.2 {k2}\n{n2} {k9}\n\
+     # h03: a wildcard pattern in a comma list, any case\nOTHER.example,[127.0.{net}.3*]:2222 {k3}\n\
+     # h04: named, then negated\n![127.0.{net}.4]:2222,[127.0.{net}.4]:2222 {k4}\n\
+     {hashed_lines}\
+     # h06: a plain entry with another key\n{n6} {k9}\n\
+     # h08: only a CA line\n@cert-authority {n8} {k8}\n\
+     # h09: only port 22 is known, with its key (OpenSSH then looks without the port)\n127.0.{net}.9 {k9}\n\
+     # h10: revoked through a wildcard\n{n10} {k10}\n@revoked * {k10}\n",
+    n1 = name(1),
+    k1 = key(1),
+    n2 = name(2),
+    k2 = key(2),
+    k3 = key(3),
+    k4 = key(4),
+    n6 = name(6),
+    n8 = name(8),
+    k8 = key(8),
+    k9 = key(9),
+    n10 = name(10),
+    k10 = key(10),
+  );
+  fleet.write_local(".ssh/known_hosts", &known);
+  let expected = [
+    ("h01", "unreachable"),
+    ("h02", "unreachable"),
+    ("h03", "changed"),
+    ("h04", "unreachable"),
+    ("h05", "changed"),
+    ("h06", "unreachable"),
+    ("h07", "unreachable"),
+    ("h08", "unreachable"),
+    ("h09", "changed"),
+    ("h10", "unreachable"),
+  ];
+  // OpenSSH agrees on every host.
+  let known_path = home.join(".ssh/known_hosts");
+  for (h, status) in expected {
+    assert_eq!(openssh_accepts(&fleet, h, &known_path), status == "changed", "OpenSSH on {h}");
+  }
+
+  let playbook = format!("{}{SMALL}", fleet.inventory());
+  let (code, doc) = fleet.converge_json(&playbook, &[]);
+  assert_eq!(code, 1, "{doc}");
+  for (h, status) in expected {
+    assert_eq!(host(&doc, h)["status"], status, "{h}: {doc}");
+  }
+  for h in ["h01", "h10"] {
+    let error = error_of(&doc, h);
+    assert!(error.contains("revoked"), "{h}: {error}");
+  }
+  for h in ["h04", "h08"] {
+    let error = error_of(&doc, h);
+    assert!(error.contains("not in known_hosts"), "{h}: {error}");
+  }
+  let h02 = error_of(&doc, "h02");
+  assert!(h02.contains("changed") && h02.contains(&fingerprint_of(&fleet, 9)), "{h02}");
+  let h06 = error_of(&doc, "h06");
+  assert!(
+    h06.contains("changed") && h06.contains(&format!("ssh-ed25519 {}", fingerprint_of(&fleet, 9))),
+    "{h06}"
+  );
+  assert!(h06.contains(&format!("{}:14", known_path.display())), "names the line: {h06}");
+  assert!(!h06.contains("hashed"), "a plain entry is not hashed: {h06}");
+  let h07 = error_of(&doc, "h07");
+  assert!(h07.contains("changed") && h07.contains("hashed entry"), "{h07}");
+  assert!(h07.contains(&fingerprint_of(&fleet, 8)), "{h07}");
+  for (h, status) in expected {
+    if status != "changed" {
+      assert_eq!(fleet.read(h, "/home/dev-bash/.config/converge-fleet/marker"), None, "{h}");
+      assert_eq!(fleet.read(h, "/home/dev-zsh/.config/converge-fleet/marker"), None, "{h}");
+      assert_eq!(fleet.read(h, "/home/dev-dash/.config/converge-fleet/marker"), None, "{h}");
+      assert_eq!(fleet.read(h, "/home/dev-fish/.config/converge-fleet/marker"), None, "{h}");
+    }
+  }
+
+  // accept-new records unknown hosts, never a revoked or changed key.
+  let (_, doc) = fleet.converge_json(&playbook, &["--plan", "--host-key-checking", "accept-new"]);
+  for (h, status) in
+    [("h01", "unreachable"), ("h02", "unreachable"), ("h04", "changed"), ("h10", "unreachable")]
+  {
+    assert_eq!(host(&doc, h)["status"], status, "{h}: {doc}");
+  }
+  let after = fleet.read_local(".ssh/known_hosts");
+  assert!(after.starts_with(&known), "lines are only appended");
+  let added: Vec<&str> = after[known.len()..].lines().collect();
+  assert!(added.iter().all(|l| !l.contains(&key(1)) && !l.contains(&key(10))), "{added:?}");
+  assert!(added.iter().any(|l| l.starts_with(&name(4))), "{added:?}");
+  assert!(added.iter().all(|l| !l.starts_with(&name(2))), "a changed key is not recorded: {added:?}");
+}
+
+#[test]
+fn the_known_hosts_matcher_agrees_with_ssh_keygen() {
+  // Why: the matcher is converge's own; `ssh-keygen -F` is OpenSSH's.
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let file = dir.path().join("known_hosts");
+  let k = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOjoW3as4yPUA5g0XcdEPmHcaqtbGoqTUfQX9fG5SeHC";
+  let lines = [
+    "# a comment".to_owned(),
+    format!("host.example.com {k}"),
+    format!("*.example.com,!bad.example.com {k}"),
+    format!("[10.0.0.?]:2222 {k}"),
+    format!("10.0.0.1 {k}"),
+    format!("@revoked [10.0.0.1]:2222 {k}"),
+    format!("@cert-authority *.corp {k}"),
+    format!("[10.0.0.1]:22* {k}"),
+    format!("UPPER.Example.COM {k}"),
+    format!("a?c,x*y*z {k}"),
+    format!("@bogus host.example.com {k}"),
+    format!("[::1]:2222,::1 {k}"),
+  ];
+  std::fs::write(&file, lines.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+  // One hashed copy of some names too.
+  let hashed = dir.path().join("hashed");
+  std::fs::write(&hashed, format!("[10.0.0.5]:2222 {k}\nhost.example.com {k}\n"))
+    .unwrap_or_else(|e| panic!("{e}"));
+  hash_known_hosts(&hashed);
+  let names = [
+    "host.example.com",
+    "bad.example.com",
+    "good.example.com",
+    "example.com",
+    "[10.0.0.5]:2222",
+    "[10.0.0.15]:2222",
+    "10.0.0.1",
+    "[10.0.0.1]:2222",
+    "[10.0.0.1]:22",
+    "x.corp",
+    "upper.example.com",
+    "abc",
+    "xyyz",
+    "xz",
+    "[::1]:2222",
+    "::1",
+  ];
+  // `ssh-keygen -F` leaves out `@revoked` and `@cert-authority` lines; their
+  // host fields match the same way, so ask it about a copy without the markers.
+  let unmarked = dir.path().join("unmarked");
+  let text = std::fs::read_to_string(&file).unwrap_or_default();
+  let text: Vec<String> = text
+    .lines()
+    .map(|l| l.trim_start_matches("@revoked ").trim_start_matches("@cert-authority ").to_owned())
+    .collect();
+  std::fs::write(&unmarked, text.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+  for (f, asked) in [(&file, &unmarked), (&hashed, &hashed)] {
+    for name in names {
+      let out = Command::new("ssh-keygen").arg("-F").arg(name).arg("-f").arg(asked).output();
+      let out = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+      let mut theirs: Vec<usize> = out
+        .lines()
+        .filter_map(|l| l.split("found: line ").nth(1))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+      theirs.sort_unstable();
+      let known = converge::ssh::known_hosts::KnownHosts::load(std::slice::from_ref(f), name)
+        .unwrap_or_else(|e| panic!("{e}"));
+      let ours: Vec<usize> = known.entries.iter().map(|e| e.line).collect();
+      assert_eq!(ours, theirs, "{name} in {}", f.display());
+    }
+  }
+}
+
+/// Runs converge with HOME in `dir` and the ssh config `-F config`, bounded.
+fn converge_with_config(dir: &Path, config: &Path) -> std::process::Output {
+  std::fs::write(dir.join("p.goenv"), format!("host \"h01\" {{}}\n{SMALL}"))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let mut child = Command::new(crate::test::binary())
+    .args(["--plan", "-F", &config.display().to_string(), "p.goenv"])
+    .current_dir(dir)
+    .env("HOME", dir)
+    .env("NO_COLOR", "1")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap_or_else(|e| panic!("converge: {e}"));
+  let started = Instant::now();
+  while child.try_wait().ok().flatten().is_none() {
+    if started.elapsed() > Duration::from_secs(30) {
+      let _ = child.kill();
+      panic!("converge ran for 30 s on an ssh config");
+    }
+    std::thread::sleep(Duration::from_millis(20));
+  }
+  child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn include_cycles_and_deep_includes_are_refused_with_the_files_named() {
+  // Why: a config that included itself aborted converge with a stack overflow.
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let ssh = dir.path().join(".ssh");
+  std::fs::create_dir_all(&ssh).unwrap_or_else(|e| panic!("{e}"));
+  let write = |name: &str, text: &str| std::fs::write(ssh.join(name), text).unwrap_or_else(|e| panic!("{e}"));
+
+  write("self", "Host h01\n  Port 2222\nInclude self\n");
+  let out = converge_with_config(dir.path(), &ssh.join("self"));
+  let stderr = String::from_utf8_lossy(&out.stderr);
+  assert_eq!(out.status.code(), Some(1), "{stderr}");
+  assert!(
+    stderr.contains("includes itself") && stderr.contains(&ssh.join("self").display().to_string()),
+    "{stderr}"
+  );
+
+  write("a", "Include b\n");
+  write("b", &format!("Include {}\n", ssh.join("a").display()));
+  let out = converge_with_config(dir.path(), &ssh.join("a"));
+  let stderr = String::from_utf8_lossy(&out.stderr);
+  assert_eq!(out.status.code(), Some(1), "{stderr}");
+  let a = ssh.join("a").display().to_string();
+  let b = ssh.join("b").display().to_string();
+  assert!(stderr.contains(&format!("{a} -> {b} -> {a}")), "{stderr}");
+
+  // Through a glob, as `Include *.conf` does.
+  write("g.conf", "Include *.conf\n");
+  let out = converge_with_config(dir.path(), &ssh.join("g.conf"));
+  assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+  assert!(String::from_utf8_lossy(&out.stderr).contains("includes itself"));
+
+  // 20 files deep, each including the next: OpenSSH stops at 16.
+  for i in 0..20 {
+    write(&format!("d{i}"), &format!("Include d{}\n", i + 1));
+  }
+  write("d20", "Host *\n  User x\n");
+  let out = converge_with_config(dir.path(), &ssh.join("d0"));
+  let stderr = String::from_utf8_lossy(&out.stderr);
+  assert_eq!(out.status.code(), Some(1), "{stderr}");
+  assert!(stderr.contains("more than 16 deep"), "{stderr}");
+
+  // A tree within the limit still loads.
+  write("ok", "Include d10\n");
+  let out = converge_with_config(dir.path(), &ssh.join("ok"));
+  let stderr = String::from_utf8_lossy(&out.stderr);
+  assert!(!stderr.contains("Include") && !stderr.contains("ssh config"), "{stderr}");
+}
+
+/// Every process whose parent chain reaches `root`.
+fn descendants(root: u32) -> Vec<u32> {
+  let mut parent: HashMap<u32, u32> = HashMap::new();
+  for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+    let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+    let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+    let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else { continue };
+    if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+      parent.insert(pid, ppid);
+    }
+  }
+  let mut out = Vec::new();
+  for &pid in parent.keys() {
+    let mut p = pid;
+    for _ in 0..64 {
+      match parent.get(&p) {
+        Some(&pp) if pp == root => {
+          out.push(pid);
+          break;
+        }
+        Some(&pp) if pp > 1 => p = pp,
+        _ => break,
+      }
+    }
+  }
+  out
+}
+
+fn kill_pids(pids: &[u32]) {
+  for pid in pids {
+    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+  }
+}
+
+/// A converge run in the background whose whole process tree is killed by
+/// PID when it is dropped, whatever happened.
+struct Bounded {
+  child: Child,
+  /// Every PID seen under it, for the kill at the end.
+  seen: Vec<u32>,
+}
+
+impl Bounded {
+  fn start(mut command: Command) -> Bounded {
+    let child = command
+      .stdout(Stdio::piped())
+      .stderr(Stdio::piped())
+      .spawn()
+      .unwrap_or_else(|e| panic!("cannot run converge: {e}"));
+    Bounded { child, seen: Vec::new() }
+  }
+
+  /// Waits up to `limit` for converge to end. Returns the most processes
+  /// seen under it at once, and its output when it ended. More than
+  /// `max_processes` at once stops the tree at once.
+  fn wait(&mut self, limit: Duration, max_processes: usize) -> (usize, Option<std::process::Output>) {
+    let started = Instant::now();
+    let mut most = 0;
+    while started.elapsed() < limit {
+      let now = descendants(self.child.id());
+      most = most.max(now.len());
+      for pid in &now {
+        if !self.seen.contains(pid) {
+          self.seen.push(*pid);
+        }
+      }
+      if now.len() > max_processes {
+        self.kill_all();
+        return (most, None);
+      }
+      if let Ok(Some(_)) = self.child.try_wait() {
+        let mut out = std::process::Output {
+          status: self.child.wait().unwrap_or_else(|e| panic!("{e}")),
+          stdout: Vec::new(),
+          stderr: Vec::new(),
+        };
+        use std::io::Read;
+        if let Some(mut s) = self.child.stdout.take() {
+          let _ = s.read_to_end(&mut out.stdout);
+        }
+        if let Some(mut s) = self.child.stderr.take() {
+          let _ = s.read_to_end(&mut out.stderr);
+        }
+        return (most, Some(out));
+      }
+      std::thread::sleep(Duration::from_millis(10));
+    }
+    (most, None)
+  }
+
+  fn kill_all(&mut self) {
+    let _ = self.child.kill();
+    // Twice: a growing tree may have forked between the two looks.
+    for _ in 0..2 {
+      let mut pids = descendants(self.child.id());
+      pids.extend(&self.seen);
+      kill_pids(&pids);
+    }
+    let _ = self.child.wait();
+  }
+}
+
+impl Drop for Bounded {
+  fn drop(&mut self) {
+    self.kill_all();
+  }
+}
+
+#[test]
+fn a_looping_proxy_jump_chain_is_refused_before_any_ssh_starts() {
+  // Why: `ProxyJump` chains that loop started `ssh` after `ssh` until the
+  // machine ran out of memory.
+  let fleet = Fleet::start(3);
+  let mut config = fleet.read_local(".ssh/config");
+  config = with_host_lines(&config, "h01", "  ProxyJump h02\n");
+  config = with_host_lines(&config, "h02", "  ProxyJump h01\n");
+  config = with_host_lines(&config, "h03", "  ProxyJump h03\n");
+  fleet.write_local(".ssh/config", &config);
+  let playbook = fleet.write_playbook(&format!("{}{SMALL}", fleet.inventory()));
+  let ssh_config = fleet.home().join(".ssh/config").display().to_string();
+  let mut command = fleet.run_command(&["--plan", "--format", "json", "--connect-timeout", "5"]);
+  command.arg(&playbook).args(["-F", &ssh_config]);
+  let mut run = Bounded::start(command);
+  let (most, out) = run.wait(Duration::from_secs(40), 40);
+  drop(run);
+  let out =
+    out.unwrap_or_else(|| panic!("converge did not end on its own (at most {most} processes under it)"));
+  assert!(most <= 12, "{most} processes under converge at once");
+  let doc = stdout_json(&out);
+  assert_eq!(out.status.code(), Some(1), "{doc}");
+  for (name, status, _, _) in host_rows(&doc) {
+    assert_eq!(status, "unreachable", "{name}: {doc}");
+    let error = error_of(&doc, &name);
+    assert!(error.contains("loops"), "{name}: {error}");
+  }
+  assert!(error_of(&doc, "h01").contains("h01 -> h02 -> h01"), "{doc}");
+  assert!(error_of(&doc, "h03").contains("h03 -> h03"), "{doc}");
+}
+
+#[test]
+fn a_proxy_commands_whole_process_group_ends_with_the_connection() {
+  // Why: only the proxy's first process was killed; what it started lived on.
+  let fleet = Fleet::start(1);
+  let pids = fleet.workdir().join("proxy-pids");
+  // The proxy starts a child of its own, then never answers.
+  let line = format!(
+    "  ProxyCommand sh -c 'sleep 300 & echo $! >> {p}; echo $$ >> {p}; exec sleep 301'\n",
+    p = pids.display()
+  );
+  let config = with_host_lines(&fleet.read_local(".ssh/config"), "h01", &line);
+  fleet.write_local(".ssh/config", &config);
+  let playbook = fleet.write_playbook(&format!("{}{SMALL}", fleet.inventory()));
+  let mut command = fleet.run_command(&["--plan", "--format", "json", "--connect-timeout", "2"]);
+  command.arg(&playbook);
+  let mut run = Bounded::start(command);
+  let (_, out) = run.wait(Duration::from_secs(30), 40);
+  let started: Vec<u32> = std::fs::read_to_string(&pids)
+    .unwrap_or_default()
+    .lines()
+    .filter_map(|l| l.trim().parse().ok())
+    .collect();
+  let alive: Vec<u32> = started
+    .iter()
+    .copied()
+    .filter(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| !s.contains(") Z ")))
+    .collect();
+  kill_pids(&started);
+  drop(run);
+  let out = out.unwrap_or_else(|| panic!("converge did not end within 30 s"));
+  let doc = stdout_json(&out);
+  assert_eq!(host(&doc, "h01")["status"], "unreachable", "{doc}");
+  assert_eq!(started.len(), 2, "the proxy ran: {started:?}");
+  assert!(alive.is_empty(), "proxy processes outlived converge: {alive:?}");
+}
+
+#[test]
+fn a_host_stopped_mid_apply_is_unreachable_within_the_connect_timeout() {
+  // Why: a host whose processes were stopped mid-apply held the run for
+  // `--timeout` plus `--lock-timeout` and was reported `failed`.
+  let fleet = Fleet::start(4);
+  let playbook = format!(
+    "{}{SMALL}\
+     hosts [\"h03\"] {{\n  command \"sleep 40\" {{}}\n}}\n\
+     hosts [\"h04\"] {{\n  command \"touch ~/apply-started; sleep 40\" {{}}\n}}\n",
+    fleet.inventory()
+  );
+  let playbook = fleet.write_playbook(&playbook);
+  let mut command = fleet.run_command(&[
+    "--format",
+    "json",
+    "--connect-timeout",
+    "3",
+    "--timeout",
+    "20",
+    "--lock-timeout",
+    "2",
+  ]);
+  command.arg(&playbook);
+  let started = Instant::now();
+  let mut run = Bounded::start(command);
+  let marker = fleet.host_path("h04", "/home/dev-fish/apply-started");
+  while !marker.exists() {
+    assert!(started.elapsed() < Duration::from_secs(30), "h04 never started its apply");
+    std::thread::sleep(Duration::from_millis(20));
+  }
+  fleet.freeze("h04", "STOP");
+  let frozen = Instant::now();
+  let (_, out) = run.wait(Duration::from_secs(60), 40);
+  fleet.freeze("h04", "CONT");
+  drop(run);
+  let out = out.unwrap_or_else(|| panic!("converge did not end within 60 s of the stop"));
+  let doc = stdout_json(&out);
+  assert_eq!(out.status.code(), Some(1), "{doc}");
+  for (name, status, _, _) in host_rows(&doc) {
+    let expected = match name.as_str() {
+      "h03" => "failed",
+      "h04" => "unreachable",
+      _ => "changed",
+    };
+    assert_eq!(status, expected, "{name}: {doc}");
+  }
+  let h04 = host(&doc, "h04");
+  let h04_text = h04.to_string();
+  assert!(h04_text.contains("stopped answering"), "{h04_text}");
+  let took = h04["duration_ms"].as_u64().unwrap_or(u64::MAX);
+  let stop_at = frozen.duration_since(started).as_millis() as u64;
+  assert!(
+    took < stop_at + 15_000,
+    "h04 ended {} ms after it stopped; the connect timeout is 3 s",
+    took.saturating_sub(stop_at)
+  );
+  // The live host whose step hung is `failed`, after its deadline, with a clear error.
+  let h03 = host(&doc, "h03").to_string();
+  assert!(h03.contains("did not finish within"), "{h03}");
+}
