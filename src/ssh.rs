@@ -1041,6 +1041,56 @@ mod tests {
     assert_eq!(fingerprint(&blob), "SHA256:YpzcMIRuBNsVxIr1tQXN8yhwNJqUt3wZDMABsT8cVEo");
   }
 
+  fn tokens<'a>(host: &'a str, user: &'a str) -> Tokens<'a> {
+    Tokens { target: "web", host, name: "web", port: 2222, user }
+  }
+
+  #[test]
+  fn proxy_tokens_expand_plain_values_only() {
+    let t = tokens("10.0.0.5", "ops");
+    let expanded = t.expand("nc %h %p # %r@%n 100%%", "ProxyCommand").map_err(|e| e.to_string());
+    assert_eq!(expanded, Ok("nc 10.0.0.5 2222 # ops@web 100%".to_owned()));
+    let refused = [
+      ("10.0.0.5;touch /tmp/x;", "ops", "nc %h %p"),
+      ("$(reboot)", "ops", "nc %h %p"),
+      ("-oProxyCommand=x", "ops", "nc %h %p"),
+      ("host name", "ops", "nc %h %p"),
+      ("10.0.0.5", "ops;id", "ssh -l %r -W %h:%p jump"),
+      ("10.0.0.5", "`id`", "ssh -l %r -W %h:%p jump"),
+      ("10.0.0.5", "ops", "nc %x"),
+      ("10.0.0.5", "ops", "nc %"),
+    ];
+    for (host, user, line) in refused {
+      assert!(tokens(host, user).expand(line, "ProxyCommand").is_err(), "{host} {user} {line}");
+    }
+    // A value the text does not use is not looked at.
+    assert!(tokens("a;b", "ops").expand("connect-proxy %r", "ProxyCommand").is_ok());
+  }
+
+  #[test]
+  fn jump_hops_parse_as_openssh_writes_them() {
+    let hop = |s: &str| Hop::parse(s, "web", "ProxyJump").map(|h| (h.user, h.host, h.port)).ok();
+    assert_eq!(hop("bastion"), Some((None, "bastion".to_owned(), None)));
+    assert_eq!(hop("ops@bastion:2200"), Some((Some("ops".to_owned()), "bastion".to_owned(), Some(2200))));
+    assert_eq!(
+      hop("ssh://ops@bastion:2200"),
+      Some((Some("ops".to_owned()), "bastion".to_owned(), Some(2200)))
+    );
+    assert_eq!(hop("[::1]:2200"), Some((None, "::1".to_owned(), Some(2200))));
+    for bad in ["-oProxyCommand=x", "a;b", "ops@", "host:0", "host:http", "[::1", "o p@host"] {
+      assert_eq!(hop(bad), None, "{bad}");
+    }
+    let text = Hop::parse("ops@[::1]:2200", "web", "ProxyJump").map(|h| (h.text(), h.destination_args()));
+    let args = ["-p", "2200", "-l", "ops", "--", "::1"].map(str::to_owned).to_vec();
+    assert_eq!(text.ok(), Some(("ops@[::1]:2200".to_owned(), args)));
+  }
+
+  #[test]
+  fn known_host_key_types_come_first() {
+    assert!(host_key_preference(&[]).starts_with("ssh-ed25519,ecdsa"));
+    assert!(host_key_preference(&["ssh-rsa"]).starts_with("rsa-sha2-512,rsa-sha2-256,ssh-rsa,ssh-ed25519"));
+  }
+
   #[test]
   fn known_names_bracket_other_ports() {
     assert_eq!(lookup_name("10.0.0.1", 22), "10.0.0.1");

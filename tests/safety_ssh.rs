@@ -75,6 +75,15 @@ fn proxy_command_tokens_never_run_inventory_data_on_the_controller() {
     }
   }
 
+  // An INI inventory's `ansible_host`, with a payload that needs no spaces.
+  let ini = fleet.workdir().join("inventory.ini");
+  std::fs::write(&ini, format!("[fleet]\nh01\nh02 ansible_host=127.0.{net}.2;>{m};\n"))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let out = fleet.converge(&format!("inventory \"inventory.ini\"\n{SMALL}"), &["--plan", "--format", "json"]);
+  assert!(!marker.exists(), "an INI ansible_host ran as a command on the controller");
+  assert_ne!(out.status.code(), Some(0));
+  assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+
   // The ssh config alone (no inventory values) is refused by the transport itself.
   let playbook = format!("host \"h01\" {{}}\nhost \"h04\" {{}}\n{SMALL}");
   let doc = stdout_json(&fleet.converge(&playbook, &["--plan", "--format", "json"]));

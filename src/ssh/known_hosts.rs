@@ -6,8 +6,11 @@
 //! (`|1|salt|hmac`, HMAC-SHA1 of the name keyed by the salt) or a comma list
 //! of patterns with `*` and `?` wildcards, where a `!pattern` that matches
 //! rules the line out whatever else matches. A host off port 22 is looked up
-//! as `[host]:port`, so an entry for port 22 never vouches for port 2222.
-//! Names and patterns compare without regard to ASCII case.
+//! as `[host]:port`, so a pattern written for port 22 does not match it; only
+//! when nothing at all is known for `[host]:port` does OpenSSH look again for
+//! the bare host, and accept only an entry holding the very same key (the
+//! transport does that second lookup). Names and patterns compare without
+//! regard to ASCII case.
 //!
 //! The verdict follows OpenSSH's `check_hostkeys_by_key_or_type`: a plain entry
 //! with the same key accepts the host; plain entries with other keys only mean
@@ -262,7 +265,7 @@ mod tests {
   }
 
   #[test]
-  fn port_22_entries_do_not_vouch_for_other_ports() {
+  fn a_bare_host_pattern_does_not_match_the_bracketed_name() {
     assert_eq!(lookup_name("10.0.0.1", 22), "10.0.0.1");
     assert_eq!(lookup_name("10.0.0.1", 2222), "[10.0.0.1]:2222");
     assert!(!match_host_list(&lookup_name("10.0.0.1", 2222), "10.0.0.1"));
