@@ -618,3 +618,145 @@ fn a_host_stopped_mid_apply_is_unreachable_within_the_connect_timeout() {
   let h03 = host(&doc, "h03").to_string();
   assert!(h03.contains("did not finish within"), "{h03}");
 }
+
+/// A broken server on 127.0.0.1 for fault tests: what it does with each
+/// connection, on its own thread, until the test ends.
+struct Faulty {
+  port: u16,
+  stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+  thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Clone, Copy)]
+enum Fault {
+  /// Accepts, then closes at once.
+  Close,
+  /// Sends an SSH banner, then closes.
+  BannerThenClose,
+  /// Sends an SSH banner, then never anything more.
+  BannerThenHang,
+  /// Relays to a real sshd, and cuts both ways once the server sent this many bytes.
+  CutAfter(std::net::SocketAddr, usize),
+}
+
+impl Faulty {
+  fn start(fault: Fault) -> Faulty {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopping = std::sync::Arc::clone(&stop);
+    let thread = std::thread::spawn(move || {
+      let mut held = Vec::new();
+      while !stopping.load(Ordering::SeqCst) {
+        let Ok((mut client, _)) = listener.accept() else {
+          std::thread::sleep(Duration::from_millis(10));
+          continue;
+        };
+        let _ = client.set_nonblocking(false);
+        match fault {
+          Fault::Close => drop(client),
+          Fault::BannerThenClose => {
+            let _ = client.write_all(b"SSH-2.0-OpenSSH_9.2\r\n");
+            drop(client);
+          }
+          Fault::BannerThenHang => {
+            let _ = client.write_all(b"SSH-2.0-OpenSSH_9.2\r\n");
+            held.push(client);
+          }
+          Fault::CutAfter(server, limit) => {
+            let Ok(mut upstream) = std::net::TcpStream::connect(server) else { continue };
+            let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else { continue };
+            // Client to server, until either side goes.
+            std::thread::spawn(move || {
+              let _ = std::io::copy(&mut c2, &mut u2);
+              let _ = u2.shutdown(std::net::Shutdown::Both);
+            });
+            let mut sent = 0;
+            let mut buf = [0u8; 4096];
+            while sent < limit {
+              match upstream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                  let n = n.min(limit - sent);
+                  if client.write_all(&buf[..n]).is_err() {
+                    break;
+                  }
+                  sent += n;
+                }
+              }
+            }
+            let _ = client.shutdown(std::net::Shutdown::Both);
+            let _ = upstream.shutdown(std::net::Shutdown::Both);
+          }
+        }
+      }
+    });
+    Faulty { port, stop, thread: Some(thread) }
+  }
+}
+
+impl Drop for Faulty {
+  fn drop(&mut self) {
+    self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(t) = self.thread.take() {
+      let _ = t.join();
+    }
+  }
+}
+
+#[test]
+fn broken_servers_end_within_the_connect_timeout_and_the_others_converge() {
+  // Why: a connection cut mid-run, a banner and then nothing, or a close
+  // right after the banner must each cost one host, not the run.
+  let fleet = Fleet::start(3);
+  let net = fleet.net;
+  let h01: std::net::SocketAddr = format!("127.0.{net}.1:2222").parse().unwrap_or_else(|e| panic!("{e}"));
+  let faults = [
+    ("closes", Faulty::start(Fault::Close)),
+    ("banner-closes", Faulty::start(Fault::BannerThenClose)),
+    ("banner-hangs", Faulty::start(Fault::BannerThenHang)),
+    // Past the handshake and authentication, inside the facts.
+    ("cut", Faulty::start(Fault::CutAfter(h01, 6000))),
+  ];
+  // The relay shows h01's key under its own address.
+  let key = fleet
+    .read_local(".ssh/known_hosts")
+    .lines()
+    .next()
+    .and_then(|l| l.split_once(' '))
+    .map(|(_, k)| k.to_owned());
+  let cut_port = faults[3].1.port;
+  let known =
+    format!("{}[127.0.0.1]:{cut_port} {}\n", fleet.read_local(".ssh/known_hosts"), key.unwrap_or_default());
+  fleet.write_local(".ssh/known_hosts", &known);
+  let mut playbook = fleet.inventory();
+  for (name, faulty) in &faults {
+    playbook.push_str(&format!(
+      "host \"{name}\" {{\n  address = \"127.0.0.1\"\n  port = {}\n  user = \"dev-bash\"\n  identity = \"{}\"\n}}\n",
+      faulty.port,
+      fleet.testbed_dir().join("id_ed25519").display()
+    ));
+  }
+  playbook.push_str(SMALL);
+  let started = Instant::now();
+  let (code, doc) = fleet.converge_json(&playbook, &["--connect-timeout", "3", "--timeout", "30"]);
+  let took = started.elapsed();
+  drop(faults);
+  assert_eq!(code, 1, "{doc}");
+  assert!(took < Duration::from_secs(20), "the run took {took:?}");
+  for (name, status, _, _) in host_rows(&doc) {
+    let good = name.starts_with('h');
+    if good {
+      assert_eq!(status, "changed", "{name}: {doc}");
+    } else {
+      assert!(status == "unreachable" || status == "failed", "{name}: {status}: {doc}");
+      assert!(!error_of(&doc, &name).is_empty(), "{name} says why: {doc}");
+      if name == "banner-hangs" {
+        assert!(error_of(&doc, &name).contains("no answer within 3s"), "{doc}");
+      }
+    }
+  }
+}
