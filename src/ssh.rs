@@ -353,10 +353,10 @@ fn run_bounded(command: &mut Command, timeout: Duration) -> Result<Vec<u8>, Stri
     .process_group(0)
     .spawn()
     .map_err(|e| format!("cannot run `ssh`: {e}"))?;
-  let mut helper = Helper(Some(child));
+  let mut helper = Helper { child: Some(child), said: Said::default() };
   let deadline = Instant::now() + timeout;
   loop {
-    let Some(child) = helper.0.as_mut() else { return Err("lost the helper".to_owned()) };
+    let Some(child) = helper.child.as_mut() else { return Err("lost the helper".to_owned()) };
     match child.try_wait() {
       Ok(Some(_)) => break,
       Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
@@ -364,7 +364,7 @@ fn run_bounded(command: &mut Command, timeout: Duration) -> Result<Vec<u8>, Stri
       Err(e) => return Err(e.to_string()),
     }
   }
-  let Some(child) = helper.0.take() else { return Err("lost the helper".to_owned()) };
+  let Some(child) = helper.child.take() else { return Err("lost the helper".to_owned()) };
   let out = child.wait_with_output().map_err(|e| e.to_string())?;
   if !out.status.success() {
     let why = String::from_utf8_lossy(&out.stderr);
@@ -632,12 +632,16 @@ fn open_stream(target: &Target) -> Result<(Session, Option<Helper>, OwnedFd), Co
       let child = command
         .stdin(Stdio::from(OwnedFd::from(theirs)))
         .stdout(Stdio::from(OwnedFd::from(theirs_out)))
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .map_err(|e| connect_error(format!("cannot start {shown}: {e}")))?;
+      let mut helper = Helper { child: Some(child), said: Said::default() };
+      if let Some(stderr) = helper.child.as_mut().and_then(|c| c.stderr.take()) {
+        helper.said.collect(stderr);
+      }
       session.set_tcp_stream(ours);
-      Ok((session, Some(Helper(Some(child))), probe))
+      Ok((session, Some(helper), probe))
     }
     None => {
       let addresses = (target.address.as_str(), target.port)
@@ -666,19 +670,29 @@ impl Ssh {
   /// Connects, checks the host key, and authenticates.
   pub fn connect(target: &Target) -> Result<Ssh, ConnectError> {
     let name = lookup_name(&target.address, target.port);
-    let known = KnownHosts::load(&target.known_hosts, &name)
-      .map_err(|e| ConnectError::HostKey(format!("{}: {e}", target.name)))?;
+    let read_error = |e: known_hosts::ReadError| ConnectError::HostKey(format!("{}: {e}", target.name));
+    let known = KnownHosts::load(&target.known_hosts, &name).map_err(read_error)?;
+    // Key types known for the host go first; off port 22 with nothing known,
+    // those of the bare host, which may vouch for it.
+    let mut types: Vec<String> = known.key_types().into_iter().map(str::to_owned).collect();
+    if types.is_empty() && target.port != 22 {
+      let bare = KnownHosts::load(&target.known_hosts, &target.address).map_err(read_error)?;
+      types = bare.key_types().into_iter().map(str::to_owned).collect();
+    }
     let (mut session, proxy, probe) = open_stream(target)?;
     session.set_timeout(millis(target.connect_timeout));
-    let _ = session.method_pref(ssh2::MethodType::HostKey, &host_key_preference(&known.key_types()));
-    session.handshake().map_err(|e| ConnectError::Handshake {
-      address: target.address.clone(),
-      port: target.port,
-      why: if e.code() == ssh2::ErrorCode::Session(-9) {
+    let types: Vec<&str> = types.iter().map(String::as_str).collect();
+    let _ = session.method_pref(ssh2::MethodType::HostKey, &host_key_preference(&types));
+    session.handshake().map_err(|e| {
+      let mut why = if e.code() == ssh2::ErrorCode::Session(-9) {
         format!("no answer within {:?} (is the host hung?)", target.connect_timeout)
       } else {
         e.message().to_owned()
-      },
+      };
+      if let Some(line) = proxy.as_ref().and_then(|p| p.said.last_line()) {
+        why.push_str(&format!("; the proxy said: {line}"));
+      }
+      ConnectError::Handshake { address: target.address.clone(), port: target.port, why }
     })?;
     check_host_key(&session, target, &name, &known)?;
     authenticate(&session, target)?;
@@ -725,11 +739,53 @@ fn millis(d: Duration) -> u32 {
 
 /// A proxy started for a connection, in its own process group; dropping it
 /// kills the group.
-struct Helper(Option<Child>);
+struct Helper {
+  child: Option<Child>,
+  /// What it wrote on standard error, when that is collected.
+  said: Said,
+}
+
+/// The first bytes a proxy writes on standard error, kept for messages; the
+/// rest is read and dropped, so the proxy never blocks on a full pipe.
+#[derive(Clone, Default)]
+struct Said(Arc<Mutex<Vec<u8>>>);
+
+impl Said {
+  const KEEP: usize = 8 * 1024;
+
+  fn collect(&self, mut from: std::process::ChildStderr) {
+    let said = self.clone();
+    std::thread::spawn(move || {
+      let mut buf = [0u8; 4096];
+      while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+          break;
+        }
+        let mut kept = said.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let room = Self::KEEP.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+      }
+    });
+  }
+
+  /// The last line written, waiting a moment for a proxy that is exiting.
+  fn last_line(&self) -> Option<String> {
+    for _ in 0..20 {
+      let kept = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+      let text = String::from_utf8_lossy(&kept);
+      if let Some(line) = text.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+        return Some(line.chars().filter(|c| !c.is_control()).take(300).collect());
+      }
+      drop(kept);
+      std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+  }
+}
 
 impl Drop for Helper {
   fn drop(&mut self) {
-    if let Some(mut child) = self.0.take() {
+    if let Some(mut child) = self.child.take() {
       // Not reaped yet, so the group id is still this child's.
       if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);

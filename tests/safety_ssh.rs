@@ -760,3 +760,17 @@ fn broken_servers_end_within_the_connect_timeout_and_the_others_converge() {
     }
   }
 }
+
+#[test]
+fn a_failing_proxy_jump_says_what_ssh_said() {
+  // Why: the jump's own error went nowhere; the host only "failed getting banner".
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let config = dir.path().join("config");
+  // Nothing listens on port 1.
+  std::fs::write(&config, "Host h01\n  HostName 127.0.0.1\n  ProxyJump 127.0.0.1:1\n")
+    .unwrap_or_else(|e| panic!("{e}"));
+  let out = converge_with_config(dir.path(), &config);
+  let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+  assert_eq!(out.status.code(), Some(1), "{text}");
+  assert!(text.contains("the proxy said: ") && text.contains("port 1"), "{text}");
+}
