@@ -176,8 +176,12 @@ impl ClientConfig {
         None => PathBuf::from(p),
       }
     };
-    let address =
-      given.address.clone().or_else(|| params.host_name.clone()).unwrap_or_else(|| name.to_owned());
+    // `HostName` accepts `%h` (the name as given) and `%%`.
+    let address = given
+      .address
+      .clone()
+      .or_else(|| params.host_name.as_deref().map(|h| expand_host_name(h, name)))
+      .unwrap_or_else(|| name.to_owned());
     let port = given.port.or(params.port).unwrap_or(22);
     let user = given
       .user
@@ -441,6 +445,27 @@ impl Tokens<'_> {
     }
     Ok(out)
   }
+}
+
+/// `HostName` with its tokens expanded: `%h` is the name as given, `%%` a
+/// percent sign; anything else stays as written, as OpenSSH leaves it.
+fn expand_host_name(text: &str, name: &str) -> String {
+  let mut out = String::with_capacity(text.len());
+  let mut chars = text.chars().peekable();
+  while let Some(c) = chars.next() {
+    match (c, chars.peek()) {
+      ('%', Some('h')) => {
+        chars.next();
+        out.push_str(name);
+      }
+      ('%', Some('%')) => {
+        chars.next();
+        out.push('%');
+      }
+      _ => out.push(c),
+    }
+  }
+  out
 }
 
 /// A DNS name, an IPv4 address or an IPv6 address (with a zone): nothing a
@@ -873,12 +898,25 @@ fn check_host_key(
   }
 }
 
+/// Appends a line to known_hosts; a file whose last line has no newline gets
+/// one first, so the new entry does not run into the last key.
 fn append(file: &Path, line: &str) -> std::io::Result<()> {
+  use std::io::{Seek, SeekFrom};
   if let Some(dir) = file.parent() {
     std::fs::create_dir_all(dir)?;
   }
-  let mut f = std::fs::OpenOptions::new().create(true).append(true).open(file)?;
-  f.write_all(line.as_bytes())?;
+  let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(file)?;
+  let mut text = String::new();
+  if f.seek(SeekFrom::End(0))? > 0 {
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::End(-1))?;
+    f.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+      text.push('\n');
+    }
+  }
+  text.push_str(line);
+  f.write_all(text.as_bytes())?;
   f.sync_all()
 }
 
@@ -1139,6 +1177,27 @@ mod tests {
     let text = Hop::parse("ops@[::1]:2200", "web", "ProxyJump").map(|h| (h.text(), h.destination_args()));
     let args = ["-p", "2200", "-l", "ops", "--", "::1"].map(str::to_owned).to_vec();
     assert_eq!(text.ok(), Some(("ops@[::1]:2200".to_owned(), args)));
+  }
+
+  #[test]
+  fn host_names_expand_their_tokens() {
+    assert_eq!(expand_host_name("%h.internal.example.com", "web"), "web.internal.example.com");
+    assert_eq!(expand_host_name("10.0.0.1", "web"), "10.0.0.1");
+    assert_eq!(expand_host_name("a%%b%x", "web"), "a%b%x");
+  }
+
+  #[test]
+  fn appended_known_hosts_lines_start_on_a_line_of_their_own() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("known_hosts");
+    std::fs::write(&file, "a ssh-ed25519 AAAA").unwrap_or_else(|e| panic!("{e}"));
+    let _ = append(&file, "b ssh-ed25519 BBBB\n");
+    let _ = append(&file, "c ssh-ed25519 CCCC\n");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    assert_eq!(text, "a ssh-ed25519 AAAA\nb ssh-ed25519 BBBB\nc ssh-ed25519 CCCC\n");
+    let fresh = dir.path().join("new/known_hosts");
+    let _ = append(&fresh, "d ssh-ed25519 DDDD\n");
+    assert_eq!(std::fs::read_to_string(&fresh).unwrap_or_default(), "d ssh-ed25519 DDDD\n");
   }
 
   #[test]
