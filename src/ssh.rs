@@ -357,7 +357,7 @@ fn run_bounded(command: &mut Command, timeout: Duration) -> Result<Vec<u8>, Stri
     .process_group(0)
     .spawn()
     .map_err(|e| format!("cannot run `ssh`: {e}"))?;
-  let mut helper = Helper { child: Some(child), said: Said::default() };
+  let mut helper = Helper { child: Some(child), said: Said::default(), watch: None };
   let deadline = Instant::now() + timeout;
   loop {
     let Some(child) = helper.child.as_mut() else { return Err("lost the helper".to_owned()) };
@@ -661,7 +661,8 @@ fn open_stream(target: &Target) -> Result<(Session, Option<Helper>, OwnedFd), Co
         .process_group(0)
         .spawn()
         .map_err(|e| connect_error(format!("cannot start {shown}: {e}")))?;
-      let mut helper = Helper { child: Some(child), said: Said::default() };
+      let watch = i32::try_from(child.id()).ok().map(Watchdog::start);
+      let mut helper = Helper { child: Some(child), said: Said::default(), watch };
       if let Some(stderr) = helper.child.as_mut().and_then(|c| c.stderr.take()) {
         helper.said.collect(stderr);
       }
@@ -704,11 +705,22 @@ impl Ssh {
       let bare = KnownHosts::load(&target.known_hosts, &target.address).map_err(read_error)?;
       types = bare.key_types().into_iter().map(str::to_owned).collect();
     }
-    let (mut session, proxy, probe) = open_stream(target)?;
+    let (mut session, mut proxy, probe) = open_stream(target)?;
     session.set_timeout(millis(target.connect_timeout));
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
     let _ = session.method_pref(ssh2::MethodType::HostKey, &host_key_preference(&types));
-    session.handshake().map_err(|e| {
+    let shaken = session.handshake();
+    if proxy.as_mut().is_some_and(Helper::settle) {
+      return Err(ConnectError::Connect {
+        address: target.address.clone(),
+        port: target.port,
+        why: format!(
+          "the proxy started more than {MAX_PROXY_PROCESSES} processes and was stopped; does its \
+           `ProxyCommand` or `ProxyJump` reach a host that goes through the same proxy again?"
+        ),
+      });
+    }
+    shaken.map_err(|e| {
       let mut why = if e.code() == ssh2::ErrorCode::Session(-9) {
         format!("no answer within {:?} (is the host hung?)", target.connect_timeout)
       } else {
@@ -768,6 +780,69 @@ struct Helper {
   child: Option<Child>,
   /// What it wrote on standard error, when that is collected.
   said: Said,
+  /// Bounds its processes while the connection is being made.
+  watch: Option<Watchdog>,
+}
+
+/// How many processes a proxy's group may hold while it connects: a jump
+/// chain of `MAX_JUMPS` hosts needs an `ssh` and a shell per hop.
+pub const MAX_PROXY_PROCESSES: usize = 4 * MAX_JUMPS;
+
+/// Counts the processes of a proxy's group while the connection is made. A
+/// proxy that reaches itself (`ProxyCommand ssh -W %h:%p gw` where `gw` has
+/// the same `ProxyCommand`) starts `ssh` after `ssh` until the machine runs
+/// out of memory; past [`MAX_PROXY_PROCESSES`] the group is killed.
+struct Watchdog {
+  stop: Arc<AtomicBool>,
+  runaway: Arc<AtomicBool>,
+  thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+  fn start(group: i32) -> Watchdog {
+    let stop = Arc::new(AtomicBool::new(false));
+    let runaway = Arc::new(AtomicBool::new(false));
+    let (stopping, fired) = (Arc::clone(&stop), Arc::clone(&runaway));
+    let thread = std::thread::spawn(move || {
+      while !stopping.load(Ordering::SeqCst) {
+        if group_size(group) > MAX_PROXY_PROCESSES {
+          fired.store(true, Ordering::SeqCst);
+          if let Some(pid) = rustix::process::Pid::from_raw(group) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+          }
+          return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+      }
+    });
+    Watchdog { stop, runaway, thread: Some(thread) }
+  }
+
+  /// Stops watching; whether the group had to be killed.
+  fn finish(&mut self) -> bool {
+    self.stop.store(true, Ordering::SeqCst);
+    if let Some(t) = self.thread.take() {
+      let _ = t.join();
+    }
+    self.runaway.load(Ordering::SeqCst)
+  }
+}
+
+/// The live processes whose process group is `group`.
+fn group_size(group: i32) -> usize {
+  let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+  entries
+    .flatten()
+    .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+    .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+    .filter(|stat| {
+      // `pid (comm) state ppid pgrp ...`; the name may hold spaces and parentheses.
+      let mut rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default().split_whitespace();
+      let state = rest.next();
+      let pgrp = rest.nth(1).and_then(|g| g.parse::<i32>().ok());
+      state != Some("Z") && pgrp == Some(group)
+    })
+    .count()
 }
 
 /// The first bytes a proxy writes on standard error, kept for messages; the
@@ -808,8 +883,17 @@ impl Said {
   }
 }
 
+impl Helper {
+  /// The connection is made (or failed): stop watching. Whether the proxy's
+  /// processes ran away and were killed.
+  fn settle(&mut self) -> bool {
+    self.watch.as_mut().is_some_and(Watchdog::finish)
+  }
+}
+
 impl Drop for Helper {
   fn drop(&mut self) {
+    self.settle();
     if let Some(mut child) = self.child.take() {
       // Not reaped yet, so the group id is still this child's.
       if let Some(pid) = i32::try_from(child.id()).ok().and_then(rustix::process::Pid::from_raw) {

@@ -774,3 +774,30 @@ fn a_failing_proxy_jump_says_what_ssh_said() {
   assert_eq!(out.status.code(), Some(1), "{text}");
   assert!(text.contains("the proxy said: ") && text.contains("port 1"), "{text}");
 }
+
+#[test]
+fn a_proxy_command_that_reaches_itself_is_stopped_before_it_fills_the_machine() {
+  // Why: `ProxyCommand ssh -W %h:%p gw` on a host whose jump goes through the
+  // same `ProxyCommand` starts `ssh` after `ssh` until the connect timeout.
+  let fleet = Fleet::start(2);
+  let config_path = fleet.home().join(".ssh/config");
+  let line = format!("  ProxyCommand ssh -F {} -o BatchMode=yes -W %h:%p h01\n", config_path.display());
+  let config = with_host_lines(&fleet.read_local(".ssh/config"), "h01", &line);
+  fleet.write_local(".ssh/config", &config);
+  let playbook = fleet.write_playbook(&format!("{}{SMALL}", fleet.inventory()));
+  let mut command = fleet.run_command(&["--plan", "--format", "json", "--connect-timeout", "20"]);
+  command.arg(&playbook);
+  let started = Instant::now();
+  let mut run = Bounded::start(command);
+  let (most, out) = run.wait(Duration::from_secs(30), 80);
+  drop(run);
+  let out =
+    out.unwrap_or_else(|| panic!("converge did not end on its own ({most} processes under it at most)"));
+  let took = started.elapsed();
+  assert!(most <= 48, "{most} processes under converge at once");
+  assert!(took < Duration::from_secs(15), "took {took:?}");
+  let doc = stdout_json(&out);
+  assert_eq!(host(&doc, "h02")["status"], "changed", "{doc}");
+  assert_eq!(host(&doc, "h01")["status"], "unreachable", "{doc}");
+  assert!(error_of(&doc, "h01").contains("the proxy started more than 32 processes"), "{doc}");
+}
