@@ -12,7 +12,15 @@
 //! Scripts run as `sh -s` under the login user's shell, with the script on
 //! standard input; standard output and error are read while the script is
 //! written, so neither side can stall the other, and a deadline bounds the
-//! whole exchange.
+//! whole exchange. A quiet connection is probed with keepalives: a host that
+//! leaves them unanswered for the connect timeout is lost (unreachable), while
+//! a live host whose script outruns the deadline has failed.
+//!
+//! Nothing from the inventory or the ssh config reaches a shell unchecked:
+//! `ProxyCommand` tokens take plain host and user names only, `ProxyJump`
+//! runs `ssh` without a shell, its chain is followed (`ssh -G`) and refused
+//! when it loops, and every proxy runs in its own process group, bounded in
+//! size while it connects and killed with the connection.
 
 mod includes;
 pub mod known_hosts;
@@ -252,6 +260,13 @@ impl ClientConfig {
   fn jump(&self, target: &Tokens, hops: &str, timeout: Duration) -> Result<Proxy, ConnectError> {
     let hops =
       hops.split(',').map(|h| Hop::parse(h, target.target, "ProxyJump")).collect::<Result<Vec<_>, _>>()?;
+    if hops.len() > MAX_JUMPS {
+      return Err(ConnectError::Config(format!(
+        "refusing {}: its `ProxyJump` in the ssh config lists {} hosts; at most {MAX_JUMPS} are followed",
+        target.target,
+        hops.len()
+      )));
+    }
     self.check_chain(target, &hops, timeout)?;
     let Some((last, earlier)) = hops.split_last() else {
       return Err(ConnectError::Config(format!(

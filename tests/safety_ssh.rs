@@ -382,28 +382,39 @@ fn include_cycles_and_deep_includes_are_refused_with_the_files_named() {
   assert!(!stderr.contains("Include") && !stderr.contains("ssh config"), "{stderr}");
 }
 
-/// Every process whose parent chain reaches `root`.
-fn descendants(root: u32) -> Vec<u32> {
-  let mut parent: HashMap<u32, u32> = HashMap::new();
+/// A process as seen in /proc: its PID and start time, which together name
+/// it even after the PID is reused.
+type Proc = (u32, u64);
+
+/// `(state, ppid, start time)` of a process from /proc/PID/stat.
+fn stat_of(pid: u32) -> Option<(String, u32, u64)> {
+  let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+  // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+  let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+  Some((fields.first()?.to_string(), fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
+/// Every live process whose parent chain reaches `root`.
+fn descendants(root: u32) -> Vec<Proc> {
+  let mut info: HashMap<u32, (u32, u64)> = HashMap::new();
   for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
     let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-    let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-    let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else { continue };
-    if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-      parent.insert(pid, ppid);
+    if let Some((state, ppid, start)) = stat_of(pid)
+      && state != "Z"
+    {
+      info.insert(pid, (ppid, start));
     }
   }
   let mut out = Vec::new();
-  for &pid in parent.keys() {
+  for (&pid, &(_, start)) in &info {
     let mut p = pid;
     for _ in 0..64 {
-      match parent.get(&p) {
-        Some(&pp) if pp == root => {
-          out.push(pid);
+      match info.get(&p) {
+        Some(&(pp, _)) if pp == root => {
+          out.push((pid, start));
           break;
         }
-        Some(&pp) if pp > 1 => p = pp,
+        Some(&(pp, _)) if pp > 1 => p = pp,
         _ => break,
       }
     }
@@ -411,28 +422,52 @@ fn descendants(root: u32) -> Vec<u32> {
   out
 }
 
-fn kill_pids(pids: &[u32]) {
-  for pid in pids {
-    let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+/// Kills these processes, each only while its PID still names it.
+fn kill_procs(procs: &[Proc]) {
+  for &(pid, start) in procs {
+    if stat_of(pid).is_some_and(|(_, _, s)| s == start) {
+      let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+    }
   }
 }
 
+fn kill_pids(pids: &[u32]) {
+  let procs: Vec<Proc> = pids.iter().filter_map(|&p| stat_of(p).map(|(_, _, s)| (p, s))).collect();
+  kill_procs(&procs);
+}
+
 /// A converge run in the background whose whole process tree is killed by
-/// PID when it is dropped, whatever happened.
+/// PID when it is dropped, whatever happened. Its output is read as it comes.
 struct Bounded {
   child: Child,
-  /// Every PID seen under it, for the kill at the end.
-  seen: Vec<u32>,
+  /// Once reaped, its PID may name another process: no more looks under it.
+  reaped: bool,
+  /// Every process seen under it, for the kill at the end.
+  seen: Vec<Proc>,
+  stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+  stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> Option<std::thread::JoinHandle<Vec<u8>>> {
+  pipe.map(|mut p| {
+    std::thread::spawn(move || {
+      let mut out = Vec::new();
+      let _ = p.read_to_end(&mut out);
+      out
+    })
+  })
 }
 
 impl Bounded {
   fn start(mut command: Command) -> Bounded {
-    let child = command
+    let mut child = command
       .stdout(Stdio::piped())
       .stderr(Stdio::piped())
       .spawn()
       .unwrap_or_else(|e| panic!("cannot run converge: {e}"));
-    Bounded { child, seen: Vec::new() }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    Bounded { child, reaped: false, seen: Vec::new(), stdout, stderr }
   }
 
   /// Waits up to `limit` for converge to end. Returns the most processes
@@ -441,31 +476,24 @@ impl Bounded {
   fn wait(&mut self, limit: Duration, max_processes: usize) -> (usize, Option<std::process::Output>) {
     let started = Instant::now();
     let mut most = 0;
-    while started.elapsed() < limit {
+    while started.elapsed() < limit && !self.reaped {
       let now = descendants(self.child.id());
       most = most.max(now.len());
-      for pid in &now {
-        if !self.seen.contains(pid) {
-          self.seen.push(*pid);
+      for p in &now {
+        if !self.seen.contains(p) {
+          self.seen.push(*p);
         }
       }
       if now.len() > max_processes {
         self.kill_all();
         return (most, None);
       }
-      if let Ok(Some(_)) = self.child.try_wait() {
-        let mut out = std::process::Output {
-          status: self.child.wait().unwrap_or_else(|e| panic!("{e}")),
-          stdout: Vec::new(),
-          stderr: Vec::new(),
-        };
-        use std::io::Read;
-        if let Some(mut s) = self.child.stdout.take() {
-          let _ = s.read_to_end(&mut out.stdout);
-        }
-        if let Some(mut s) = self.child.stderr.take() {
-          let _ = s.read_to_end(&mut out.stderr);
-        }
+      if let Ok(Some(status)) = self.child.try_wait() {
+        self.reaped = true;
+        let join =
+          |h: Option<std::thread::JoinHandle<Vec<u8>>>| h.and_then(|h| h.join().ok()).unwrap_or_default();
+        let out =
+          std::process::Output { status, stdout: join(self.stdout.take()), stderr: join(self.stderr.take()) };
         return (most, Some(out));
       }
       std::thread::sleep(Duration::from_millis(10));
@@ -474,14 +502,20 @@ impl Bounded {
   }
 
   fn kill_all(&mut self) {
-    let _ = self.child.kill();
+    if !self.reaped {
+      // Killed but not yet reaped, its PID still names it.
+      let _ = self.child.kill();
+    }
     // Twice: a growing tree may have forked between the two looks.
     for _ in 0..2 {
-      let mut pids = descendants(self.child.id());
-      pids.extend(&self.seen);
-      kill_pids(&pids);
+      let mut procs = if self.reaped { Vec::new() } else { descendants(self.child.id()) };
+      procs.extend(&self.seen);
+      kill_procs(&procs);
     }
-    let _ = self.child.wait();
+    if !self.reaped {
+      let _ = self.child.wait();
+      self.reaped = true;
+    }
   }
 }
 
@@ -495,11 +529,14 @@ impl Drop for Bounded {
 fn a_looping_proxy_jump_chain_is_refused_before_any_ssh_starts() {
   // Why: `ProxyJump` chains that loop started `ssh` after `ssh` until the
   // machine ran out of memory.
-  let fleet = Fleet::start(3);
+  let fleet = Fleet::start(5);
   let mut config = fleet.read_local(".ssh/config");
   config = with_host_lines(&config, "h01", "  ProxyJump h02\n");
   config = with_host_lines(&config, "h02", "  ProxyJump h01\n");
   config = with_host_lines(&config, "h03", "  ProxyJump h03\n");
+  // A loop further down: h04 jumps through h05, whose own jump is h04.
+  config = with_host_lines(&config, "h04", "  ProxyJump h05\n");
+  config = with_host_lines(&config, "h05", "  ProxyJump dev-bash@h04:2222\n");
   fleet.write_local(".ssh/config", &config);
   let playbook = fleet.write_playbook(&format!("{}{SMALL}", fleet.inventory()));
   let ssh_config = fleet.home().join(".ssh/config").display().to_string();
@@ -520,6 +557,20 @@ fn a_looping_proxy_jump_chain_is_refused_before_any_ssh_starts() {
   }
   assert!(error_of(&doc, "h01").contains("h01 -> h02 -> h01"), "{doc}");
   assert!(error_of(&doc, "h03").contains("h03 -> h03"), "{doc}");
+  assert!(error_of(&doc, "h04").contains("h04 -> h05 -> h04"), "{doc}");
+
+  // A list longer than the bound is refused as it stands.
+  let mut config = fleet.read_local(".ssh/config");
+  let long = ["h01"; 9].join(",");
+  config = config.replace("Host h03\n  ProxyJump h03\n", &format!("Host h03\n  ProxyJump {long}\n"));
+  fleet.write_local(".ssh/config", &config);
+  let mut command = fleet.run_command(&["--plan", "--format", "json", "--limit", "h03", "-F", &ssh_config]);
+  command.arg(&playbook);
+  let mut run = Bounded::start(command);
+  let (_, out) = run.wait(Duration::from_secs(40), 40);
+  drop(run);
+  let doc = stdout_json(&out.unwrap_or_else(|| panic!("converge did not end on its own")));
+  assert!(error_of(&doc, "h03").contains("lists 9 hosts; at most 8"), "{doc}");
 }
 
 #[test]
@@ -544,12 +595,14 @@ fn a_proxy_commands_whole_process_group_ends_with_the_connection() {
     .lines()
     .filter_map(|l| l.trim().parse().ok())
     .collect();
+  // Still there: alive, and still the proxy's `sleep` (not a reused PID).
   let alive: Vec<u32> = started
     .iter()
     .copied()
-    .filter(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| !s.contains(") Z ")))
+    .filter(|p| stat_of(*p).is_some_and(|(state, _, _)| state != "Z"))
+    .filter(|p| std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\0" as &[u8])))
     .collect();
-  kill_pids(&started);
+  kill_pids(&alive);
   drop(run);
   let out = out.unwrap_or_else(|| panic!("converge did not end within 30 s"));
   let doc = stdout_json(&out);
