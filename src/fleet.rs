@@ -12,6 +12,8 @@ use crate::resolver::LOCALHOST;
 use crate::source::Sources;
 use crate::ssh::{ClientConfig, Given, Ssh};
 use crate::transport::{Local, Stats, Transport};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How a host's run ended.
@@ -142,6 +144,8 @@ fn run_host(
 ) -> HostRun {
   let started = Instant::now();
   let local = is_local(playbook, play);
+  // Set by the SSH transport when the host stops answering mid-run.
+  let mut lost: Option<Arc<AtomicBool>> = None;
   let mut transport: Box<dyn Transport> = if local {
     Box::new(Local { name: play.name.clone() })
   } else {
@@ -149,15 +153,24 @@ fn run_host(
       let why = "`--root` converges a directory on this machine; it cannot reach SSH hosts";
       return HostRun::stopped(&play.name, why.to_owned(), Status::Failed, Stats::default(), started);
     }
-    let target = client.target(&play.name, &given(playbook, play), &options.ssh);
+    let target = match client.target(&play.name, &given(playbook, play), &options.ssh) {
+      Ok(t) => t,
+      Err(e) => {
+        return HostRun::stopped(&play.name, e.to_string(), Status::Unreachable, Stats::default(), started);
+      }
+    };
     match Ssh::connect(&target) {
-      Ok(ssh) => Box::new(ssh),
+      Ok(ssh) => {
+        lost = Some(ssh.lost());
+        Box::new(ssh)
+      }
       Err(e) => {
         let stats = Stats { connections: 1, channels: 0 };
         return HostRun::stopped(&play.name, e.to_string(), Status::Unreachable, stats, started);
       }
     }
   };
+  let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
   let mut plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
   let mut apply = options.apply;
   let mut stale = false;
@@ -189,7 +202,7 @@ fn run_host(
       .for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
   }
   let status = match &outcome {
-    _ if plan.lost => Status::Unreachable,
+    _ if plan.lost || is_lost() => Status::Unreachable,
     _ if stale => Status::Stale,
     None if options.saved.is_some() && !plan.failed() => Status::Ok,
     Some(o) if o.failed() => Status::Failed,
@@ -199,7 +212,7 @@ fn run_host(
     None if plan.change_count() > 0 => Status::Changed,
     None => Status::Ok,
   };
-  let verify = (options.verify && !plan.lost)
+  let verify = (options.verify && !plan.lost && !is_lost())
     .then(|| crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout));
   let stats = transport.stats();
   drop(transport);

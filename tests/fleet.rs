@@ -201,6 +201,23 @@ impl Fleet {
     assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {host}");
   }
 
+  /// Sends a signal to every process of a host (its sshd, its sessions and
+  /// what they run), as if the machine were paused (`STOP`) or resumed
+  /// (`CONT`): its kernel still accepts and acknowledges TCP, nothing answers.
+  pub fn freeze(&self, host: &str, signal: &str) {
+    let ns = std::fs::read_link(format!("/proc/{}/ns/mnt", self.pid(host)))
+      .unwrap_or_else(|e| panic!("{host}: no mount namespace: {e}"));
+    // Twice: a process may have forked between the look and the signal.
+    for _ in 0..2 {
+      for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if std::fs::read_link(entry.path().join("ns/mnt")).is_ok_and(|n| n == ns) {
+          let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+        }
+      }
+    }
+  }
+
   /// The inventory part of a playbook naming hosts h01..hN.
   pub fn inventory(&self) -> String {
     self.hosts.iter().map(|(h, _)| format!("host \"{h}\" {{}}\n")).collect()

@@ -13,5 +13,6 @@ mod resolve;
 mod safety_inputs;
 mod safety_outputs;
 mod safety_values;
+mod safety_ssh;
 mod test;
 mod verify;
