@@ -12,7 +12,7 @@ mod playbooks;
 mod resolve;
 mod safety_inputs;
 mod safety_outputs;
-mod safety_values;
 mod safety_ssh;
+mod safety_values;
 mod test;
 mod verify;

@@ -430,3 +430,26 @@ goenv {
   let found = leaks(&seen, "SECRET");
   assert!(found.is_empty(), "sensitive values leaked:\n{}", found.join("\n"));
 }
+
+#[test]
+fn an_export_whose_hook_block_was_damaged_stops_and_keeps_every_user_line() {
+  let tree = Tree::new();
+  let playbook = "export A = \"1\"\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
+  tree.write("/home/dev/.bashrc", b"# mine\n");
+  let out = tree.converge(playbook, &[]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  let converged = String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")).into_owned();
+  assert!(converged.contains("# END converge: env\n"), "{converged}");
+  // The user deletes the END line of the hook's block and writes below it.
+  let damaged = format!("{}alias keep=me\n", converged.replace("# END converge: env\n", ""));
+  tree.write("/home/dev/.bashrc", damaged.as_bytes());
+  tree.write("/etc/independent", b"changed by hand");
+  for _ in 0..2 {
+    let out = tree.converge(playbook, &[]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("the block `env` is damaged: its BEGIN line (1) has no END line"), "{said}");
+    assert_eq!(tree.read("/home/dev/.bashrc"), damaged.as_bytes(), "not one byte of the user's file changes");
+  }
+  assert_eq!(tree.read("/etc/independent"), b"y", "the other resources are converged");
+}

@@ -585,7 +585,19 @@ impl Spec for Export {
       let data = files
         .entry(path.clone())
         .or_insert_with(|| state.file(&path).map(|f| f.data.clone()).unwrap_or_default());
-      *data = block_merge::merge(data, "#", &block, &content, place);
+      match block_merge::try_merge(data, "#", &block, &content, place) {
+        Ok(merged) => *data = merged,
+        Err(e) => {
+          // A block whose markers a person damaged: nothing is written to any
+          // file of this resource, and no user line is lost.
+          v.error(
+            Diagnostic::new(Code::BlockDamaged, format!("cannot write the block into `{path}`: {e}"))
+              .label(self.name.span, "written by this resource")
+              .help(e.help()),
+          );
+          return Vec::new();
+        }
+      }
     }
     files
       .into_iter()
