@@ -57,6 +57,8 @@ impl Tree {
     Command::new(binary())
       .args(&args)
       .env("HOME", HOME)
+      // Each tree has its own state (run lock, ledger): tests run in parallel.
+      .env("XDG_STATE_HOME", self.dir.path().join("state"))
       .env("NO_COLOR", "1")
       .env_remove("GOENV")
       .env_remove("XDG_CONFIG_HOME")

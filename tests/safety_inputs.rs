@@ -270,6 +270,7 @@ fn color_always_colours_piped_standard_output() {
       .args(["site.goenv", "--plan", "--root", "root", "--color", color])
       .current_dir(&dir)
       .env("HOME", "/home/dev")
+      .env("XDG_STATE_HOME", dir.join("state"))
       .env("NO_COLOR", "1")
       .output()
       .unwrap_or_else(|e| panic!("{e}"));
