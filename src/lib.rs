@@ -41,6 +41,7 @@ pub mod resource;
 pub mod resources;
 pub mod saved_plan;
 pub mod schedule;
+pub mod shell;
 pub mod source;
 pub mod ssh;
 pub mod text;
