@@ -10,5 +10,6 @@ mod format_props;
 mod loops;
 mod playbooks;
 mod resolve;
+mod safety_host;
 mod test;
 mod verify;

@@ -137,8 +137,8 @@ cv_clean() {
     [ "$cv_m" -lt "${cv_t0:-0}" ] || continue
     case ${cv_f##*/} in
       .converge.[0-9]*.??????)
-        cv_p=${cv_f##*/.converge.}; cv_p=${cv_p%%.*}
-        [ -d "/proc/$cv_p" ] && continue
+        cv_pid=${cv_f##*/.converge.}; cv_pid=${cv_pid%%.*}
+        [ -d "/proc/$cv_pid" ] && continue
         ;;
       .converge.??????) ;;
       *) continue ;;
