@@ -351,6 +351,7 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
             Ok(UNBUILDABLE) => {
               "a line of its script equals the end marker of the step; nothing was run".to_owned()
             }
+            _ if last.is_empty() => format!("exit status {rc}"),
             _ => format!("exit status {rc}: {last}"),
           };
           StepOutcome::Failed(why)

@@ -431,3 +431,42 @@ fn a_killed_apply_shell_is_reported_as_killed() {
   let error = host["error"].as_str().unwrap_or_default();
   assert!(error.contains("killed"), "{doc}\n{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// With a non-root login and sudo, another user's link in `/var/tmp` made root
+/// write where it pointed; a link root placed is still followed, and kept.
+#[test]
+fn sudo_does_not_write_through_another_users_link() {
+  let fleet = crate::fleet::Fleet::start(1);
+  let tag = std::process::id();
+  let planted = format!("/var/tmp/converge-planted-{tag}");
+  let victim = format!("/etc/converge-victim-{tag}");
+  let legit = format!("/etc/converge-legit-{tag}");
+  let real = format!("/etc/converge-legit-{tag}.real");
+  std::os::unix::fs::symlink(&victim, fleet.host_path("h01", &planted)).unwrap_or_else(|e| panic!("{e}"));
+  // dev-zsh: another user than h01's login user, dev-bash.
+  chown(&fleet.host_path("h01", &planted), 2002);
+  fleet.write("h01", &real, b"old\n");
+  std::os::unix::fs::symlink(&real, fleet.host_path("h01", &legit)).unwrap_or_else(|e| panic!("{e}"));
+  let playbook = format!(
+    "{}file \"{planted}\" {{\n  content = \"evil\\n\"\n}}\nfile \"{legit}\" {{\n  content = \"new\\n\"\n}}\n",
+    fleet.inventory()
+  );
+  let out = fleet.converge(&playbook, &[]);
+  let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+  let cleanup = || {
+    for p in [&planted, &victim, &legit, &real] {
+      let _ = std::fs::remove_file(fleet.host_path("h01", p));
+    }
+  };
+  let victim_written = fleet.read("h01", &victim).is_some();
+  let planted_kept = is_link(&fleet.host_path("h01", &planted));
+  let legit_kept = is_link(&fleet.host_path("h01", &legit));
+  let real_now = fleet.read("h01", &real);
+  cleanup();
+  assert_ne!(out.status.code(), Some(0), "{text}");
+  assert!(!victim_written, "root wrote through another user's link:\n{text}");
+  assert!(planted_kept, "{text}");
+  assert!(text.contains(&planted) && text.contains(&victim), "{text}");
+  assert!(legit_kept, "root's own link was replaced:\n{text}");
+  assert_eq!(real_now.as_deref(), Some(&b"new\n"[..]), "{text}");
+}
