@@ -155,6 +155,7 @@ fn script(plan: &HostPlan, f: &Frame) -> String {
   // Under the lock nobody else writes the state directory: temporary files
   // there are left over from a killed run.
   s.fixed("rm -f -- \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.* 2>/dev/null");
+  clean_script(&mut s, plan, root);
   if !root.is_empty() {
     // Commands of a converged tree see its home directory as theirs.
     s.line("HOME={}\"$HOME\"; export HOME", &[Arg::Str(root)]);
@@ -185,6 +186,32 @@ fn script(plan: &HostPlan, f: &Frame) -> String {
   s.line("echo \"end \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null", &[Arg::Str(f.run)]);
   s.line("echo \"__APPLY_DONE_{nonce}__\"", &[]);
   s.text().to_owned()
+}
+
+/// Removes what killed runs left in the directories of the files this plan
+/// reads or writes, each reached the safe way: the user's own directories,
+/// and every one when the login user may write system paths. (Steps through
+/// `sudo` clean the system directories they write in.)
+fn clean_script(s: &mut Script, plan: &HostPlan, root: &str) {
+  let written = plan.steps.iter().flat_map(|st| st.changes.iter()).filter_map(|c| match c {
+    Change::Write { path, .. } | Change::Remove { path, .. } => Some(path),
+    Change::Run { .. } => None,
+  });
+  let dirs: std::collections::BTreeSet<&str> = plan
+    .files
+    .iter()
+    .chain(written)
+    .filter(|p| plan.info.privileged || !plan.info.is_system(p))
+    .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+    .filter(|d| !d.is_empty())
+    .collect();
+  for dir in dirs {
+    let (scope, top, full) = file_args(&plan.info, root, dir);
+    s.line(
+      "if cv_safe {} {} {} && [ -d \"$cv_real\" ]; then cv_clean \"$cv_real\"; fi",
+      &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full)],
+    );
+  }
 }
 
 /// Appends the converged resources and the sha256 of every file the plan read

@@ -39,6 +39,7 @@ cv_safe() {
     [ "$cv_treal" = / ] && cv_treal=
   fi
   case $3 in
+    "$cv_top") cv_rest=; cv_cur=$cv_treal ;;
     "$cv_top"/*) cv_rest=${3#"$cv_top"/}; cv_cur=$cv_treal ;;
     *)
       if [ -n "$cv_top" ]; then cv_why="$3 is outside $cv_top"; return 1; fi
@@ -129,18 +130,19 @@ cv_identity() {
 }
 
 # cv_clean DIR: removes temporary files of converge runs that were killed:
-# older than this run (cv_t0) and whose writer is gone.
+# not newer than this run (cv_t0, in seconds) and whose writer is gone. Files
+# that do not name their writer must be strictly older than the run.
 cv_clean() {
   for cv_f in "$1"/.converge.*; do
     [ -f "$cv_f" ] && [ ! -L "$cv_f" ] || continue
     cv_m=$(stat -c %Y -- "$cv_f" 2>/dev/null) || continue
-    [ "$cv_m" -lt "${cv_t0:-0}" ] || continue
+    [ "$cv_m" -le "${cv_t0:-0}" ] || continue
     case ${cv_f##*/} in
       .converge.[0-9]*.??????)
         cv_pid=${cv_f##*/.converge.}; cv_pid=${cv_pid%%.*}
         [ -d "/proc/$cv_pid" ] && continue
         ;;
-      .converge.??????) ;;
+      .converge.??????) [ "$cv_m" -lt "${cv_t0:-0}" ] || continue ;;
       *) continue ;;
     esac
     rm -f -- "$cv_f"
