@@ -1,11 +1,16 @@
-//! Apply: one shell script per host that carries out a plan's changes.
+//! Apply: one shell script per host that carries out a plan's changes, built
+//! with [`crate::shell::Script`].
 //!
-//! Each step runs in a subshell with `set -e`; a step whose dependencies
-//! failed is skipped, independent steps still run. Files are written atomically:
-//! a temporary file in the same directory, mode and owner copied from the old
-//! file (or set as declared), `sync`, then `mv` over the old one. Changes to
-//! system paths go through `sudo -n` when the login user is not root. Results
-//! come back as nonce-framed lines, so rc-file noise cannot fake them.
+//! Each step runs in a child shell with `set -e`; a step whose dependencies
+//! failed is skipped, independent steps still run. Files are written atomically
+//! by `cv_put` (`shell/lib.sh`): the path is resolved on the host without
+//! following a link another user could have planted, a temporary file is
+//! written in the same directory, given the old file's mode and owner (or the
+//! ones the plan sets), synced, checked once more against what the plan saw,
+//! and renamed over the old one. A legitimate link is kept and its target
+//! written. Changes to system paths go through `sudo -n` when the login user is
+//! not root. Results come back as nonce-framed lines, so rc-file noise cannot
+//! fake them; a script that ends before its end marker is reported as such.
 
 use crate::change::Change;
 use crate::planner::HostPlan;
