@@ -470,3 +470,33 @@ fn sudo_does_not_write_through_another_users_link() {
   assert!(legit_kept, "root's own link was replaced:\n{text}");
   assert_eq!(real_now.as_deref(), Some(&b"new\n"[..]), "{text}");
 }
+
+/// `--root DIR` converges DIR only: a link in the tree, relative with `..` or
+/// absolute, never leads a read or a write out of it.
+#[test]
+fn a_rooted_tree_is_never_left_through_a_link() {
+  let tree = Tree::new();
+  let outside = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(outside.path().join("relative"), b"outside text\n").unwrap_or_else(|e| panic!("{e}"));
+  let depth = tree.path("/etc").components().count() - 1;
+  let up = "../".repeat(depth);
+  let relative =
+    format!("{up}{}", outside.path().join("relative").display().to_string().trim_start_matches('/'));
+  tree.link("/etc/relative", &relative);
+  tree.link("/etc/absolute", &outside.path().join("absolute").display().to_string());
+  let playbook =
+    "file \"/etc/relative\" {\n  content = \"x\\n\"\n}\nfile \"/etc/absolute\" {\n  content = \"y\\n\"\n}\n";
+  let (status, plan) = tree.converge(playbook, &["--plan"]);
+  assert_ne!(status, 0, "{plan}");
+  assert!(!plan.contains("outside text"), "{plan}");
+  let (status, text) = tree.converge(playbook, &[]);
+  assert_ne!(status, 0, "{text}");
+  assert_eq!(
+    std::fs::read(outside.path().join("relative")).unwrap_or_default(),
+    b"outside text\n",
+    "written out of the tree:\n{text}"
+  );
+  assert!(!outside.path().join("absolute").exists(), "written out of the tree:\n{text}");
+  assert!(text.contains("/etc/relative") && text.contains(&outside.path().display().to_string()), "{text}");
+  assert!(is_link(&tree.path("/etc/relative")) && is_link(&tree.path("/etc/absolute")), "{text}");
+}
