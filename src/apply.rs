@@ -1,16 +1,22 @@
-//! Apply: one shell script per host that carries out a plan's changes.
+//! Apply: one shell script per host that carries out a plan's changes, built
+//! with [`crate::shell::Script`].
 //!
-//! Each step runs in a subshell with `set -e`; a step whose dependencies
-//! failed is skipped, independent steps still run. Files are written atomically:
-//! a temporary file in the same directory, mode and owner copied from the old
-//! file (or set as declared), `sync`, then `mv` over the old one. Changes to
-//! system paths go through `sudo -n` when the login user is not root. Results
-//! come back as nonce-framed lines, so rc-file noise cannot fake them.
+//! Each step runs in a child shell with `set -e`; a step whose dependencies
+//! failed is skipped, independent steps still run. Files are written atomically
+//! by `cv_put` (`shell/lib.sh`): the path is resolved on the host without
+//! following a link another user could have planted, a temporary file is
+//! written in the same directory, given the old file's mode and owner (or the
+//! ones the plan sets), synced, checked once more against what the plan saw,
+//! and renamed over the old one. A legitimate link is kept and its target
+//! written. Changes to system paths go through `sudo -n` when the login user is
+//! not root. Results come back as nonce-framed lines, so rc-file noise cannot
+//! fake them; a script that ends before its end marker is reported as such.
 
-use crate::change::{Change, FileState};
+use crate::change::Change;
 use crate::planner::HostPlan;
+use crate::resource::HostInfo;
+use crate::shell::{Arg, Script, frame};
 use crate::transport::Transport;
-use std::fmt::Write;
 use std::time::Duration;
 
 /// How one step ended.
@@ -43,74 +49,75 @@ impl HostOutcome {
   }
 }
 
-/// Single-quotes a string for `sh`.
-pub fn quote(s: &str) -> String {
-  format!("'{}'", s.replace('\'', "'\\''"))
-}
+pub use crate::shell::quote;
 
-fn b64(data: &[u8]) -> String {
-  const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-  for chunk in data.chunks(3) {
-    let n = (u32::from(chunk[0]) << 16)
-      | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-      | u32::from(*chunk.get(2).unwrap_or(&0));
-    for i in 0..4 {
-      if i <= chunk.len() {
-        out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-      } else {
-        out.push('=');
-      }
-    }
+/// How one file change is written: the scope and top directory `cv_safe`
+/// checks links against (see `shell/lib.sh`), the path on disk and as shown.
+fn file_args<'a>(info: &'a HostInfo, root: &'a str, path: &'a str) -> (&'static str, String, String) {
+  if info.is_system(path) {
+    ("system", root.to_owned(), format!("{root}{path}"))
+  } else {
+    ("user", format!("{root}{}", info.home.trim_end_matches('/')), format!("{root}{path}"))
   }
-  out
 }
 
-/// The shell commands for one change. `root` prefixes every path.
-fn change_script(change: &Change, root: &str) -> String {
+/// Appends the commands of one change to a step's body. `root` prefixes every path.
+fn change_script(body: &mut Script, change: &Change, info: &HostInfo, root: &str) {
   match change {
     Change::Write { path, before, after, .. } => {
-      write_script(&format!("{root}{path}"), before.as_ref(), after)
+      let (scope, top, full) = file_args(info, root, path);
+      let sha_before = crate::ledger::sha256_of(before.as_ref());
+      let sha_after = crate::ledger::sha256_of(Some(after));
+      // Mode and owner are set only when the plan changes them: otherwise the
+      // file keeps its own, so a mode is never widened behind anyone's back.
+      let mode = match (before, after.mode) {
+        (Some(b), Some(m)) if b.mode == Some(m) => String::new(),
+        (_, Some(m)) => format!("{m:o}"),
+        (_, None) => String::new(),
+      };
+      let owner = match (before, &after.owner) {
+        (Some(b), Some(o)) if b.owner.as_ref() == Some(o) => String::new(),
+        (_, Some(o)) => o.clone(),
+        (_, None) => String::new(),
+      };
+      body.line(
+        "cv_put {} {} {} {} {} {} {} {} {}",
+        &[
+          Arg::Str(scope),
+          Arg::Str(&top),
+          Arg::Str(&full),
+          Arg::Str(path),
+          Arg::Str(&sha_before),
+          Arg::Str(&sha_after),
+          Arg::Str(&mode),
+          Arg::Str(&owner),
+          Arg::Bytes(&after.data),
+        ],
+      );
     }
     Change::Remove { path, before, .. } => {
-      let p = quote(&format!("{root}{path}"));
-      format!("{}rm -f -- {p}\n", unchanged_since_plan(&p, Some(before), None))
+      let (scope, top, full) = file_args(info, root, path);
+      let sha_before = crate::ledger::sha256_of(Some(before));
+      body.line(
+        "cv_remove {} {} {} {} {}",
+        &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(path), Arg::Str(&sha_before)],
+      );
     }
-    Change::Run { script, .. } => format!("{script}\n"),
+    Change::Run { script, .. } => {
+      body.command(script);
+    }
   }
 }
 
-/// Refuses (exit 98) when the file is neither as planned nor already as
-/// wanted: someone changed it after the plan was made, and writing the plan's
-/// bytes would lose their edit.
-fn unchanged_since_plan(p: &str, before: Option<&FileState>, after: Option<&FileState>) -> String {
-  let before = crate::ledger::sha256_of(before);
-  let after = crate::ledger::sha256_of(after);
-  format!(
-    "cur=$(if [ -f {p} ]; then sha256sum < {p} | cut -c1-64; elif [ -e {p} ]; then echo other; else echo absent; fi)\ncase $cur in {before}|{after}) ;; *) echo \"converge: \"{p}\" changed since the plan was made; nothing written\" >&2; exit 98;; esac\n"
-  )
-}
-
-fn write_script(path: &str, before: Option<&FileState>, file: &FileState) -> String {
-  let p = quote(path);
-  let mut s = unchanged_since_plan(&p, before, Some(file));
-  let _ = writeln!(s, "p={p}; d=$(dirname -- \"$p\"); mkdir -p -- \"$d\"");
-  let _ = writeln!(s, "t=$(mktemp -- \"$d/.converge.XXXXXX\")");
-  let _ = writeln!(s, "trap 'rm -f -- \"$t\"' EXIT");
-  let _ = writeln!(s, "printf '%s' '{}' | base64 -d > \"$t\"", b64(&file.data));
-  let _ = writeln!(
-    s,
-    "if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\"; chown --reference=\"$p\" \"$t\" 2>/dev/null || true; else chmod 644 \"$t\"; fi"
-  );
-  if let Some(mode) = file.mode {
-    let _ = writeln!(s, "chmod {mode:o} \"$t\"");
+/// Sets what `cv_safe` trusts: the login user, and root (for a `--root` tree
+/// also the user converging it, who owns it).
+fn trust(s: &mut Script, info: &HostInfo) {
+  s.line("cv_uid=$(id -u -- {} 2>/dev/null || id -u)", &[Arg::Str(&info.user)]);
+  if info.rooted {
+    s.fixed("cv_trust=\"0 $(id -u)\"");
+  } else {
+    s.fixed("cv_trust=0");
   }
-  if let Some(owner) = &file.owner {
-    let _ = writeln!(s, "chown {} \"$t\"", quote(owner));
-  }
-  let _ = writeln!(s, "sync -- \"$t\" 2>/dev/null || true");
-  let _ = writeln!(s, "mv -f -- \"$t\" \"$p\"; trap - EXIT");
-  s
 }
 
 /// Settings of one host's apply.
@@ -132,63 +139,94 @@ struct Frame<'a> {
   lock_wait: Duration,
 }
 
+/// The exit status of a step whose script could not be built.
+const UNBUILDABLE: u64 = 95;
+
 /// The whole apply script of a host. It takes the host's lock (another run
 /// waits up to `lock_wait`, then gives up having changed nothing), runs the
 /// steps, and appends what it converged to the host's ledger.
 fn script(plan: &HostPlan, f: &Frame) -> String {
-  let (root, nonce) = (f.root, f.nonce);
-  let mut s = String::from("set -u\nLC_ALL=C; export LC_ALL\numask 022\n");
-  let state_dir = quote(&format!("{root}{}", plan.info.expand(crate::ledger::HOST_DIR)));
-  let _ = writeln!(
-    s,
-    "cv_dir={state_dir}\nif ! mkdir -p -- \"$cv_dir\" 2>/dev/null || ! ( : >> \"$cv_dir/host.lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/host.lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || {{ echo \"__LOCK_{nonce}__ busy\"; exit 0; }}\necho \"start {} $(date +%s.%N) $$\" >> \"$cv_dir/log\"",
-    f.lock_wait.as_secs().max(1),
-    f.run
+  let root = f.root;
+  let mut s = Script::new(f.nonce);
+  s.fixed("set -u\nLC_ALL=C; export LC_ALL\numask 022\ncv_nl='\n'");
+  s.fixed(crate::shell::LIB);
+  trust(&mut s, &plan.info);
+  let state_dir = format!("{root}{}", plan.info.expand(crate::ledger::HOST_DIR));
+  s.line("cv_dir={}", &[Arg::Str(&state_dir)]);
+  s.line(
+    "if ! mkdir -p -- \"$cv_dir\" 2>/dev/null || ! ( : >> \"$cv_dir/host.lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/host.lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || { echo \"__LOCK_{nonce}__ busy\"; exit 0; }\ncv_t0=$(date +%s)\necho \"start \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null",
+    &[Arg::Num(f.lock_wait.as_secs().max(1)), Arg::Str(f.run)],
   );
+  // Under the lock nobody else writes the state directory: temporary files
+  // there are left over from a killed run.
+  s.fixed("rm -f -- \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.* 2>/dev/null");
+  clean_script(&mut s, plan, root);
   if !root.is_empty() {
     // Commands of a converged tree see its home directory as theirs.
-    let _ = writeln!(s, "HOME={}\"$HOME\"; export HOME", quote(root));
+    s.line("HOME={}\"$HOME\"; export HOME", &[Arg::Str(root)]);
   }
   for (i, step) in plan.steps.iter().enumerate() {
-    let _ = writeln!(s, "# step {i}: {}", step.name.replace('\n', " "));
+    s.line("# step {}", &[Arg::Num(i as u64)]);
     if step.failed() || step.changes.is_empty() {
-      let _ = writeln!(s, "s{i}=ok");
+      s.line("s{}=ok", &[Arg::Num(i as u64)]);
       continue;
     }
-    let deps: Vec<String> = step.depends_on.iter().map(|d| format!("[ \"$s{d}\" = ok ]")).collect();
-    let guard = if deps.is_empty() { "true".to_owned() } else { deps.join(" && ") };
-    let mut body = format!("set -e\nCONVERGE_ROOT={}\n", quote(root));
+    let mut body = Script::new(f.nonce);
+    body.fixed("set -e\ncv_t0=$1");
+    body.fixed(crate::shell::LIB);
+    trust(&mut body, &plan.info);
+    body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
     for change in &step.changes {
-      body.push_str(&change_script(change, root));
+      change_script(&mut body, change, &plan.info, root);
     }
     let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
-    let run = if needs_sudo {
-      format!(
-        "if ! sudo -n true 2>/dev/null; then echo 'sudo needs a password' >&2; exit 97; fi\nsudo -n sh -s <<'__CONVERGE_STEP__'\n{body}__CONVERGE_STEP__\n"
-      )
-    } else {
-      format!("sh -s <<'__CONVERGE_STEP__'\n{body}__CONVERGE_STEP__\n")
-    };
-    // The lock's descriptor is closed for the step, so nothing it starts can hold the lock.
-    let _ = writeln!(
-      s,
-      "if {guard}; then\n  if ( {run} ) 9>&-; then s{i}=ok; echo \"__STEP_{nonce}__ {i} changed\"; else rc=$?; s{i}=failed; echo \"__STEP_{nonce}__ {i} failed $rc\"; fi\nelse s{i}=skipped; echo \"__STEP_{nonce}__ {i} skipped\"; fi"
+    if s.step(i, &step.depends_on, needs_sudo, &body).is_err() {
+      s.line(
+        "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
+        &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Num(UNBUILDABLE)],
+      );
+    }
+  }
+  ledger_script(&mut s, plan, f);
+  s.line("echo \"end \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null", &[Arg::Str(f.run)]);
+  s.line("echo \"__APPLY_DONE_{nonce}__\"", &[]);
+  s.text().to_owned()
+}
+
+/// Removes what killed runs left in the directories of the files this plan
+/// reads or writes, each reached the safe way: the user's own directories,
+/// and every one when the login user may write system paths. (Steps through
+/// `sudo` clean the system directories they write in.)
+fn clean_script(s: &mut Script, plan: &HostPlan, root: &str) {
+  let written = plan.steps.iter().flat_map(|st| st.changes.iter()).filter_map(|c| match c {
+    Change::Write { path, .. } | Change::Remove { path, .. } => Some(path),
+    Change::Run { .. } => None,
+  });
+  let dirs: std::collections::BTreeSet<&str> = plan
+    .files
+    .iter()
+    .chain(written)
+    .filter(|p| plan.info.privileged || !plan.info.is_system(p))
+    .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+    .filter(|d| !d.is_empty())
+    .collect();
+  for dir in dirs {
+    let (scope, top, full) = file_args(&plan.info, root, dir);
+    s.line(
+      "if cv_safe {} {} {} && [ -d \"$cv_real\" ]; then cv_clean \"$cv_real\"; fi",
+      &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full)],
     );
   }
-  s.push_str(&ledger_script(plan, f));
-  let _ = writeln!(s, "echo \"end {} $(date +%s.%N) $$\" >> \"$cv_dir/log\"", f.run);
-  let _ = writeln!(s, "echo \"__APPLY_DONE_{nonce}__\"");
-  s
 }
 
 /// Appends the converged resources and the sha256 of every file the plan read
 /// to the host's ledger (folded first, when nobody wrote it since the facts),
-/// and prints the new lines for the controller's copy.
-fn ledger_script(plan: &HostPlan, f: &Frame) -> String {
+/// and prints the new lines for the controller's copy. The ledger is replaced
+/// atomically; when that fails (a full disk), it is left as it was and the
+/// cause is printed.
+fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
   use crate::ledger::Line;
-  let mut s = String::from(
-    "cv_new=$(mktemp \"$cv_dir/.new.XXXXXX\")\ncv_hash() { if [ -f \"$1\" ]; then h=$(sha256sum < \"$1\" 2>/dev/null | cut -c1-64); echo \"${h:-unreadable}\"; elif [ -e \"$1\" ]; then echo other; else echo absent; fi; }\n",
-  );
+  s.fixed("cv_lines=\ncv_led_hash() { if cv_safe \"$1\" \"$2\" \"$3\"; then cv_hash \"$cv_real\"; else echo refused; fi; }");
   for (i, step) in plan.steps.iter().enumerate() {
     if step.failed() {
       continue;
@@ -201,29 +239,26 @@ fn ledger_script(plan: &HostPlan, f: &Frame) -> String {
       at: f.at,
     };
     let Ok(json) = serde_json::to_string(&line) else { continue };
-    let _ = writeln!(s, "[ \"$s{i}\" = ok ] && printf '%s\\n' {} >> \"$cv_new\"", quote(&json));
+    s.line(
+      "if [ \"$s{}\" = ok ]; then cv_lines=$cv_lines{}$cv_nl; fi",
+      &[Arg::Num(i as u64), Arg::Str(&json)],
+    );
   }
   let marker = "@SHA256@";
   for path in &plan.files {
     let line = Line::Path { path: path.clone(), sha256: marker.to_owned(), run: f.run.to_owned(), at: f.at };
     let Ok(json) = serde_json::to_string(&line) else { continue };
     let Some((head, tail)) = json.split_once(marker) else { continue };
-    let _ = writeln!(
-      s,
-      "printf '%s%s%s\\n' {} \"$(cv_hash {})\" {} >> \"$cv_new\"",
-      quote(head),
-      quote(&format!("{}{path}", f.root)),
-      quote(tail)
+    let (scope, top, full) = file_args(&plan.info, f.root, path);
+    s.line(
+      "cv_lines=$cv_lines{}$(cv_led_hash {} {} {}){}$cv_nl",
+      &[Arg::Str(head), Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(tail)],
     );
   }
-  let _ = writeln!(
-    s,
-    "cv_led=\"$cv_dir/ledger.jsonl\"; cv_out=$(mktemp \"$cv_dir/.ledger.XXXXXX\")\nif [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' '{}' | base64 -d > \"$cv_out\"; else cat \"$cv_led\" > \"$cv_out\" 2>/dev/null; fi\ncat \"$cv_new\" >> \"$cv_out\"; sync -- \"$cv_out\" 2>/dev/null; mv -f -- \"$cv_out\" \"$cv_led\"\nsed 's/^/__LEDGER_{}__ /' \"$cv_new\"; rm -f -- \"$cv_new\"",
-    quote(&plan.ledger_sha256),
-    b64(plan.ledger_base.as_bytes()),
-    f.nonce
+  s.line(
+    "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=$(mktemp \"$cv_dir/.ledger.XXXXXX\") || exit 1\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' {} | base64 -d; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\nprintf '%s' \"$cv_lines\" | sed 's/^/__LEDGER_{nonce}__ /'",
+    &[Arg::Str(&plan.ledger_sha256), Arg::Bytes(plan.ledger_base.as_bytes())],
   );
-  s
 }
 
 /// Applies a host's plan over its transport. Nothing runs when the plan stops
@@ -236,23 +271,33 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
   }
   let has_changes = plan.steps.iter().any(|s| !s.changes.is_empty() && !s.failed());
   let results = if has_changes {
-    let nonce =
-      blake3::hash(format!("{}{:?}", plan.facts_hash, std::time::SystemTime::now()).as_bytes()).to_hex();
-    let nonce = &nonce[..16];
-    let run = crate::host_facts::nonce();
-    let frame =
-      Frame { root: &options.root, nonce, run: &run, at: crate::ledger::now(), lock_wait: options.lock_wait };
+    let nonce = crate::shell::nonce();
+    let run = crate::shell::nonce();
+    let frame = Frame {
+      root: &options.root,
+      nonce: &nonce,
+      run: &run,
+      at: crate::ledger::now(),
+      lock_wait: options.lock_wait,
+    };
     let wait = options.timeout + options.lock_wait;
     match transport.run_script(&script(plan, &frame), &[], wait) {
       Ok(out) => {
         let stdout = String::from_utf8_lossy(&out.stdout);
-        if let Some(why) = lock_refusal(&stdout, nonce, options.lock_wait) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(why) = lock_refusal(&stdout, &nonce, options.lock_wait) {
           outcome.error = Some(why);
           return outcome;
         }
-        let prefix = format!("__LEDGER_{nonce}__ ");
-        outcome.ledger = stdout.lines().filter_map(|l| l.strip_prefix(&prefix)).map(str::to_owned).collect();
-        parse_results(&stdout, &String::from_utf8_lossy(&out.stderr), nonce)
+        outcome.ledger = frame::lines(&stdout, "LEDGER", &nonce).map(str::to_owned).collect();
+        if !frame::has(&stdout, "APPLY_DONE", &nonce) {
+          outcome.error = Some(ended_early(out.status, &stderr));
+        } else if let Some(why) =
+          frame::lines(&stdout, "LEDGERERR", &nonce).filter(|l| !l.trim().is_empty()).last()
+        {
+          outcome.error = Some(format!("cannot write the host's ledger: {}", why.trim()));
+        }
+        parse_results(&stdout, &stderr, &nonce)
       }
       Err(e) => {
         outcome.error = Some(e.to_string());
@@ -278,10 +323,23 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
   outcome
 }
 
+/// What to say when the apply script ended without its end marker.
+fn ended_early(status: Option<i32>, stderr: &str) -> String {
+  let how = match status {
+    None => "it was killed by a signal".to_owned(),
+    Some(code) if code > 128 => format!("exit status {code}: killed by signal {}", code - 128),
+    Some(code) => format!("exit status {code}"),
+  };
+  let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).map(str::trim);
+  match last {
+    Some(line) => format!("the apply script ended before its end marker ({how}): {line}"),
+    None => format!("the apply script ended before its end marker ({how})"),
+  }
+}
+
 /// Why the script gave up before its first step, if it did.
 fn lock_refusal(stdout: &str, nonce: &str, wait: Duration) -> Option<String> {
-  let marker = format!("__LOCK_{nonce}__ ");
-  let why = stdout.lines().find_map(|l| l.strip_prefix(&marker))?;
+  let why = frame::lines(stdout, "LOCK", nonce).next()?;
   Some(match why.trim() {
     "busy" => format!(
       "another converge run holds this host's lock (waited {} s); nothing was changed",
@@ -298,11 +356,17 @@ fn lock_refusal(stdout: &str, nonce: &str, wait: Duration) -> Option<String> {
 }
 
 fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOutcome)> {
-  let marker = format!("__STEP_{nonce}__ ");
   let last_error = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
-  stdout
-    .lines()
-    .filter_map(|l| l.strip_prefix(&marker))
+  // The last line each failed step printed.
+  let mut said: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+  for rest in frame::lines(stdout, "OUT", nonce) {
+    let Some((i, text)) = rest.split_once(' ') else { continue };
+    let (Ok(i), text) = (i.parse::<usize>(), text.trim()) else { continue };
+    if !text.is_empty() {
+      said.insert(i, text.to_owned());
+    }
+  }
+  frame::lines(stdout, "STEP", nonce)
     .filter_map(|rest| {
       let mut parts = rest.split_whitespace();
       let i = parts.next()?.parse().ok()?;
@@ -311,12 +375,16 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
         "skipped" => StepOutcome::Skipped("a step it depends on failed".to_owned()),
         _ => {
           let rc = parts.next().unwrap_or("?");
-          let why = if rc == "97" {
-            "sudo needs a password; converge runs `sudo -n` only".to_owned()
-          } else if rc == "98" {
-            format!("{last_error}; plan again")
-          } else {
-            format!("exit status {rc}: {last_error}")
+          let last = said.get(&i).cloned().unwrap_or_else(|| last_error.clone());
+          let why = match rc.parse::<u64>() {
+            Ok(97) => "sudo needs a password; converge runs `sudo -n` only".to_owned(),
+            Ok(98) => format!("{last}; plan again"),
+            Ok(96) => last,
+            Ok(UNBUILDABLE) => {
+              "a line of its script equals the end marker of the step; nothing was run".to_owned()
+            }
+            _ if last.is_empty() => format!("exit status {rc}"),
+            _ => format!("exit status {rc}: {last}"),
           };
           StepOutcome::Failed(why)
         }
@@ -332,6 +400,7 @@ mod tests {
 
   #[test]
   fn base64_matches_coreutils() {
+    let b64 = crate::shell::encode;
     assert_eq!(b64(b""), "");
     assert_eq!(b64(b"a"), "YQ==");
     assert_eq!(b64(b"ab"), "YWI=");
@@ -341,5 +410,17 @@ mod tests {
   #[test]
   fn quoting_survives_single_quotes() {
     assert_eq!(quote("it's"), "'it'\\''s'");
+  }
+
+  #[test]
+  fn a_killed_script_is_named_as_such() {
+    assert_eq!(
+      ended_early(None, "noise\n"),
+      "the apply script ended before its end marker (it was killed by a signal): noise"
+    );
+    assert_eq!(
+      ended_early(Some(137), ""),
+      "the apply script ended before its end marker (exit status 137: killed by signal 9)"
+    );
   }
 }

@@ -31,10 +31,11 @@ pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
     fs::rename(&tmp, path)?;
     File::open(dir)?.sync_all()
   })();
-  if result.is_err() {
+  // Name the file and keep the cause (a full disk says "No space left on device").
+  result.map_err(|e| {
     let _ = fs::remove_file(&tmp);
-  }
-  result
+    io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+  })
 }
 
 #[cfg(test)]

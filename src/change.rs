@@ -59,12 +59,23 @@ pub struct HostState {
   pub dirs: std::collections::BTreeSet<String>,
   /// Exit statuses of guard commands.
   pub guards: BTreeMap<String, i32>,
+  /// Files converge may not read or write, and why: a link on the way leads
+  /// to another user's file, or out of the home directory or the tree.
+  pub refused: BTreeMap<String, String>,
 }
 
 impl HostState {
   /// The current state of a file, or `None` when it is absent or unknown.
   pub fn file(&self, path: &str) -> Option<&FileState> {
     self.files.get(path).and_then(Option::as_ref)
+  }
+
+  /// Why `change` may not be made, when it touches a refused file.
+  pub fn refusal(&self, change: &Change) -> Option<&str> {
+    match change {
+      Change::Write { path, .. } | Change::Remove { path, .. } => self.refused.get(path).map(String::as_str),
+      Change::Run { .. } => None,
+    }
   }
 
   /// Records a planned change.

@@ -8,8 +8,9 @@ use crate::transport::{Transport, TransportError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The fact-gathering script, run with `sh -s -- NONCE ROOT REQUEST...`.
-pub const SCRIPT: &str = include_str!("scripts/facts.sh");
+/// The fact-gathering script, run with `sh -s -- NONCE ROOT REQUEST...`: the
+/// shell module's file functions, then `scripts/facts.sh`.
+pub const SCRIPT: &str = concat!(include_str!("shell/lib.sh"), include_str!("scripts/facts.sh"));
 
 /// Something the plan needs to know beyond the fixed facts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,6 +65,10 @@ pub enum Answer {
   Guard(i32),
   /// A symbolic link's target.
   Link(String),
+  /// A file converge does not read: a link on its way leads where it must
+  /// not (another user's file, outside the home directory or the tree). The
+  /// host's words, naming both paths.
+  Refused(String),
   Other,
 }
 
@@ -104,12 +109,9 @@ impl HostFacts {
   /// Reads the framed part of the script's output. `None` when the frame is
   /// missing or incomplete.
   pub fn parse(stdout: &str, nonce: &str, requests: &[Request]) -> Option<HostFacts> {
-    let begin = format!("__GOFACTS_BEGIN_{nonce}__");
-    let end = format!("__GOFACTS_END_{nonce}__");
-    let start = stdout.find(&begin)? + begin.len();
-    let stop = start + stdout[start..].find(&end)?;
+    let framed = crate::shell::frame::between(stdout, "GOFACTS_BEGIN", "GOFACTS_END", nonce)?;
     let mut values = BTreeMap::new();
-    for line in stdout[start..stop].lines() {
+    for line in framed.lines() {
       if let Some((k, v)) = line.split_once('=') {
         values.insert(k.to_owned(), v.to_owned());
       }
@@ -120,6 +122,9 @@ impl HostFacts {
       let get = |field: &str| values.get(&format!("req.{}.{field}", i + 1)).cloned();
       let answer = match (request, get("state").as_deref()) {
         (_, Some("absent")) | (_, None) => Answer::Absent,
+        (Request::File(_) | Request::GoEnvFile, Some("refused")) => {
+          Answer::Refused(get("why").unwrap_or_else(|| "a link on its way is unsafe".to_owned()))
+        }
         (Request::File(_) | Request::GoEnvFile, Some("file")) => Answer::File {
           data: decode(&get("data").unwrap_or_default(), hex)?,
           mode: get("mode").and_then(|m| u32::from_str_radix(&m, 8).ok()),
@@ -197,47 +202,12 @@ fn decode(text: &str, hex: bool) -> Option<Vec<u8>> {
   if hex {
     return (0..text.len() / 2).map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()).collect();
   }
-  base64_decode(text)
+  crate::shell::decode(text)
 }
 
-/// Standard base64 with padding, as `base64` prints it.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-  let value = |c: u8| -> Option<u32> {
-    Some(match c {
-      b'A'..=b'Z' => c - b'A',
-      b'a'..=b'z' => c - b'a' + 26,
-      b'0'..=b'9' => c - b'0' + 52,
-      b'+' => 62,
-      b'/' => 63,
-      _ => return None,
-    } as u32)
-  };
-  let bytes: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-  if !bytes.len().is_multiple_of(4) {
-    return None;
-  }
-  let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-  for chunk in bytes.chunks(4) {
-    let pad = chunk.iter().rev().take_while(|b| **b == b'=').count();
-    let mut n = 0u32;
-    for (i, b) in chunk.iter().enumerate() {
-      n <<= 6;
-      if i < 4 - pad {
-        n |= value(*b)?;
-      }
-    }
-    let decoded = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-    out.extend_from_slice(&decoded[..3 - pad]);
-  }
-  Some(out)
-}
-
-/// A marker no rc file will print by chance.
 /// A fresh marker for framing one script run's output.
 pub fn nonce() -> String {
-  let t =
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-  format!("{:x}{:x}", t, std::process::id())
+  crate::shell::nonce()
 }
 
 #[cfg(test)]
@@ -247,11 +217,11 @@ mod tests {
 
   #[test]
   fn base64_round_trips_what_coreutils_prints() {
-    assert_eq!(base64_decode("dm0K"), Some(b"vm\n".to_vec()));
-    assert_eq!(base64_decode("YQ=="), Some(b"a".to_vec()));
-    assert_eq!(base64_decode("YWI="), Some(b"ab".to_vec()));
-    assert_eq!(base64_decode(""), Some(Vec::new()));
-    assert_eq!(base64_decode("!!!!"), None);
+    assert_eq!(decode("dm0K", false), Some(b"vm\n".to_vec()));
+    assert_eq!(decode("YQ==", false), Some(b"a".to_vec()));
+    assert_eq!(decode("YWI=", false), Some(b"ab".to_vec()));
+    assert_eq!(decode("", false), Some(Vec::new()));
+    assert_eq!(decode("!!!!", false), None);
   }
 
   #[test]

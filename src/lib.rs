@@ -43,6 +43,7 @@ pub mod resources;
 pub mod saved_plan;
 pub mod schedule;
 pub mod secrets;
+pub mod shell;
 pub mod source;
 pub mod ssh;
 pub mod text;

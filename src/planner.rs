@@ -342,6 +342,7 @@ fn plan_resource(
     changes
   };
   let mut errors: Vec<Diagnostic> = diagnostics.sorted().into_iter().filter(Diagnostic::is_error).collect();
+  errors.extend(changes.iter().filter_map(|c| state.refusal(c)).map(|why| Diagnostic::new(Code::Facts, why)));
   if blocked {
     errors.push(Diagnostic::new(Code::UnknownReference, "skipped: a resource it depends on failed"));
   }
@@ -438,12 +439,22 @@ fn initial_state(facts: &HostFacts, requests: &[Request], info: &HostInfo) -> Ho
         let file = crate::change::FileState { data: data.clone(), mode: *mode, owner: owner.clone() };
         state.files.insert(info.expand(path), Some(file));
       }
+      (Request::File(path), Some(Answer::Refused(why))) => {
+        state.refused.insert(info.expand(path), why.clone());
+        state.files.insert(info.expand(path), None);
+      }
       (Request::File(path), Some(Answer::Directory)) => {
         state.dirs.insert(info.expand(path));
         state.files.insert(info.expand(path), None);
       }
       (Request::File(path), _) => {
         state.files.insert(info.expand(path), None);
+      }
+      (Request::GoEnvFile, Some(Answer::Refused(why))) => {
+        if let Some(path) = info.go_env_path() {
+          state.refused.insert(path.clone(), why.clone());
+          state.files.insert(path, None);
+        }
       }
       (Request::GoEnvFile, answer) => {
         let Some(path) = info.go_env_path() else { continue };

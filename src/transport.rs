@@ -5,9 +5,10 @@
 //! printed. Everything converge does on a host is such a script, which keeps the
 //! number of round trips per host fixed (facts in one, the apply in one).
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// What a script run printed, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +67,9 @@ impl Transport for Local {
     &self.name
   }
 
+  /// Standard input is written and standard output and error are read on
+  /// threads of their own: a script that prints more than a pipe holds before
+  /// it has read all of its input cannot block.
   fn run_script(
     &mut self,
     script: &str,
@@ -81,36 +85,94 @@ impl Transport for Local {
       .stderr(Stdio::piped())
       .spawn()
       .map_err(|source| TransportError::Spawn { program: "sh".to_owned(), source })?;
-    // Output is drained while the script runs: a script that prints more
-    // than a pipe holds (a large file read back) would otherwise block forever.
-    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-      std::thread::spawn(move || {
-        let mut data = Vec::new();
-        if let Some(mut pipe) = pipe {
-          let _ = pipe.read_to_end(&mut data);
-        }
-        data
-      })
-    };
-    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
-    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>));
+    let (done_tx, done_rx) = mpsc::channel::<()>();
     if let Some(mut stdin) = child.stdin.take() {
-      stdin.write_all(script.as_bytes())?;
+      let script = script.as_bytes().to_vec();
+      // A script that exits without reading all of its input closes the pipe:
+      // the rest is not needed.
+      std::thread::spawn(move || {
+        let _ = stdin.write_all(&script);
+      });
     }
-    let deadline = std::time::Instant::now() + timeout;
+    let stdout = child.stdout.take().map(|out| drain(out, done_tx.clone()));
+    let stderr = child.stderr.take().map(|err| drain(err, done_tx.clone()));
+    drop(done_tx);
+    let deadline = Instant::now() + timeout;
+    // Both readers end at end of file: when the script and everything it
+    // started closed their output.
+    let mut open = usize::from(stdout.is_some()) + usize::from(stderr.is_some());
+    while open > 0 {
+      match done_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(()) => open -= 1,
+        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+          let _ = child.kill();
+          let _ = child.wait();
+          return Err(TransportError::Timeout(timeout));
+        }
+      }
+    }
     let status = loop {
       if let Some(status) = child.try_wait()? {
         break status;
       }
-      if std::time::Instant::now() >= deadline {
+      if Instant::now() >= deadline {
         let _ = child.kill();
         let _ = child.wait();
         return Err(TransportError::Timeout(timeout));
       }
       std::thread::sleep(Duration::from_millis(5));
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    Ok(ScriptOutput { stdout, stderr, status: status.code() })
+    let collect =
+      |reader: Option<std::thread::JoinHandle<std::io::Result<Vec<u8>>>>| -> std::io::Result<Vec<u8>> {
+        match reader {
+          Some(handle) => handle.join().unwrap_or_else(|_| Ok(Vec::new())),
+          None => Ok(Vec::new()),
+        }
+      };
+    Ok(ScriptOutput { stdout: collect(stdout)?, stderr: collect(stderr)?, status: status.code() })
+  }
+}
+
+/// Reads a pipe to its end on a thread, then says so on `done`.
+fn drain<R: Read + Send + 'static>(
+  mut pipe: R,
+  done: mpsc::Sender<()>,
+) -> std::thread::JoinHandle<std::io::Result<Vec<u8>>> {
+  std::thread::spawn(move || {
+    let mut data = Vec::new();
+    let result = pipe.read_to_end(&mut data).map(|_| data);
+    let _ = done.send(());
+    result
+  })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  /// More output than a pipe holds, from a script longer than a pipe holds:
+  /// neither side may wait for the other.
+  #[test]
+  fn large_output_and_input_do_not_block() -> Result<(), TransportError> {
+    let mut local = Local { name: "localhost".to_owned() };
+    let filler = format!(": '{}'\n", "x".repeat(200_000));
+    let script = format!("{filler}head -c 300000 /dev/zero | tr '\\0' a\nhead -c 100000 /dev/zero >&2\n");
+    let started = Instant::now();
+    let out = local.run_script(&script, &[], Duration::from_secs(20))?;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.stdout.len(), 300_000);
+    assert_eq!(out.stderr.len(), 100_000);
+    assert_eq!(out.status, Some(0));
+    Ok(())
+  }
+
+  #[test]
+  fn a_script_past_its_time_is_killed() {
+    let mut local = Local { name: "localhost".to_owned() };
+    let started = Instant::now();
+    let out = local.run_script("exec sleep 30\n", &[], Duration::from_millis(300));
+    assert!(matches!(out, Err(TransportError::Timeout(_))), "{out:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
   }
 }

@@ -14,5 +14,6 @@ mod safety_inputs;
 mod safety_outputs;
 mod safety_ssh;
 mod safety_values;
+mod safety_host;
 mod test;
 mod verify;

@@ -81,15 +81,22 @@ else
   goenvfile=$HOME/.config/go/env
 fi
 [ -r "$root/usr/local/go/VERSION" ] && kv go.usrlocal_version_file "$(sed -n 1p "$root/usr/local/go/VERSION")"
-# Answers a file request: its bytes, mode and owner, or what is there instead.
+# Answers a file request ($2: the path on the host, without ROOT): its bytes,
+# mode and owner, or what is there instead. A file behind a link is read only
+# when the link is safe to follow (cv_safe); a refusal names both paths.
+cv_uid=$(id -u)
+if [ -n "$root" ]; then cv_trust="0 $cv_uid"; else cv_trust=0; fi
 file_answer() {
-  if [ -L "$2" ]; then kv "req.$1.link" "$(readlink "$2")"; fi
-  if [ -f "$2" ]; then
+  case $2 in "$HOME"/*) sc=user; top=$root$HOME;; *) sc=system; top=$root;; esac
+  if [ -L "$root$2" ]; then kv "req.$1.link" "$(readlink "$root$2")"; fi
+  if ! cv_safe "$sc" "$top" "$root$2"; then kv "req.$1.state" refused; kv "req.$1.why" "$cv_why"; return 0; fi
+  f=$cv_real
+  if [ -f "$f" ]; then
     kv "req.$1.state" file
-    kv "req.$1.mode" "$(stat -c %a "$2" 2>/dev/null)"; kv "req.$1.owner" "$(stat -c %U:%G "$2" 2>/dev/null)"
-    kv "req.$1.data" "$(b64 "$2")"
-  elif [ -d "$2" ]; then kv "req.$1.state" directory
-  elif [ -e "$2" ]; then kv "req.$1.state" other
+    kv "req.$1.mode" "$(stat -c %a -- "$f" 2>/dev/null)"; kv "req.$1.owner" "$(stat -c %U:%G -- "$f" 2>/dev/null)"
+    kv "req.$1.data" "$(b64 "$f")"
+  elif [ -d "$f" ]; then kv "req.$1.state" directory
+  elif [ -e "$f" ]; then kv "req.$1.state" other
   else kv "req.$1.state" absent; fi
 }
 i=0
@@ -99,9 +106,9 @@ for req in "$@"; do
   case $kind in
     file)
       case $arg in "~/"*) arg=$HOME/${arg#"~/"};; esac
-      file_answer "$i" "$root$arg";;
+      file_answer "$i" "$arg";;
     goenv)
-      case $goenvfile in /*) file_answer "$i" "$root$goenvfile";; *) kv "req.$i.state" absent;; esac;;
+      case $goenvfile in /*) file_answer "$i" "$goenvfile";; *) kv "req.$i.state" absent;; esac;;
     sysctl)
       p=/proc/sys/$(printf '%s' "$arg" | tr . /)
       if [ -r "$p" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(cat "$p")"; else kv "req.$i.state" absent; fi;;

@@ -1,0 +1,202 @@
+# Functions shared by the facts script and the apply steps: how converge reads
+# and writes a file on a host without being led elsewhere by a link. POSIX sh
+# and coreutils (readlink -f, stat -c, mktemp, base64).
+#
+# Settings (variables):
+#   cv_uid    the login user's uid: the owner a user file's link must lead to
+#   cv_trust  uids trusted to place links among system paths (root; for a
+#             `--root` tree also the user converging it), space-separated
+
+cv_nl='
+'
+
+# cv_trusted UID: whether UID may place links among system paths.
+cv_trusted() {
+  case " $cv_trust " in *" $1 "*) return 0 ;; esac
+  return 1
+}
+
+# cv_owner PATH: the user name owning PATH itself (a link, not what it points to).
+cv_owner() {
+  stat -c %U -- "$1" 2>/dev/null || echo unknown
+}
+
+# cv_safe SCOPE TOP PATH: the real path to read or write for PATH, in cv_real.
+# Status 1, with the reason in cv_why, when a link on the way is unsafe:
+#   user    PATH is the login user's file under the home directory TOP: every
+#           link on the way must lead to a place inside TOP, and what it leads to
+#           must be owned by the login user.
+#   system  every link on the way must be owned by a trusted uid and sit in a
+#           directory a trusted uid owns, lead to a place inside TOP (the tree of
+#           `--root`, or "" for /) and to a file a trusted uid owns.
+# A link is never left behind silently: the caller reads and writes cv_real.
+cv_safe() {
+  cv_why=; cv_real=; cv_scope=$1; cv_top=$2
+  cv_treal=
+  if [ -n "$cv_top" ]; then
+    cv_treal=$(readlink -f -- "$cv_top" 2>/dev/null) || cv_treal=
+    [ -n "$cv_treal" ] || cv_treal=$cv_top
+    [ "$cv_treal" = / ] && cv_treal=
+  fi
+  case $3 in
+    "$cv_top") cv_rest=; cv_cur=$cv_treal ;;
+    "$cv_top"/*) cv_rest=${3#"$cv_top"/}; cv_cur=$cv_treal ;;
+    *)
+      if [ -n "$cv_top" ]; then cv_why="$3 is outside $cv_top"; return 1; fi
+      cv_rest=${3#/}; cv_cur=
+      ;;
+  esac
+  cv_hops=0
+  while [ -n "$cv_rest" ]; do
+    case $cv_rest in
+      */*) cv_c=${cv_rest%%/*}; cv_rest=${cv_rest#*/} ;;
+      *) cv_c=$cv_rest; cv_rest= ;;
+    esac
+    case $cv_c in
+      '' | .) continue ;;
+      ..)
+        cv_cur=${cv_cur%/*}
+        case $cv_cur in
+          "$cv_treal" | "$cv_treal"/*) ;;
+          *) cv_why="$3 leads out of ${cv_top:-/} through .."; return 1 ;;
+        esac
+        continue
+        ;;
+    esac
+    cv_n=$cv_cur/$cv_c
+    if [ -L "$cv_n" ]; then
+      cv_hops=$((cv_hops + 1))
+      cv_r=$(readlink -f -- "$cv_n" 2>/dev/null) || cv_r=
+      if [ -z "$cv_r" ]; then cv_why="$3: the link $cv_n leads nowhere converge can resolve"; return 1; fi
+      if [ "$cv_scope" = system ]; then
+        cv_lo=$(stat -c %u -- "$cv_n" 2>/dev/null) || cv_lo=
+        cv_do=$(stat -c %u -- "${cv_cur:-/}" 2>/dev/null) || cv_do=
+        if ! cv_trusted "$cv_lo"; then
+          cv_why="$cv_n is a link owned by $(cv_owner "$cv_n"), not by root: converge does not follow it to $cv_r"
+          return 1
+        fi
+        if ! cv_trusted "$cv_do"; then
+          cv_why="$cv_n is a link in ${cv_cur:-/}, a directory owned by $(cv_owner "${cv_cur:-/}"), not by root: converge does not follow it to $cv_r"
+          return 1
+        fi
+      fi
+      case $cv_r in
+        "$cv_treal"/* | "$cv_treal") ;;
+        *)
+          if [ "$cv_scope" = user ]; then
+            cv_why="$cv_n is a link to $cv_r, outside the home directory $cv_top: converge does not read or write through it"
+          else
+            cv_why="$cv_n is a link to $cv_r, outside $cv_top: converge does not read or write through it"
+          fi
+          return 1
+          ;;
+      esac
+      [ "$cv_r" = / ] && cv_r=
+      cv_cur=$cv_r
+    else
+      cv_cur=$cv_n
+    fi
+  done
+  cv_real=${cv_cur:-/}
+  [ "$cv_hops" -gt 0 ] || return 0
+  # A link was followed: what it leads to must belong to whom the scope trusts.
+  if [ -e "$cv_real" ]; then cv_o=$cv_real; else cv_o=${cv_real%/*}; cv_o=${cv_o:-/}; fi
+  [ -e "$cv_o" ] || return 0
+  cv_ou=$(stat -c %u -- "$cv_o" 2>/dev/null) || cv_ou=
+  if [ "$cv_scope" = user ]; then
+    [ "$cv_ou" = "$cv_uid" ] && return 0
+    cv_why="$3 is a link to $cv_o, which is owned by $(cv_owner "$cv_o"), another user: converge does not read or write through it"
+  else
+    cv_trusted "$cv_ou" && return 0
+    cv_why="$3 is a link to $cv_o, which is owned by $(cv_owner "$cv_o"), not by root: converge does not read or write through it"
+  fi
+  return 1
+}
+
+# cv_hash PATH: the sha256 of a regular file, `absent`, `other` (not a regular
+# file) or `unreadable`.
+cv_hash() {
+  if [ -f "$1" ]; then
+    cv_h=$(sha256sum <"$1" 2>/dev/null | cut -c1-64)
+    echo "${cv_h:-unreadable}"
+  elif [ -e "$1" ] || [ -L "$1" ]; then echo other
+  else echo absent; fi
+}
+
+# cv_identity PATH: device, inode, size and change time: a file replaced or
+# edited in place gets another one.
+cv_identity() {
+  stat -c '%d:%i:%s:%Z:%z' -- "$1" 2>/dev/null || echo absent
+}
+
+# cv_clean DIR: removes temporary files of converge runs that were killed:
+# not newer than this run (cv_t0, in seconds) and whose writer is gone. Files
+# that do not name their writer must be strictly older than the run.
+cv_clean() {
+  for cv_f in "$1"/.converge.*; do
+    [ -f "$cv_f" ] && [ ! -L "$cv_f" ] || continue
+    cv_m=$(stat -c %Y -- "$cv_f" 2>/dev/null) || continue
+    [ "$cv_m" -le "${cv_t0:-0}" ] || continue
+    case ${cv_f##*/} in
+      .converge.[0-9]*.??????)
+        cv_pid=${cv_f##*/.converge.}; cv_pid=${cv_pid%%.*}
+        [ -d "/proc/$cv_pid" ] && continue
+        ;;
+      .converge.??????) [ "$cv_m" -lt "${cv_t0:-0}" ] || continue ;;
+      *) continue ;;
+    esac
+    rm -f -- "$cv_f"
+  done
+}
+
+# cv_put SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA: replaces the file
+# PATH (shown as SHOWN) with DATA (base64), atomically, when it holds what the
+# plan saw (BEFORE) or already what it wants (AFTER). MODE and OWNER are set
+# when not empty; otherwise the file keeps its own (a new file gets 644). A
+# link is kept: its target is written. Exits 96 for an unsafe link, 98 when the
+# file changed since the plan or while it was being written.
+cv_put() {
+  if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing written" >&2; exit 96; fi
+  cv_p=$cv_real
+  cv_seen=$(cv_hash "$cv_p")
+  case $cv_seen in
+    "$5" | "$6") ;;
+    *) echo "converge: $4 changed since the plan was made; nothing written" >&2; exit 98 ;;
+  esac
+  cv_id0=$(cv_identity "$cv_p")
+  cv_d=${cv_p%/*}; cv_d=${cv_d:-/}
+  mkdir -p -- "$cv_d"
+  cv_clean "$cv_d"
+  cv_t=$(mktemp -- "$cv_d/.converge.$$.XXXXXX")
+  trap 'rm -f -- "$cv_t"' EXIT
+  printf '%s' "$9" | base64 -d >"$cv_t"
+  if [ -e "$cv_p" ]; then
+    chmod --reference="$cv_p" -- "$cv_t"
+    chown --reference="$cv_p" -- "$cv_t" 2>/dev/null || true
+  else
+    chmod 644 -- "$cv_t"
+  fi
+  if [ -n "$7" ]; then chmod -- "$7" "$cv_t"; fi
+  if [ -n "$8" ]; then chown -- "$8" "$cv_t"; fi
+  sync -- "$cv_t" 2>/dev/null || true
+  # Compare and swap: right before the rename the file must still be the one
+  # checked above, reached the same safe way.
+  if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing written" >&2; exit 96; fi
+  if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; then
+    echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2
+    exit 98
+  fi
+  mv -f -- "$cv_t" "$cv_p"
+  trap - EXIT
+}
+
+# cv_remove SCOPE TOP PATH SHOWN BEFORE: deletes PATH when it holds what the
+# plan saw. A link is removed itself, never what it points to.
+cv_remove() {
+  if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing removed" >&2; exit 96; fi
+  case $(cv_hash "$cv_real") in
+    "$5" | absent) ;;
+    *) echo "converge: $4 changed since the plan was made; nothing removed" >&2; exit 98 ;;
+  esac
+  rm -f -- "$3"
+}
