@@ -153,6 +153,9 @@ impl Diagnostic {
 #[derive(Clone, Debug, Default)]
 pub struct Diagnostics {
   items: Vec<Diagnostic>,
+  /// (code, message, primary span) of every item, so that a run with one
+  /// diagnostic per host of a large inventory stays linear.
+  seen: std::collections::HashSet<(Code, String, Option<Span>)>,
 }
 
 impl Diagnostics {
@@ -162,10 +165,7 @@ impl Diagnostics {
 
   /// Adds a diagnostic unless the same one (code, message, primary span) is there.
   pub fn push(&mut self, diagnostic: Diagnostic) {
-    let duplicate = self.items.iter().any(|d| {
-      d.code == diagnostic.code && d.message == diagnostic.message && d.primary() == diagnostic.primary()
-    });
-    if !duplicate {
+    if self.seen.insert((diagnostic.code, diagnostic.message.clone(), diagnostic.primary())) {
       self.items.push(diagnostic);
     }
   }
