@@ -119,6 +119,17 @@ pub fn try_merge(
   })
 }
 
+/// The names of the blocks in a file, in order, from their BEGIN lines.
+pub fn names(text: &[u8], comment: &str) -> Vec<String> {
+  let prefix = format!("{comment} BEGIN converge: ");
+  text
+    .split(|b| *b == b'\n')
+    .filter_map(|line| std::str::from_utf8(trim_newline(line)).ok())
+    .filter_map(|line| line.strip_prefix(prefix.as_str()))
+    .map(str::to_owned)
+    .collect()
+}
+
 /// [`try_merge`] for callers that write only content of their own making:
 /// when the block cannot be merged safely the file is left exactly as it is.
 pub fn merge(existing: &[u8], comment: &str, name: &str, content: &str, place: Place) -> Vec<u8> {

@@ -50,6 +50,8 @@ struct Resolver {
   targets: Vec<Target>,
   handlers: Vec<Arc<Handler>>,
   diagnostics: Diagnostics,
+  /// How many resources of each [`crate::resource::Spec::key_stem`] were read.
+  stems: std::collections::HashMap<String, usize>,
 }
 
 /// A `--limit` pattern that names nothing in the inventory.
@@ -159,7 +161,12 @@ impl Resolver {
     let name = kind.keywords().join(" ");
     let mut reader = Reader::new(stmt, kind.keywords().len(), name.clone());
     let mut cx = self.cx(dir);
-    let spec = kind.read(&mut reader, &mut cx)?;
+    let mut spec = kind.read(&mut reader, &mut cx)?;
+    if let Some(stem) = spec.key_stem() {
+      let count = self.stems.entry(stem).or_insert(0);
+      *count += 1;
+      spec.set_ordinal(*count);
+    }
     Some(Arc::new(Resource { spec, meta: reader.meta, kind: name, span: stmt.span }))
   }
 

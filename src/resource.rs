@@ -36,6 +36,19 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   /// `go toolchain`, `sysctl fs.inotify.max_user_watches`.
   fn id(&self) -> String;
 
+  /// For a kind whose implicit name holds values that people edit (the entries
+  /// of `path prepend`), the part of it that stays when they do: `PATH prepend`.
+  /// Resources with the same stem are numbered in playbook order
+  /// ([`Spec::set_ordinal`]) and name what they write on hosts (blocks) by stem
+  /// and number, so editing the entries rewrites the block instead of adding a
+  /// second one.
+  fn key_stem(&self) -> Option<String> {
+    None
+  }
+
+  /// The resource's number among those with the same [`Spec::key_stem`], from 1.
+  fn set_ordinal(&mut self, _ordinal: usize) {}
+
   /// What the resource manages, for detecting two resources that fight over one
   /// thing: `go env GOPROXY`, `file /etc/motd`.
   fn claims(&self) -> Vec<Text> {

@@ -649,3 +649,55 @@ fn a_handler_runs_once_after_its_notifiers_changed_and_not_on_a_no_op_run() {
   tree.apply(playbook);
   assert_eq!(tree.read("/home/dev/handler.log"), b"reloaded\n", "nothing changed, so no run");
 }
+
+/// The PATH a real login bash of the tree's user sees.
+fn login_path(tree: &Tree) -> String {
+  tree.shell(&["bash", "-lc", "printf %s \"$PATH\""], &[])
+}
+
+#[test]
+fn editing_the_entries_of_path_prepend_rewrites_its_block() {
+  let tree = Tree::new();
+  tree.apply("path prepend [\"/opt/a/bin\", \"/opt/b/bin\"]\n");
+  assert!(login_path(&tree).starts_with("/opt/a/bin:/opt/b/bin:"), "{}", login_path(&tree));
+  tree.apply("path prepend [\"/opt/a/bin\", \"/opt/c/bin\"]\n");
+  let path = login_path(&tree);
+  assert!(path.starts_with("/opt/a/bin:/opt/c/bin:") && !path.contains("/opt/b/bin"), "{path}");
+  for file in ["/home/dev/.config/converge/env.sh", "/home/dev/.config/fish/conf.d/converge.fish"] {
+    if !tree.path(file).exists() {
+      continue;
+    }
+    let text = String::from_utf8_lossy(&tree.read(file)).into_owned();
+    assert_eq!(text.matches("# BEGIN converge: PATH prepend").count(), 1, "{file}:\n{text}");
+    assert!(!text.contains("/opt/b/bin"), "{file}:\n{text}");
+  }
+  assert_eq!(
+    tree.plan("path prepend [\"/opt/a/bin\", \"/opt/c/bin\"]\n").0,
+    0,
+    "a second run changes nothing"
+  );
+}
+
+#[test]
+fn two_path_prepends_keep_two_blocks_and_an_older_entry_named_block_is_replaced() {
+  let tree = Tree::new();
+  let playbook = "path prepend [\"/opt/a/bin\"]\npath prepend [\"/opt/b/bin\"] {\n  after = [\"PATH prepend /opt/a/bin\"]\n}\n";
+  tree.apply(playbook);
+  let env = String::from_utf8_lossy(&tree.read("/home/dev/.config/converge/env.sh")).into_owned();
+  assert!(
+    env.contains("# BEGIN converge: PATH prepend\n") && env.contains("# BEGIN converge: PATH prepend #2\n"),
+    "{env}"
+  );
+  let path = login_path(&tree);
+  assert!(path.contains("/opt/a/bin") && path.contains("/opt/b/bin"), "{path}");
+  // A block an older converge named after its entries is replaced, not kept beside the new one.
+  let legacy = env
+    .replace("# BEGIN converge: PATH prepend #2\n", "# BEGIN converge: PATH prepend /opt/old/bin\n")
+    .replace("# END converge: PATH prepend #2\n", "# END converge: PATH prepend /opt/old/bin\n")
+    .replace("/opt/b/bin", "/opt/old/bin");
+  tree.write("/home/dev/.config/converge/env.sh", legacy.as_bytes());
+  tree.apply(playbook);
+  let env = String::from_utf8_lossy(&tree.read("/home/dev/.config/converge/env.sh")).into_owned();
+  assert!(!env.contains("/opt/old/bin") && env.contains("/opt/b/bin"), "{env}");
+  assert_eq!(env.matches("# BEGIN converge: PATH prepend").count(), 2, "{env}");
+}

@@ -40,6 +40,8 @@ pub struct Export {
   pub name: Text,
   pub action: Action,
   pub scope: Scope,
+  /// Its number among the `prepend`/`append` resources of the same variable.
+  pub ordinal: usize,
 }
 
 impl Kind for ExportKind {
@@ -120,7 +122,7 @@ impl Kind for ExportKind {
     };
     let options = r.options(cx, &["scope"]);
     let scope = read_scope(&options, cx);
-    Some(Box::new(Export { name, action, scope }))
+    Some(Box::new(Export { name, action, scope, ordinal: 1 }))
   }
 }
 
@@ -154,7 +156,7 @@ impl Kind for PathKind {
     let scope = read_scope(&options, cx);
     let name = Text::new("PATH", r.stmt().head_span().slice(0, 4));
     let action = if prepend { Action::Prepend(entries) } else { Action::Append(entries) };
-    Some(Box::new(Export { name, action, scope }))
+    Some(Box::new(Export { name, action, scope, ordinal: 1 }))
   }
 }
 
@@ -490,6 +492,30 @@ fn refusal(v: &Validator, name: &str, t: &Text, r: &Refusal) -> Diagnostic {
   Diagnostic::new(code, message).label(at, label).help(r.help.clone())
 }
 
+impl Export {
+  /// The name of its blocks: `export NAME`, or for entries the stem and its
+  /// number (`PATH prepend`, `PATH prepend #2`), which stay when the entries
+  /// are edited.
+  fn block_name(&self) -> String {
+    match (self.key_stem(), self.ordinal) {
+      (None, _) => self.id(),
+      (Some(stem), 0 | 1) => stem,
+      (Some(stem), n) => format!("{stem} #{n}"),
+    }
+  }
+
+  /// Whether a block in a file is one that an older converge wrote for this
+  /// kind of entries, named after the entries themselves (`PATH prepend
+  /// /usr/local/go/bin $HOME/go/bin`): the current block replaces it.
+  fn is_legacy_block(&self, name: &str) -> bool {
+    let Some(stem) = self.key_stem() else { return false };
+    name
+      .strip_prefix(&stem)
+      .and_then(|rest| rest.strip_prefix(' '))
+      .is_some_and(|rest| !rest.starts_with('#'))
+  }
+}
+
 impl Spec for Export {
   fn id(&self) -> String {
     let entries: Vec<&str> = self.entries().iter().map(|t| t.value.as_str()).collect();
@@ -498,6 +524,18 @@ impl Spec for Export {
       Action::Prepend(_) => format!("{} prepend {}", self.name.value, entries.join(" ")),
       Action::Append(_) => format!("{} append {}", self.name.value, entries.join(" ")),
     }
+  }
+
+  fn key_stem(&self) -> Option<String> {
+    match &self.action {
+      Action::Set(_) => None,
+      Action::Prepend(_) => Some(format!("{} prepend", self.name.value)),
+      Action::Append(_) => Some(format!("{} append", self.name.value)),
+    }
+  }
+
+  fn set_ordinal(&mut self, ordinal: usize) {
+    self.ordinal = ordinal;
   }
 
   fn claims(&self) -> Vec<Text> {
@@ -542,7 +580,7 @@ impl Spec for Export {
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(action) = self.read_values(v).1 else { return Vec::new() };
     let name = &self.name.value;
-    let marker = self.id();
+    let marker = self.block_name();
     // (file, block name, block content, where a new block goes), in order.
     let mut blocks: Vec<(String, String, String, Place)> = Vec::new();
     let (env_files, hooks, optional): (Files, Files, Files) = match self.scope {
@@ -585,7 +623,17 @@ impl Spec for Export {
       let data = files
         .entry(path.clone())
         .or_insert_with(|| state.file(&path).map(|f| f.data.clone()).unwrap_or_default());
-      match block_merge::try_merge(data, "#", &block, &content, place) {
+      // Blocks an older converge named after the entries go when this one is written.
+      let legacy: Vec<String> = if block == marker {
+        block_merge::names(data, "#").into_iter().filter(|n| self.is_legacy_block(n)).collect()
+      } else {
+        Vec::new()
+      };
+      let merged = legacy
+        .iter()
+        .try_fold(std::mem::take(data), |bytes, old| block_merge::try_merge(&bytes, "#", old, "", place))
+        .and_then(|bytes| block_merge::try_merge(&bytes, "#", &block, &content, place));
+      match merged {
         Ok(merged) => *data = merged,
         Err(e) => {
           // A block whose markers a person damaged: nothing is written to any
