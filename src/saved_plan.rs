@@ -82,7 +82,9 @@ pub enum PlanFileError {
 
 impl SavedPlan {
   pub fn read(path: &Path) -> Result<SavedPlan, PlanFileError> {
-    let text = std::fs::read(path).map_err(|source| PlanFileError::Read { path: path.to_owned(), source })?;
+    // Plans hold every host's facts: bounded like other controller files.
+    let text = crate::source::read_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES)
+      .map_err(|e| PlanFileError::Read { path: path.to_owned(), source: e.into() })?;
     let plan: SavedPlan = serde_json::from_slice(&text)
       .map_err(|source| PlanFileError::Parse { path: path.to_owned(), source })?;
     if plan.kind != KIND {

@@ -34,6 +34,15 @@ pub enum ReadError {
   NotUtf8,
 }
 
+impl From<ReadError> for std::io::Error {
+  fn from(e: ReadError) -> std::io::Error {
+    match e {
+      ReadError::Io(e) => e,
+      other => std::io::Error::other(other.to_string()),
+    }
+  }
+}
+
 /// An I/O error in words, "does not exist" for a missing file.
 fn io_words(e: &std::io::Error) -> String {
   match e.kind() {

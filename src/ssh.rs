@@ -152,12 +152,13 @@ impl ClientConfig {
         // It resolves relative `Include` paths under the process's home.
         let home = std::env::home_dir().unwrap_or_else(|| options.home.clone());
         includes::check(path, &home).map_err(|source| ConfigError::Include { path: path.clone(), source })?;
-        let file =
-          std::fs::File::open(path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        // A FIFO or a device would block or never end: regular files only, bounded.
+        let bytes = crate::source::read_bounded(path, crate::source::MAX_INPUT_BYTES)
+          .map_err(|e| ConfigError::Read { path: path.clone(), source: e.into() })?;
         let rules =
           ssh2_config::ParseRule::ALLOW_UNKNOWN_FIELDS | ssh2_config::ParseRule::ALLOW_UNSUPPORTED_FIELDS;
         ssh2_config::SshConfig::default()
-          .parse(&mut std::io::BufReader::new(file), rules)
+          .parse(&mut &bytes[..], rules)
           .map_err(|source| ConfigError::Parse { path: path.clone(), source })?
       }
     };
@@ -1004,6 +1005,9 @@ fn append(file: &Path, line: &str) -> std::io::Result<()> {
   if let Some(dir) = file.parent() {
     std::fs::create_dir_all(dir)?;
   }
+  if file.exists() {
+    crate::source::regular_file(file)?;
+  }
   let mut f = std::fs::OpenOptions::new().create(true).read(true).append(true).open(file)?;
   let mut text = String::new();
   if f.seek(SeekFrom::End(0))? > 0 {
@@ -1033,6 +1037,11 @@ fn authenticate(session: &Session, target: &Target) -> Result<(), ConnectError> 
       if target.identities_named {
         problems.push(format!("{} does not exist", identity.display()));
       }
+      continue;
+    }
+    // libssh2 would block on a FIFO: a key is a regular file.
+    if let Err(e) = crate::source::regular_file(identity) {
+      problems.push(format!("{}: {e}", identity.display()));
       continue;
     }
     tried.push(identity.display().to_string());

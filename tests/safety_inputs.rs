@@ -319,3 +319,18 @@ fn controller_files_that_are_devices_or_pipes_are_refused_as_such() {
     assert!(run.stderr.contains(kind) && !run.stderr.contains("does not exist"), "{file}: {}", run.stderr);
   }
 }
+
+#[test]
+fn a_fifo_ssh_config_or_saved_plan_is_refused_at_once() {
+  let test =
+    Test::new().file("site.goenv", "host \"web1\" {\n  address = \"127.0.0.1\"\n}\nexport A = \"1\"\n");
+  let dir = test.path("");
+  mkfifo(&dir.join("ssh_config"));
+  mkfifo(&dir.join("plan.json"));
+  for args in [&["--plan", "-F", "ssh_config", "site.goenv"][..], &["apply", "plan.json"]] {
+    let run = run_bounded(&dir, args, Duration::from_secs(20));
+    assert_eq!(run.status, Some(1), "{args:?} took {:?}: {}", run.took, run.stderr);
+    assert!(run.stderr.contains("a named pipe (FIFO), not a regular file"), "{args:?}: {}", run.stderr);
+    assert!(run.took < Duration::from_secs(10), "{args:?} took {:?}", run.took);
+  }
+}

@@ -64,7 +64,7 @@ fn walk(
   if *reads > MAX_READS {
     return Err(IncludeError::TooMany { start: start.to_owned() });
   }
-  let Ok(bytes) = std::fs::read(file) else { return Ok(()) };
+  let Ok(bytes) = crate::source::read_bounded(file, crate::source::MAX_INPUT_BYTES) else { return Ok(()) };
   stack.push(id);
   for line in String::from_utf8_lossy(&bytes).lines() {
     let Some(target) = include_argument(line) else { continue };

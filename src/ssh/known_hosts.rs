@@ -86,10 +86,10 @@ impl KnownHosts {
     let name = name.to_ascii_lowercase();
     let mut entries = Vec::new();
     for file in files {
-      let text = match std::fs::read(file) {
+      let text = match crate::source::read_bounded(file, crate::source::MAX_INPUT_BYTES) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-        Err(source) => return Err(ReadError { path: file.clone(), source }),
+        Err(crate::source::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => continue,
+        Err(e) => return Err(ReadError { path: file.clone(), source: e.into() }),
       };
       let text = String::from_utf8_lossy(&text);
       for (i, line) in text.lines().enumerate() {
