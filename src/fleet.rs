@@ -27,7 +27,9 @@ pub enum Status {
   Failed,
   /// No connection: refused, timed out, host key or authentication refused.
   Unreachable,
-  /// `converge apply PLAN`: the host changed since the plan was made.
+  /// The host changed since the plan was made: `converge apply PLAN`, or
+  /// another run converged it between this run's facts and its host lock.
+  /// Nothing was changed.
   Stale,
 }
 
@@ -204,6 +206,7 @@ fn run_host(
   let status = match &outcome {
     _ if plan.lost || is_lost() => Status::Unreachable,
     _ if stale => Status::Stale,
+    Some(o) if o.stale => Status::Stale,
     None if options.saved.is_some() && !plan.failed() => Status::Ok,
     Some(o) if o.failed() => Status::Failed,
     Some(o) if o.changed() > 0 => Status::Changed,

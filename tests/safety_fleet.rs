@@ -1,0 +1,159 @@
+//! Runs that meet on one host: two controllers converging the same hosts at
+//! once, and one machine named twice in an inventory. On the fleet testbed.
+
+use crate::fleet::{Fleet, host};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// A converge started in the background; killed by PID if the test ends first.
+struct Background {
+  child: Option<Child>,
+  out: PathBuf,
+}
+
+impl Background {
+  fn start(fleet: &Fleet, name: &str, args: &[&str]) -> Background {
+    let out = fleet.workdir().join(format!("{name}.json"));
+    let file = std::fs::File::create(&out).unwrap_or_else(|e| panic!("{e}"));
+    let child = fleet
+      .run_command(args)
+      .stdout(file)
+      .stderr(Stdio::null())
+      .spawn()
+      .unwrap_or_else(|e| panic!("cannot start converge: {e}"));
+    Background { child: Some(child), out }
+  }
+
+  /// Waits for it to end (at most `limit`) and returns its JSON report.
+  fn finish(mut self, limit: Duration) -> (i32, Value) {
+    let started = Instant::now();
+    let mut child = self.child.take().unwrap_or_else(|| panic!("not running"));
+    let status = loop {
+      if let Ok(Some(status)) = child.try_wait() {
+        break status;
+      }
+      if started.elapsed() > limit {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("converge did not finish within {limit:?}");
+      }
+      std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+    let doc = serde_json::from_str(&text).unwrap_or_else(|e| panic!("no JSON ({e}): {text}"));
+    (status.code().unwrap_or(-1), doc)
+  }
+}
+
+impl Drop for Background {
+  fn drop(&mut self) {
+    if let Some(child) = self.child.as_mut() {
+      let _ = child.kill();
+      let _ = child.wait();
+    }
+  }
+}
+
+/// Waits up to a minute for `what` to hold.
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+  let started = Instant::now();
+  while !ok() {
+    assert!(started.elapsed() < Duration::from_secs(60), "waited a minute for {what}");
+    std::thread::sleep(Duration::from_millis(50));
+  }
+}
+
+/// The command lines of the processes running on a host (in its mount namespace).
+fn processes(fleet: &Fleet, name: &str) -> Vec<String> {
+  let ns = std::fs::read_link(format!("/proc/{}/ns/mnt", fleet.pid(name))).ok();
+  let mut out = Vec::new();
+  for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+    if entry.file_name().to_string_lossy().parse::<u32>().is_err() {
+      continue;
+    }
+    if std::fs::read_link(entry.path().join("ns/mnt")).ok() != ns {
+      continue;
+    }
+    let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+    out.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+  }
+  out
+}
+
+fn home(name: &str) -> &'static str {
+  match name {
+    "h01" => "/home/dev-bash",
+    "h02" => "/home/dev-zsh",
+    _ => panic!("no home for {name}"),
+  }
+}
+
+/// Two controllers, with state directories of their own, converge the same
+/// hosts with playbooks that disagree on four files. The second plans while
+/// the first is half way through its apply (it waits in a command between its
+/// second and third file), then waits for the host lock. Once it has the lock
+/// the host no longer is what it planned from: it must change nothing, not
+/// write its first two files over the first run's and fail on the other two.
+#[test]
+fn a_run_that_planned_before_another_applied_refuses_the_host_instead_of_mixing_both() {
+  let fleet = Fleet::start(2);
+  let files = ["a", "b", "c", "d"];
+  let file = |name: &str, who: &str| format!("file \"~/mix/{name}\" {{\n  content = \"{who}\\n\"\n}}\n");
+  let mut first = fleet.inventory();
+  first.push_str(&file("a", "first"));
+  first.push_str(&file("b", "first"));
+  first.push_str(
+    "command \"touch ~/mix/waiting; for i in $(seq 600); do [ -e ~/mix/go ] && break; sleep 0.1; done\" {\n  creates = \"~/mix/never\"\n}\n",
+  );
+  first.push_str(&file("c", "first"));
+  first.push_str(&file("d", "first"));
+  let mut second = fleet.inventory();
+  for f in files {
+    second.push_str(&file(f, "second"));
+  }
+  let dir = fleet.workdir();
+  std::fs::write(dir.join("first.goenv"), &first).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(dir.join("second.goenv"), &second).unwrap_or_else(|e| panic!("{e}"));
+  let run = |name: &str| {
+    let state = dir.join(format!("state-{name}")).display().to_string();
+    let playbook = format!("{name}.goenv");
+    Background::start(&fleet, name, &[&playbook, "--state-dir", &state, "--format", "json"])
+  };
+
+  let one = run("first");
+  for (name, _) in &fleet.hosts {
+    wait_for(&format!("the first run to reach its command on {name}"), || {
+      fleet.read(name, &format!("{}/mix/waiting", home(name))).is_some()
+    });
+  }
+  let two = run("second");
+  // The second run has its facts and plan when its apply waits for the lock.
+  for (name, _) in &fleet.hosts {
+    wait_for(&format!("the second run to wait for the host lock on {name}"), || {
+      processes(&fleet, name).iter().any(|p| p.starts_with("flock "))
+    });
+  }
+  for (name, _) in &fleet.hosts {
+    fleet.write(name, &format!("{}/mix/go", home(name)), b"");
+  }
+  let (code, doc) = one.finish(Duration::from_secs(120));
+  assert_eq!(code, 0, "{doc}");
+  let (code, doc) = two.finish(Duration::from_secs(120));
+  assert_eq!(code, 1, "{doc}");
+
+  for (name, _) in &fleet.hosts {
+    let seen: Vec<String> =
+      files.iter().map(|f| fleet.read_text(name, &format!("{}/mix/{f}", home(name)))).collect();
+    assert_eq!(seen, ["first\n"; 4], "{name}: every file from the first playbook, none from the second");
+    let h = host(&doc, name);
+    assert_eq!(h["status"], "stale", "{name}: {h}");
+    let error = h["error"].as_str().unwrap_or_default();
+    assert!(
+      error.contains("changed since the plan was made (another converge run?)")
+        && error.contains(&format!("{}/mix/c", home(name))),
+      "{name}: {error}"
+    );
+  }
+}
