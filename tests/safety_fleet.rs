@@ -157,3 +157,58 @@ fn a_run_that_planned_before_another_applied_refuses_the_host_instead_of_mixing_
     );
   }
 }
+
+/// A release tarball of the real Go the tests use, and its sha256.
+fn go_tarball() -> (PathBuf, String) {
+  let go = crate::apply::go();
+  let tree =
+    go.parent().and_then(std::path::Path::parent).unwrap_or_else(|| panic!("odd go {}", go.display()));
+  let out = crate::test::root().join("target/test-tools/go-release.tar.gz");
+  if !out.exists() {
+    let parent = tree.parent().unwrap_or_else(|| panic!("no parent"));
+    let tmp = out.with_extension(format!("partial.{}", std::process::id()));
+    let status = std::process::Command::new("tar")
+      .arg("-C")
+      .arg(parent)
+      .arg("-czf")
+      .arg(&tmp)
+      .arg(tree.file_name().unwrap_or_default())
+      .status()
+      .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    std::fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("{e}"));
+  }
+  let sum = std::process::Command::new("sha256sum").arg(&out).output().unwrap_or_else(|e| panic!("{e}"));
+  let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap_or_default().to_owned();
+  let version = std::process::Command::new(&go).arg("version").env("GOTOOLCHAIN", "local").output();
+  let version = version.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+  let version = version.split_whitespace().nth(2).unwrap_or_default().trim_start_matches("go").to_owned();
+  (out, format!("{version} {sum}"))
+}
+
+/// One machine under two inventory entries (its bash user and its zsh user,
+/// as one verifies a second user): both want the same `/usr/local/go`. The
+/// entries take turns, the second planned after the first applied, so the
+/// toolchain is installed once and never by two runs at the same time.
+#[test]
+fn two_entries_for_one_machine_install_its_toolchain_once_one_after_the_other() {
+  let fleet = Fleet::start(1);
+  let (tarball, version_sum) = go_tarball();
+  let (version, sum) = version_sum.split_once(' ').unwrap_or_default();
+  let key = fleet.testbed_dir().join("id_ed25519");
+  let playbook = format!(
+    "host \"h01\" {{}}\nhost \"h01-zsh\" {{\n  address = \"127.0.{}.1\"\n  port = 2222\n  user = \"dev-zsh\"\n  identity = \"{}\"\n}}\n\
+     go toolchain \"{version}\" {{\n  source = \"{}\"\n  sha256 = \"{sum}\"\n}}\n",
+    fleet.net,
+    key.display(),
+    tarball.display()
+  );
+  let (code, doc) = fleet.converge_json(&playbook, &[]);
+  assert_eq!(code, 0, "{doc}");
+  assert_eq!(host(&doc, "h01")["status"], "changed", "{doc}");
+  assert_eq!(host(&doc, "h01-zsh")["status"], "ok", "planned after h01 applied, nothing left to do: {doc}");
+  assert!(fleet.host_path("h01", "/usr/local/go/bin/go").is_file());
+  assert!(!fleet.host_path("h01", "/usr/local/go/go").exists(), "one tree, not one moved into the other");
+  let (code, doc) = fleet.converge_json(&playbook, &["--plan"]);
+  assert_eq!(code, 0, "{doc}");
+}
