@@ -128,8 +128,10 @@ fn trust(s: &mut Script, info: &HostInfo) {
 pub struct ApplyOptions {
   /// Converge this directory as if it were `/`.
   pub root: String,
+  /// How long the whole apply may take, the wait for the host lock included.
   pub timeout: Duration,
-  /// How long to wait for another converge run's lock on the host.
+  /// How long to wait for another converge run's lock on the host (at most
+  /// a second less than `timeout`).
   pub lock_wait: Duration,
 }
 
@@ -330,19 +332,16 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
   let results = if has_changes {
     let nonce = crate::shell::nonce();
     let run = crate::shell::nonce();
-    let frame = Frame {
-      root: &options.root,
-      nonce: &nonce,
-      run: &run,
-      at: crate::ledger::now(),
-      lock_wait: options.lock_wait,
-    };
-    let wait = options.timeout + options.lock_wait;
-    match transport.run_script(&script(plan, &frame), &[], wait) {
+    // The whole apply, its wait for the host lock included, has `timeout`:
+    // the lock is waited for at most a second less, so that a run that cannot
+    // get it says so before the deadline.
+    let lock_wait = options.lock_wait.min(options.timeout.saturating_sub(Duration::from_secs(1)));
+    let frame = Frame { root: &options.root, nonce: &nonce, run: &run, at: crate::ledger::now(), lock_wait };
+    match transport.run_script(&script(plan, &frame), &[], options.timeout) {
       Ok(out) => {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if let Some(why) = lock_refusal(&stdout, &nonce, options.lock_wait) {
+        if let Some(why) = lock_refusal(&stdout, &nonce, lock_wait) {
           outcome.error = Some(why);
           return outcome;
         }

@@ -212,3 +212,26 @@ fn two_entries_for_one_machine_install_its_toolchain_once_one_after_the_other() 
   let (code, doc) = fleet.converge_json(&playbook, &["--plan"]);
   assert_eq!(code, 0, "{doc}");
 }
+
+/// `--timeout` bounds a host's apply, its wait for the host lock included: a
+/// live host whose step outruns it is `failed` when it runs out, not
+/// `--lock-timeout` seconds later.
+#[test]
+fn an_apply_that_outruns_the_timeout_fails_at_the_timeout_not_later() {
+  let fleet = Fleet::start(1);
+  let playbook = format!("{}command \"sleep 60\" {{}}\n", fleet.inventory());
+  std::fs::write(fleet.workdir().join("slow.goenv"), playbook).unwrap_or_else(|e| panic!("{e}"));
+  let started = Instant::now();
+  let run = Background::start(
+    &fleet,
+    "slow",
+    &["slow.goenv", "--format", "json", "--timeout", "6", "--lock-timeout", "40"],
+  );
+  let (code, doc) = run.finish(Duration::from_secs(120));
+  let took = started.elapsed();
+  assert_eq!(code, 1, "{doc}");
+  let h01 = host(&doc, "h01");
+  assert_eq!(h01["status"], "failed", "{h01}");
+  assert!(h01.to_string().contains("the script did not finish within 6s"), "{h01}");
+  assert!(took < Duration::from_secs(30), "the run took {took:?}; --timeout is 6 s");
+}
