@@ -148,7 +148,8 @@ struct Frame<'a> {
 const UNBUILDABLE: u64 = 95;
 
 /// The whole apply script of a host. It takes the host's lock (another run
-/// waits up to `lock_wait`, then gives up having changed nothing), runs the
+/// waits up to `lock_wait`, then gives up having changed nothing), checks that
+/// the files the plan read are still as planned ([`stale_script`]), runs the
 /// steps, and appends what it converged to the host's ledger.
 fn script(plan: &HostPlan, f: &Frame) -> String {
   let root = f.root;
