@@ -36,6 +36,9 @@ pub struct HostOutcome {
   pub error: Option<String>,
   /// The lines the apply added to the host's ledger.
   pub ledger: Vec<String>,
+  /// The host changed between the facts and the host lock (another run
+  /// converged it meanwhile): nothing was run.
+  pub stale: bool,
 }
 
 impl HostOutcome {
@@ -125,8 +128,10 @@ fn trust(s: &mut Script, info: &HostInfo) {
 pub struct ApplyOptions {
   /// Converge this directory as if it were `/`.
   pub root: String,
+  /// How long the whole apply may take, the wait for the host lock included.
   pub timeout: Duration,
-  /// How long to wait for another converge run's lock on the host.
+  /// How long to wait for another converge run's lock on the host (at most
+  /// a second less than `timeout`).
   pub lock_wait: Duration,
 }
 
@@ -143,7 +148,8 @@ struct Frame<'a> {
 const UNBUILDABLE: u64 = 95;
 
 /// The whole apply script of a host. It takes the host's lock (another run
-/// waits up to `lock_wait`, then gives up having changed nothing), runs the
+/// waits up to `lock_wait`, then gives up having changed nothing), checks that
+/// the files the plan read are still as planned ([`stale_script`]), runs the
 /// steps, and appends what it converged to the host's ledger.
 fn script(plan: &HostPlan, f: &Frame) -> String {
   let root = f.root;
@@ -160,6 +166,7 @@ fn script(plan: &HostPlan, f: &Frame) -> String {
   // Under the lock nobody else writes the state directory: temporary files
   // there are left over from a killed run.
   s.fixed("rm -f -- \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.* 2>/dev/null");
+  stale_script(&mut s, plan, f);
   clean_script(&mut s, plan, root);
   if !root.is_empty() {
     // Commands of a converged tree see its home directory as theirs.
@@ -191,6 +198,54 @@ fn script(plan: &HostPlan, f: &Frame) -> String {
   s.line("echo \"end \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null", &[Arg::Str(f.run)]);
   s.line("echo \"__APPLY_DONE_{nonce}__\"", &[]);
   s.text().to_owned()
+}
+
+/// Under the host lock, before anything is written: every file the plan read
+/// must still be as the facts found it, or already as the plan leaves it (a
+/// run of the same plan got there first). Anything else means another run
+/// changed the host since the facts, and a plan made from them could mix its
+/// own files with that run's: the script prints each such path and stops
+/// having changed nothing. A file the login user cannot read is left to the
+/// step that writes it, which checks it again.
+fn stale_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
+  use std::collections::{BTreeMap, BTreeSet};
+  let mut accepted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+  for (path, seen) in &plan.read {
+    accepted.entry(path).or_default().insert(seen.clone());
+  }
+  for change in plan.steps.iter().filter(|st| !st.failed()).flat_map(|st| st.changes.iter()) {
+    match change {
+      Change::Write { path, before, after, .. } => {
+        let states = accepted.entry(path).or_default();
+        states.insert(crate::ledger::sha256_of(before.as_ref()));
+        states.insert(crate::ledger::sha256_of(Some(after)));
+      }
+      Change::Remove { path, before, .. } => {
+        let states = accepted.entry(path).or_default();
+        states.insert(crate::ledger::sha256_of(Some(before)));
+        states.insert("absent".to_owned());
+      }
+      Change::Run { .. } => {}
+    }
+  }
+  if accepted.is_empty() {
+    return;
+  }
+  s.fixed(
+    "cv_stale=\ncv_seen() { if cv_safe \"$1\" \"$2\" \"$3\"; then cv_hash \"$cv_real\"; else echo refused; fi; }",
+  );
+  for (path, states) in &accepted {
+    let (scope, top, full) = file_args(&plan.info, f.root, path);
+    let states = states.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+    s.line(
+      "cv_now=$(cv_seen {} {} {}); case \" \"{}\" \" in *\" $cv_now \"*) ;; *) cv_stale=1; echo \"__STALE_{nonce}__ \"{} ;; esac",
+      &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(&format!("{states} unreadable")), Arg::Str(path)],
+    );
+  }
+  s.line(
+    "if [ -n \"$cv_stale\" ]; then echo \"end \"{}\" $(date +%s.%N) $$ stale\" >> \"$cv_dir/log\" 2>/dev/null; exit 0; fi",
+    &[Arg::Str(f.run)],
+  );
 }
 
 /// Removes what killed runs left in the directories of the files this plan
@@ -264,8 +319,13 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
 /// Applies a host's plan over its transport. Nothing runs when the plan stops
 /// the host (a failed assertion, no facts).
 pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &ApplyOptions) -> HostOutcome {
-  let mut outcome =
-    HostOutcome { host: plan.host.clone(), steps: Vec::new(), error: plan.error.clone(), ledger: Vec::new() };
+  let mut outcome = HostOutcome {
+    host: plan.host.clone(),
+    steps: Vec::new(),
+    error: plan.error.clone(),
+    ledger: Vec::new(),
+    stale: false,
+  };
   if plan.error.is_some() {
     return outcome;
   }
@@ -273,20 +333,26 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
   let results = if has_changes {
     let nonce = crate::shell::nonce();
     let run = crate::shell::nonce();
-    let frame = Frame {
-      root: &options.root,
-      nonce: &nonce,
-      run: &run,
-      at: crate::ledger::now(),
-      lock_wait: options.lock_wait,
-    };
-    let wait = options.timeout + options.lock_wait;
-    match transport.run_script(&script(plan, &frame), &[], wait) {
+    // The whole apply, its wait for the host lock included, has `timeout`:
+    // the lock is waited for at most a second less, so that a run that cannot
+    // get it says so before the deadline.
+    let lock_wait = options.lock_wait.min(options.timeout.saturating_sub(Duration::from_secs(1)));
+    let frame = Frame { root: &options.root, nonce: &nonce, run: &run, at: crate::ledger::now(), lock_wait };
+    match transport.run_script(&script(plan, &frame), &[], options.timeout) {
       Ok(out) => {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if let Some(why) = lock_refusal(&stdout, &nonce, options.lock_wait) {
+        if let Some(why) = lock_refusal(&stdout, &nonce, lock_wait) {
           outcome.error = Some(why);
+          return outcome;
+        }
+        let changed: Vec<&str> = frame::lines(&stdout, "STALE", &nonce).collect();
+        if !changed.is_empty() {
+          outcome.error = Some(format!(
+            "{} changed since the plan was made (another converge run?); nothing was changed, plan again",
+            changed.join(", ")
+          ));
+          outcome.stale = true;
           return outcome;
         }
         outcome.ledger = frame::lines(&stdout, "LEDGER", &nonce).map(str::to_owned).collect();

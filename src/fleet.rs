@@ -27,7 +27,9 @@ pub enum Status {
   Failed,
   /// No connection: refused, timed out, host key or authentication refused.
   Unreachable,
-  /// `converge apply PLAN`: the host changed since the plan was made.
+  /// The host changed since the plan was made: `converge apply PLAN`, or
+  /// another run converged it between this run's facts and its host lock.
+  /// Nothing was changed.
   Stale,
 }
 
@@ -112,7 +114,49 @@ fn is_local(playbook: &Playbook, play: &HostPlay) -> bool {
     || play.vars.get("ansible_connection").and_then(serde_json::Value::as_str) == Some("local")
 }
 
+/// How a host is reached, settled before it runs.
+enum Route {
+  Local,
+  Ssh(Box<crate::ssh::Target>),
+  /// Why it cannot be reached (an unusable setting).
+  Refused(Status, String),
+}
+
+impl Route {
+  /// The machine behind it: entries that name one machine twice (under two
+  /// login users, say) share it. A proxy is part of it: one address behind two
+  /// jump hosts may be two machines.
+  fn machine(&self) -> Option<String> {
+    match self {
+      Route::Local => Some("local".to_owned()),
+      Route::Ssh(t) => {
+        Some(format!("{}\0{}\0{:?}", t.address.to_ascii_lowercase().trim_end_matches('.'), t.port, t.proxy))
+      }
+      Route::Refused(..) => None,
+    }
+  }
+}
+
+fn route(playbook: &Playbook, play: &HostPlay, options: &RunOptions, client: &ClientConfig) -> Route {
+  if is_local(playbook, play) {
+    return Route::Local;
+  }
+  if !options.plan.root.is_empty() {
+    let why = "`--root` converges a directory on this machine; it cannot reach SSH hosts";
+    return Route::Refused(Status::Failed, why.to_owned());
+  }
+  match client.target(&play.name, &given(playbook, play), &options.ssh) {
+    Ok(t) => Route::Ssh(Box::new(t)),
+    Err(e) => Route::Refused(Status::Unreachable, e.to_string()),
+  }
+}
+
 /// Runs every host; `done` is called as each one finishes (progress).
+///
+/// Applying, inventory entries that reach one machine (the same address and
+/// port) run one after the other, in inventory order, each planned after the one before
+/// it applied: what they share (system paths, `/usr/local/go`) is changed
+/// once, by the first, and never by two runs at once.
 pub fn run(
   playbook: &Playbook,
   sources: &Sources,
@@ -120,46 +164,64 @@ pub fn run(
   client: &ClientConfig,
   done: &(dyn Fn(&HostRun) + Sync),
 ) -> Vec<HostRun> {
-  let one = |play: &HostPlay| {
-    let run = run_host(playbook, play, sources, options, client);
+  let one = |play: &HostPlay, route: Route| {
+    let run = run_host(playbook, play, route, sources, options);
     done(&run);
     run
   };
-  let pool = rayon::ThreadPoolBuilder::new().num_threads(options.forks.max(1)).build();
-  match pool {
-    Ok(pool) => pool.install(|| {
-      use rayon::prelude::*;
-      playbook.hosts.par_iter().map(one).collect()
-    }),
-    Err(_) => playbook.hosts.iter().map(one).collect(),
+  let all = || -> Vec<HostRun> {
+    use rayon::prelude::*;
+    let routes: Vec<Route> =
+      playbook.hosts.par_iter().map(|play| route(playbook, play, options, client)).collect();
+    // When applying, the entries of each machine, in inventory order; every
+    // entry on its own otherwise (a plan changes nothing).
+    let mut groups: Vec<Vec<(usize, Route)>> = Vec::new();
+    let mut group_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, route) in routes.into_iter().enumerate() {
+      let g = match route.machine().filter(|_| options.apply) {
+        Some(machine) => *group_of.entry(machine).or_insert_with(|| {
+          groups.push(Vec::new());
+          groups.len() - 1
+        }),
+        None => {
+          groups.push(Vec::new());
+          groups.len() - 1
+        }
+      };
+      groups[g].push((i, route));
+    }
+    let mut runs: Vec<(usize, HostRun)> = groups
+      .into_par_iter()
+      .flat_map_iter(|group| {
+        group.into_iter().map(|(i, route)| (i, one(&playbook.hosts[i], route))).collect::<Vec<_>>()
+      })
+      .collect();
+    runs.sort_by_key(|(i, _)| *i);
+    runs.into_iter().map(|(_, run)| run).collect()
+  };
+  match rayon::ThreadPoolBuilder::new().num_threads(options.forks.max(1)).build() {
+    Ok(pool) => pool.install(all),
+    Err(_) => all(),
   }
 }
 
 fn run_host(
   playbook: &Playbook,
   play: &HostPlay,
+  route: Route,
   sources: &Sources,
   options: &RunOptions,
-  client: &ClientConfig,
 ) -> HostRun {
   let started = Instant::now();
-  let local = is_local(playbook, play);
+  let local = matches!(route, Route::Local);
   // Set by the SSH transport when the host stops answering mid-run.
   let mut lost: Option<Arc<AtomicBool>> = None;
-  let mut transport: Box<dyn Transport> = if local {
-    Box::new(Local { name: play.name.clone() })
-  } else {
-    if !options.plan.root.is_empty() {
-      let why = "`--root` converges a directory on this machine; it cannot reach SSH hosts";
-      return HostRun::stopped(&play.name, why.to_owned(), Status::Failed, Stats::default(), started);
+  let mut transport: Box<dyn Transport> = match route {
+    Route::Local => Box::new(Local { name: play.name.clone() }),
+    Route::Refused(status, why) => {
+      return HostRun::stopped(&play.name, why, status, Stats::default(), started);
     }
-    let target = match client.target(&play.name, &given(playbook, play), &options.ssh) {
-      Ok(t) => t,
-      Err(e) => {
-        return HostRun::stopped(&play.name, e.to_string(), Status::Unreachable, Stats::default(), started);
-      }
-    };
-    match Ssh::connect(&target) {
+    Route::Ssh(target) => match Ssh::connect(&target) {
       Ok(ssh) => {
         lost = Some(ssh.lost());
         Box::new(ssh)
@@ -168,7 +230,7 @@ fn run_host(
         let stats = Stats { connections: 1, channels: 0 };
         return HostRun::stopped(&play.name, e.to_string(), Status::Unreachable, stats, started);
       }
-    }
+    },
   };
   let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
   let mut plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
@@ -204,6 +266,7 @@ fn run_host(
   let status = match &outcome {
     _ if plan.lost || is_lost() => Status::Unreachable,
     _ if stale => Status::Stale,
+    Some(o) if o.stale => Status::Stale,
     None if options.saved.is_some() && !plan.failed() => Status::Ok,
     Some(o) if o.failed() => Status::Failed,
     Some(o) if o.changed() > 0 => Status::Changed,

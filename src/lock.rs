@@ -6,7 +6,9 @@
 //! before contacting any host. The kernel drops the lock when the process
 //! ends, so a killed run never leaves it held. Each host has a lock of its own,
 //! taken by the apply script (see [`crate::apply`]), for runs from different
-//! controllers or from pull mode.
+//! controllers or from pull mode; under it the apply first checks that the
+//! files its plan read are still as planned, so that a run which planned while
+//! another applied changes nothing instead of mixing both.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};

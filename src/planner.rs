@@ -66,6 +66,10 @@ pub struct HostPlan {
   /// The files the plan read, expanded: the apply records their sha256 in the
   /// ledger.
   pub files: Vec<String>,
+  /// What the facts found at each of `files`: its sha256, `absent`, `other` (a
+  /// directory) or `refused` (behind a link converge does not follow). The
+  /// apply checks them under the host lock.
+  pub read: std::collections::BTreeMap<String, String>,
   /// The host's ledger as the facts found it, folded, and the sha256 of its
   /// file (`absent`): the apply writes the folded form back when the file did
   /// not change meanwhile.
@@ -161,6 +165,20 @@ pub fn plan_host(
   let digest = facts_digest(&facts, &requests, &ledger_request);
   let facts_hash = blake3::hash(format!("{digest:?}").as_bytes()).to_hex().to_string();
   let files: Vec<String> = state.files.keys().cloned().collect();
+  let read = observed
+    .files
+    .iter()
+    .map(|(path, file)| {
+      let seen = if observed.refused.contains_key(path) {
+        "refused".to_owned()
+      } else if observed.dirs.contains(path) {
+        "other".to_owned()
+      } else {
+        crate::ledger::sha256_of(file.as_ref())
+      };
+      (path.clone(), seen)
+    })
+    .collect();
 
   let order = order(&play.resources);
   let implicit = implicit_edges(&play.resources);
@@ -229,6 +247,7 @@ pub fn plan_host(
     facts_hash,
     facts: digest,
     files,
+    read,
     ledger_base,
     ledger_sha256,
     lost: false,
@@ -387,6 +406,7 @@ pub fn failed_host(name: &str, error: String) -> HostPlan {
     facts_hash: String::new(),
     facts: std::collections::BTreeMap::new(),
     files: Vec::new(),
+    read: std::collections::BTreeMap::new(),
     ledger_base: String::new(),
     ledger_sha256: String::new(),
     lost: false,
