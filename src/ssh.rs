@@ -1092,11 +1092,8 @@ impl Transport for Ssh {
     timeout: Duration,
   ) -> Result<ScriptOutput, TransportError> {
     let deadline = Instant::now() + timeout;
-    let mut input = String::from("set --");
-    for a in args {
-      input.push(' ');
-      input.push_str(&crate::apply::quote(a));
-    }
+    let mut input: String =
+      if args.is_empty() { "set --".to_owned() } else { crate::shell::sh!("set -- {}", args).into() };
     input.push('\n');
     input.push_str(script);
     let input = input.as_bytes();

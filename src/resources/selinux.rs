@@ -1,12 +1,12 @@
 //! `selinux label "REGEX" type "TYPE"`: a persistent SELinux file-context rule
 //! (`semanage fcontext`) and a relabel of the paths it covers (`restorecon`).
 
-use crate::apply::quote;
 use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
 use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::shell::sh;
 use crate::text::Text;
 
 pub struct SelinuxLabelKind;
@@ -58,16 +58,17 @@ impl SelinuxLabel {
 
   /// Exits 0 when the local rule for `pattern` already has `setype`.
   fn rule_guard(pattern: &str, setype: &str) -> String {
-    format!(
+    sh!(
       "semanage fcontext -l -C | awk -v r={} -v t={} '$1 == r && index($NF, \":\" t \":\") {{ found = 1 }} END {{ exit !found }}'",
-      quote(pattern),
-      quote(setype)
+      pattern,
+      setype
     )
+    .into()
   }
 
   /// Exits 0 when no file under `path` needs relabelling.
   fn relabel_guard(path: &str) -> String {
-    format!("test -z \"$(restorecon -R -n -v {} 2>/dev/null)\"", quote(path))
+    sh!("test -z \"$(restorecon -R -n -v {} 2>/dev/null)\"", path).into()
   }
 
   /// The path restorecon starts from when none is given.
@@ -124,18 +125,19 @@ impl Spec for SelinuxLabel {
     if guard(Self::rule_guard(&home(&raw_pattern), &setype)) != Some(0) {
       changes.push(Change::Run {
         summary: format!("semanage fcontext {pattern} -> {setype}"),
-        script: format!(
+        script: sh!(
           "semanage fcontext -a -t {t} {p} 2>/dev/null || semanage fcontext -m -t {t} {p}",
-          t = quote(&setype),
-          p = quote(&pattern)
-        ),
+          t = setype,
+          p = pattern
+        )
+        .into(),
         system: true,
       });
     }
     if !changes.is_empty() || guard(Self::relabel_guard(&home(&raw_path))) != Some(0) {
       changes.push(Change::Run {
         summary: format!("restorecon -R {path}"),
-        script: format!("if [ -e {p} ]; then restorecon -R {p}; fi", p = quote(&path)),
+        script: sh!("if [ -e {p} ]; then restorecon -R {p}; fi", p = path).into(),
         system: true,
       });
     }
