@@ -965,8 +965,9 @@ fn check_host_key(
         "refusing {}: the host key of {name} changed.\n  offered by the server: {offered}\n  \
          known_hosts has: {known}\n  \
          Someone may be intercepting the connection, or the host was reinstalled. Check the new \
-         key out of band; if it is right, remove the old one with `ssh-keygen -R '{name}'`.",
-        target.name
+         key out of band; if it is right, remove the old one with `{}`.",
+        target.name,
+        crate::shell::sh!("ssh-keygen -R {}", name)
       )))
     }
     Verdict::New => match target.policy {

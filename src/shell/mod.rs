@@ -133,7 +133,7 @@ numbers_are_words!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isiz
 /// unused, or has another `{`/`}` does not compile.
 macro_rules! sh {
   ($template:literal $(, $name:ident = $value:expr)+ $(,)?) => {{
-    const {
+    const _: () = {
       assert!(
         $crate::shell::template_fits($template, 0, &[$(stringify!($name)),+]),
         "sh!: the template's placeholders do not match the values given"
@@ -142,7 +142,7 @@ macro_rules! sh {
     $crate::shell::render($template, &[$((stringify!($name), &$value as &dyn $crate::shell::ShellArg)),+])
   }};
   ($template:literal $(, $value:expr)* $(,)?) => {{
-    const {
+    const _: () = {
       assert!(
         $crate::shell::template_fits($template, <[&str]>::len(&[$(stringify!($value)),*]), &[]),
         "sh!: the template's placeholders do not match the values given"
@@ -597,6 +597,40 @@ mod tests {
     assert!(!template_fits("a {", 0, &[]));
     assert!(!template_fits("{0}", 1, &[]));
     assert!(!template_fits("{:?}", 1, &[]));
+  }
+
+  /// The Rust files under `dir`, recursively.
+  fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries.flatten() {
+      let path = entry.path();
+      if path.is_dir() {
+        rust_files(&path, found);
+      } else if path.extension().is_some_and(|e| e == "rs") {
+        found.push(path);
+      }
+    }
+  }
+
+  #[test]
+  fn no_code_outside_this_module_quotes_for_the_shell() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "found the sources: {files:?}");
+    // secrets.rs reads: it looks for a value in the forms quoting gives it.
+    let allowed = [src.join("secrets.rs")];
+    let quoting = ["replace('\\''", "replacen('\\''", "'\\\\''", "\"'\\''\""];
+    for file in files.iter().filter(|f| !f.starts_with(src.join("shell")) && !allowed.contains(f)) {
+      let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+      for pattern in quoting {
+        assert!(
+          !text.contains(pattern),
+          "{} quotes for the shell by hand ({pattern}); build the text with shell::sh! instead",
+          file.display()
+        );
+      }
+    }
   }
 
   #[test]
