@@ -1,9 +1,11 @@
 //! Every byte converge sends to a host's shell, and the reading of what comes
 //! back.
 //!
-//! Scripts are built with [`Script`] from fixed templates: a value taken from a
-//! playbook, an inventory or a host enters a script only as a single-quoted
-//! literal or as base64, never as shell text. Each run has a fresh [`nonce`]; it
+//! Scripts are built with [`Script`] and [`sh!`] from fixed templates: a value
+//! taken from a playbook, an inventory or a host enters a script only as a
+//! single-quoted literal or as base64, never as shell text. Quoting itself is
+//! private to this module; [`systemd`] and [`cron`] quote for unit files and
+//! crontab lines. Each run has a fresh [`nonce`]; it
 //! ends every heredoc a script opens (a body line cannot close it early) and
 //! marks every line of output converge reads ([`frame`]), so that rc-file chatter
 //! or a command's output can neither fake nor hide a result. Commands that must
