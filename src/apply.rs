@@ -52,8 +52,6 @@ impl HostOutcome {
   }
 }
 
-pub use crate::shell::quote;
-
 /// How one file change is written: the scope and top directory `cv_safe`
 /// checks links against (see `shell/lib.sh`), the path on disk and as shown.
 fn file_args<'a>(info: &'a HostInfo, root: &'a str, path: &'a str) -> (&'static str, String, String) {
@@ -471,11 +469,6 @@ mod tests {
     assert_eq!(b64(b"a"), "YQ==");
     assert_eq!(b64(b"ab"), "YWI=");
     assert_eq!(b64(b"vm\n"), "dm0K");
-  }
-
-  #[test]
-  fn quoting_survives_single_quotes() {
-    assert_eq!(quote("it's"), "'it'\\''s'");
   }
 
   #[test]

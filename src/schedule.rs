@@ -12,6 +12,7 @@
 //! (`systemctl daemon-reload`, `systemctl enable --now NAME.timer`) or loading
 //! the crontab (`crontab -l`, `crontab -`) is left to the caller.
 
+use crate::shell::{cron, systemd};
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
@@ -278,7 +279,6 @@ pub fn systemd_units(s: &Schedule) -> Result<Units, ScheduleError> {
     service.push("Wants=network-online.target".to_owned());
     service.push("After=network-online.target".to_owned());
   }
-  let exec: Vec<String> = s.exec.iter().map(|arg| systemd_quote(arg)).collect();
   service.extend([String::new(), "[Service]".to_owned(), "Type=oneshot".to_owned()]);
   if s.system {
     // Without `User=`, systemd gives a system service neither HOME nor USER nor
@@ -288,8 +288,8 @@ pub fn systemd_units(s: &Schedule) -> Result<Units, ScheduleError> {
   }
   service.extend([
     // WorkingDirectory= takes the rest of the line as it is: no quotes, only specifiers.
-    format!("WorkingDirectory={}", dir.replace('%', "%%")),
-    format!("ExecStart={}", exec.join(" ")),
+    format!("WorkingDirectory={}", systemd::verbatim(dir)),
+    format!("ExecStart={}", systemd::command_line(&s.exec)),
     "Nice=10".to_owned(),
     // Not `idle`: on a busy disk it can starve a run indefinitely while it holds converge's lock.
     "IOSchedulingClass=best-effort".to_owned(),
@@ -320,26 +320,6 @@ pub fn systemd_units(s: &Schedule) -> Result<Units, ScheduleError> {
 
 fn lines(lines: &[String]) -> String {
   lines.iter().flat_map(|line| [line.as_str(), "\n"]).collect()
-}
-
-/// Quotes one command line word for `ExecStart=` (systemd.syntax(7),
-/// systemd.service(5)): in double quotes, with backslash and double quote
-/// escaped, and `%` and `$` doubled so systemd expands neither specifiers nor
-/// environment variables.
-fn systemd_quote(word: &str) -> String {
-  let mut quoted = String::with_capacity(word.len() + 2);
-  quoted.push('"');
-  for c in word.chars() {
-    match c {
-      '\\' => quoted.push_str("\\\\"),
-      '"' => quoted.push_str("\\\""),
-      '%' => quoted.push_str("%%"),
-      '$' => quoted.push_str("$$"),
-      c => quoted.push(c),
-    }
-  }
-  quoted.push('"');
-  quoted
 }
 
 /// Why a crontab cannot run a [`Schedule`].
@@ -373,12 +353,7 @@ pub fn cron_line(s: &Schedule) -> Result<String, CronError> {
   s.check()?;
   let dir = working_dir(&s.working_dir)?;
   let fields = cron_fields(s.every).ok_or(CronError::Interval { every: s.every })?;
-  let mut command = format!("cd {} &&", sh_quote(dir));
-  for arg in &s.exec {
-    command.push(' ');
-    command.push_str(&sh_quote(arg));
-  }
-  Ok(format!("{fields} {}", cron_escape(&command)))
+  Ok(format!("{fields} {}", cron::command(dir, &s.exec)))
 }
 
 /// The five time fields for `every`, when cron can run it evenly.
@@ -397,34 +372,6 @@ fn cron_fields(every: Duration) -> Option<String> {
     _ => return None,
   };
   Some(fields)
-}
-
-/// Quotes one word for `/bin/sh`: as it is when that is safe, otherwise in
-/// single quotes, with a single quote written as `'\''`.
-fn sh_quote(word: &str) -> String {
-  let safe = |c: char| c.is_ascii_alphanumeric() || "_-./:,+=@%".contains(c);
-  if !word.is_empty() && word.chars().all(safe) {
-    return word.to_owned();
-  }
-  format!("'{}'", word.replace('\'', r"'\''"))
-}
-
-/// Escapes `%`, which cron turns into a newline, as `\%`. Cron reads `\\%` as
-/// a backslash and a newline, so a `%` after a backslash (always inside single
-/// quotes here) gets `''` between them: the shell drops it, cron sees no `\\`.
-fn cron_escape(command: &str) -> String {
-  let mut escaped = String::with_capacity(command.len());
-  for c in command.chars() {
-    if c == '%' {
-      if escaped.ends_with('\\') {
-        escaped.push_str("''");
-      }
-      escaped.push_str("\\%");
-    } else {
-      escaped.push(c);
-    }
-  }
-  escaped
 }
 
 /// Returns `current` (a crontab's text) with the [`cron_line`] of `s` between

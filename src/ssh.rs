@@ -966,8 +966,9 @@ fn check_host_key(
         "refusing {}: the host key of {name} changed.\n  offered by the server: {offered}\n  \
          known_hosts has: {known}\n  \
          Someone may be intercepting the connection, or the host was reinstalled. Check the new \
-         key out of band; if it is right, remove the old one with `ssh-keygen -R '{name}'`.",
-        target.name
+         key out of band; if it is right, remove the old one with `{}`.",
+        target.name,
+        crate::shell::sh!("ssh-keygen -R {}", name)
       )))
     }
     Verdict::New => match target.policy {
@@ -1101,11 +1102,8 @@ impl Transport for Ssh {
     timeout: Duration,
   ) -> Result<ScriptOutput, TransportError> {
     let deadline = Instant::now() + timeout;
-    let mut input = String::from("set --");
-    for a in args {
-      input.push(' ');
-      input.push_str(&crate::apply::quote(a));
-    }
+    let mut input: String =
+      if args.is_empty() { "set --".to_owned() } else { crate::shell::sh!("set -- {}", args).into() };
     input.push('\n');
     input.push_str(script);
     let input = input.as_bytes();

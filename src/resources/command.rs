@@ -154,5 +154,5 @@ impl Spec for Command {
 /// no output), in a subshell, and passed to `eval` as one quoted word, so its
 /// text is never a process's command line on the host.
 fn guard_test(guard: &str) -> String {
-  format!("( eval {} ) </dev/null >/dev/null 2>&1", crate::apply::quote(guard))
+  crate::shell::sh!("( eval {} ) </dev/null >/dev/null 2>&1", guard).into()
 }

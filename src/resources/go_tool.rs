@@ -2,7 +2,6 @@
 //! installed with `go install path@version` (GOBIN set explicitly), or copied
 //! from a prebuilt `binary` for air-gapped fleets.
 
-use crate::apply::quote;
 use crate::change::{Change, HostState, write_if_changed};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go_module;
@@ -10,6 +9,7 @@ use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
 use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
 use crate::resources::file::read_controller_file;
+use crate::shell::sh;
 use crate::text::Text;
 
 pub struct GoToolKind;
@@ -137,17 +137,19 @@ impl Spec for GoTool {
     }
     // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
     let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
-      Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
-      None => format!("\"$CONVERGE_ROOT\"{}", quote(&dir)),
+      Some(rest) => sh!("\"$HOME\"/{}", rest),
+      None => sh!("\"$CONVERGE_ROOT\"{}", dir),
     };
     let was = installed.map_or_else(
       || "not installed".to_owned(),
       |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
     );
-    let script = format!(
+    let script = sh!(
       "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
-      target = quote(&format!("{module}@{version}")),
-    );
+      gobin = gobin,
+      target = format!("{module}@{version}"),
+    )
+    .into();
     vec![Change::Run {
       summary: format!("go install {module}@{version} into {dir} (was {was})"),
       script,

@@ -3,7 +3,6 @@
 //! tarball checked against its sha256, with `go` and `gofmt` linked into
 //! `/usr/local/bin`.
 
-use crate::apply::quote;
 use crate::ast::ValueKind;
 use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
@@ -11,6 +10,7 @@ use crate::go_version::GoVersion;
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader, attribute, text_of};
 use crate::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::shell::sh;
 use crate::text::Text;
 use indexmap::IndexMap;
 
@@ -119,7 +119,7 @@ impl Kind for GoToolchainKind {
 /// The shell that fetches a tarball, checks it, unpacks it beside the old tree
 /// and swaps it in by rename. A wrong checksum stops before anything moves.
 fn install_script(source: &str, sha256: &str, prefix: &str) -> String {
-  format!(
+  sh!(
     r#"src={src}; sum={sum}; prefix="$CONVERGE_ROOT"{prefix}
 dir=$(dirname -- "$prefix"); mkdir -p -- "$dir"
 tmp=$(mktemp -d -- "$dir/.converge-go.XXXXXX"); trap 'rm -rf -- "$tmp"' EXIT
@@ -138,10 +138,11 @@ if [ ! -x "$tmp/go/bin/go" ]; then echo "the tarball has no go/bin/go; nothing w
 if [ -e "$prefix" ]; then mv -- "$prefix" "$tmp/old"; fi
 mv -- "$tmp/go" "$prefix"
 if command -v restorecon >/dev/null 2>&1 && [ -z "$CONVERGE_ROOT" ]; then restorecon -R -- "$prefix" 2>/dev/null || true; fi"#,
-    src = quote(source),
-    sum = quote(sha256),
-    prefix = quote(prefix),
+    src = source,
+    sum = sha256,
+    prefix = prefix,
   )
+  .into()
 }
 
 /// Whether a text is a hex sha256.
@@ -297,12 +298,13 @@ impl Spec for GoToolchain {
         if state.links.get(&link).cloned().flatten().as_deref() != Some(target.as_str()) {
           changes.push(Change::Run {
             summary: format!("link {link} -> {target}"),
-            script: format!(
+            script: sh!(
               "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
-              d = quote(&dir),
-              t = quote(&target),
-              l = quote(&link)
-            ),
+              d = dir,
+              t = target,
+              l = link
+            )
+            .into(),
             system: host.is_system(&link),
           });
         }

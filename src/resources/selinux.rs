@@ -1,12 +1,12 @@
 //! `selinux label "REGEX" type "TYPE"`: a persistent SELinux file-context rule
 //! (`semanage fcontext`) and a relabel of the paths it covers (`restorecon`).
 
-use crate::apply::quote;
 use crate::change::{Change, HostState};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host_facts::Request;
 use crate::reader::{Cx, Reader};
 use crate::resource::{HostInfo, Kind, Spec, Validator};
+use crate::shell::{ShellText, sh};
 use crate::text::Text;
 
 pub struct SelinuxLabelKind;
@@ -56,18 +56,21 @@ impl SelinuxLabel {
     Some((pattern, setype, path))
   }
 
-  /// Exits 0 when the local rule for `pattern` already has `setype`.
+  /// Exits 0 when the local rule for `pattern` already has `setype`. awk
+  /// reads both from its environment: `-v` would take backslashes in the
+  /// pattern as escapes.
   fn rule_guard(pattern: &str, setype: &str) -> String {
-    format!(
-      "semanage fcontext -l -C | awk -v r={} -v t={} '$1 == r && index($NF, \":\" t \":\") {{ found = 1 }} END {{ exit !found }}'",
-      quote(pattern),
-      quote(setype)
+    sh!(
+      "semanage fcontext -l -C | cv_r={r} cv_t={t} awk '$1 == ENVIRON[\"cv_r\"] && index($NF, \":\" ENVIRON[\"cv_t\"] \":\") {{ found = 1 }} END {{ exit !found }}'",
+      r = host_word(pattern),
+      t = setype
     )
+    .into()
   }
 
   /// Exits 0 when no file under `path` needs relabelling.
   fn relabel_guard(path: &str) -> String {
-    format!("test -z \"$(restorecon -R -n -v {} 2>/dev/null)\"", quote(path))
+    sh!("test -z \"$(restorecon -R -n -v -- {} 2>/dev/null)\"", host_word(path)).into()
   }
 
   /// The path restorecon starts from when none is given.
@@ -96,11 +99,7 @@ impl Spec for SelinuxLabel {
       return Vec::new();
     };
     let path = self.path.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| Self::default_path(&pattern));
-    let home = |s: &str| s.replacen("~/", "$HOME/", 1);
-    vec![
-      Request::Guard(Self::rule_guard(&home(&pattern), &setype)),
-      Request::Guard(Self::relabel_guard(&home(&path))),
-    ]
+    vec![Request::Guard(Self::rule_guard(&pattern, &setype)), Request::Guard(Self::relabel_guard(&path))]
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
@@ -118,24 +117,24 @@ impl Spec for SelinuxLabel {
       },
       None => Self::default_path(&raw_pattern),
     };
-    let home = |s: &str| s.replacen("~/", "$HOME/", 1);
     let guard = |g: String| state.guards.get(&g).copied();
     let mut changes = Vec::new();
-    if guard(Self::rule_guard(&home(&raw_pattern), &setype)) != Some(0) {
+    if guard(Self::rule_guard(&raw_pattern, &setype)) != Some(0) {
       changes.push(Change::Run {
         summary: format!("semanage fcontext {pattern} -> {setype}"),
-        script: format!(
+        script: sh!(
           "semanage fcontext -a -t {t} {p} 2>/dev/null || semanage fcontext -m -t {t} {p}",
-          t = quote(&setype),
-          p = quote(&pattern)
-        ),
+          t = setype,
+          p = pattern
+        )
+        .into(),
         system: true,
       });
     }
-    if !changes.is_empty() || guard(Self::relabel_guard(&home(&raw_path))) != Some(0) {
+    if !changes.is_empty() || guard(Self::relabel_guard(&raw_path)) != Some(0) {
       changes.push(Change::Run {
         summary: format!("restorecon -R {path}"),
-        script: format!("if [ -e {p} ]; then restorecon -R {p}; fi", p = quote(&path)),
+        script: sh!("if [ -e {p} ]; then restorecon -R {p}; fi", p = path).into(),
         system: true,
       });
     }
@@ -170,6 +169,19 @@ impl Spec for SelinuxLabel {
   }
 }
 
+/// A pattern or path as one shell word, with a leading `~/` or `$HOME` left
+/// for the host's shell to expand: guards are asked for before the host's home
+/// is known.
+fn host_word(text: &str) -> ShellText {
+  if let Some(rest) = text.strip_prefix("~/") {
+    sh!("\"$HOME\"/{}", rest)
+  } else if let Some(rest) = text.strip_prefix("$HOME").filter(|r| r.is_empty() || r.starts_with('/')) {
+    sh!("\"$HOME\"{}", rest)
+  } else {
+    sh!("{}", text)
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -179,5 +191,47 @@ mod tests {
     assert_eq!(SelinuxLabel::default_path("/opt/go(/.*)?"), "/opt/go");
     assert_eq!(SelinuxLabel::default_path("$HOME/go/pkg/mod(/.*)?"), "$HOME/go/pkg/mod");
     assert_eq!(SelinuxLabel::default_path("/srv/data"), "/srv/data");
+  }
+
+  /// Runs the awk half of a rule guard on a `semanage fcontext -l -C` listing
+  /// with real `sh` and `awk`, as the host runs it with HOME=/home/dev.
+  fn rule_guard_matches(pattern: &str, listing: &str) -> bool {
+    let guard = SelinuxLabel::rule_guard(pattern, "user_home_t");
+    let Some(awk) = guard.strip_prefix("semanage fcontext -l -C | ") else { panic!("{guard}") };
+    let status = std::process::Command::new("sh")
+      .arg("-c")
+      .arg(format!("printf '%s\\n' \"$1\" | {awk}"))
+      .arg("sh")
+      .arg(listing)
+      .env("HOME", "/home/dev")
+      .status()
+      .unwrap_or_else(|e| panic!("sh: {e}"));
+    status.success()
+  }
+
+  #[test]
+  fn rule_guards_find_home_and_backslash_patterns_as_semanage_lists_them() {
+    let line = |p: &str| format!("{p}    all files    unconfined_u:object_r:user_home_t:s0");
+    let listed = line("/home/dev/go/pkg/mod(/.*)?");
+    assert!(rule_guard_matches("$HOME/go/pkg/mod(/.*)?", &listed));
+    assert!(rule_guard_matches("~/go/pkg/mod(/.*)?", &listed));
+    assert!(rule_guard_matches("/home/dev/go/pkg/mod(/.*)?", &listed));
+    assert!(!rule_guard_matches("/home/dev/go(/.*)?", &listed));
+    assert!(rule_guard_matches(r"/opt/go\.d(/.*)?", &line(r"/opt/go\.d(/.*)?")));
+    assert!(!rule_guard_matches(r"/opt/go\.d(/.*)?", &line(r"/opt/go.d(/.*)?")));
+    assert!(rule_guard_matches(r"/srv/a\\b", &line(r"/srv/a\\b")));
+    let other_type = "/home/dev/go/pkg/mod(/.*)?    all files    system_u:object_r:usr_t:s0";
+    assert!(!rule_guard_matches("$HOME/go/pkg/mod(/.*)?", other_type));
+  }
+
+  #[test]
+  fn relabel_guards_leave_the_home_to_the_host() {
+    assert_eq!(
+      SelinuxLabel::relabel_guard("$HOME/go/pkg/mod"),
+      "test -z \"$(restorecon -R -n -v -- \"$HOME\"'/go/pkg/mod' 2>/dev/null)\""
+    );
+    assert_eq!(host_word("~/a b").as_str(), "\"$HOME\"/'a b'");
+    assert_eq!(host_word("$HOMEDIR/x").as_str(), "'$HOMEDIR/x'");
+    assert_eq!(host_word("/srv/it's").as_str(), r"'/srv/it'\''s'");
   }
 }

@@ -236,7 +236,7 @@ impl Spec for Sysctl {
     if !host.rooted && live.as_deref().map(normalize) != Some(normalize(&value)) {
       changes.push(Change::Run {
         summary: format!("sysctl -w {key}={value} (live: {})", live.unwrap_or_default()),
-        script: format!("sysctl -q -w {}", crate::apply::quote(&format!("{key}={value}"))),
+        script: crate::shell::sh!("sysctl -q -w {}", format!("{key}={value}")).into(),
         system: true,
       });
     }
