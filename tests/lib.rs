@@ -15,5 +15,6 @@ mod safety_outputs;
 mod safety_ssh;
 mod safety_values;
 mod safety_host;
+mod safety_hostile;
 mod test;
 mod verify;
