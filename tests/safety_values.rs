@@ -21,7 +21,8 @@ const HOME: &str = "/home/dev";
 /// A variable every consumer has, referred to by some values. Its value is
 /// hostile too: expanding it must not run what it holds.
 const REF_NAME: &str = "CV_REF";
-pub(crate) const GENERATOR: &str = "/usr/lib/systemd/user-environment-generators/30-systemd-environment-d-generator";
+pub(crate) const GENERATOR: &str =
+  "/usr/lib/systemd/user-environment-generators/30-systemd-environment-d-generator";
 
 /// Runs a command in its own process group, killed (the whole group) after
 /// `limit`.
