@@ -698,3 +698,100 @@ fn a_nul_byte_in_a_path_on_the_host_is_refused_at_check() {
     assert_eq!(refused(playbook), ["E413"], "{playbook}");
   }
 }
+
+#[test]
+fn hostile_sysctl_values_are_refused_or_written_exactly_in_a_root_tree() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let root = dir.path().join("root");
+  std::fs::create_dir_all(root.join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
+  let marks = marks();
+  let mut declared_values = Vec::new();
+  let mut counts = Counts::new();
+  for (i, value) in values(marks.path()).iter().enumerate() {
+    let set = format!("sysctl \"cv.k{i}\" = {}\n", literal(value));
+    if !count(&mut counts, "sysctl value", !refused(&set).is_empty()) {
+      declared_values.push((format!("cv.k{i}"), declared(value), set));
+    }
+  }
+  let playbook: String = declared_values.iter().map(|(_, _, s)| s.as_str()).collect();
+  let file = dir.path().join("site.goenv");
+  std::fs::write(&file, &playbook).unwrap_or_else(|e| panic!("{e}"));
+  let mut cmd = Command::new(crate::test::binary());
+  cmd
+    .arg(&file)
+    .arg("--root")
+    .arg(&root)
+    .env("HOME", "/home/dev")
+    .env("XDG_STATE_HOME", dir.path().join("state"))
+    .env("NO_COLOR", "1")
+    .current_dir(dir.path());
+  let out = bounded(cmd, Duration::from_secs(60));
+  let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+  assert_eq!(out.status.code(), Some(0), "{text}");
+  // sysctl.d: `key = value`, spaces around both dropped, `#` and `;` start a
+  // comment line.
+  let written = std::fs::read_to_string(root.join("etc/sysctl.d/90-converge.conf")).unwrap_or_default();
+  let seen: BTreeMap<&str, &str> = written
+    .lines()
+    .filter(|l| !l.starts_with(['#', ';']))
+    .filter_map(|l| l.split_once('='))
+    .map(|(k, v)| (k.trim(), v.trim()))
+    .collect();
+  for (key, value, _) in &declared_values {
+    assert_eq!(seen.get(key.as_str()), Some(&value.as_str()), "sysctl {key}");
+    bump(&mut counts, "sysctl value");
+  }
+  report("--root", &counts);
+  assert_no_marks(marks.path(), &[dir.path().to_path_buf()]);
+}
+
+#[test]
+fn hostile_host_names_addresses_and_users_are_refused_at_check() {
+  let marks = marks();
+  let m = marks.path().display().to_string();
+  let mut values = values(marks.path());
+  values.extend([
+    format!("-oProxyCommand=touch {m}/proxycommand"),
+    "-oLocalCommand=id".to_owned(),
+    "h01 -p 22".to_owned(),
+    "user@host".to_owned(),
+    "[::1]".to_owned(),
+  ]);
+  let mut counts = Counts::new();
+  let mut accepted = Vec::new();
+  for value in &values {
+    for (what, playbook) in [
+      ("host name", format!("host {} {{}}\n", literal(value))),
+      ("host address", format!("host \"h\" {{\n  address = {}\n}}\n", literal(value))),
+      ("host user", format!("host \"h\" {{\n  user = {}\n}}\n", literal(value))),
+    ] {
+      let codes = refused(&playbook);
+      if !count(&mut counts, what, !codes.is_empty()) {
+        accepted.push((what, value.clone()));
+      }
+    }
+  }
+  for (what, (tried, refused, _)) in &counts {
+    say(&format!("check: {what}: {tried} values tried, {refused} refused"));
+  }
+  // What a shell or ssh would read as more than one plain word, an option or
+  // an expansion is never a host, an address or a user.
+  let hostile = |v: &str| {
+    v.is_empty()
+      || v.starts_with('-')
+      || v.chars().any(|c| c.is_whitespace() || c.is_control() || "$`;&|<>(){}'\"\\*?!#~%=,".contains(c))
+  };
+  let bad: Vec<_> = accepted.iter().filter(|(_, v)| hostile(v)).collect();
+  assert!(bad.is_empty(), "accepted at check: {bad:#?}");
+  // Plain ones pass, for each of the three.
+  for plain in ["h01", "dev-bash", "127.0.0.1", "git.example.com"] {
+    for playbook in [
+      format!("host \"{plain}\" {{}}\n"),
+      format!("host \"h\" {{\n  address = \"{plain}\"\n}}\n"),
+      format!("host \"h\" {{\n  user = \"{plain}\"\n}}\n"),
+    ] {
+      assert_eq!(refused(&playbook), Vec::<String>::new(), "{playbook}");
+    }
+  }
+  assert_no_marks(marks.path(), &[]);
+}
