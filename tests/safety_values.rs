@@ -21,11 +21,12 @@ const HOME: &str = "/home/dev";
 /// A variable every consumer has, referred to by some values. Its value is
 /// hostile too: expanding it must not run what it holds.
 const REF_NAME: &str = "CV_REF";
-const GENERATOR: &str = "/usr/lib/systemd/user-environment-generators/30-systemd-environment-d-generator";
+pub(crate) const GENERATOR: &str =
+  "/usr/lib/systemd/user-environment-generators/30-systemd-environment-d-generator";
 
 /// Runs a command in its own process group, killed (the whole group) after
 /// `limit`.
-fn bounded(mut cmd: Command, limit: Duration) -> Output {
+pub(crate) fn bounded(mut cmd: Command, limit: Duration) -> Output {
   cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
   let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
   let pid = child.id();
@@ -76,7 +77,7 @@ fn check(text: &str) -> Diagnostics {
 }
 
 /// The error codes of a check; each must carry a span.
-fn refused(text: &str) -> Vec<String> {
+pub(crate) fn refused(text: &str) -> Vec<String> {
   let diagnostics = check(text);
   let errors: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).collect();
   for d in &errors {
@@ -87,7 +88,7 @@ fn refused(text: &str) -> Vec<String> {
 }
 
 /// A playbook string literal holding exactly `s`.
-fn literal(s: &str) -> String {
+pub(crate) fn literal(s: &str) -> String {
   let mut out = String::from("\"");
   for c in s.chars() {
     match c {
@@ -106,7 +107,7 @@ fn literal(s: &str) -> String {
 
 /// What a value declares once templates are rendered (check-time context:
 /// only `host`).
-fn declared(value: &str) -> String {
+pub(crate) fn declared(value: &str) -> String {
   if !converge::text::is_template(value) {
     return value.to_owned();
   }
@@ -116,7 +117,7 @@ fn declared(value: &str) -> String {
 
 /// `$NAME` and `${NAME}` replaced as a consumer with `vars` expands them;
 /// unset names are empty. (Only values the check accepted come here.)
-fn expand(value: &str, vars: &BTreeMap<String, String>) -> String {
+pub(crate) fn expand(value: &str, vars: &BTreeMap<String, String>) -> String {
   let mut out = String::new();
   let mut rest = value;
   while let Some(i) = rest.find('$') {
@@ -294,7 +295,7 @@ impl Tree {
 
 /// A value as the generator prints it: bare, or in double quotes with C and
 /// shell escapes.
-fn unquote_generator(v: &str) -> String {
+pub(crate) fn unquote_generator(v: &str) -> String {
   let Some(inner) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else { return v.to_owned() };
   let bytes = inner.as_bytes();
   let mut out = Vec::new();
@@ -325,15 +326,15 @@ fn unquote_generator(v: &str) -> String {
 /// Go variables `go env` prints as written, one value each per run.
 /// (`CGO_CFLAGS`, `PKG_CONFIG` and the like are not: `go env` shows them
 /// split and re-quoted.)
-const GO_FREE: &[&str] = &["GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE"];
+pub(crate) const GO_FREE: &[&str] = &["GOPRIVATE", "GONOPROXY", "GONOSUMDB", "GOINSECURE"];
 
 /// What one batch of values went through.
 #[derive(Default)]
-struct Figures {
-  values: usize,
-  refused: BTreeMap<String, usize>,
-  accepted: usize,
-  consumer_reads: usize,
+pub(crate) struct Figures {
+  pub(crate) values: usize,
+  pub(crate) refused: BTreeMap<String, usize>,
+  pub(crate) accepted: usize,
+  pub(crate) consumer_reads: usize,
 }
 
 impl Figures {
@@ -346,7 +347,7 @@ impl Figures {
     }
   }
 
-  fn report(&self, what: &str) -> String {
+  pub(crate) fn report(&self, what: &str) -> String {
     format!(
       "{what}: {} values tried, {} accepted and read back {} times by real consumers, refused by code: {:?}",
       self.values, self.accepted, self.consumer_reads, self.refused
@@ -355,7 +356,7 @@ impl Figures {
 }
 
 /// Counts a checked value; true when it was refused.
-fn refuse(figures: &mut Figures, codes: Vec<String>) -> bool {
+pub(crate) fn refuse(figures: &mut Figures, codes: Vec<String>) -> bool {
   match codes.first() {
     None => {
       figures.accepted += 1;
@@ -504,7 +505,7 @@ fn hostile(values: &[String]) -> Figures {
 
 /// A playbook literal for an already rendered value: template syntax in it is
 /// kept as text with minijinja's raw block.
-fn literal_raw(value: &str) -> String {
+pub(crate) fn literal_raw(value: &str) -> String {
   if converge::text::is_template(value) {
     literal(&format!("{{% raw %}}{value}{{% endraw %}}"))
   } else {
@@ -513,7 +514,7 @@ fn literal_raw(value: &str) -> String {
 }
 
 /// The fixed corpus; `{marks}` is where commands would leave a file.
-fn corpus() -> Vec<String> {
+pub(crate) fn corpus() -> Vec<String> {
   let big_quotes: String = "a\"b'c\\d$e`f;g|h&i ".repeat(100_000 / 18);
   let mut v: Vec<String> = [
     "$(touch {marks}/subst)",

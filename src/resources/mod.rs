@@ -23,6 +23,14 @@ use crate::text::Text;
 /// (`~/`, `$HOME/`), and returns the rendered path.
 pub fn host_path(v: &mut Validator, path: &Text, what: &str) -> Option<String> {
   let value = v.text(path)?;
+  if value.contains('\0') {
+    v.error(
+      Diagnostic::new(Code::RelativePath, format!("{what} holds a NUL byte, which no path can hold"))
+        .label(path.span, "NUL byte in this path")
+        .help("remove the `\\u{0}` from the path"),
+    );
+    return None;
+  }
   if value.starts_with('/')
     || value == "~"
     || value.starts_with("~/")
