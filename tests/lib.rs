@@ -12,7 +12,6 @@ mod playbooks;
 mod resolve;
 mod safety_fleet;
 mod safety_host;
-mod safety_host;
 mod safety_hostile;
 mod safety_inputs;
 mod safety_outputs;
