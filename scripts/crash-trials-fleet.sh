@@ -10,8 +10,9 @@
 # and below an older version of the managed block, and no converge state. The
 # playbook writes exports, PATH, go env, a file, the managed block and VS Code
 # settings. After each kill, on every host:
-#   - every file in the home is whole: as in the old state, as converged, or as
-#     a complete step of an uninterrupted run leaves it (never torn),
+#   - every file in the home is whole: content, mode and owner as in the old
+#     state, as converged, or as a complete step of an uninterrupted run leaves
+#     it (never torn),
 #   - the user's lines outside converge's blocks in ~/.bashrc are byte-identical,
 #   - the next run exits 0 with every host ok or changed, reaches the converged
 #     files, and leaves no `.converge.*` or `.ledger.*` temporary file.
@@ -154,10 +155,14 @@ restore() { # restore NAME
   done
   rm -rf -- "$home/.local"
 }
-# "path<TAB>sha256" of every file in a host's home but converge's state.
+# "path<TAB>sha256:mode:uid:gid" of every file in a host's home but
+# converge's state.
 manifest() {
+  local list=$work/files.z
   (cd "$(home_of "$1")" && find . -path ./.local/state/converge -prune -o -type f ! -name '.converge.*' -print0 |
-    sort -z | xargs -0r sha256sum | sed 's/^\([0-9a-f]*\)  /\1\t/' | awk -F'\t' '{ print $2 "\t" $1 }')
+    sort -z >"$list" &&
+    paste <(xargs -0r stat -c %n <"$list") <(xargs -0r sha256sum <"$list" | cut -c1-64) \
+      <(xargs -0r stat -c %a:%u:%g <"$list") | awk -F'\t' '{ print $1 "\t" $2 ":" $3 }')
 }
 strip_blocks() { sed '/^# BEGIN converge: /,/^# END converge: /d' "$1"; }
 
@@ -226,7 +231,7 @@ check_host() {
         if (h == new[p]) n++
         else if (h == old[p]) o++
         else if ((p "\t" h) in valid) b++
-        else { printf "trial %s: %s:%s is torn (in no state a whole write leaves)\n", trial, host, p > "/dev/stderr"; torn++ }
+        else { printf "trial %s: %s:%s is torn (its content, mode or owner is in no state a whole write leaves)\n", trial, host, p > "/dev/stderr"; torn++ }
       }
       print o + 0, n + 0, b + 0, torn + 0
     }' "$work/valid.$1" "$work/snap/old/$1.full" "$work/snap/$new/$1.full" "$work/now.sums"
