@@ -160,3 +160,105 @@ fn guard_text_is_on_no_command_line_of_an_ssh_host() {
   assert!(leaks.is_empty(), "the guard's text is on a command line: {leaks:?}");
   assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// A small fake Go tarball in `dir`: `go/bin/go` a shell script printing a
+/// version, `go/VERSION`. Returns its path and sha256.
+fn fake_go_tarball(dir: &std::path::Path, version: &str) -> (PathBuf, String) {
+  let tree = dir.join("fake-go");
+  let bin = tree.join("go/bin");
+  std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(tree.join("go/VERSION"), format!("go{version}\ntime 2024-07-02T00:00:00Z\n"))
+    .unwrap_or_else(|e| panic!("{e}"));
+  for tool in ["go", "gofmt"] {
+    let script = format!("#!/bin/sh\necho 'go version go{version} linux/amd64'\n");
+    std::fs::write(bin.join(tool), script).unwrap_or_else(|e| panic!("{e}"));
+    let status = Command::new("chmod").arg("755").arg(bin.join(tool)).status();
+    assert!(status.is_ok_and(|s| s.success()));
+  }
+  let tarball = dir.join("go.tgz");
+  let status = Command::new("tar").arg("-C").arg(&tree).arg("-czf").arg(&tarball).arg("go").status();
+  assert!(status.is_ok_and(|s| s.success()));
+  let out = Command::new("sha256sum").arg(&tarball).output().unwrap_or_else(|e| panic!("{e}"));
+  let sum = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_owned();
+  assert_eq!(sum.len(), 64);
+  (tarball, sum)
+}
+
+/// Runs converge on `playbook` with the tarball at `ctl/go.tgz` beside it in a
+/// mount namespace of its own: the testbed's hosts share this machine's files,
+/// and must not find the controller's file there.
+fn converge_hiding(fleet: &Fleet, tarball: &std::path::Path, playbook: &str, args: &[&str]) -> Output {
+  let path = fleet.write_playbook(playbook);
+  let ctl = fleet.workdir().join("ctl");
+  std::fs::create_dir_all(&ctl).unwrap_or_else(|e| panic!("{e}"));
+  let mut cmd = Command::new("unshare");
+  cmd
+    .args(["-m", "--propagation", "private", "sh", "-c"])
+    .arg("mount -t tmpfs tmpfs \"$1\" && cp -- \"$2\" \"$1/go.tgz\" && shift 2 && exec \"$@\"")
+    .arg("sh")
+    .arg(&ctl)
+    .arg(tarball)
+    .arg(binary())
+    .arg(&path)
+    .args(args)
+    .current_dir(fleet.workdir())
+    .env("HOME", fleet.home())
+    .env("NO_COLOR", "1")
+    .env_remove("XDG_STATE_HOME")
+    .env_remove("SSH_AUTH_SOCK");
+  let (_, _, out) = watch(&mut cmd, "\u{0}never", "\u{0}never");
+  out
+}
+
+#[test]
+fn a_controller_tarball_is_sent_over_ssh_and_checked_by_sha256() {
+  let fleet = Fleet::start(2);
+  let made = fleet.workdir().join("made");
+  std::fs::create_dir_all(&made).unwrap_or_else(|e| panic!("{e}"));
+  let (tarball, sum) = fake_go_tarball(&made, "1.22.5");
+  let hosts = ["h01", "h02"];
+  let before: Vec<Option<Vec<u8>>> = hosts.iter().map(|h| fleet.read(h, "/usr/local/go/VERSION")).collect();
+
+  // A wrong sha256 is caught on the controller: nothing is sent, nothing changes.
+  let wrong = format!(
+    "{}go toolchain \"1.22.5\" {{\n  source = \"ctl/go.tgz\"\n  sha256 = \"{}\"\n}}\n",
+    fleet.inventory(),
+    "0".repeat(64)
+  );
+  let out = converge_hiding(&fleet, &tarball, &wrong, &[]);
+  assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+  assert!(
+    text(&out).contains("sha256 mismatch") && text(&out).contains("nothing was changed"),
+    "{}",
+    text(&out)
+  );
+  for (h, was) in hosts.iter().zip(&before) {
+    assert_eq!(&fleet.read(h, "/usr/local/go/VERSION"), was, "{h}");
+    assert!(!fleet.host_path(h, "/usr/local/bin/go").exists(), "{h}");
+  }
+
+  let playbook = format!(
+    "{}go toolchain \"1.22.5\" {{\n  source = \"ctl/go.tgz\"\n  sha256 = \"{sum}\"\n}}\n",
+    fleet.inventory()
+  );
+  let out = converge_hiding(&fleet, &tarball, &playbook, &[]);
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  for (i, h) in hosts.iter().enumerate() {
+    let user = ["dev-bash", "dev-zsh"][i];
+    let said = fleet.ssh(h, user, "/usr/local/go/bin/go version; /usr/local/bin/go version");
+    assert_eq!(said, "go version go1.22.5 linux/amd64\ngo version go1.22.5 linux/amd64\n", "{h}");
+    let version = fleet.read_text(h, "/usr/local/go/VERSION");
+    assert!(version.starts_with("go1.22.5\n"), "{h}: {version:?}");
+    // Nothing is left of the transfer beside the prefix.
+    let left: Vec<String> = std::fs::read_dir(fleet.host_path(h, "/usr/local"))
+      .into_iter()
+      .flatten()
+      .flatten()
+      .map(|e| e.file_name().to_string_lossy().into_owned())
+      .filter(|n| n.starts_with(".converge"))
+      .collect();
+    assert!(left.is_empty(), "{h}: {left:?}");
+  }
+  let out = converge_hiding(&fleet, &tarball, &playbook, &["--plan"]);
+  assert_eq!(out.status.code(), Some(0), "a second plan has nothing to do: {}", text(&out));
+}

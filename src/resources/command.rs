@@ -130,7 +130,7 @@ impl Spec for Command {
       ));
     }
     script.push_str(&command);
-    vec![Change::Run { summary: command, script, system: self.become_root }]
+    vec![Change::Run { summary: command, script, system: self.become_root, payload: None }]
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -130,6 +130,7 @@ impl Spec for SelinuxLabel {
           p = quote(&pattern)
         ),
         system: true,
+        payload: None,
       });
     }
     if !changes.is_empty() || guard(Self::relabel_guard(&home(&raw_path))) != Some(0) {
@@ -137,6 +138,7 @@ impl Spec for SelinuxLabel {
         summary: format!("restorecon -R {path}"),
         script: format!("if [ -e {p} ]; then restorecon -R {p}; fi", p = quote(&path)),
         system: true,
+        payload: None,
       });
     }
     changes

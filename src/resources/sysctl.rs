@@ -238,6 +238,7 @@ impl Spec for Sysctl {
         summary: format!("sysctl -w {key}={value} (live: {})", live.unwrap_or_default()),
         script: format!("sysctl -q -w {}", crate::apply::quote(&format!("{key}={value}"))),
         system: true,
+        payload: None,
       });
     }
     changes
