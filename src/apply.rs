@@ -315,6 +315,9 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
     body.fixed(crate::shell::LIB);
     trust(&mut body, &plan.info);
     body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
+    // A step that finds nothing to do (a guard decided at apply said so) ends
+    // with `cv_unchanged`.
+    body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
     for change in &step.changes {
       change_script(&mut body, change, &plan.info, root, &mut checked, sent);
     }
@@ -513,6 +516,7 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
       let i = parts.next()?.parse().ok()?;
       let outcome = match parts.next()? {
         "changed" => StepOutcome::Changed,
+        "unchanged" => StepOutcome::Unchanged,
         "skipped" => StepOutcome::Skipped("a step it depends on failed".to_owned()),
         _ => {
           let rc = parts.next().unwrap_or("?");

@@ -262,3 +262,29 @@ fn a_controller_tarball_is_sent_over_ssh_and_checked_by_sha256() {
   let out = converge_hiding(&fleet, &tarball, &playbook, &["--plan"]);
   assert_eq!(out.status.code(), Some(0), "a second plan has nothing to do: {}", text(&out));
 }
+
+/// A plan saved without running guards leaves each guarded command to the
+/// apply: a guard that skips its command leaves the step unchanged.
+#[test]
+fn a_guard_decided_at_apply_that_skips_its_command_reports_unchanged() {
+  let tree = Tree::new();
+  let playbook = "command \"touch ~/skipped\" {\n  unless = \"true\"\n}\ncommand \"touch ~/ran\" {\n  only_if = \"true\"\n}\n";
+  let out = tree.converge(playbook, &["--plan", "--out", "plan.json"]);
+  assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+  let out = tree.apply_saved().args(["--format", "json"]).output().unwrap_or_else(|e| panic!("{e}"));
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  assert!(!tree.root().join("home/dev/skipped").exists(), "`unless` held: the command did not run");
+  assert!(tree.root().join("home/dev/ran").exists(), "`only_if` held: the command ran");
+  let doc: serde_json::Value =
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+  let steps = doc["hosts"][0]["steps"].as_array().cloned().unwrap_or_default();
+  let status = |name: &str| {
+    steps
+      .iter()
+      .find(|s| s["name"] == name)
+      .map(|s| s["result"]["status"].as_str().unwrap_or_default().to_owned())
+      .unwrap_or_else(|| panic!("no step {name} in {doc}"))
+  };
+  assert_eq!(status("command touch ~/skipped"), "unchanged", "{doc}");
+  assert_eq!(status("command touch ~/ran"), "changed", "{doc}");
+}
