@@ -12,12 +12,15 @@
 //! not root. Results come back as nonce-framed lines, so rc-file noise cannot
 //! fake them; a script that ends before its end marker is reported as such.
 
-use crate::change::Change;
+use crate::change::{Change, Payload};
 use crate::planner::HostPlan;
 use crate::resource::HostInfo;
 use crate::shell::{Arg, Script, frame};
-use crate::transport::Transport;
-use std::time::Duration;
+use crate::transport::{Input, Transport};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 /// How one step ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,8 +65,21 @@ fn file_args<'a>(info: &'a HostInfo, root: &'a str, path: &'a str) -> (&'static 
   }
 }
 
-/// Appends the commands of one change to a step's body. `root` prefixes every path.
-fn change_script(body: &mut Script, change: &Change, info: &HostInfo, root: &str) {
+/// A controller file sent with the apply script: its path and how many of its
+/// bytes (as many as were checked).
+type Sent = (PathBuf, u64);
+
+/// Appends the commands of one change to a step's body. `root` prefixes every
+/// path. A change's controller file takes the next of `checked` and is added
+/// to `sent`; the body gets a placeholder line its base64 lines replace.
+fn change_script(
+  body: &mut Script,
+  change: &Change,
+  info: &HostInfo,
+  root: &str,
+  checked: &mut impl Iterator<Item = Sent>,
+  sent: &mut Vec<Sent>,
+) {
   match change {
     Change::Write { path, before, after, .. } => {
       let (scope, top, full) = file_args(info, root, path);
@@ -104,10 +120,110 @@ fn change_script(body: &mut Script, change: &Change, info: &HostInfo, root: &str
         &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(path), Arg::Str(&sha_before)],
       );
     }
-    Change::Run { script, .. } => {
+    Change::Run { script, payload, .. } => {
+      if let Some(payload) = payload
+        && let Some(file) = checked.next()
+      {
+        let dir = format!("{root}{}", payload.dir);
+        body.line(
+          "cv_pd={}; mkdir -p -- \"$cv_pd\"\nCONVERGE_PAYLOAD=$(mktemp -- \"$cv_pd/.converge.$$.XXXXXX\")\ntrap 'rm -f -- \"$CONVERGE_PAYLOAD\"' EXIT\nbase64 -d > \"$CONVERGE_PAYLOAD\" <<'__PAYLOAD_{nonce}__'",
+          &[Arg::Str(&dir)],
+        );
+        body.line("__PAYLOAD_DATA_{nonce}__ {}", &[Arg::Num(sent.len() as u64)]);
+        sent.push(file);
+        let shown = payload.path.display().to_string();
+        body.line(
+          "__PAYLOAD_{nonce}__\nif ! printf '%s  %s\\n' {} \"$CONVERGE_PAYLOAD\" | sha256sum -c --status -; then echo \"converge: sha256 mismatch for \"{}\" as it arrived on the host; nothing was changed\" >&2; exit 1; fi",
+          &[Arg::Str(&payload.sha256.to_ascii_lowercase()), Arg::Str(&shown)],
+        );
+      }
       body.command(script);
     }
   }
+}
+
+/// Controller files whose sha256 was checked in this run, by path and
+/// expected sha256: the size and modification time they had then, and the
+/// outcome (the size checked, or why the file may not be sent). Hosts in
+/// parallel read a large file once.
+type CheckedFiles = BTreeMap<(PathBuf, String), ((u64, Option<SystemTime>), Result<u64, String>)>;
+static CHECKED: Mutex<CheckedFiles> = Mutex::new(BTreeMap::new());
+
+/// Checks a controller file against its sha256 before it is sent: the number
+/// of bytes to send, or why nothing may be.
+fn check_payload(payload: &Payload) -> Result<u64, String> {
+  let shown = payload.path.display();
+  let meta =
+    std::fs::metadata(&payload.path).map_err(|e| format!("cannot read {shown}: {e}; nothing was changed"))?;
+  if !meta.is_file() {
+    return Err(format!("{shown} is not a regular file; nothing was changed"));
+  }
+  let stamp = (meta.len(), meta.modified().ok());
+  let expected = payload.sha256.to_ascii_lowercase();
+  let mut cache = CHECKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+  let key = (payload.path.clone(), expected.clone());
+  if let Some((seen, outcome)) = cache.get(&key)
+    && *seen == stamp
+  {
+    return outcome.clone();
+  }
+  let outcome = sha256_file(&payload.path)
+    .map_err(|e| format!("cannot read {shown}: {e}; nothing was changed"))
+    .and_then(|(sum, len)| {
+      if sum == expected {
+        Ok(len)
+      } else {
+        Err(format!(
+          "sha256 mismatch for {shown}: expected {expected}, got {sum}; nothing was sent, nothing was changed"
+        ))
+      }
+    });
+  cache.insert(key, (stamp, outcome.clone()));
+  outcome
+}
+
+/// The sha256 of a file, read a block at a time, and its length.
+fn sha256_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+  use sha2::Digest;
+  use std::io::Read;
+  let mut file = std::fs::File::open(path)?;
+  let mut hasher = sha2::Sha256::new();
+  let mut block = vec![0u8; 1 << 20];
+  let mut len = 0u64;
+  loop {
+    let n = match file.read(&mut block) {
+      Ok(0) => break,
+      Ok(n) => n,
+      Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(e),
+    };
+    hasher.update(&block[..n]);
+    len += n as u64;
+  }
+  Ok((crate::ledger::hex(&hasher.finalize()), len))
+}
+
+/// The script's input: its text, with each controller file's placeholder
+/// line replaced by the file, read as it is sent.
+fn input_of(text: &str, nonce: &str, sent: &[Sent]) -> Input {
+  let mark = format!("{} ", frame::marker("PAYLOAD_DATA", nonce));
+  let mut input = Input::new();
+  let mut pending = String::new();
+  for line in text.split_inclusive('\n') {
+    let file = line
+      .strip_prefix(mark.as_str())
+      .and_then(|k| k.trim_end().parse::<usize>().ok())
+      .and_then(|k| sent.get(k));
+    match file {
+      Some((path, len)) => {
+        input.text(std::mem::take(&mut pending));
+        input.file(path.clone(), *len);
+      }
+      None => pending.push_str(line),
+    }
+  }
+  input.text(pending);
+  input
 }
 
 /// Sets what `cv_safe` trusts: the login user, and root (for a `--root` tree
@@ -144,12 +260,14 @@ struct Frame<'a> {
 
 /// The exit status of a step whose script could not be built.
 const UNBUILDABLE: u64 = 95;
+/// The exit status of a step that refused to run; its last output line says why.
+const REFUSED: u64 = 96;
 
 /// The whole apply script of a host. It takes the host's lock (another run
 /// waits up to `lock_wait`, then gives up having changed nothing), checks that
 /// the files the plan read are still as planned ([`stale_script`]), runs the
 /// steps, and appends what it converged to the host's ledger.
-fn script(plan: &HostPlan, f: &Frame) -> String {
+fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   let root = f.root;
   let mut s = Script::new(f.nonce);
   s.fixed("set -u\nLC_ALL=C; export LC_ALL\numask 022\ncv_nl='\n'");
@@ -176,13 +294,37 @@ fn script(plan: &HostPlan, f: &Frame) -> String {
       s.line("s{}=ok", &[Arg::Num(i as u64)]);
       continue;
     }
+    // The controller files the step sends are checked before anything is.
+    let checked: Result<Vec<Sent>, String> = step
+      .changes
+      .iter()
+      .filter_map(|c| match c {
+        Change::Run { payload: Some(p), .. } => Some(check_payload(p).map(|len| (p.path.clone(), len))),
+        _ => None,
+      })
+      .collect();
+    let checked = match checked {
+      Ok(c) => c,
+      Err(why) => {
+        let why = why.replace(['\n', '\r'], " ");
+        s.line(
+          "s{}=failed; echo \"__OUT_{nonce}__ {} \"{}; echo \"__STEP_{nonce}__ {} failed {}\"",
+          &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Str(&why), Arg::Num(i as u64), Arg::Num(REFUSED)],
+        );
+        continue;
+      }
+    };
+    let mut checked = checked.into_iter();
     let mut body = Script::new(f.nonce);
     body.fixed("set -e\ncv_t0=$1");
     body.fixed(crate::shell::LIB);
     trust(&mut body, &plan.info);
     body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
+    // A step that finds nothing to do (a guard decided at apply said so) ends
+    // with `cv_unchanged`.
+    body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
     for change in &step.changes {
-      change_script(&mut body, change, &plan.info, root);
+      change_script(&mut body, change, &plan.info, root, &mut checked, sent);
     }
     let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
     if s.step(i, &step.depends_on, needs_sudo, &body).is_err() {
@@ -336,7 +478,9 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
     // get it says so before the deadline.
     let lock_wait = options.lock_wait.min(options.timeout.saturating_sub(Duration::from_secs(1)));
     let frame = Frame { root: &options.root, nonce: &nonce, run: &run, at: crate::ledger::now(), lock_wait };
-    match transport.run_script(&script(plan, &frame), &[], options.timeout) {
+    let mut sent = Vec::new();
+    let text = script(plan, &frame, &mut sent);
+    match transport.run_input(input_of(&text, &nonce, &sent), options.timeout) {
       Ok(out) => {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -436,6 +580,7 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
       let i = parts.next()?.parse().ok()?;
       let outcome = match parts.next()? {
         "changed" => StepOutcome::Changed,
+        "unchanged" => StepOutcome::Unchanged,
         "skipped" => StepOutcome::Skipped("a step it depends on failed".to_owned()),
         _ => {
           let rc = parts.next().unwrap_or("?");
@@ -469,6 +614,49 @@ mod tests {
     assert_eq!(b64(b"a"), "YQ==");
     assert_eq!(b64(b"ab"), "YWI=");
     assert_eq!(b64(b"vm\n"), "dm0K");
+  }
+
+  /// The host checks a controller file's sha256 again as it arrived: a file
+  /// that changed after the controller's check is removed, nothing runs.
+  #[test]
+  fn a_payload_that_arrives_with_another_sha256_runs_nothing() -> Result<(), Box<dyn std::error::Error>> {
+    use crate::transport::Transport;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("go.tgz");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data)?;
+    let (good, len) = sha256_file(&file)?;
+    let host_dir = dir.path().join("host").display().to_string();
+    let info = HostInfo { home: "/nonexistent".to_owned(), ..HostInfo::default() };
+    let run = |sha256: &str| -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
+      let payload = Payload { path: file.clone(), sha256: sha256.to_owned(), dir: host_dir.clone() };
+      let change = Change::Run {
+        summary: "x".to_owned(),
+        script: "cp -- \"$CONVERGE_PAYLOAD\" \"$CONVERGE_PAYLOAD.seen\"; rm -f -- \"$CONVERGE_PAYLOAD\""
+          .to_owned(),
+        system: false,
+        payload: Some(payload),
+      };
+      let nonce = crate::shell::nonce();
+      let mut body = Script::new(&nonce);
+      body.fixed("set -e");
+      let mut sent = Vec::new();
+      change_script(&mut body, &change, &info, "", &mut vec![(file.clone(), len)].into_iter(), &mut sent);
+      let mut local = crate::transport::Local { name: "localhost".to_owned() };
+      let out = local.run_input(input_of(body.text(), &nonce, &sent), Duration::from_secs(30))?;
+      Ok((out.status, String::from_utf8_lossy(&out.stderr).into_owned()))
+    };
+    let (status, said) = run(&"0".repeat(64))?;
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.contains("sha256 mismatch") && said.contains("nothing was changed"), "{said}");
+    let left: Vec<_> = std::fs::read_dir(&host_dir)?.collect();
+    assert!(left.is_empty(), "the damaged file is removed: {left:?}");
+    let (status, said) = run(&good)?;
+    assert_eq!(status, Some(0), "{said}");
+    let seen: Vec<_> = std::fs::read_dir(&host_dir)?.flatten().map(|e| e.path()).collect();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(std::fs::read(&seen[0])?, data, "the file arrives byte for byte");
+    Ok(())
   }
 
   #[test]

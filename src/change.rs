@@ -29,8 +29,24 @@ pub enum Change {
   Write { path: String, before: Option<FileState>, after: FileState, system: bool },
   /// Delete a file.
   Remove { path: String, before: FileState, system: bool },
-  /// Run a shell snippet.
-  Run { summary: String, script: String, system: bool },
+  /// Run a shell snippet, with a controller file on the host when it needs one.
+  Run { summary: String, script: String, system: bool, payload: Option<Payload> },
+}
+
+/// A controller file a [`Change::Run`] needs on the host. Apply checks its
+/// sha256 on the controller, sends it over the run's own connection into a
+/// temporary file in `dir` (on the host, below `--root`), checks the sha256
+/// again there and runs the snippet with the file's path in
+/// `$CONVERGE_PAYLOAD`; the snippet moves or removes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload {
+  /// The file on the controller.
+  pub path: std::path::PathBuf,
+  /// Its expected sha256, in hexadecimal.
+  pub sha256: String,
+  /// The directory on the host it is written to: beside where it is used, on
+  /// the same file system.
+  pub dir: String,
 }
 
 impl Change {

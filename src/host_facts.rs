@@ -8,7 +8,7 @@ use crate::transport::{Transport, TransportError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The fact-gathering script, run with `sh -s -- NONCE ROOT REQUEST...`: the
+/// The fact-gathering script, run with the arguments `NONCE ROOT REQUEST...`: the
 /// shell module's file functions, then `scripts/facts.sh`.
 pub const SCRIPT: &str = concat!(include_str!("shell/lib.sh"), include_str!("scripts/facts.sh"));
 

@@ -256,7 +256,8 @@ mod tests {
   #[test]
   fn commands_are_drift_when_their_source_is_unchanged() {
     let ledger = ledger_with("/f", "applied");
-    let run = Change::Run { summary: "go install".into(), script: "true".into(), system: false };
+    let run =
+      Change::Run { summary: "go install".into(), script: "true".into(), system: false, payload: None };
     assert_eq!(ledger.label("r", "s1", std::slice::from_ref(&run), &HostState::default()), Label::Drift);
     assert_eq!(ledger.label("r", "s2", &[run], &HostState::default()), Label::Intent);
   }

@@ -192,11 +192,14 @@ pub fn digest(plan: &HostPlan) -> String {
           put(&before.hash().to_hex());
           put(&system.to_string());
         }
-        Change::Run { summary, script, system } => {
+        Change::Run { summary, script, system, payload } => {
           put("run");
           put(summary);
           put(script);
           put(&system.to_string());
+          if let Some(p) = payload {
+            put(&p.sha256);
+          }
         }
       }
     }

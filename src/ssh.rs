@@ -25,7 +25,7 @@
 mod includes;
 pub mod known_hosts;
 
-use crate::transport::{ScriptOutput, Stats, Transport, TransportError};
+use crate::transport::{Input, ScriptOutput, Stats, Transport, TransportError};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 pub use known_hosts::lookup_name;
@@ -1095,18 +1095,9 @@ impl Transport for Ssh {
     self.stats
   }
 
-  fn run_script(
-    &mut self,
-    script: &str,
-    args: &[String],
-    timeout: Duration,
-  ) -> Result<ScriptOutput, TransportError> {
+  fn run_input(&mut self, mut input: Input, timeout: Duration) -> Result<ScriptOutput, TransportError> {
+    use std::io::BufRead;
     let deadline = Instant::now() + timeout;
-    let mut input: String =
-      if args.is_empty() { "set --".to_owned() } else { crate::shell::sh!("set -- {}", args).into() };
-    input.push('\n');
-    input.push_str(script);
-    let input = input.as_bytes();
 
     // Opening the channel is one round trip: a host that does not answer it
     // within the connect timeout is gone.
@@ -1131,7 +1122,7 @@ impl Transport for Ssh {
     session.set_timeout(millis(timeout));
     session.set_blocking(false);
 
-    let mut written = 0;
+    let mut all_written = false;
     let mut eof_sent = false;
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
@@ -1153,15 +1144,20 @@ impl Transport for Ssh {
         heard = Instant::now();
         probed = None;
       }
-      if written < input.len() {
-        match channel.write(&input[written..]) {
-          Ok(n) => {
-            written += n;
-            progressed = n > 0;
+      if !all_written {
+        let ready = input.fill_buf()?;
+        if ready.is_empty() {
+          all_written = true;
+        } else {
+          match channel.write(ready) {
+            Ok(n) => {
+              input.consume(n);
+              progressed = n > 0;
+            }
+            Err(e) if would_block(&e) => {}
+            // The script stopped reading (it exited early): keep its output.
+            Err(_) => all_written = true,
           }
-          Err(e) if would_block(&e) => {}
-          // The script stopped reading (it exited early): keep its output.
-          Err(_) => written = input.len(),
         }
       } else if !eof_sent {
         match channel.send_eof() {

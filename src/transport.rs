@@ -4,8 +4,16 @@
 //! A transport runs a POSIX `sh` script with arguments and returns what it
 //! printed. Everything converge does on a host is such a script, which keeps the
 //! number of round trips per host fixed (facts in one, the apply in one).
+//!
+//! Everything a script needs goes to the host on the shell's standard input:
+//! its arguments as a quoted `set --` line before it (a command line is
+//! visible to every user of the host), and controller files it carries as
+//! base64 read from disk while they are sent ([`Input`]), so that many hosts
+//! in parallel never each hold a copy of a large file in memory.
 
-use std::io::{Read, Write};
+use std::collections::VecDeque;
+use std::io::{BufRead, Read, Write};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -48,13 +56,151 @@ pub trait Transport: Send {
     Stats::default()
   }
 
-  /// Runs `sh -s -- ARGS` with `script` on standard input.
+  /// Runs `sh -s` with `input` on standard input.
+  fn run_input(&mut self, input: Input, timeout: Duration) -> Result<ScriptOutput, TransportError>;
+
+  /// Runs `script` with arguments `$1`, `$2`... The arguments are sent on
+  /// standard input, never on a command line.
   fn run_script(
     &mut self,
     script: &str,
     args: &[String],
     timeout: Duration,
-  ) -> Result<ScriptOutput, TransportError>;
+  ) -> Result<ScriptOutput, TransportError> {
+    self.run_input(Input::script(script, args), timeout)
+  }
+}
+
+/// How many bytes of a file one base64 line carries (76 characters, as
+/// coreutils prints them).
+const LINE_BYTES: usize = 57;
+
+/// One part of a script's input.
+#[derive(Debug)]
+enum Piece {
+  Text(Vec<u8>),
+  /// The first `len` bytes of a controller file, as base64 lines.
+  File {
+    path: PathBuf,
+    len: u64,
+  },
+}
+
+/// What a script run sends to `sh -s`: text, and controller files as base64
+/// lines, read and encoded a block at a time as the host takes them. A file
+/// that cannot be read ends the input with an error.
+#[derive(Debug, Default)]
+pub struct Input {
+  pieces: VecDeque<Piece>,
+  /// The open file of the first piece, and how many of its bytes are still to send.
+  file: Option<(std::fs::File, u64)>,
+  ready: Vec<u8>,
+  at: usize,
+}
+
+impl Input {
+  pub fn new() -> Input {
+    Input::default()
+  }
+
+  /// `set -- ARGS` (quoted), then the script.
+  pub fn script(script: &str, args: &[String]) -> Input {
+    let mut text: String =
+      if args.is_empty() { "set --".to_owned() } else { crate::shell::sh!("set -- {}", args).into() };
+    text.push('\n');
+    text.push_str(script);
+    let mut input = Input::new();
+    input.text(text);
+    input
+  }
+
+  /// Appends text.
+  pub fn text(&mut self, text: String) -> &mut Self {
+    if !text.is_empty() {
+      self.pieces.push_back(Piece::Text(text.into_bytes()));
+    }
+    self
+  }
+
+  /// Appends the first `len` bytes of a controller file as base64 lines of
+  /// 76 characters, each ending in a newline. Nothing is read until it is sent.
+  pub fn file(&mut self, path: PathBuf, len: u64) -> &mut Self {
+    self.pieces.push_back(Piece::File { path, len });
+    self
+  }
+
+  /// Makes the next bytes ready; `false` at the end.
+  fn refill(&mut self) -> std::io::Result<bool> {
+    self.ready.clear();
+    self.at = 0;
+    loop {
+      match self.pieces.front_mut() {
+        None => return Ok(false),
+        Some(Piece::Text(text)) => {
+          self.ready = std::mem::take(text);
+          self.pieces.pop_front();
+          return Ok(true);
+        }
+        Some(Piece::File { path, len }) => {
+          if self.file.is_none() {
+            let file = std::fs::File::open(&*path)
+              .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))?;
+            self.file = Some((file, *len));
+          }
+          let Some((file, left)) = self.file.as_mut() else { continue };
+          let mut block = vec![0u8; (LINE_BYTES * 1024).min(usize::try_from(*left).unwrap_or(usize::MAX))];
+          let mut got = 0;
+          while got < block.len() {
+            match file.read(&mut block[got..]) {
+              Ok(0) => break,
+              Ok(n) => got += n,
+              Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+              Err(e) => return Err(e),
+            }
+          }
+          *left -= got as u64;
+          if got == 0 {
+            // The end, or a file that shrank: the host's sha256 check notices.
+            self.file = None;
+            self.pieces.pop_front();
+            continue;
+          }
+          let mut text = String::with_capacity(got / LINE_BYTES * 77 + 80);
+          for line in block[..got].chunks(LINE_BYTES) {
+            base64::Engine::encode_string(&base64::engine::general_purpose::STANDARD, line, &mut text);
+            text.push('\n');
+          }
+          self.ready = text.into_bytes();
+          return Ok(true);
+        }
+      }
+    }
+  }
+}
+
+impl BufRead for Input {
+  fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+    while self.at >= self.ready.len() {
+      if !self.refill()? {
+        break;
+      }
+    }
+    Ok(&self.ready[self.at.min(self.ready.len())..])
+  }
+
+  fn consume(&mut self, amount: usize) {
+    self.at = (self.at + amount).min(self.ready.len());
+  }
+}
+
+impl Read for Input {
+  fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+    let ready = self.fill_buf()?;
+    let n = ready.len().min(buf.len());
+    buf[..n].copy_from_slice(&ready[..n]);
+    self.consume(n);
+    Ok(n)
+  }
 }
 
 /// The machine converge runs on.
@@ -70,16 +216,9 @@ impl Transport for Local {
   /// Standard input is written and standard output and error are read on
   /// threads of their own: a script that prints more than a pipe holds before
   /// it has read all of its input cannot block.
-  fn run_script(
-    &mut self,
-    script: &str,
-    args: &[String],
-    timeout: Duration,
-  ) -> Result<ScriptOutput, TransportError> {
+  fn run_input(&mut self, mut input: Input, timeout: Duration) -> Result<ScriptOutput, TransportError> {
     let mut child = Command::new("sh")
       .arg("-s")
-      .arg("--")
-      .args(args)
       .stdin(Stdio::piped())
       .stdout(Stdio::piped())
       .stderr(Stdio::piped())
@@ -87,11 +226,11 @@ impl Transport for Local {
       .map_err(|source| TransportError::Spawn { program: "sh".to_owned(), source })?;
     let (done_tx, done_rx) = mpsc::channel::<()>();
     if let Some(mut stdin) = child.stdin.take() {
-      let script = script.as_bytes().to_vec();
       // A script that exits without reading all of its input closes the pipe:
-      // the rest is not needed.
+      // the rest is not needed. A file that cannot be read ends the input
+      // early: the script's checks see what is missing.
       std::thread::spawn(move || {
-        let _ = stdin.write_all(&script);
+        let _ = std::io::copy(&mut input, &mut stdin).and_then(|_| stdin.flush());
       });
     }
     let stdout = child.stdout.take().map(|out| drain(out, done_tx.clone()));

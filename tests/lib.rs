@@ -16,6 +16,7 @@ mod safety_hostile;
 mod safety_inputs;
 mod safety_outputs;
 mod safety_ssh;
+mod safety_toolchain;
 mod safety_values;
 mod test;
 mod verify;

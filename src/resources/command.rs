@@ -100,7 +100,8 @@ impl Spec for Command {
       None => None,
     };
     // A guard without a status was not run (`--no-guards`): the apply runs it
-    // just before the command, and the plan says so.
+    // just before the command, and the plan says so. When it says no, the
+    // step ends unchanged (`cv_unchanged`, defined by apply).
     let mut script = String::from("cd \"${HOME:-/}\"\n");
     let mut deferred = Vec::new();
     if let Some(guard) = &unless {
@@ -109,7 +110,7 @@ impl Spec for Command {
         Some(_) => {}
         None => {
           deferred.push("`unless`");
-          script.push_str(&format!("if {}; then exit 0; fi\n", guard_test(guard)));
+          script.push_str(&format!("if {}; then cv_unchanged; fi\n", guard_test(guard)));
         }
       }
     }
@@ -119,7 +120,7 @@ impl Spec for Command {
         Some(_) => return Vec::new(),
         None => {
           deferred.push("`only_if`");
-          script.push_str(&format!("if ! {}; then exit 0; fi\n", guard_test(guard)));
+          script.push_str(&format!("if ! {}; then cv_unchanged; fi\n", guard_test(guard)));
         }
       }
     }
@@ -130,7 +131,7 @@ impl Spec for Command {
       ));
     }
     script.push_str(&command);
-    vec![Change::Run { summary: command, script, system: self.become_root }]
+    vec![Change::Run { summary: command, script, system: self.become_root, payload: None }]
   }
 
   fn validate(&self, v: &mut Validator) {

@@ -154,6 +154,7 @@ impl Spec for GoTool {
       summary: format!("go install {module}@{version} into {dir} (was {was})"),
       script,
       system: host.is_system(&path),
+      payload: None,
     }]
   }
 

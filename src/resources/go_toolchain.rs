@@ -4,7 +4,7 @@
 //! `/usr/local/bin`.
 
 use crate::ast::ValueKind;
-use crate::change::{Change, HostState};
+use crate::change::{Change, HostState, Payload};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go_version::GoVersion;
 use crate::host_facts::Request;
@@ -116,18 +116,36 @@ impl Kind for GoToolchainKind {
   }
 }
 
+/// Where the tarball comes from, as the host sees it.
+enum Fetch<'a> {
+  /// A URL the host fetches (`https://`, `http://`, `file://` on the host).
+  Url(&'a str),
+  /// A controller file, sent with the apply: the host finds it in
+  /// `$CONVERGE_PAYLOAD`, already checked against its sha256.
+  Payload(&'a str),
+}
+
 /// The shell that fetches a tarball, checks it, unpacks it beside the old tree
 /// and swaps it in by rename. A wrong checksum stops before anything moves.
-fn install_script(source: &str, sha256: &str, prefix: &str) -> String {
-  sh!(
-    r#"src={src}; sum={sum}; prefix="$CONVERGE_ROOT"{prefix}
-dir=$(dirname -- "$prefix"); mkdir -p -- "$dir"
-tmp=$(mktemp -d -- "$dir/.converge-go.XXXXXX"); trap 'rm -rf -- "$tmp"' EXIT
-case $src in
+fn install_script(fetch: Fetch, sha256: &str, prefix: &str) -> String {
+  let (src, get) = match fetch {
+    Fetch::Url(url) => (
+      url,
+      sh!(
+        r#"case $src in
   http://*|https://*) if command -v curl >/dev/null 2>&1; then curl -fsSL -- "$src" > "$tmp/go.tgz"; else wget -qO "$tmp/go.tgz" -- "$src"; fi ;;
   file://*) cp -- "${{src#file://}}" "$tmp/go.tgz" ;;
   *) cp -- "$src" "$tmp/go.tgz" ;;
-esac
+esac"#
+      ),
+    ),
+    Fetch::Payload(path) => (path, sh!(r#"mv -- "$CONVERGE_PAYLOAD" "$tmp/go.tgz""#)),
+  };
+  sh!(
+    r#"src={src}; sum={sum}; prefix="$CONVERGE_ROOT"{prefix}
+dir=$(dirname -- "$prefix"); mkdir -p -- "$dir"
+tmp=$(mktemp -d -- "$dir/.converge-go.XXXXXX"); trap 'rm -rf -- "$tmp"; [ -z "${{CONVERGE_PAYLOAD:-}}" ] || rm -f -- "$CONVERGE_PAYLOAD"' EXIT
+{get}
 if ! printf '%s  %s
 ' "$sum" "$tmp/go.tgz" | sha256sum -c --status -; then
   echo "sha256 mismatch for $src: expected $sum, got $(sha256sum < "$tmp/go.tgz" | cut -d' ' -f1); nothing was changed" >&2
@@ -138,9 +156,10 @@ if [ ! -x "$tmp/go/bin/go" ]; then echo "the tarball has no go/bin/go; nothing w
 if [ -e "$prefix" ]; then mv -- "$prefix" "$tmp/old"; fi
 mv -- "$tmp/go" "$prefix"
 if command -v restorecon >/dev/null 2>&1 && [ -z "$CONVERGE_ROOT" ]; then restorecon -R -- "$prefix" 2>/dev/null || true; fi"#,
-    src = source,
+    src = src,
     sum = sha256,
     prefix = prefix,
+    get = get,
   )
   .into()
 }
@@ -256,16 +275,16 @@ impl Spec for GoToolchain {
         },
         None => format!("https://go.dev/dl/{}", version.tarball_name(&goarch)),
       };
-      let source = if source.contains("://") {
-        source
+      let controller = if source.contains("://") {
+        None
       } else {
-        // A tarball on the controller: the local transport reads it in place.
+        // A tarball on the controller: apply sends it over the run's connection.
         let path = match &self.source {
           Some(text) => super::controller_path(v, text, &source),
           None => std::path::PathBuf::from(&source),
         };
         match std::fs::canonicalize(&path) {
-          Ok(p) => p.display().to_string(),
+          Ok(p) => Some(p),
           Err(e) => {
             v.error(
               Diagnostic::new(
@@ -280,10 +299,23 @@ impl Spec for GoToolchain {
         }
       };
       let was = installed.unwrap_or_else(|| "nothing".to_owned());
+      let (shown, script, payload) = match controller {
+        None => (source.clone(), install_script(Fetch::Url(&source), &sum, &prefix), None),
+        Some(path) => {
+          let shown = path.display().to_string();
+          let script = install_script(Fetch::Payload(&shown), &sum, &prefix);
+          let dir = match prefix.trim_end_matches('/').rsplit_once('/') {
+            Some((d, _)) if !d.is_empty() => d.to_owned(),
+            _ => "/".to_owned(),
+          };
+          (shown, script, Some(Payload { path, sha256: sum.clone(), dir }))
+        }
+      };
       changes.push(Change::Run {
-        summary: format!("install {version} into {prefix} (was {was}) from {source}"),
-        script: install_script(&source, &sum, &prefix),
+        summary: format!("install {version} into {prefix} (was {was}) from {shown}"),
+        script,
         system: host.is_system(&prefix),
+        payload,
       });
     }
     if self.link {
@@ -306,6 +338,7 @@ impl Spec for GoToolchain {
             )
             .into(),
             system: host.is_system(&link),
+            payload: None,
           });
         }
       }

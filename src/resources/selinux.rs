@@ -129,6 +129,7 @@ impl Spec for SelinuxLabel {
         )
         .into(),
         system: true,
+        payload: None,
       });
     }
     if !changes.is_empty() || guard(Self::relabel_guard(&raw_path)) != Some(0) {
@@ -136,6 +137,7 @@ impl Spec for SelinuxLabel {
         summary: format!("restorecon -R {path}"),
         script: sh!("if [ -e {p} ]; then restorecon -R {p}; fi", p = path).into(),
         system: true,
+        payload: None,
       });
     }
     changes

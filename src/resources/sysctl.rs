@@ -238,6 +238,7 @@ impl Spec for Sysctl {
         summary: format!("sysctl -w {key}={value} (live: {})", live.unwrap_or_default()),
         script: crate::shell::sh!("sysctl -q -w {}", format!("{key}={value}")).into(),
         system: true,
+        payload: None,
       });
     }
     changes

@@ -1,7 +1,7 @@
 # Gathers every fact a plan needs in one run. POSIX sh: it must work whatever
 # the login shell is (bash, zsh, dash, fish run `sh -s`).
 #
-# Usage: sh -s -- NONCE ROOT REQUEST...
+# Usage: sh -s, with `set -- NONCE ROOT REQUEST...` first on its input
 #   ROOT     prefix for every path read ("" for /)
 #   REQUEST  file:PATH | sysctl:KEY | tool:PATH | guard:CMD | link:PATH | goenv:
 #            (goenv: the go env file, wherever GOENV puts it)
@@ -124,7 +124,11 @@ for req in "$@"; do
       f=$root$arg
       if [ -L "$f" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(readlink "$f")"; elif [ -e "$f" ]; then kv "req.$i.state" other; else kv "req.$i.state" absent; fi;;
     guard)
-      ( HOME=$root$HOME; export HOME; cd "${HOME:-/}" 2>/dev/null; sh -c "$arg" </dev/null >/dev/null 2>&1 ); rc=$?
+      # The guard's text reaches its shell through the environment: a command
+      # line is visible to every user of the host.
+      ( HOME=$root$HOME; export HOME; cd "${HOME:-/}" 2>/dev/null
+        CONVERGE_GUARD=$arg; export CONVERGE_GUARD
+        exec sh -c 'cv_g=$CONVERGE_GUARD; unset CONVERGE_GUARD; eval "$cv_g"' </dev/null >/dev/null 2>&1 ); rc=$?
       kv "req.$i.state" present; kv "req.$i.value" "$rc";;
     *) kv "req.$i.state" unknown;;
   esac

@@ -423,7 +423,8 @@ impl Script {
   /// whose terminator carries the nonce, with the run's start time (`$cv_t0`)
   /// as `$1` and the host lock's descriptor closed. The step's output (its last
   /// 4000 bytes) is printed, framed, only when it fails. Sets `s{id}` to `ok`,
-  /// `failed` or `skipped` and prints `__STEP_NONCE__ ID changed|failed RC|skipped`.
+  /// `failed` or `skipped` and prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped`
+  /// (`unchanged`: it succeeded and its last output line is `__UNCHANGED_NONCE__`).
   pub fn step(
     &mut self,
     id: usize,
@@ -448,7 +449,7 @@ impl Script {
     let n = &self.nonce;
     let _ = write!(
       self.text,
-      "if {guard}; then\n  cv_out=$( {{ (\n{run} <<'{end}'\n{body}{end}\n) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\"; }} | tail -c 4000 )\n  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then s{id}=ok; echo \"__STEP_{n}__ {id} changed\"\n  else s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\"; fi\nelse s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\"; fi\n",
+      "if {guard}; then\n  cv_out=$( {{ (\n{run} <<'{end}'\n{body}{end}\n) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\"; }} | tail -c 4000 )\n  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then s{id}=ok; case $cv_out in *\"__UNCHANGED_{n}__$cv_nl\") echo \"__STEP_{n}__ {id} unchanged\";; *) echo \"__STEP_{n}__ {id} changed\";; esac\n  else s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\"; fi\nelse s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\"; fi\n",
       body = body.text
     );
     Ok(self)
