@@ -701,3 +701,32 @@ fn two_path_prepends_keep_two_blocks_and_an_older_entry_named_block_is_replaced(
   assert!(!env.contains("/opt/old/bin") && env.contains("/opt/b/bin"), "{env}");
   assert_eq!(env.matches("# BEGIN converge: PATH prepend").count(), 2, "{env}");
 }
+
+#[test]
+fn ledger_temporaries_of_a_killed_apply_go_at_the_next_plan_unless_a_run_holds_the_lock() {
+  let tree = Tree::new();
+  let playbook = "export A = \"1\"\n";
+  tree.apply(playbook);
+  let dir = "/home/dev/.local/state/converge";
+  tree.write(&format!("{dir}/.ledger.AbC123"), b"{\"partial");
+  tree.write(&format!("{dir}/.new.XyZ789"), b"{\"partial");
+  // While another run holds the host's lock, nothing of its state is touched.
+  let lock = tree.path(&format!("{dir}/host.lock"));
+  // --no-fork: the lock goes with the process the test kills.
+  let mut holder = Command::new("flock")
+    .arg("--no-fork")
+    .arg(&lock)
+    .args(["sleep", "30"])
+    .spawn()
+    .unwrap_or_else(|e| panic!("flock: {e}"));
+  std::thread::sleep(std::time::Duration::from_millis(300));
+  assert_eq!(tree.plan(playbook).0, 0);
+  let _ = holder.kill();
+  let _ = holder.wait();
+  assert!(tree.path(&format!("{dir}/.ledger.AbC123")).exists(), "kept while the lock is held");
+  // A plan with nothing to change (so no apply) removes them.
+  assert_eq!(tree.plan(playbook).0, 0);
+  assert!(!tree.path(&format!("{dir}/.ledger.AbC123")).exists());
+  assert!(!tree.path(&format!("{dir}/.new.XyZ789")).exists());
+  assert!(tree.path(&format!("{dir}/ledger.jsonl")).exists(), "the ledger itself stays");
+}

@@ -133,4 +133,14 @@ for req in "$@"; do
     *) kv "req.$i.state" unknown;;
   esac
 done
+# Temporary ledger files of an apply killed while it wrote the host's ledger
+# (converge's own state, ledger::HOST_DIR): removed here, since a host with
+# nothing to change runs no apply, but only while no converge run holds the
+# host's lock.
+cvd=$root$HOME/.local/state/converge
+for t in "$cvd"/.ledger.?????? "$cvd"/.new.??????; do
+  [ -f "$t" ] && [ ! -L "$cvd" ] && have flock || continue
+  ( flock -n 9 && rm -f -- "$cvd"/.ledger.?????? "$cvd"/.new.?????? ) 9>>"$cvd/host.lock" 2>/dev/null
+  break
+done
 printf '__GOFACTS_END_%s__\n' "$nonce"
