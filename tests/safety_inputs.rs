@@ -334,3 +334,20 @@ fn a_fifo_ssh_config_or_saved_plan_is_refused_at_once() {
     assert!(run.took < Duration::from_secs(10), "{args:?} took {:?}", run.took);
   }
 }
+
+#[test]
+fn host_paths_that_climb_with_dot_dot_are_refused_at_check() {
+  for path in ["~/../other/.bashrc", "/etc/../root/x", "$HOME/a/../../b", "~/cvp/.."] {
+    let test = Test::new().file("site.goenv", &format!("file \"{path}\" {{\n  content = \"x\"\n}}\n"));
+    let (code, diagnostics) = check_json(&test.path(""), "site.goenv");
+    assert_eq!(code, 1, "{path}: {diagnostics:?}");
+    assert!(
+      diagnostics
+        .iter()
+        .any(|d| d["code"] == "E413" && d["message"].as_str().is_some_and(|m| m.contains("`..`"))),
+      "{path}: {diagnostics:?}"
+    );
+  }
+  let test = Test::new().file("site.goenv", "file \"~/a..b/..c\" {\n  content = \"x\"\n}\n");
+  assert_eq!(check_json(&test.path(""), "site.goenv").0, 0, "`..` inside a name is a name");
+}

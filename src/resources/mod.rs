@@ -31,6 +31,14 @@ pub fn host_path(v: &mut Validator, path: &Text, what: &str) -> Option<String> {
     );
     return None;
   }
+  if value.split('/').any(|part| part == "..") {
+    v.error(
+      Diagnostic::new(Code::RelativePath, format!("{what} climbs with `..`: `{value}`"))
+        .label(path.span, "`..` in this path")
+        .help("write the path without `..`: converge writes exactly the path it is given, and a path that climbs could leave the home or the tree it is meant for"),
+    );
+    return None;
+  }
   if value.starts_with('/')
     || value == "~"
     || value.starts_with("~/")
