@@ -30,19 +30,15 @@ impl Tree {
   }
 
   fn path(&self, p: &str) -> PathBuf {
-    self.root().join(p.trim_start_matches('/'))
+    crate::test::tree_path(&self.root(), p)
   }
 
   fn write(&self, p: &str, data: &[u8]) {
-    let path = self.path(p);
-    if let Some(parent) = path.parent() {
-      std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
-    }
-    std::fs::write(path, data).unwrap_or_else(|e| panic!("{e}"));
+    crate::test::tree_write(&self.root(), p, data);
   }
 
   fn read(&self, p: &str) -> Vec<u8> {
-    std::fs::read(self.path(p)).unwrap_or_else(|e| panic!("read {p}: {e}"))
+    crate::test::tree_read(&self.root(), p)
   }
 
   /// Runs converge on `playbook` against the tree; `--plan` when `plan`.

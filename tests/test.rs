@@ -128,3 +128,22 @@ pub fn files(dir: &Path, extension: &str) -> Vec<PathBuf> {
 pub fn root() -> PathBuf {
   PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A host path inside a converged tree (`--root ROOT`): `/etc/x` is `ROOT/etc/x`.
+pub fn tree_path(root: &Path, p: &str) -> PathBuf {
+  root.join(p.trim_start_matches('/'))
+}
+
+/// Writes a file of a converged tree, making its directories.
+pub fn tree_write(root: &Path, p: &str, data: &[u8]) {
+  let path = tree_path(root, p);
+  if let Some(parent) = path.parent() {
+    std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+  }
+  std::fs::write(path, data).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Reads a file of a converged tree.
+pub fn tree_read(root: &Path, p: &str) -> Vec<u8> {
+  std::fs::read(tree_path(root, p)).unwrap_or_else(|e| panic!("read {p}: {e}"))
+}
