@@ -6,12 +6,12 @@
 //! channel, the apply in one more.
 
 use crate::apply::{HostOutcome, apply_host};
-use crate::planner::{HostPlan, PlanOptions, failed_host, plan_host};
-use crate::playbook::{HostPlay, Playbook};
-use crate::resolver::LOCALHOST;
+use crate::check::playbook::{HostPlay, Playbook};
+use crate::check::resolver::LOCALHOST;
+use crate::host::ssh::{ClientConfig, Given, Ssh};
+use crate::host::transport::{Local, Stats, Transport};
+use crate::plan::planner::{HostPlan, PlanOptions, failed_host, plan_host};
 use crate::source::Sources;
-use crate::ssh::{ClientConfig, Given, Ssh};
-use crate::transport::{Local, Stats, Transport};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -76,13 +76,13 @@ pub struct RunOptions {
   pub plan: PlanOptions,
   pub apply: bool,
   pub forks: usize,
-  pub ssh: crate::ssh::Options,
+  pub ssh: crate::host::ssh::Options,
   /// Run every consumer afterwards and build the verify matrix.
   pub verify: bool,
   /// How long to wait for another run's lock on a host.
   pub lock_wait: Duration,
   /// `converge apply PLAN`: the saved plan each host is checked against.
-  pub saved: Option<std::sync::Arc<crate::saved_plan::SavedPlan>>,
+  pub saved: Option<std::sync::Arc<crate::plan::saved_plan::SavedPlan>>,
 }
 
 /// The default `--forks`: enough to hide network latency, bounded so a big
@@ -117,7 +117,7 @@ fn is_local(playbook: &Playbook, play: &HostPlay) -> bool {
 /// How a host is reached, settled before it runs.
 enum Route {
   Local,
-  Ssh(Box<crate::ssh::Target>),
+  Ssh(Box<crate::host::ssh::Target>),
   /// Why it cannot be reached (an unusable setting).
   Refused(Status, String),
 }
@@ -238,9 +238,9 @@ fn run_host(
   let mut stale = false;
   if let (Some(saved), false) = (&options.saved, plan.lost) {
     match saved.gate(&plan) {
-      crate::saved_plan::Gate::Apply => {}
-      crate::saved_plan::Gate::Done => apply = false,
-      crate::saved_plan::Gate::Stale(why) => {
+      crate::plan::saved_plan::Gate::Apply => {}
+      crate::plan::saved_plan::Gate::Done => apply = false,
+      crate::plan::saved_plan::Gate::Stale(why) => {
         apply = false;
         stale = true;
         plan.error = Some(why);
@@ -254,7 +254,7 @@ fn run_host(
   };
   let outcome = apply.then(|| apply_host(&plan, transport.as_mut(), &apply_options));
   if let (Some(o), Some(dir), false) = (&outcome, &options.plan.state_dir, local)
-    && let Err(e) = crate::ledger::append_controller(dir, &plan.host, &o.ledger)
+    && let Err(e) = crate::plan::ledger::append_controller(dir, &plan.host, &o.ledger)
   {
     // The host's own ledger has the lines; the controller's copy is a convenience.
     plan

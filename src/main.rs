@@ -1,10 +1,10 @@
 //! The `converge` binary: parse arguments, run the subcommand, exit with its code.
 
 use clap::Parser;
-use converge::arguments::Arguments;
-use converge::commands;
-use converge::config::{Config, Subcommand};
-use converge::reporter::Reporter;
+use converge::cli::arguments::Arguments;
+use converge::cli::commands;
+use converge::cli::config::{Config, Subcommand};
+use converge::report::reporter::Reporter;
 
 fn main() {
   let arguments = match Arguments::try_parse() {

@@ -4,9 +4,10 @@
 //! playbook, through the library.
 
 use crate::test::root;
+use converge::check::resolver;
 use converge::diagnostic::Diagnostics;
 use converge::source::Sources;
-use converge::{parser, resolver};
+use converge::syntax::parser;
 use std::path::{Path, PathBuf};
 
 struct Block {
@@ -59,7 +60,7 @@ fn check(text: &str) -> Diagnostics {
   let id = sources.add(Path::new("book.goenv"), text);
   let (ast, mut diagnostics) = parser::parse(id, sources.text(id));
   let dir = root().join("playbooks");
-  let (_, found) = resolver::resolve(&[converge::loader::LoadedFile { ast, dir }], &mut sources);
+  let (_, found) = resolver::resolve(&[converge::check::loader::LoadedFile { ast, dir }], &mut sources);
   diagnostics.extend(found);
   diagnostics
 }

@@ -7,10 +7,10 @@
 //! parses to the same tree, keeps every comment in order, and is a fixed point
 //! of the formatter.
 
-use converge::ast::{Ast, shape};
-use converge::formatter::format;
-use converge::parser::parse;
 use converge::source::FileId;
+use converge::syntax::ast::{Ast, shape};
+use converge::syntax::formatter::format;
+use converge::syntax::parser::parse;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;

@@ -2,7 +2,8 @@
 //! canonical layout; and formatting is idempotent on every fixture that parses.
 
 use crate::test::{files, root, run_in};
-use converge::{formatter, parser, source::FileId};
+use converge::source::FileId;
+use converge::syntax::{formatter, parser};
 
 #[test]
 fn every_playbook_checks_clean() {
@@ -43,7 +44,12 @@ fn fmt_is_idempotent_on_every_fixture() {
       let once = formatter::format(&ast, &text);
       let (again, diagnostics) = parser::parse(FileId(0), &once);
       assert!(!diagnostics.has_errors(), "{}: formatted text does not parse:\n{once}", path.display());
-      assert_eq!(converge::ast::shape(&again.stmts), converge::ast::shape(&ast.stmts), "{}", path.display());
+      assert_eq!(
+        converge::syntax::ast::shape(&again.stmts),
+        converge::syntax::ast::shape(&ast.stmts),
+        "{}",
+        path.display()
+      );
       assert_eq!(formatter::format(&again, &once), once, "{}: fmt is not idempotent", path.display());
       checked += 1;
     }

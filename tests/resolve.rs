@@ -1,10 +1,10 @@
 //! Resolution: which hosts a target names, and the variables each host sees
 //! (playbook < group < host; parent groups before child groups).
 
+use converge::check::loader;
+use converge::check::playbook::Playbook;
+use converge::check::resolver;
 use converge::diagnostic::Diagnostics;
-use converge::loader;
-use converge::playbook::Playbook;
-use converge::resolver;
 use converge::source::Sources;
 
 fn resolve(files: &[(&str, &str)]) -> (Playbook, Diagnostics) {

@@ -237,9 +237,13 @@ fn a_system_unit_runs_converge_with_roots_home() {
     "json".to_owned(),
     playbook.display().to_string(),
   ];
-  let schedule =
-    converge::schedule::Schedule::new(Duration::from_secs(1800), exec.to_vec(), dir.path().to_owned(), true);
-  let units = converge::schedule::systemd_units(&schedule).unwrap_or_else(|e| panic!("{e}"));
+  let schedule = converge::cli::schedule::Schedule::new(
+    Duration::from_secs(1800),
+    exec.to_vec(),
+    dir.path().to_owned(),
+    true,
+  );
+  let units = converge::cli::schedule::systemd_units(&schedule).unwrap_or_else(|e| panic!("{e}"));
   let out = run_as_systemd_would(&units.service);
   assert_eq!(out.status.code(), Some(2), "changes pending:\n{}\n{}", units.service, text(&out));
   let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();

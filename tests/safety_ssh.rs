@@ -301,7 +301,7 @@ fn the_known_hosts_matcher_agrees_with_ssh_keygen() {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
       theirs.sort_unstable();
-      let known = converge::ssh::known_hosts::KnownHosts::load(std::slice::from_ref(f), name)
+      let known = converge::host::ssh::known_hosts::KnownHosts::load(std::slice::from_ref(f), name)
         .unwrap_or_else(|e| panic!("{e}"));
       let ours: Vec<usize> = known.entries.iter().map(|e| e.line).collect();
       assert_eq!(ours, theirs, "{name} in {}", f.display());

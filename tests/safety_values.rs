@@ -5,9 +5,10 @@
 //! the declared value, and no command in it ever runs.
 
 use crate::test::binary;
+use converge::check::resolver;
 use converge::diagnostic::Diagnostics;
 use converge::source::Sources;
-use converge::{parser, resolver};
+use converge::syntax::parser;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -71,7 +72,7 @@ fn check(text: &str) -> Diagnostics {
   let id = sources.add(Path::new("values.goenv"), text);
   let (ast, mut diagnostics) = parser::parse(id, sources.text(id));
   let dir = crate::test::root().join("playbooks");
-  let (_, found) = resolver::resolve(&[converge::loader::LoadedFile { ast, dir }], &mut sources);
+  let (_, found) = resolver::resolve(&[converge::check::loader::LoadedFile { ast, dir }], &mut sources);
   diagnostics.extend(found);
   diagnostics
 }
@@ -108,11 +109,11 @@ pub(crate) fn literal(s: &str) -> String {
 /// What a value declares once templates are rendered (check-time context:
 /// only `host`).
 pub(crate) fn declared(value: &str) -> String {
-  if !converge::text::is_template(value) {
+  if !converge::check::text::is_template(value) {
     return value.to_owned();
   }
   let context = minijinja::Value::from(minijinja::value::Serde(&BTreeMap::from([("host", "localhost")])));
-  converge::text::render(value, &context).unwrap_or_else(|e| panic!("{value:?} passed the check: {e}"))
+  converge::check::text::render(value, &context).unwrap_or_else(|e| panic!("{value:?} passed the check: {e}"))
 }
 
 /// `$NAME` and `${NAME}` replaced as a consumer with `vars` expands them;
@@ -506,7 +507,7 @@ fn hostile(values: &[String]) -> Figures {
 /// A playbook literal for an already rendered value: template syntax in it is
 /// kept as text with minijinja's raw block.
 pub(crate) fn literal_raw(value: &str) -> String {
-  if converge::text::is_template(value) {
+  if converge::check::text::is_template(value) {
     literal(&format!("{{% raw %}}{value}{{% endraw %}}"))
   } else {
     literal(value)
@@ -851,7 +852,7 @@ fn system_exports_are_read_back_exactly_from_the_system_files() {
   let (mut tried, mut refused_count) = (0, 0);
   for (i, value) in corpus().iter().enumerate() {
     let value = value.replace("{marks}", &marks);
-    if value.len() > 2000 || converge::text::is_template(&value) {
+    if value.len() > 2000 || converge::check::text::is_template(&value) {
       continue;
     }
     tried += 1;

@@ -7,12 +7,12 @@
 
 #![no_main]
 
-use converge::ast::shape;
+use converge::syntax::ast::shape;
 use converge::diagnostic::{Diagnostics, render};
-use converge::formatter::format;
-use converge::loader::LoadedFile;
-use converge::parser::parse;
-use converge::resolver::resolve;
+use converge::syntax::formatter::format;
+use converge::check::loader::LoadedFile;
+use converge::syntax::parser::parse;
+use converge::check::resolver::resolve;
 use converge::source::Sources;
 use libfuzzer_sys::fuzz_target;
 use std::path::{Path, PathBuf};

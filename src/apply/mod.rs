@@ -1,0 +1,674 @@
+//! Apply: one shell script per host that carries out a plan's changes, built
+//! with [`crate::host::shell::Script`].
+//!
+//! Each step runs in a child shell with `set -e`; a step whose dependencies
+//! failed is skipped, independent steps still run. Files are written atomically
+//! by `cv_put` (`shell/lib.sh`): the path is resolved on the host without
+//! following a link another user could have planted, a temporary file is
+//! written in the same directory, given the old file's mode and owner (or the
+//! ones the plan sets), synced, checked once more against what the plan saw,
+//! and renamed over the old one. A legitimate link is kept and its target
+//! written. Changes to system paths go through `sudo -n` when the login user is
+//! not root. Results come back as nonce-framed lines, so rc-file noise cannot
+//! fake them; a script that ends before its end marker is reported as such.
+
+use crate::check::resource::HostInfo;
+use crate::host::shell::{Arg, Script, frame};
+use crate::host::transport::{Input, Transport};
+use crate::plan::change::{Change, Payload};
+use crate::plan::planner::HostPlan;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// How one step ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+  Unchanged,
+  Changed,
+  Failed(String),
+  Skipped(String),
+}
+
+/// How a host's apply ended.
+#[derive(Debug)]
+pub struct HostOutcome {
+  pub host: String,
+  pub steps: Vec<(String, StepOutcome)>,
+  pub error: Option<String>,
+  /// The lines the apply added to the host's ledger.
+  pub ledger: Vec<String>,
+  /// The host changed between the facts and the host lock (another run
+  /// converged it meanwhile): nothing was run.
+  pub stale: bool,
+}
+
+impl HostOutcome {
+  pub fn failed(&self) -> bool {
+    self.error.is_some()
+      || self.steps.iter().any(|(_, o)| matches!(o, StepOutcome::Failed(_) | StepOutcome::Skipped(_)))
+  }
+
+  pub fn changed(&self) -> usize {
+    self.steps.iter().filter(|(_, o)| *o == StepOutcome::Changed).count()
+  }
+}
+
+/// How one file change is written: the scope and top directory `cv_safe`
+/// checks links against (see `shell/lib.sh`), the path on disk and as shown.
+fn file_args<'a>(info: &'a HostInfo, root: &'a str, path: &'a str) -> (&'static str, String, String) {
+  if info.is_system(path) {
+    ("system", root.to_owned(), format!("{root}{path}"))
+  } else {
+    ("user", format!("{root}{}", info.home.trim_end_matches('/')), format!("{root}{path}"))
+  }
+}
+
+/// A controller file sent with the apply script: its path and how many of its
+/// bytes (as many as were checked).
+type Sent = (PathBuf, u64);
+
+/// Appends the commands of one change to a step's body. `root` prefixes every
+/// path. A change's controller file takes the next of `checked` and is added
+/// to `sent`; the body gets a placeholder line its base64 lines replace.
+fn change_script(
+  body: &mut Script,
+  change: &Change,
+  info: &HostInfo,
+  root: &str,
+  checked: &mut impl Iterator<Item = Sent>,
+  sent: &mut Vec<Sent>,
+) {
+  match change {
+    Change::Write { path, before, after, .. } => {
+      let (scope, top, full) = file_args(info, root, path);
+      let sha_before = crate::plan::ledger::sha256_of(before.as_ref());
+      let sha_after = crate::plan::ledger::sha256_of(Some(after));
+      // Mode and owner are set only when the plan changes them: otherwise the
+      // file keeps its own, so a mode is never widened behind anyone's back.
+      let mode = match (before, after.mode) {
+        (Some(b), Some(m)) if b.mode == Some(m) => String::new(),
+        (_, Some(m)) => format!("{m:o}"),
+        (_, None) => String::new(),
+      };
+      let owner = match (before, &after.owner) {
+        (Some(b), Some(o)) if b.owner.as_ref() == Some(o) => String::new(),
+        (_, Some(o)) => o.clone(),
+        (_, None) => String::new(),
+      };
+      body.line(
+        "cv_put {} {} {} {} {} {} {} {} {}",
+        &[
+          Arg::Str(scope),
+          Arg::Str(&top),
+          Arg::Str(&full),
+          Arg::Str(path),
+          Arg::Str(&sha_before),
+          Arg::Str(&sha_after),
+          Arg::Str(&mode),
+          Arg::Str(&owner),
+          Arg::Bytes(&after.data),
+        ],
+      );
+    }
+    Change::Remove { path, before, .. } => {
+      let (scope, top, full) = file_args(info, root, path);
+      let sha_before = crate::plan::ledger::sha256_of(Some(before));
+      body.line(
+        "cv_remove {} {} {} {} {}",
+        &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(path), Arg::Str(&sha_before)],
+      );
+    }
+    Change::Run { script, payload, .. } => {
+      if let Some(payload) = payload
+        && let Some(file) = checked.next()
+      {
+        let dir = format!("{root}{}", payload.dir);
+        body.line(
+          "cv_pd={}; mkdir -p -- \"$cv_pd\"\nCONVERGE_PAYLOAD=$(mktemp -- \"$cv_pd/.converge.$$.XXXXXX\")\ntrap 'rm -f -- \"$CONVERGE_PAYLOAD\"' EXIT\nbase64 -d > \"$CONVERGE_PAYLOAD\" <<'__PAYLOAD_{nonce}__'",
+          &[Arg::Str(&dir)],
+        );
+        body.line("__PAYLOAD_DATA_{nonce}__ {}", &[Arg::Num(sent.len() as u64)]);
+        sent.push(file);
+        let shown = payload.path.display().to_string();
+        body.line(
+          "__PAYLOAD_{nonce}__\nif ! printf '%s  %s\\n' {} \"$CONVERGE_PAYLOAD\" | sha256sum -c --status -; then echo \"converge: sha256 mismatch for \"{}\" as it arrived on the host; nothing was changed\" >&2; exit 1; fi",
+          &[Arg::Str(&payload.sha256.to_ascii_lowercase()), Arg::Str(&shown)],
+        );
+      }
+      body.command(script);
+    }
+  }
+}
+
+/// Controller files whose sha256 was checked in this run, by path and
+/// expected sha256: the size and modification time they had then, and the
+/// outcome (the size checked, or why the file may not be sent). Hosts in
+/// parallel read a large file once.
+type CheckedFiles = BTreeMap<(PathBuf, String), ((u64, Option<SystemTime>), Result<u64, String>)>;
+static CHECKED: Mutex<CheckedFiles> = Mutex::new(BTreeMap::new());
+
+/// Checks a controller file against its sha256 before it is sent: the number
+/// of bytes to send, or why nothing may be.
+fn check_payload(payload: &Payload) -> Result<u64, String> {
+  let shown = payload.path.display();
+  let meta =
+    std::fs::metadata(&payload.path).map_err(|e| format!("cannot read {shown}: {e}; nothing was changed"))?;
+  if !meta.is_file() {
+    return Err(format!("{shown} is not a regular file; nothing was changed"));
+  }
+  let stamp = (meta.len(), meta.modified().ok());
+  let expected = payload.sha256.to_ascii_lowercase();
+  let mut cache = CHECKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+  let key = (payload.path.clone(), expected.clone());
+  if let Some((seen, outcome)) = cache.get(&key)
+    && *seen == stamp
+  {
+    return outcome.clone();
+  }
+  let outcome = sha256_file(&payload.path)
+    .map_err(|e| format!("cannot read {shown}: {e}; nothing was changed"))
+    .and_then(|(sum, len)| {
+      if sum == expected {
+        Ok(len)
+      } else {
+        Err(format!(
+          "sha256 mismatch for {shown}: expected {expected}, got {sum}; nothing was sent, nothing was changed"
+        ))
+      }
+    });
+  cache.insert(key, (stamp, outcome.clone()));
+  outcome
+}
+
+/// The sha256 of a file, read a block at a time, and its length.
+fn sha256_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+  use sha2::Digest;
+  use std::io::Read;
+  let mut file = std::fs::File::open(path)?;
+  let mut hasher = sha2::Sha256::new();
+  let mut block = vec![0u8; 1 << 20];
+  let mut len = 0u64;
+  loop {
+    let n = match file.read(&mut block) {
+      Ok(0) => break,
+      Ok(n) => n,
+      Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+      Err(e) => return Err(e),
+    };
+    hasher.update(&block[..n]);
+    len += n as u64;
+  }
+  Ok((crate::plan::ledger::hex(&hasher.finalize()), len))
+}
+
+/// The script's input: its text, with each controller file's placeholder
+/// line replaced by the file, read as it is sent.
+fn input_of(text: &str, nonce: &str, sent: &[Sent]) -> Input {
+  let mark = format!("{} ", frame::marker("PAYLOAD_DATA", nonce));
+  let mut input = Input::new();
+  let mut pending = String::new();
+  for line in text.split_inclusive('\n') {
+    let file = line
+      .strip_prefix(mark.as_str())
+      .and_then(|k| k.trim_end().parse::<usize>().ok())
+      .and_then(|k| sent.get(k));
+    match file {
+      Some((path, len)) => {
+        input.text(std::mem::take(&mut pending));
+        input.file(path.clone(), *len);
+      }
+      None => pending.push_str(line),
+    }
+  }
+  input.text(pending);
+  input
+}
+
+/// Sets what `cv_safe` trusts: the login user, and root (for a `--root` tree
+/// also the user converging it, who owns it).
+fn trust(s: &mut Script, info: &HostInfo) {
+  s.line("cv_uid=$(id -u -- {} 2>/dev/null || id -u)", &[Arg::Str(&info.user)]);
+  if info.rooted {
+    s.fixed("cv_trust=\"0 $(id -u)\"");
+  } else {
+    s.fixed("cv_trust=0");
+  }
+}
+
+/// Settings of one host's apply.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+  /// Converge this directory as if it were `/`.
+  pub root: String,
+  /// How long the whole apply may take, the wait for the host lock included.
+  pub timeout: Duration,
+  /// How long to wait for another converge run's lock on the host (at most
+  /// a second less than `timeout`).
+  pub lock_wait: Duration,
+}
+
+/// What the script needs besides the plan.
+struct Frame<'a> {
+  root: &'a str,
+  nonce: &'a str,
+  run: &'a str,
+  at: u64,
+  lock_wait: Duration,
+}
+
+/// The exit status of a step whose script could not be built.
+const UNBUILDABLE: u64 = 95;
+/// The exit status of a step that refused to run; its last output line says why.
+const REFUSED: u64 = 96;
+
+/// The whole apply script of a host. It takes the host's lock (another run
+/// waits up to `lock_wait`, then gives up having changed nothing), checks that
+/// the files the plan read are still as planned ([`stale_script`]), runs the
+/// steps, and appends what it converged to the host's ledger.
+fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
+  let root = f.root;
+  let mut s = Script::new(f.nonce);
+  s.fixed("set -u\nLC_ALL=C; export LC_ALL\numask 022\ncv_nl='\n'");
+  s.fixed(crate::host::shell::LIB);
+  trust(&mut s, &plan.info);
+  let state_dir = format!("{root}{}", plan.info.expand(crate::plan::ledger::HOST_DIR));
+  s.line("cv_dir={}", &[Arg::Str(&state_dir)]);
+  s.line(
+    "if ! mkdir -p -- \"$cv_dir\" 2>/dev/null || ! ( : >> \"$cv_dir/host.lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/host.lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || { echo \"__LOCK_{nonce}__ busy\"; exit 0; }\ncv_t0=$(date +%s)\necho \"start \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null",
+    &[Arg::Num(f.lock_wait.as_secs().max(1)), Arg::Str(f.run)],
+  );
+  // Under the lock nobody else writes the state directory: temporary files
+  // there are left over from a killed run.
+  s.fixed("rm -f -- \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.* 2>/dev/null");
+  stale_script(&mut s, plan, f);
+  clean_script(&mut s, plan, root);
+  if !root.is_empty() {
+    // Commands of a converged tree see its home directory as theirs.
+    s.line("HOME={}\"$HOME\"; export HOME", &[Arg::Str(root)]);
+  }
+  for (i, step) in plan.steps.iter().enumerate() {
+    s.line("# step {}", &[Arg::Num(i as u64)]);
+    if step.failed() || step.changes.is_empty() {
+      s.line("s{}=ok", &[Arg::Num(i as u64)]);
+      continue;
+    }
+    // The controller files the step sends are checked before anything is.
+    let checked: Result<Vec<Sent>, String> = step
+      .changes
+      .iter()
+      .filter_map(|c| match c {
+        Change::Run { payload: Some(p), .. } => Some(check_payload(p).map(|len| (p.path.clone(), len))),
+        _ => None,
+      })
+      .collect();
+    let checked = match checked {
+      Ok(c) => c,
+      Err(why) => {
+        let why = why.replace(['\n', '\r'], " ");
+        s.line(
+          "s{}=failed; echo \"__OUT_{nonce}__ {} \"{}; echo \"__STEP_{nonce}__ {} failed {}\"",
+          &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Str(&why), Arg::Num(i as u64), Arg::Num(REFUSED)],
+        );
+        continue;
+      }
+    };
+    let mut checked = checked.into_iter();
+    let mut body = Script::new(f.nonce);
+    body.fixed("set -e\ncv_t0=$1");
+    body.fixed(crate::host::shell::LIB);
+    trust(&mut body, &plan.info);
+    body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
+    // A step that finds nothing to do (a guard decided at apply said so) ends
+    // with `cv_unchanged`.
+    body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
+    for change in &step.changes {
+      change_script(&mut body, change, &plan.info, root, &mut checked, sent);
+    }
+    let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
+    if s.step(i, &step.depends_on, needs_sudo, &body).is_err() {
+      s.line(
+        "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
+        &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Num(UNBUILDABLE)],
+      );
+    }
+  }
+  ledger_script(&mut s, plan, f);
+  s.line("echo \"end \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null", &[Arg::Str(f.run)]);
+  s.line("echo \"__APPLY_DONE_{nonce}__\"", &[]);
+  s.text().to_owned()
+}
+
+/// Under the host lock, before anything is written: every file the plan read
+/// must still be as the facts found it, or already as the plan leaves it (a
+/// run of the same plan got there first). Anything else means another run
+/// changed the host since the facts, and a plan made from them could mix its
+/// own files with that run's: the script prints each such path and stops
+/// having changed nothing. A file the login user cannot read is left to the
+/// step that writes it, which checks it again.
+fn stale_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
+  use std::collections::{BTreeMap, BTreeSet};
+  let mut accepted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+  for (path, seen) in &plan.read {
+    accepted.entry(path).or_default().insert(seen.clone());
+  }
+  for change in plan.steps.iter().filter(|st| !st.failed()).flat_map(|st| st.changes.iter()) {
+    match change {
+      Change::Write { path, before, after, .. } => {
+        let states = accepted.entry(path).or_default();
+        states.insert(crate::plan::ledger::sha256_of(before.as_ref()));
+        states.insert(crate::plan::ledger::sha256_of(Some(after)));
+      }
+      Change::Remove { path, before, .. } => {
+        let states = accepted.entry(path).or_default();
+        states.insert(crate::plan::ledger::sha256_of(Some(before)));
+        states.insert("absent".to_owned());
+      }
+      Change::Run { .. } => {}
+    }
+  }
+  if accepted.is_empty() {
+    return;
+  }
+  s.fixed(
+    "cv_stale=\ncv_seen() { if cv_safe \"$1\" \"$2\" \"$3\"; then cv_hash \"$cv_real\"; else echo refused; fi; }",
+  );
+  for (path, states) in &accepted {
+    let (scope, top, full) = file_args(&plan.info, f.root, path);
+    let states = states.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+    s.line(
+      "cv_now=$(cv_seen {} {} {}); case \" \"{}\" \" in *\" $cv_now \"*) ;; *) cv_stale=1; echo \"__STALE_{nonce}__ \"{} ;; esac",
+      &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(&format!("{states} unreadable")), Arg::Str(path)],
+    );
+  }
+  s.line(
+    "if [ -n \"$cv_stale\" ]; then echo \"end \"{}\" $(date +%s.%N) $$ stale\" >> \"$cv_dir/log\" 2>/dev/null; exit 0; fi",
+    &[Arg::Str(f.run)],
+  );
+}
+
+/// Removes what killed runs left in the directories of the files this plan
+/// reads or writes, each reached the safe way: the user's own directories,
+/// and every one when the login user may write system paths. (Steps through
+/// `sudo` clean the system directories they write in.)
+fn clean_script(s: &mut Script, plan: &HostPlan, root: &str) {
+  let written = plan.steps.iter().flat_map(|st| st.changes.iter()).filter_map(|c| match c {
+    Change::Write { path, .. } | Change::Remove { path, .. } => Some(path),
+    Change::Run { .. } => None,
+  });
+  let dirs: std::collections::BTreeSet<&str> = plan
+    .files
+    .iter()
+    .chain(written)
+    .filter(|p| plan.info.privileged || !plan.info.is_system(p))
+    .filter_map(|p| p.rsplit_once('/').map(|(d, _)| d))
+    .filter(|d| !d.is_empty())
+    .collect();
+  for dir in dirs {
+    let (scope, top, full) = file_args(&plan.info, root, dir);
+    s.line(
+      "if cv_safe {} {} {} && [ -d \"$cv_real\" ]; then cv_clean \"$cv_real\"; fi",
+      &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full)],
+    );
+  }
+}
+
+/// Appends the converged resources and the sha256 of every file the plan read
+/// to the host's ledger (folded first, when nobody wrote it since the facts),
+/// and prints the new lines for the controller's copy. The ledger is replaced
+/// atomically; when that fails (a full disk), it is left as it was and the
+/// cause is printed.
+fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
+  use crate::plan::ledger::Line;
+  s.fixed("cv_lines=\ncv_led_hash() { if cv_safe \"$1\" \"$2\" \"$3\"; then cv_hash \"$cv_real\"; else echo refused; fi; }");
+  for (i, step) in plan.steps.iter().enumerate() {
+    if step.failed() {
+      continue;
+    }
+    let line = Line::Resource {
+      name: step.name.clone(),
+      kind: step.kind.clone(),
+      source: step.source.clone(),
+      run: f.run.to_owned(),
+      at: f.at,
+    };
+    let Ok(json) = serde_json::to_string(&line) else { continue };
+    s.line(
+      "if [ \"$s{}\" = ok ]; then cv_lines=$cv_lines{}$cv_nl; fi",
+      &[Arg::Num(i as u64), Arg::Str(&json)],
+    );
+  }
+  let marker = "@SHA256@";
+  for path in &plan.files {
+    let line = Line::Path { path: path.clone(), sha256: marker.to_owned(), run: f.run.to_owned(), at: f.at };
+    let Ok(json) = serde_json::to_string(&line) else { continue };
+    let Some((head, tail)) = json.split_once(marker) else { continue };
+    let (scope, top, full) = file_args(&plan.info, f.root, path);
+    s.line(
+      "cv_lines=$cv_lines{}$(cv_led_hash {} {} {}){}$cv_nl",
+      &[Arg::Str(head), Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(tail)],
+    );
+  }
+  s.line(
+    "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=$(mktemp \"$cv_dir/.ledger.XXXXXX\") || exit 1\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' {} | base64 -d; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\nprintf '%s' \"$cv_lines\" | sed 's/^/__LEDGER_{nonce}__ /'",
+    &[Arg::Str(&plan.ledger_sha256), Arg::Bytes(plan.ledger_base.as_bytes())],
+  );
+}
+
+/// Applies a host's plan over its transport. Nothing runs when the plan stops
+/// the host (a failed assertion, no facts).
+pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &ApplyOptions) -> HostOutcome {
+  let mut outcome = HostOutcome {
+    host: plan.host.clone(),
+    steps: Vec::new(),
+    error: plan.error.clone(),
+    ledger: Vec::new(),
+    stale: false,
+  };
+  if plan.error.is_some() {
+    return outcome;
+  }
+  let has_changes = plan.steps.iter().any(|s| !s.changes.is_empty() && !s.failed());
+  let results = if has_changes {
+    let nonce = crate::host::shell::nonce();
+    let run = crate::host::shell::nonce();
+    // The whole apply, its wait for the host lock included, has `timeout`:
+    // the lock is waited for at most a second less, so that a run that cannot
+    // get it says so before the deadline.
+    let lock_wait = options.lock_wait.min(options.timeout.saturating_sub(Duration::from_secs(1)));
+    let frame =
+      Frame { root: &options.root, nonce: &nonce, run: &run, at: crate::plan::ledger::now(), lock_wait };
+    let mut sent = Vec::new();
+    let text = script(plan, &frame, &mut sent);
+    match transport.run_input(input_of(&text, &nonce, &sent), options.timeout) {
+      Ok(out) => {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if let Some(why) = lock_refusal(&stdout, &nonce, lock_wait) {
+          outcome.error = Some(why);
+          return outcome;
+        }
+        let changed: Vec<&str> = frame::lines(&stdout, "STALE", &nonce).collect();
+        if !changed.is_empty() {
+          outcome.error = Some(format!(
+            "{} changed since the plan was made (another converge run?); nothing was changed, plan again",
+            changed.join(", ")
+          ));
+          outcome.stale = true;
+          return outcome;
+        }
+        outcome.ledger = frame::lines(&stdout, "LEDGER", &nonce).map(str::to_owned).collect();
+        if !frame::has(&stdout, "APPLY_DONE", &nonce) {
+          outcome.error = Some(ended_early(out.status, &stderr));
+        } else if let Some(why) =
+          frame::lines(&stdout, "LEDGERERR", &nonce).filter(|l| !l.trim().is_empty()).last()
+        {
+          outcome.error = Some(format!("cannot write the host's ledger: {}", why.trim()));
+        }
+        parse_results(&stdout, &stderr, &nonce)
+      }
+      Err(e) => {
+        outcome.error = Some(e.to_string());
+        return outcome;
+      }
+    }
+  } else {
+    Vec::new()
+  };
+  for (i, step) in plan.steps.iter().enumerate() {
+    let result = if step.failed() {
+      StepOutcome::Failed(step.errors.first().map_or_else(String::new, |d| d.message.clone()))
+    } else if step.changes.is_empty() {
+      StepOutcome::Unchanged
+    } else {
+      results.iter().find(|(j, _)| *j == i).map_or_else(
+        || StepOutcome::Failed("the apply script stopped before this step".to_owned()),
+        |(_, o)| o.clone(),
+      )
+    };
+    outcome.steps.push((step.name.clone(), result));
+  }
+  outcome
+}
+
+/// What to say when the apply script ended without its end marker.
+fn ended_early(status: Option<i32>, stderr: &str) -> String {
+  let how = match status {
+    None => "it was killed by a signal".to_owned(),
+    Some(code) if code > 128 => format!("exit status {code}: killed by signal {}", code - 128),
+    Some(code) => format!("exit status {code}"),
+  };
+  let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).map(str::trim);
+  match last {
+    Some(line) => format!("the apply script ended before its end marker ({how}): {line}"),
+    None => format!("the apply script ended before its end marker ({how})"),
+  }
+}
+
+/// Why the script gave up before its first step, if it did.
+fn lock_refusal(stdout: &str, nonce: &str, wait: Duration) -> Option<String> {
+  let why = frame::lines(stdout, "LOCK", nonce).next()?;
+  Some(match why.trim() {
+    "busy" => format!(
+      "another converge run holds this host's lock (waited {} s); nothing was changed",
+      wait.as_secs().max(1)
+    ),
+    "noflock" => {
+      "the host has no flock(1) (util-linux) to take converge's lock; nothing was changed".to_owned()
+    }
+    _ => format!(
+      "cannot write converge's state directory {} on the host; nothing was changed",
+      crate::plan::ledger::HOST_DIR
+    ),
+  })
+}
+
+fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOutcome)> {
+  let last_error = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
+  // The last line each failed step printed.
+  let mut said: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+  for rest in frame::lines(stdout, "OUT", nonce) {
+    let Some((i, text)) = rest.split_once(' ') else { continue };
+    let (Ok(i), text) = (i.parse::<usize>(), text.trim()) else { continue };
+    if !text.is_empty() {
+      said.insert(i, text.to_owned());
+    }
+  }
+  frame::lines(stdout, "STEP", nonce)
+    .filter_map(|rest| {
+      let mut parts = rest.split_whitespace();
+      let i = parts.next()?.parse().ok()?;
+      let outcome = match parts.next()? {
+        "changed" => StepOutcome::Changed,
+        "unchanged" => StepOutcome::Unchanged,
+        "skipped" => StepOutcome::Skipped("a step it depends on failed".to_owned()),
+        _ => {
+          let rc = parts.next().unwrap_or("?");
+          let last = said.get(&i).cloned().unwrap_or_else(|| last_error.clone());
+          let why = match rc.parse::<u64>() {
+            Ok(97) => "sudo needs a password; converge runs `sudo -n` only".to_owned(),
+            Ok(98) => format!("{last}; plan again"),
+            Ok(96) => last,
+            Ok(UNBUILDABLE) => {
+              "a line of its script equals the end marker of the step; nothing was run".to_owned()
+            }
+            _ if last.is_empty() => format!("exit status {rc}"),
+            _ => format!("exit status {rc}: {last}"),
+          };
+          StepOutcome::Failed(why)
+        }
+      };
+      Some((i, outcome))
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn base64_matches_coreutils() {
+    let b64 = crate::host::shell::encode;
+    assert_eq!(b64(b""), "");
+    assert_eq!(b64(b"a"), "YQ==");
+    assert_eq!(b64(b"ab"), "YWI=");
+    assert_eq!(b64(b"vm\n"), "dm0K");
+  }
+
+  /// The host checks a controller file's sha256 again as it arrived: a file
+  /// that changed after the controller's check is removed, nothing runs.
+  #[test]
+  fn a_payload_that_arrives_with_another_sha256_runs_nothing() -> Result<(), Box<dyn std::error::Error>> {
+    use crate::host::transport::Transport;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("go.tgz");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data)?;
+    let (good, len) = sha256_file(&file)?;
+    let host_dir = dir.path().join("host").display().to_string();
+    let info = HostInfo { home: "/nonexistent".to_owned(), ..HostInfo::default() };
+    let run = |sha256: &str| -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
+      let payload = Payload { path: file.clone(), sha256: sha256.to_owned(), dir: host_dir.clone() };
+      let change = Change::Run {
+        summary: "x".to_owned(),
+        script: "cp -- \"$CONVERGE_PAYLOAD\" \"$CONVERGE_PAYLOAD.seen\"; rm -f -- \"$CONVERGE_PAYLOAD\""
+          .to_owned(),
+        system: false,
+        payload: Some(payload),
+      };
+      let nonce = crate::host::shell::nonce();
+      let mut body = Script::new(&nonce);
+      body.fixed("set -e");
+      let mut sent = Vec::new();
+      change_script(&mut body, &change, &info, "", &mut vec![(file.clone(), len)].into_iter(), &mut sent);
+      let mut local = crate::host::transport::Local { name: "localhost".to_owned() };
+      let out = local.run_input(input_of(body.text(), &nonce, &sent), Duration::from_secs(30))?;
+      Ok((out.status, String::from_utf8_lossy(&out.stderr).into_owned()))
+    };
+    let (status, said) = run(&"0".repeat(64))?;
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.contains("sha256 mismatch") && said.contains("nothing was changed"), "{said}");
+    let left: Vec<_> = std::fs::read_dir(&host_dir)?.collect();
+    assert!(left.is_empty(), "the damaged file is removed: {left:?}");
+    let (status, said) = run(&good)?;
+    assert_eq!(status, Some(0), "{said}");
+    let seen: Vec<_> = std::fs::read_dir(&host_dir)?.flatten().map(|e| e.path()).collect();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(std::fs::read(&seen[0])?, data, "the file arrives byte for byte");
+    Ok(())
+  }
+
+  #[test]
+  fn a_killed_script_is_named_as_such() {
+    assert_eq!(
+      ended_early(None, "noise\n"),
+      "the apply script ended before its end marker (it was killed by a signal): noise"
+    );
+    assert_eq!(
+      ended_early(Some(137), ""),
+      "the apply script ended before its end marker (exit status 137: killed by signal 9)"
+    );
+  }
+}

@@ -1,0 +1,271 @@
+//! `assert FACT OP VALUE`: a host contract checked before any change, such as
+//! `assert kernel >= "5.10"`, `assert cgroup == 2` or
+//! `assert os_family in ["debian", "rhel"]`. A failed assertion stops that host.
+
+use crate::check::facts::{self, FactType};
+use crate::check::reader::{Cx, Reader, text_of};
+use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::text::Text;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::plan::change::{Change, HostState};
+use crate::source::Span;
+use crate::syntax::ast::{Op, Term, Value, ValueKind};
+
+pub struct AssertKind;
+
+/// How a fact is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+  Op(Op),
+  In,
+  NotIn,
+}
+
+impl Comparison {
+  pub fn as_str(self) -> &'static str {
+    match self {
+      Comparison::Op(op) => op.as_str(),
+      Comparison::In => "in",
+      Comparison::NotIn => "not in",
+    }
+  }
+}
+
+#[derive(Debug)]
+pub struct Assert {
+  pub fact: Text,
+  pub kind: FactType,
+  pub comparison: Comparison,
+  /// One value, or several for `in` / `not in`.
+  pub values: Vec<Text>,
+  pub message: Option<Text>,
+}
+
+impl Kind for AssertKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["assert"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "a condition on host facts, checked before any change"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let (fact_name, fact_span) = match r.next_term() {
+      Some(Term::Value(Value { kind: ValueKind::Word(w), span })) => (w.clone(), *span),
+      Some(other) => {
+        cx.error(
+          Diagnostic::new(Code::Shape, "`assert` starts with the name of a fact")
+            .label(other.span(), "expected a fact name such as `kernel`")
+            .help(format!("the facts are: {}", facts::names().collect::<Vec<_>>().join(", "))),
+        );
+        return None;
+      }
+      None => {
+        cx.error(
+          Diagnostic::new(Code::MissingAttribute, "`assert` needs a condition")
+            .label(r.stmt().head_span(), "nothing to check")
+            .help("for example `assert kernel >= \"5.10\"`"),
+        );
+        return None;
+      }
+    };
+    let Some(fact) = facts::find(&fact_name) else {
+      let mut d = Diagnostic::new(Code::UnknownFact, format!("converge gathers no fact `{fact_name}`"))
+        .label(fact_span, "unknown fact");
+      d = match did_you_mean(&fact_name, facts::names()) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!("the facts are: {}", facts::names().collect::<Vec<_>>().join(", "))),
+      };
+      cx.error(d);
+      return None;
+    };
+    let comparison = read_comparison(r, cx, fact_span)?;
+    let value = match r.next_term() {
+      Some(Term::Value(v)) => v,
+      _ => {
+        cx.error(
+          Diagnostic::new(
+            Code::MissingAttribute,
+            format!("`assert {fact_name} {}` needs a value", comparison.as_str()),
+          )
+          .label(r.stmt().head_span(), "value expected after this"),
+        );
+        return None;
+      }
+    };
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let values = read_values(value, comparison, fact.kind, cx)?;
+    if let Comparison::Op(op) = comparison
+      && fact.kind == FactType::Text
+      && !matches!(op, Op::Eq | Op::Ne)
+    {
+      cx.error(
+        Diagnostic::new(
+          Code::Assertion,
+          format!("`{fact_name}` is text and cannot be compared with `{}`", op.as_str()),
+        )
+        .label(fact_span.to(value.span), "ordering comparison on text")
+        .help("text facts take `==`, `!=`, `in` and `not in`"),
+      );
+      return None;
+    }
+    let options = r.options(cx, &["message"]);
+    Some(Box::new(Assert {
+      fact: Text::new(fact_name, fact_span),
+      kind: fact.kind,
+      comparison,
+      values,
+      message: options.text(cx, "message"),
+    }))
+  }
+}
+
+fn read_comparison(r: &mut Reader, cx: &mut Cx, fact_span: Span) -> Option<Comparison> {
+  if let Some((op, _)) = r.op() {
+    return Some(Comparison::Op(op));
+  }
+  match r.peek_word() {
+    Some("in") => {
+      r.next_term();
+      Some(Comparison::In)
+    }
+    Some("not") => {
+      r.next_term();
+      if r.peek_word() == Some("in") {
+        r.next_term();
+        Some(Comparison::NotIn)
+      } else {
+        cx.error(
+          Diagnostic::new(Code::Shape, "expected `in` after `not`").label(fact_span, "in this assertion"),
+        );
+        None
+      }
+    }
+    _ => {
+      let span = r.peek().map_or(fact_span, Term::span);
+      let mut d = Diagnostic::new(
+        Code::Shape,
+        "expected a comparison: `==`, `!=`, `>=`, `<=`, `>`, `<`, `in` or `not in`",
+      )
+      .label(span, "expected a comparison");
+      if r.stmt().value.is_some() {
+        d = d.help("comparisons use `==`, not `=`");
+      }
+      cx.error(d);
+      None
+    }
+  }
+}
+
+fn read_values(value: &Value, comparison: Comparison, kind: FactType, cx: &mut Cx) -> Option<Vec<Text>> {
+  let one = |v: &Value, cx: &mut Cx| -> Option<Text> {
+    match &v.kind {
+      ValueKind::Int(i) if kind != FactType::Text => Some(Text::new(i.value.to_string(), v.span)),
+      _ => text_of(v, cx, "the value compared with"),
+    }
+  };
+  match (&value.kind, comparison) {
+    (ValueKind::List(items), Comparison::In | Comparison::NotIn) => {
+      items.iter().map(|i| one(i, cx)).collect()
+    }
+    (_, Comparison::In | Comparison::NotIn) => {
+      cx.error(
+        Diagnostic::new(Code::WrongType, format!("`{}` takes a list", comparison.as_str()))
+          .label(value.span, "expected `[...]`")
+          .help("for example `assert os_family in [\"debian\", \"rhel\"]`"),
+      );
+      None
+    }
+    (ValueKind::List(_), _) => {
+      cx.error(
+        Diagnostic::new(Code::WrongType, "a comparison takes one value, not a list")
+          .label(value.span, "a list")
+          .help("use `in` to compare with several values"),
+      );
+      None
+    }
+    _ => one(value, cx).map(|t| vec![t]),
+  }
+}
+
+impl Spec for Assert {
+  fn id(&self) -> String {
+    let values: Vec<&str> = self.values.iter().map(|v| v.value.as_str()).collect();
+    format!("assert {} {} {}", self.fact.value, self.comparison.as_str(), values.join(","))
+  }
+
+  fn plan(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<Change> {
+    let fact = &self.fact.value;
+    let Some(actual) = v.text(&Text::new(format!("{{{{ facts.{fact} }}}}"), self.fact.span)) else {
+      return Vec::new();
+    };
+    let mut values = Vec::new();
+    for t in &self.values {
+      match v.text(t) {
+        Some(value) => values.push(value),
+        None => return Vec::new(),
+      }
+    }
+    let compare = |expected: &str| -> std::cmp::Ordering {
+      match self.kind {
+        FactType::Version => crate::go::version::compare_releases(&actual, expected),
+        FactType::Integer => actual.parse::<i64>().unwrap_or(0).cmp(&expected.parse::<i64>().unwrap_or(0)),
+        FactType::Text => actual.as_str().cmp(expected),
+      }
+    };
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let holds = match self.comparison {
+      Comparison::In => values.iter().any(|e| compare(e) == Equal),
+      Comparison::NotIn => values.iter().all(|e| compare(e) != Equal),
+      Comparison::Op(op) => {
+        let o = compare(&values[0]);
+        match op {
+          Op::Eq => o == Equal,
+          Op::Ne => o != Equal,
+          Op::Ge => o != Less,
+          Op::Le => o != Greater,
+          Op::Gt => o == Greater,
+          Op::Lt => o == Less,
+        }
+      }
+    };
+    if !holds {
+      let shown = if values.len() == 1 { format!("\"{}\"", values[0]) } else { format!("{values:?}") };
+      let mut d = Diagnostic::new(
+        Code::AssertionFailed,
+        format!("`{fact}` is \"{actual}\", which is not {} {shown}", self.comparison.as_str()),
+      )
+      .label(self.fact.span, "this assertion");
+      d = match self.message.as_ref().and_then(|m| v.text(m)) {
+        Some(m) => d.help(m),
+        None => d.help("the host is stopped before any change; fix the host or the assertion"),
+      };
+      v.error(d);
+    }
+    Vec::new()
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    for value in &self.values {
+      let Some(text) = v.text(value) else { continue };
+      let bad = match self.kind {
+        FactType::Integer => text.parse::<i64>().is_err(),
+        FactType::Version => !text.starts_with(|c: char| c.is_ascii_digit()),
+        FactType::Text => false,
+      };
+      if bad {
+        let expected =
+          if self.kind == FactType::Integer { "a whole number" } else { "a version such as \"5.10\"" };
+        v.error(
+          Diagnostic::new(
+            Code::Assertion,
+            format!("`{}` is compared with {expected}, not `{text}`", self.fact.value),
+          )
+          .label(value.span, format!("expected {expected}")),
+        );
+      }
+    }
+  }
+}

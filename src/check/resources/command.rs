@@ -1,0 +1,159 @@
+//! `command "CMD" { creates = "PATH" }`: a shell command run when its guard says
+//! so: `creates` (skip when the path exists), `unless` (skip when that command
+//! succeeds), `only_if` (run only when that command succeeds).
+
+use crate::check::reader::{Cx, Reader};
+use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::text::Text;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::host::facts::Request;
+use crate::plan::change::{Change, HostState};
+
+pub struct CommandKind;
+
+#[derive(Debug)]
+pub struct Command {
+  pub command: Text,
+  pub creates: Option<Text>,
+  pub unless: Option<Text>,
+  pub only_if: Option<Text>,
+  /// Run through `sudo -n` when the login user is not root.
+  pub become_root: bool,
+}
+
+impl Kind for CommandKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["command"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "a shell command behind a guard"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let command = r.label(cx, "command line")?;
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let options = r.options(cx, &["creates", "unless", "only_if", "become"]);
+    Some(Box::new(Command {
+      command,
+      creates: options.text(cx, "creates"),
+      unless: options.text(cx, "unless"),
+      only_if: options.text(cx, "only_if"),
+      become_root: options.bool(cx, "become").unwrap_or(false),
+    }))
+  }
+}
+
+impl Spec for Command {
+  fn id(&self) -> String {
+    format!("command {}", self.command.value)
+  }
+
+  /// What it `creates` may be a file or a directory; taken as a directory, so
+  /// that files declared below it wait for the command.
+  fn paths(&self) -> Vec<HostPath> {
+    self.creates.iter().map(|c| HostPath::Dir(c.value.clone())).collect()
+  }
+
+  fn guards_are_user_code(&self) -> bool {
+    true
+  }
+
+  fn id_holds_values(&self) -> bool {
+    true
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let mut out = Vec::new();
+    if let Some(c) = self.creates.as_ref().and_then(|c| v.text(c)) {
+      out.push(Request::File(c));
+    }
+    for guard in [&self.unless, &self.only_if].into_iter().flatten() {
+      if let Some(g) = v.text(guard) {
+        out.push(Request::Guard(g));
+      }
+    }
+    out
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(command) = v.text(&self.command) else { return Vec::new() };
+    if let Some(creates) = self.creates.as_ref().and_then(|c| v.text(c)) {
+      let path = host.expand(&creates);
+      if state.files.get(&path).is_some_and(Option::is_some) || state.dirs.contains(&path) {
+        return Vec::new();
+      }
+    }
+    let unless = match &self.unless {
+      Some(g) => match v.text(g) {
+        Some(g) => Some(g),
+        None => return Vec::new(),
+      },
+      None => None,
+    };
+    let only_if = match &self.only_if {
+      Some(g) => match v.text(g) {
+        Some(g) => Some(g),
+        None => return Vec::new(),
+      },
+      None => None,
+    };
+    // A guard without a status was not run (`--no-guards`): the apply runs it
+    // just before the command, and the plan says so. When it says no, the
+    // step ends unchanged (`cv_unchanged`, defined by apply).
+    let mut script = String::from("cd \"${HOME:-/}\"\n");
+    let mut deferred = Vec::new();
+    if let Some(guard) = &unless {
+      match state.guards.get(guard) {
+        Some(0) => return Vec::new(),
+        Some(_) => {}
+        None => {
+          deferred.push("`unless`");
+          script.push_str(&format!("if {}; then cv_unchanged; fi\n", guard_test(guard)));
+        }
+      }
+    }
+    if let Some(guard) = &only_if {
+      match state.guards.get(guard) {
+        Some(0) => {}
+        Some(_) => return Vec::new(),
+        None => {
+          deferred.push("`only_if`");
+          script.push_str(&format!("if ! {}; then cv_unchanged; fi\n", guard_test(guard)));
+        }
+      }
+    }
+    if !deferred.is_empty() {
+      v.note(format!(
+        "decided at apply: its {} guard runs on the host right before the command, which runs only as the guard says",
+        deferred.join(" and ")
+      ));
+    }
+    script.push_str(&command);
+    vec![Change::Run { summary: command, script, system: self.become_root, payload: None }]
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    if let Some(c) = v.text(&self.command)
+      && c.trim().is_empty()
+    {
+      v.error(
+        Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"),
+      );
+    }
+    if let Some(creates) = &self.creates {
+      super::host_path(v, creates, "`creates`");
+    }
+    for guard in [&self.unless, &self.only_if].into_iter().flatten() {
+      v.text(guard);
+    }
+  }
+}
+
+/// A guard as a shell condition: run as the facts script runs it (no input,
+/// no output), in a subshell, and passed to `eval` as one quoted word, so its
+/// text is never a process's command line on the host.
+fn guard_test(guard: &str) -> String {
+  crate::host::shell::sh!("( eval {} ) </dev/null >/dev/null 2>&1", guard).into()
+}

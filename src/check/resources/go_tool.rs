@@ -1,0 +1,184 @@
+//! `go tool "golang.org/x/tools/gopls" "v0.16.2"`: a Go tool at a version,
+//! installed with `go install path@version` (GOBIN set explicitly), or copied
+//! from a prebuilt `binary` for air-gapped fleets.
+
+use crate::check::reader::{Cx, Reader};
+use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resources::file::read_controller_file;
+use crate::check::text::Text;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::go;
+use crate::host::facts::Request;
+use crate::host::shell::sh;
+use crate::plan::change::{Change, HostState, write_if_changed};
+
+pub struct GoToolKind;
+
+#[derive(Debug)]
+pub struct GoTool {
+  pub module: Text,
+  pub version: Text,
+  /// A prebuilt binary on the controller, installed instead of `go install`.
+  pub binary: Option<Text>,
+  /// Where the binary goes: GOBIN, `~/go/bin` by default.
+  pub bin_dir: Option<Text>,
+}
+
+pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
+
+impl Kind for GoToolKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["go", "tool"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "a Go tool (gopls, dlv, any module/path) at a version"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let module = r.label(cx, "module path")?;
+    let (module, version) = match go::module::split_at_version(&module.value) {
+      Some((path, version)) if r.peek().is_none() => {
+        let at = path.len();
+        let (p, v) = (path.to_owned(), version.to_owned());
+        (
+          Text::new(p, module.span.slice(0, at + 1)),
+          Text::new(v, module.span.slice(at + 2, module.span.len())),
+        )
+      }
+      _ => {
+        let version = r.label(cx, "version")?;
+        (module, version)
+      }
+    };
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let options = r.options(cx, &["binary", "bin_dir"]);
+    let binary = options.text(cx, "binary");
+    if let Some(b) = &binary {
+      let path = cx.base_dir().join(&b.value);
+      if !b.is_template()
+        && let Err(e) = crate::source::regular_file(&path)
+      {
+        cx.error(
+          Diagnostic::new(Code::Io, format!("cannot use the prebuilt binary `{}`: {e}", path.display()))
+            .label(b.span, "read from here")
+            .help("relative paths are read from the playbook's directory"),
+        );
+      }
+    }
+    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir") }))
+  }
+}
+
+impl GoTool {
+  /// The installed binary's name: `gopls` for `golang.org/x/tools/gopls`.
+  pub fn binary_name(&self) -> &str {
+    go::module::binary_name(&self.module.value)
+  }
+}
+
+impl Spec for GoTool {
+  fn id(&self) -> String {
+    format!("go tool {}", self.binary_name())
+  }
+
+  fn claims(&self) -> Vec<Text> {
+    let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
+    vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
+    vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
+    let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
+    // A prebuilt binary is compared by its bytes, a built one by its build info.
+    if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
+  }
+
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+    // A prebuilt binary carries no build info to compare; its bytes are the check.
+    if self.binary.is_some() {
+      return Vec::new();
+    }
+    v.text(&self.version)
+      .map(|version| crate::verify::Expect::Tool { name: self.binary_name().to_owned(), version })
+      .into_iter()
+      .collect()
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
+      return Vec::new();
+    };
+    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
+    else {
+      return Vec::new();
+    };
+    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    if let Some(binary) = &self.binary {
+      // The controller's bytes, written like a `file`: atomically, mode 0755,
+      // and not at all when the installed bytes hash the same.
+      let Some(local) = v.text(binary).map(|b| super::controller_path(v, binary, &b)) else {
+        return Vec::new();
+      };
+      let Some(data) = read_controller_file(v, binary, &local) else { return Vec::new() };
+      return write_if_changed(state, &path, data, Some(0o755), None, host.is_system(&path))
+        .into_iter()
+        .collect();
+    }
+    let installed = state.tools.get(&path).cloned().flatten();
+    if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
+      return Vec::new();
+    }
+    // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
+    let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
+      Some(rest) => sh!("\"$HOME\"/{}", rest),
+      None => sh!("\"$CONVERGE_ROOT\"{}", dir),
+    };
+    let was = installed.map_or_else(
+      || "not installed".to_owned(),
+      |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
+    );
+    let script = sh!(
+      "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
+      gobin = gobin,
+      target = format!("{module}@{version}"),
+    )
+    .into();
+    vec![Change::Run {
+      summary: format!("go install {module}@{version} into {dir} (was {was})"),
+      script,
+      system: host.is_system(&path),
+      payload: None,
+    }]
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    if let Some(path) = v.text(&self.module)
+      && let Err(e) = go::module::check_module_path(&path)
+    {
+      v.error(
+        Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
+          .label(self.module.span, "bad module path")
+          .help(e.help()),
+      );
+    }
+    if let Some(version) = v.text(&self.version)
+      && let Err(e) = go::module::check_semver(&version)
+    {
+      v.error(
+        Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
+          .label(self.version.span, "expected a version such as \"v0.16.2\"")
+          .help(e.help()),
+      );
+    }
+    if let Some(dir) = &self.bin_dir {
+      super::host_path(v, dir, "`bin_dir`");
+    }
+  }
+}

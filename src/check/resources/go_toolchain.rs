@@ -1,0 +1,392 @@
+//! `go toolchain "1.22.5" { sha256 = "..." }`: a Go toolchain at a version,
+//! installed into a prefix (default `/usr/local/go`) from a URL or a local
+//! tarball checked against its sha256, with `go` and `gofmt` linked into
+//! `/usr/local/bin`.
+
+use crate::check::reader::{Cx, Reader, attribute, text_of};
+use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::text::Text;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::go::version::GoVersion;
+use crate::host::facts::Request;
+use crate::host::shell::sh;
+use crate::plan::change::{Change, HostState, Payload};
+use crate::syntax::ast::ValueKind;
+use indexmap::IndexMap;
+
+pub struct GoToolchainKind;
+
+pub const DEFAULT_PREFIX: &str = "/usr/local/go";
+pub const DEFAULT_LINK_DIR: &str = "/usr/local/bin";
+
+/// The GOARCH values Go publishes Linux tarballs for.
+pub const GOARCHES: &[&str] =
+  &["amd64", "arm64", "386", "arm", "ppc64le", "s390x", "riscv64", "loong64", "mips64le"];
+
+/// The expected sha256 of the tarball: one for every host, or one per GOARCH.
+#[derive(Debug)]
+pub enum Checksum {
+  One(Text),
+  PerArch(IndexMap<String, Text>),
+}
+
+#[derive(Debug)]
+pub struct GoToolchain {
+  pub version: Text,
+  /// URL (`https://`, `http://`, `file://`) or path of the tarball on the
+  /// controller; by default the official download for the host's GOARCH.
+  pub source: Option<Text>,
+  pub sha256: Checksum,
+  pub prefix: Option<Text>,
+  /// Directory for the `go` and `gofmt` links; `link = false` for none.
+  pub link_dir: Option<Text>,
+  pub link: bool,
+}
+
+impl Kind for GoToolchainKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["go", "toolchain"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "a Go toolchain at a version, checked by sha256 and swapped in atomically"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    let version = r.label(cx, "version")?;
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let options = r.options(cx, &["source", "sha256", "prefix", "link", "link_dir"]);
+    let sha256 = match options.raw("sha256") {
+      None if options.misspelled("sha256") => return None,
+      None => {
+        cx.error(
+          Diagnostic::new(Code::MissingAttribute, "`go toolchain` needs the tarball's `sha256`")
+            .label(r.stmt().head_span(), "no checksum")
+            .help("add `{ sha256 = \"...\" }`; the download page and `https://go.dev/dl/?mode=json` list it"),
+        );
+        return None;
+      }
+      Some(v) => match &v.kind {
+        ValueKind::Map(block) => {
+          let mut per_arch = IndexMap::new();
+          for stmt in &block.stmts {
+            let Some((arch, arch_span, value)) = attribute(stmt, cx, "sha256") else { continue };
+            if !GOARCHES.contains(&arch.as_str()) {
+              let mut d = Diagnostic::new(
+                Code::WrongType,
+                format!("`{arch}` is not a GOARCH that Go publishes for Linux"),
+              )
+              .label(arch_span, "unknown GOARCH");
+              if let Some(s) = crate::diagnostic::did_you_mean(&arch, GOARCHES.iter().copied()) {
+                d = d.help(format!("did you mean `{s}`?"));
+              }
+              cx.error(d);
+              continue;
+            }
+            if let Some(t) = text_of(value, cx, "a sha256") {
+              per_arch.insert(arch, t);
+            }
+          }
+          Checksum::PerArch(per_arch)
+        }
+        _ => Checksum::One(text_of(v, cx, "`sha256`")?),
+      },
+    };
+    let source = options.text(cx, "source");
+    if let Some(s) = source.as_ref().filter(|s| !s.is_template() && !s.value.contains("://")) {
+      let path = cx.base_dir().join(&s.value);
+      if let Err(e) = crate::source::regular_file(&path) {
+        cx.error(
+          Diagnostic::new(Code::Io, format!("cannot use the tarball `{}`: {e}", path.display()))
+            .label(s.span, "read from here")
+            .help("a local `source` is read on the controller, relative to the playbook's directory; use a URL otherwise"),
+        );
+        return None;
+      }
+    }
+    Some(Box::new(GoToolchain {
+      version,
+      source,
+      sha256,
+      prefix: options.text(cx, "prefix"),
+      link_dir: options.text(cx, "link_dir"),
+      link: options.bool(cx, "link").unwrap_or(true),
+    }))
+  }
+}
+
+/// Where the tarball comes from, as the host sees it.
+enum Fetch<'a> {
+  /// A URL the host fetches (`https://`, `http://`, `file://` on the host).
+  Url(&'a str),
+  /// A controller file, sent with the apply: the host finds it in
+  /// `$CONVERGE_PAYLOAD`, already checked against its sha256.
+  Payload(&'a str),
+}
+
+/// The shell that fetches a tarball, checks it, unpacks it beside the old tree
+/// and swaps it in by rename. A wrong checksum stops before anything moves.
+fn install_script(fetch: Fetch, sha256: &str, prefix: &str) -> String {
+  let (src, get) = match fetch {
+    Fetch::Url(url) => (
+      url,
+      sh!(
+        r#"case $src in
+  http://*|https://*) if command -v curl >/dev/null 2>&1; then curl -fsSL -- "$src" > "$tmp/go.tgz"; else wget -qO "$tmp/go.tgz" -- "$src"; fi ;;
+  file://*) cp -- "${{src#file://}}" "$tmp/go.tgz" ;;
+  *) cp -- "$src" "$tmp/go.tgz" ;;
+esac"#
+      ),
+    ),
+    Fetch::Payload(path) => (path, sh!(r#"mv -- "$CONVERGE_PAYLOAD" "$tmp/go.tgz""#)),
+  };
+  sh!(
+    r#"src={src}; sum={sum}; prefix="$CONVERGE_ROOT"{prefix}
+dir=$(dirname -- "$prefix"); mkdir -p -- "$dir"
+tmp=$(mktemp -d -- "$dir/.converge-go.XXXXXX"); trap 'rm -rf -- "$tmp"; [ -z "${{CONVERGE_PAYLOAD:-}}" ] || rm -f -- "$CONVERGE_PAYLOAD"' EXIT
+{get}
+if ! printf '%s  %s
+' "$sum" "$tmp/go.tgz" | sha256sum -c --status -; then
+  echo "sha256 mismatch for $src: expected $sum, got $(sha256sum < "$tmp/go.tgz" | cut -d' ' -f1); nothing was changed" >&2
+  exit 1
+fi
+tar -C "$tmp" -xzf "$tmp/go.tgz"
+if [ ! -x "$tmp/go/bin/go" ]; then echo "the tarball has no go/bin/go; nothing was changed" >&2; exit 1; fi
+if [ -e "$prefix" ]; then mv -- "$prefix" "$tmp/old"; fi
+mv -- "$tmp/go" "$prefix"
+if command -v restorecon >/dev/null 2>&1 && [ -z "$CONVERGE_ROOT" ]; then restorecon -R -- "$prefix" 2>/dev/null || true; fi"#,
+    src = src,
+    sum = sha256,
+    prefix = prefix,
+    get = get,
+  )
+  .into()
+}
+
+/// Whether a text is a hex sha256.
+pub fn is_sha256(s: &str) -> bool {
+  s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub fn check_sha256(v: &mut Validator, t: &Text) {
+  let Some(sum) = v.text(t) else { return };
+  if is_sha256(&sum) {
+    return;
+  }
+  let detail = if sum.bytes().all(|b| b.is_ascii_hexdigit()) {
+    format!("{} hexadecimal digits, not 64", sum.len())
+  } else {
+    "not hexadecimal".to_owned()
+  };
+  v.error(
+    Diagnostic::new(Code::Sha256, format!("`{sum}` is not a sha256"))
+      .label(t.span, detail)
+      .help("a sha256 is 64 hexadecimal digits, as printed by `sha256sum`"),
+  );
+}
+
+impl Spec for GoToolchain {
+  fn id(&self) -> String {
+    "go toolchain".to_owned()
+  }
+
+  fn claims(&self) -> Vec<Text> {
+    let prefix = self.prefix.as_ref().map_or(DEFAULT_PREFIX, |p| p.value.as_str());
+    let mut claims = vec![Text::new(format!("go toolchain {prefix}"), self.version.span)];
+    if self.link {
+      let dir = self.link_dir.as_ref().map_or(DEFAULT_LINK_DIR, |d| d.value.as_str());
+      claims.push(Text::new(format!("file {dir}/go"), self.version.span));
+      claims.push(Text::new(format!("file {dir}/gofmt"), self.version.span));
+    }
+    claims
+  }
+
+  fn paths(&self) -> Vec<HostPath> {
+    let prefix = self.prefix.as_ref().map_or(DEFAULT_PREFIX, |p| p.value.as_str());
+    let mut paths = vec![HostPath::Dir(prefix.to_owned())];
+    if self.link {
+      let dir = self.link_dir.as_ref().map_or(DEFAULT_LINK_DIR, |d| d.value.as_str());
+      paths
+        .extend(["go", "gofmt"].map(|tool| HostPath::File(format!("{}/{tool}", dir.trim_end_matches('/')))));
+    }
+    paths
+  }
+
+  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+    let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+    let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
+    vec![
+      Request::File(format!("{prefix}/VERSION")),
+      Request::Link(format!("{dir}/go")),
+      Request::Link(format!("{dir}/gofmt")),
+    ]
+  }
+
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::verify::Expect> {
+    let Some(version) = v.text(&self.version) else { return Vec::new() };
+    let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
+    let mut paths = vec![format!("{}/bin/go", host.expand(&prefix).trim_end_matches('/'))];
+    if self.link {
+      let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
+      paths.push(format!("{}/go", host.expand(&dir).trim_end_matches('/')));
+    }
+    vec![crate::verify::Expect::Go { version, paths }]
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(version) = v.text(&self.version) else { return Vec::new() };
+    let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };
+    let prefix = match &self.prefix {
+      Some(p) => match v.text(p) {
+        Some(p) => host.expand(&p),
+        None => return Vec::new(),
+      },
+      None => DEFAULT_PREFIX.to_owned(),
+    };
+    let Some(goarch) = v.text(&Text::new("{{ facts.goarch }}", self.version.span)) else { return Vec::new() };
+    let installed = state
+      .file(&format!("{prefix}/VERSION"))
+      .map(|f| String::from_utf8_lossy(&f.data).lines().next().unwrap_or_default().trim().to_owned());
+    let mut changes = Vec::new();
+    if installed.as_deref() != Some(version.to_string().as_str()) {
+      let sum = match &self.sha256 {
+        Checksum::One(t) => v.text(t),
+        Checksum::PerArch(map) => match map.get(&goarch) {
+          Some(t) => v.text(t),
+          None => {
+            v.error(
+              Diagnostic::new(
+                Code::Sha256,
+                format!("no sha256 is given for `{goarch}`, the GOARCH of `{}`", host.name),
+              )
+              .label(self.version.span, "for this toolchain")
+              .help(format!("add `{goarch} = \"...\"` to the `sha256` map")),
+            );
+            return Vec::new();
+          }
+        },
+      };
+      let Some(sum) = sum else { return Vec::new() };
+      let source = match &self.source {
+        Some(s) => match v.text(s) {
+          Some(s) => s,
+          None => return Vec::new(),
+        },
+        None => format!("https://go.dev/dl/{}", version.tarball_name(&goarch)),
+      };
+      let controller = if source.contains("://") {
+        None
+      } else {
+        // A tarball on the controller: apply sends it over the run's connection.
+        let path = match &self.source {
+          Some(text) => super::controller_path(v, text, &source),
+          None => std::path::PathBuf::from(&source),
+        };
+        match std::fs::canonicalize(&path) {
+          Ok(p) => Some(p),
+          Err(e) => {
+            v.error(
+              Diagnostic::new(
+                Code::ControllerFile,
+                format!("cannot read the tarball `{}`: {e}", path.display()),
+              )
+              .label(self.source.as_ref().map_or(self.version.span, |s| s.span), "here")
+              .help("a local `source` is read on the controller, relative to the playbook's directory"),
+            );
+            return Vec::new();
+          }
+        }
+      };
+      let was = installed.unwrap_or_else(|| "nothing".to_owned());
+      let (shown, script, payload) = match controller {
+        None => (source.clone(), install_script(Fetch::Url(&source), &sum, &prefix), None),
+        Some(path) => {
+          let shown = path.display().to_string();
+          let script = install_script(Fetch::Payload(&shown), &sum, &prefix);
+          let dir = match prefix.trim_end_matches('/').rsplit_once('/') {
+            Some((d, _)) if !d.is_empty() => d.to_owned(),
+            _ => "/".to_owned(),
+          };
+          (shown, script, Some(Payload { path, sha256: sum.clone(), dir }))
+        }
+      };
+      changes.push(Change::Run {
+        summary: format!("install {version} into {prefix} (was {was}) from {shown}"),
+        script,
+        system: host.is_system(&prefix),
+        payload,
+      });
+    }
+    if self.link {
+      let dir = self
+        .link_dir
+        .as_ref()
+        .and_then(|d| v.text(d))
+        .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d));
+      for tool in ["go", "gofmt"] {
+        let link = format!("{dir}/{tool}");
+        let target = format!("{prefix}/bin/{tool}");
+        if state.links.get(&link).cloned().flatten().as_deref() != Some(target.as_str()) {
+          changes.push(Change::Run {
+            summary: format!("link {link} -> {target}"),
+            script: sh!(
+              "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
+              d = dir,
+              t = target,
+              l = link
+            )
+            .into(),
+            system: host.is_system(&link),
+            payload: None,
+          });
+        }
+      }
+    }
+    changes
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    if let Some(version) = v.text(&self.version)
+      && let Err(e) = GoVersion::parse(&version)
+    {
+      v.error(
+        Diagnostic::new(
+          Code::GoVersion,
+          format!("`{version}` is not a Go release version; expected {}", e.reason()),
+        )
+        .label(self.version.span, "expected a release such as \"1.22.5\"")
+        .help(e.help()),
+      );
+    }
+    match &self.sha256 {
+      Checksum::One(t) => check_sha256(v, t),
+      Checksum::PerArch(map) => map.values().for_each(|t| check_sha256(v, t)),
+    }
+    if let Some(prefix) = &self.prefix
+      && let Some(p) = super::host_path(v, prefix, "`prefix`")
+      && (p == "/" || p == "/usr" || p == "/usr/local" || p == "~" || p == "$HOME")
+    {
+      v.error(
+        Diagnostic::new(Code::RelativePath, format!("`{p}` cannot be a Go prefix: it is swapped out whole"))
+          .label(prefix.span, "would replace a system directory")
+          .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
+      );
+    }
+    if let Some(dir) = &self.link_dir {
+      super::host_path(v, dir, "`link_dir`");
+    }
+    if let Some(source) = &self.source
+      && let Some(s) = v.text(source)
+    {
+      let url = s.starts_with("https://") || s.starts_with("http://") || s.starts_with("file:///");
+      if s.contains("://") && !url {
+        v.error(
+          Diagnostic::new(Code::WrongType, format!("`{s}` is not a source converge can fetch"))
+            .label(source.span, "unsupported scheme")
+            .help("use an `https://`, `http://` or `file:///` URL, or a path on the controller"),
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,256 @@
+//! `goenv { GOPRIVATE = "git.example.com" }`: Go settings written the way
+//! `go env -w` writes them, into the file every go process reads (GOENV as the
+//! host's go reports it, `~/.config/go/env` by default), with the checks
+//! `go env -w` makes.
+
+use crate::check::reader::{Cx, META, Reader, attribute, text_of};
+use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::text::Text;
+use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::go;
+use crate::go::env::GoEnvError;
+use crate::go::env_file::GoEnvFile;
+use crate::host::facts::Request;
+use crate::plan::change::{Change, HostState, write_if_changed};
+use crate::syntax::ast::ValueKind;
+
+pub struct GoEnvKind;
+
+#[derive(Debug)]
+pub struct GoEnv {
+  /// Variable, its value, and the span of the name.
+  pub vars: Vec<(Text, Text)>,
+}
+
+/// Variables whose list form is joined with spaces; the others use commas.
+const SPACE_LISTS: &[&str] =
+  &["GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS"];
+
+impl Kind for GoEnvKind {
+  fn keywords(&self) -> &'static [&'static str] {
+    &["goenv"]
+  }
+
+  fn summary(&self) -> &'static str {
+    "Go settings as `go env -w` writes them (GOPRIVATE, GOSUMDB, GOFLAGS, ...)"
+  }
+
+  fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
+    r.finish(cx)?;
+    r.no_value(cx)?;
+    let Some(block) = &r.stmt().block else {
+      cx.error(
+        Diagnostic::new(Code::MissingAttribute, "`goenv` needs a block of Go variables")
+          .label(r.stmt().head_span(), "no variables")
+          .help("for example `goenv { GOPRIVATE = \"git.example.com\" }`"),
+      );
+      return None;
+    };
+    let mut vars: Vec<(Text, Text)> = Vec::new();
+    for stmt in &block.stmts {
+      let Some((name, name_span, value)) = attribute(stmt, cx, "goenv") else { continue };
+      if META.contains(&name.as_str()) {
+        continue;
+      }
+      if let Some((first, _)) = vars.iter().find(|(n, _)| n.value == name) {
+        cx.error(
+          Diagnostic::new(Code::DuplicateAttribute, format!("`{name}` is set twice"))
+            .label(name_span, "set again here")
+            .label(first.span, "first set here"),
+        );
+        continue;
+      }
+      if let Err(e) = go::env::check_write(&name, "")
+        && !matches!(e, GoEnvError::InvalidValue { .. })
+      {
+        cx.error(name_error(&name, name_span, &e));
+        continue;
+      }
+      let text = match &value.kind {
+        ValueKind::List(items) => {
+          let sep = if SPACE_LISTS.contains(&name.as_str()) { " " } else { "," };
+          let mut parts = Vec::new();
+          for item in items {
+            parts.push(text_of(item, cx, &format!("an item of `{name}`"))?.value);
+          }
+          Text::new(parts.join(sep), value.span)
+        }
+        ValueKind::Int(i) => Text::new(i.value.to_string(), value.span),
+        ValueKind::Bool(b) => {
+          cx.error(
+            Diagnostic::new(Code::WrongType, format!("`{name}` takes a string, not a boolean"))
+              .label(value.span, "a boolean")
+              .help(if name == "CGO_ENABLED" {
+                format!("did you mean `{}`?", if *b { "1" } else { "0" })
+              } else {
+                format!("go env values are text; did you mean `\"{}\"`?", if *b { "on" } else { "off" })
+              }),
+          );
+          continue;
+        }
+        _ => match text_of(value, cx, &format!("the value of `{name}`")) {
+          Some(t) => t,
+          None => continue,
+        },
+      };
+      vars.push((Text::new(name, name_span), text));
+    }
+    r.meta_only(cx);
+    Some(Box::new(GoEnv { vars }))
+  }
+}
+
+/// The change that sets `vars` in the go env file, as `go env -w` would. `at`
+/// is what an error about the file points to.
+pub fn write_go_env(
+  v: &mut Validator,
+  host: &HostInfo,
+  state: &HostState,
+  vars: &[(String, String)],
+  at: crate::source::Span,
+) -> Vec<Change> {
+  let Some(path) = host.go_env_path() else {
+    v.error(no_go_env_file(host, at));
+    return Vec::new();
+  };
+  for (name, value) in vars {
+    if let Some(exported) = host.shell_go_env.get(name).filter(|e| *e != value) {
+      v.note(format!(
+        "warning: the login shell of `{}` exports {name}={exported}, which overrides the go env file's {name}={value}; remove that export",
+        host.user
+      ));
+    }
+  }
+  let existing = state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+  let updated = go::env::write_env_file(&existing, vars);
+  if state.file(&path).is_some() && go::env::parse_env_file(&existing) == go::env::parse_env_file(&updated) {
+    return Vec::new();
+  }
+  write_if_changed(state, &path, updated.into_bytes(), None, None, host.is_system(&path))
+    .into_iter()
+    .collect()
+}
+
+/// Why a host has no go env file to write to ([`HostInfo::go_env_path`] is `None`).
+fn no_go_env_file(host: &HostInfo, at: crate::source::Span) -> Diagnostic {
+  let (what, label, help) = match &host.go_env_file {
+    GoEnvFile::Off => (
+      "reads no go env file: `go env GOENV` is `off`".to_owned(),
+      "would be ignored by every go process",
+      "remove `GOENV=off` from the login shell's environment, or set these variables with `export`",
+    ),
+    GoEnvFile::Unusable(reported) if !reported.is_empty() => (
+      format!("reports the go env file `{reported}`, a relative path that depends on where go runs"),
+      "nowhere to write this",
+      "export GOENV as an absolute path (or unset it) in the login shell's environment",
+    ),
+    _ => (
+      "reports no go env file (neither HOME nor XDG_CONFIG_HOME gives it a place)".to_owned(),
+      "nowhere to write this",
+      "export GOENV as an absolute path in the login shell's environment",
+    ),
+  };
+  Diagnostic::new(Code::GoEnvFile, format!("the go of `{}` {what}", host.name)).label(at, label).help(help)
+}
+
+/// Reports a value `go env -w` or the go command would refuse, or the go env
+/// file cannot hold; true when refused.
+fn refuse(v: &mut Validator, name: &Text, value: &Text, rendered: &str) -> bool {
+  let Err(e) = go::env::check_write(&name.value, rendered) else { return false };
+  let shown: String = rendered.chars().take(80).collect();
+  let shown = shown.escape_debug();
+  let label =
+    if value.is_template() { format!("{} (for host `{}`)", e.reason(), v.host) } else { e.reason() };
+  v.error(
+    Diagnostic::new(Code::GoEnvValue, format!("`{}={shown}` is refused: {}", name.value, e.reason()))
+      .label(value.span, label)
+      .help(e.help()),
+  );
+  true
+}
+
+fn name_error(name: &str, span: crate::source::Span, e: &GoEnvError) -> Diagnostic {
+  let code = match e {
+    GoEnvError::Unknown { .. } => Code::GoEnvUnknown,
+    GoEnvError::InvalidValue { .. } => Code::GoEnvValue,
+    _ => Code::GoEnvReadOnly,
+  };
+  let mut d =
+    Diagnostic::new(code, format!("`go env -w` refuses `{name}`: {}", e.reason())).label(span, e.reason());
+  let help = e.help();
+  if !help.is_empty() {
+    d = d.help(help);
+  } else if let Some(s) = did_you_mean(name, go::env::KNOWN.iter().copied()) {
+    d = d.help(format!("did you mean `{s}`?"));
+  }
+  d
+}
+
+impl Spec for GoEnv {
+  fn id(&self) -> String {
+    "goenv".to_owned()
+  }
+
+  fn claims(&self) -> Vec<Text> {
+    self.vars.iter().map(|(n, _)| Text::new(format!("go env {}", n.value), n.span)).collect()
+  }
+
+  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+    vec![Request::GoEnvFile]
+  }
+
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+    self
+      .vars
+      .iter()
+      .filter_map(|(name, value)| {
+        v.text(value).map(|value| crate::verify::Expect::GoEnv { name: name.value.clone(), value })
+      })
+      .collect()
+  }
+
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let mut vars = Vec::new();
+    let mut refused = false;
+    for (name, value) in &self.vars {
+      match v.text(value) {
+        // Values rendered from facts are known only now: the same checks as
+        // at check time, before anything is written.
+        Some(rendered) if refuse(v, name, value, &rendered) => refused = true,
+        Some(rendered) => vars.push((name.value.clone(), rendered)),
+        None => return Vec::new(),
+      }
+    }
+    if refused {
+      return Vec::new();
+    }
+    let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
+    write_go_env(v, host, state, &vars, at)
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    for (name, value) in &self.vars {
+      let Some(rendered) = v.text(value) else { continue };
+      if refuse(v, name, value, &rendered) {
+        continue;
+      }
+      if name.value == "GOSUMDB" && rendered == "off" {
+        v.error(
+          Diagnostic::new(Code::SumdbOff, "GOSUMDB=off turns off checksum verification for every module")
+            .label(value.span, "no checksum database")
+            .help("to exempt only private modules, set GOPRIVATE or GONOSUMDB instead"),
+        );
+      }
+      if name.value == "GOPROXY" && rendered.contains('|') {
+        v.error(
+          Diagnostic::new(
+            Code::ProxyAnyError,
+            "`|` falls back to the next proxy on any error, timeouts and 5xx included",
+          )
+          .label(value.span, "uses `|`")
+          .help("use `,` to fall back only when a module is not found (404/410)"),
+        );
+      }
+    }
+  }
+}

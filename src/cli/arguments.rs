@@ -1,0 +1,247 @@
+//! The command line as clap sees it. [`crate::cli::config::Config`] turns it into the
+//! checked settings the commands use.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Keeps the Go development environment of Linux hosts exactly as declared in
+/// `.goenv` playbooks.
+#[derive(Parser, Debug)]
+#[command(name = "converge", version, args_conflicts_with_subcommands = true, max_term_width = 100)]
+pub struct Arguments {
+  #[command(subcommand)]
+  pub command: Option<Command>,
+
+  /// Playbook files or directories (default: the `*.goenv` files here).
+  #[arg(value_name = "PLAYBOOK")]
+  pub playbooks: Vec<PathBuf>,
+
+  /// Show what would change and change nothing. Exit 0: nothing to do; 2: changes
+  /// pending; 1: error.
+  #[arg(long)]
+  pub plan: bool,
+
+  /// Converge this directory as if it were `/` (image building, tests).
+  #[arg(long, value_name = "DIR")]
+  pub root: Option<PathBuf>,
+
+  /// After applying (or planning), run `converge verify` on every host.
+  #[arg(long)]
+  pub verify: bool,
+
+  /// With `--plan`: also save the plan to FILE, for `converge apply FILE`.
+  #[arg(long, value_name = "FILE", requires = "plan")]
+  pub out: Option<PathBuf>,
+
+  /// With `--plan`: run no command the playbooks wrote (`unless`, `only_if`
+  /// guards); the commands they guard show as "decided at apply". Implied by
+  /// `--out`.
+  #[arg(long, requires = "plan")]
+  pub no_guards: bool,
+
+  #[command(flatten)]
+  pub fleet: FleetArgs,
+
+  #[command(flatten)]
+  pub output: OutputArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+  /// Check playbooks for errors without contacting any host. Exit 0 when valid,
+  /// 1 when not.
+  Check {
+    /// Playbook files or directories (default: the `*.goenv` files here).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Prove that every shell and tool on every host sees the declared Go
+  /// environment: a matrix of consumer × expectation. Exit 0 when every cell
+  /// holds, 1 otherwise. Changes nothing.
+  Verify {
+    /// Playbook files or directories (default: the `*.goenv` files here).
+    #[arg(value_name = "PLAYBOOK")]
+    playbooks: Vec<PathBuf>,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Apply a plan saved by `converge --plan --out FILE`, exactly as planned. A
+  /// host that changed since planning is refused as stale; the others are
+  /// applied. Exit 0 when every host was applied, 1 otherwise.
+  Apply {
+    /// The saved plan.
+    #[arg(value_name = "PLAN")]
+    plan: PathBuf,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Converge every host and write a JSON report and Prometheus metrics: the
+  /// command a timer runs. Each change is labelled drift, intent or new. Exit 1
+  /// when any host failed or was unreachable.
+  Enforce {
+    #[command(flatten)]
+    enforce: EnforceArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+  /// Print (or install) a systemd service and timer, or a cron line, that run
+  /// `converge enforce` with the given arguments every INTERVAL.
+  Schedule {
+    /// How often: `30m`, `1h`, `1d`.
+    #[arg(long, value_name = "INTERVAL")]
+    every: String,
+    /// A cron line instead of systemd units.
+    #[arg(long)]
+    cron: bool,
+    /// Write the units (and enable the timer) or the crontab entry instead of
+    /// printing them.
+    #[arg(long)]
+    install: bool,
+    /// The units' name (`NAME.service`, `NAME.timer`).
+    #[arg(long, value_name = "NAME", default_value = "converge-enforce")]
+    name: String,
+    /// Where `--install` writes the units (default: /etc/systemd/system as
+    /// root, ~/.config/systemd/user otherwise).
+    #[arg(long, value_name = "DIR")]
+    unit_dir: Option<PathBuf>,
+    #[command(flatten)]
+    enforce: EnforceArgs,
+    #[command(flatten)]
+    fleet: FleetArgs,
+  },
+  /// Rewrite playbooks in the canonical layout, keeping comments.
+  Fmt {
+    /// Change nothing; list the files that are not formatted and exit 1 if any.
+    #[arg(long)]
+    check: bool,
+    /// Playbook files or directories (default: the `*.goenv` files here).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+  },
+}
+
+/// What `converge enforce` reads and writes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EnforceArgs {
+  /// Playbook files or directories (default: the `*.goenv` files here, or in
+  /// the `--git` checkout).
+  #[arg(value_name = "PLAYBOOK")]
+  pub playbooks: Vec<PathBuf>,
+
+  /// Where to write the JSON report (default: STATE_DIR/report.json).
+  #[arg(long, value_name = "FILE")]
+  pub report: Option<PathBuf>,
+
+  /// Where to write Prometheus metrics in the textfile collector's format
+  /// (default: STATE_DIR/converge.prom).
+  #[arg(long, value_name = "FILE")]
+  pub metrics: Option<PathBuf>,
+
+  /// Pull mode: clone (or fast-forward) this git repository first and read the
+  /// playbooks from the checkout, as ansible-pull does.
+  #[arg(long, value_name = "URL")]
+  pub git: Option<String>,
+
+  /// The branch to check out with `--git` (default: the remote's default).
+  #[arg(long, value_name = "BRANCH", requires = "git")]
+  pub branch: Option<String>,
+
+  /// Where `--git` keeps its checkout (default: STATE_DIR/checkout).
+  #[arg(long, value_name = "DIR", requires = "git")]
+  pub checkout: Option<PathBuf>,
+}
+
+/// How to reach hosts.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FleetArgs {
+  /// Hosts converged at once (default 50).
+  #[arg(long, short = 'f', value_name = "N")]
+  pub forks: Option<usize>,
+
+  /// Only these hosts or groups: `web1`, `dev*`, `fleet:!ci`, `fleet:&gpu`.
+  #[arg(long, short = 'l', value_name = "PATTERN")]
+  pub limit: Option<String>,
+
+  /// What to do with a host key that is not in known_hosts (default: as
+  /// `StrictHostKeyChecking` in ~/.ssh/config says, else refuse). A changed key
+  /// is always refused.
+  #[arg(long, value_enum, value_name = "POLICY")]
+  pub host_key_checking: Option<HostKeyChecking>,
+
+  /// The ssh client configuration to read instead of ~/.ssh/config.
+  #[arg(long, short = 'F', value_name = "FILE")]
+  pub ssh_config: Option<PathBuf>,
+
+  /// Seconds to wait for a host to accept the connection and answer the
+  /// SSH handshake.
+  #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+  pub connect_timeout: u64,
+
+  /// Seconds a host's facts or apply may take before the host is given up.
+  #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+  pub timeout: u64,
+
+  /// Converge this machine only, as the inventory host named like it (or
+  /// `--limit NAME`), without SSH: pull mode.
+  #[arg(long)]
+  pub local: bool,
+
+  /// converge's own state: the ledger of what it applied per host, the run
+  /// lock, reports (default: $XDG_STATE_HOME/converge or
+  /// ~/.local/state/converge).
+  #[arg(long, value_name = "DIR")]
+  pub state_dir: Option<PathBuf>,
+
+  /// Seconds to wait for another run's lock, on the controller and on each
+  /// host, before giving up having changed nothing.
+  #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+  pub lock_timeout: u64,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyChecking {
+  /// Refuse hosts whose key is not in known_hosts.
+  Strict,
+  /// Trust and record the key of a host seen for the first time.
+  AcceptNew,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct OutputArgs {
+  /// Output format.
+  #[arg(long, value_enum, default_value_t = Format::Human)]
+  pub format: Format,
+
+  /// When to use colour.
+  #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+  pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+  /// Text for people.
+  #[default]
+  Human,
+  /// Machine-readable JSON on standard output.
+  Json,
+  /// Markdown for a pull-request comment (plans only).
+  Markdown,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+  #[default]
+  Auto,
+  Always,
+  Never,
+}

@@ -1,0 +1,675 @@
+//! Every byte converge sends to a host's shell, and the reading of what comes
+//! back.
+//!
+//! Scripts are built with [`Script`] and [`sh!`] from fixed templates: a value
+//! taken from a playbook, an inventory or a host enters a script only as a
+//! single-quoted literal or as base64, never as shell text. Quoting itself is
+//! private to this module; [`systemd`] and [`cron`] quote for unit files and
+//! crontab lines. Each run has a fresh [`nonce`]; it
+//! ends every heredoc a script opens (a body line cannot close it early) and
+//! marks every line of output converge reads ([`frame`]), so that rc-file chatter
+//! or a command's output can neither fake nor hide a result. Commands that must
+//! not read the script they are part of get `</dev/null`.
+//!
+//! The shell functions shared by the facts script and the apply steps (how to
+//! reach a file without being led elsewhere by a link, how to replace it) are in
+//! [`LIB`].
+
+use base64::Engine;
+use std::fmt::Write;
+
+/// Shell functions for reading and writing files safely: `cv_safe`, `cv_put`,
+/// `cv_remove`, `cv_hash`, `cv_clean`.
+pub const LIB: &str = include_str!("lib.sh");
+
+pub mod cron;
+pub mod dialect;
+pub mod systemd;
+
+/// Single-quotes a string for `sh`: the shell sees exactly these bytes. Only
+/// this module quotes; everything else builds shell text with [`sh!`] or
+/// [`Script`].
+fn quote(s: &str) -> String {
+  format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Shell text built by [`sh!`]: a fixed template with every value in it quoted.
+/// Put into another [`sh!`] it is taken as shell text, not quoted again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellText(String);
+
+impl ShellText {
+  pub fn as_str(&self) -> &str {
+    &self.0
+  }
+}
+
+impl std::fmt::Display for ShellText {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.0)
+  }
+}
+
+impl From<ShellText> for String {
+  fn from(text: ShellText) -> String {
+    text.0
+  }
+}
+
+/// A value that [`sh!`] can put into shell text.
+pub trait ShellArg {
+  /// Appends the value to `out` as the shell must see it.
+  fn push_to(&self, out: &mut String);
+}
+
+/// Text is one single-quoted word: the shell sees exactly its bytes.
+impl ShellArg for str {
+  fn push_to(&self, out: &mut String) {
+    out.push_str(&quote(self));
+  }
+}
+
+impl ShellArg for String {
+  fn push_to(&self, out: &mut String) {
+    self.as_str().push_to(out);
+  }
+}
+
+/// Shell text made by [`sh!`] goes in as it is.
+impl ShellArg for ShellText {
+  fn push_to(&self, out: &mut String) {
+    out.push_str(&self.0);
+  }
+}
+
+/// A list is its items as words separated by single spaces (nothing when empty).
+impl<T: ShellArg> ShellArg for [T] {
+  fn push_to(&self, out: &mut String) {
+    for (i, item) in self.iter().enumerate() {
+      if i > 0 {
+        out.push(' ');
+      }
+      item.push_to(out);
+    }
+  }
+}
+
+impl<T: ShellArg, const N: usize> ShellArg for [T; N] {
+  fn push_to(&self, out: &mut String) {
+    self.as_slice().push_to(out);
+  }
+}
+
+impl<T: ShellArg> ShellArg for Vec<T> {
+  fn push_to(&self, out: &mut String) {
+    self.as_slice().push_to(out);
+  }
+}
+
+impl<T: ShellArg + ?Sized> ShellArg for &T {
+  fn push_to(&self, out: &mut String) {
+    (**self).push_to(out);
+  }
+}
+
+macro_rules! numbers_are_words {
+  ($($t:ty),*) => {$(
+    /// A number is written in decimal: a word with nothing the shell expands.
+    impl ShellArg for $t {
+      fn push_to(&self, out: &mut String) {
+        let _ = write!(out, "{self}");
+      }
+    }
+  )*};
+}
+numbers_are_words!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+/// Shell text from a template and values, as `format!` takes them, with every
+/// value quoted: `sh!("cp -- {} {}", src, dst)`, or with names, each usable
+/// more than once: `sh!("[ -e {p} ] && rm -- {p}", p = path)`.
+///
+/// The template is literal shell text; `{{` and `}}` stand for `{` and `}`.
+/// A value is anything [`ShellArg`]: text becomes one single-quoted word,
+/// numbers are written as they are, a slice is its items as words, and
+/// [`ShellText`] from another `sh!` goes in as shell text. A template whose
+/// `{}` do not match the values, that names a value not given, leaves one
+/// unused, or has another `{`/`}` does not compile.
+macro_rules! sh {
+  ($template:literal $(, $name:ident = $value:expr)+ $(,)?) => {{
+    const _: () = {
+      assert!(
+        $crate::host::shell::template_fits($template, 0, &[$(stringify!($name)),+]),
+        "sh!: the template's placeholders do not match the values given"
+      )
+    };
+    $crate::host::shell::render($template, &[$((stringify!($name), &$value as &dyn $crate::host::shell::ShellArg)),+])
+  }};
+  ($template:literal $(, $value:expr)* $(,)?) => {{
+    const _: () = {
+      assert!(
+        $crate::host::shell::template_fits($template, <[&str]>::len(&[$(stringify!($value)),*]), &[]),
+        "sh!: the template's placeholders do not match the values given"
+      )
+    };
+    $crate::host::shell::render($template, &[$(("", &$value as &dyn $crate::host::shell::ShellArg)),*])
+  }};
+}
+pub(crate) use sh;
+
+/// The bytes of `a` and `b` are equal (usable in a constant).
+const fn same(a: &[u8], b: &[u8]) -> bool {
+  if a.len() != b.len() {
+    return false;
+  }
+  let mut i = 0;
+  while i < a.len() {
+    if a[i] != b[i] {
+      return false;
+    }
+    i += 1;
+  }
+  true
+}
+
+/// One piece of a [`sh!`] template.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Piece {
+  /// Template text up to this byte (exclusive).
+  Text(usize),
+  /// `{{` or `}}`: the brace once.
+  Brace(u8),
+  /// `{}`.
+  Next,
+  /// `{name}`: the name's byte range.
+  Named(usize, usize),
+  /// Anything else with a brace.
+  Invalid,
+}
+
+/// The piece of `t` starting at byte `at`, and where the next one starts.
+const fn piece(t: &[u8], at: usize) -> (Piece, usize) {
+  let mut i = at;
+  while i < t.len() && t[i] != b'{' && t[i] != b'}' {
+    i += 1;
+  }
+  if i > at {
+    return (Piece::Text(i), i);
+  }
+  if t[i] == b'}' {
+    if i + 1 < t.len() && t[i + 1] == b'}' {
+      return (Piece::Brace(b'}'), i + 2);
+    }
+    return (Piece::Invalid, i + 1);
+  }
+  if i + 1 < t.len() && t[i + 1] == b'{' {
+    return (Piece::Brace(b'{'), i + 2);
+  }
+  let start = i + 1;
+  let mut end = start;
+  while end < t.len() && (t[end].is_ascii_alphanumeric() || t[end] == b'_') {
+    end += 1;
+  }
+  if end >= t.len() || t[end] != b'}' {
+    return (Piece::Invalid, end);
+  }
+  if end == start {
+    return (Piece::Next, end + 1);
+  }
+  if t[start].is_ascii_digit() {
+    return (Piece::Invalid, end + 1);
+  }
+  (Piece::Named(start, end), end + 1)
+}
+
+/// Whether a [`sh!`] template has exactly `positional` `{}`, only `{name}`s
+/// of `names`, each of them at least once, and no other brace but `{{`/`}}`.
+#[doc(hidden)]
+pub const fn template_fits(template: &str, positional: usize, names: &[&str]) -> bool {
+  let t = template.as_bytes();
+  let mut next = 0;
+  let mut used = 0u64;
+  if names.len() > 64 {
+    return false;
+  }
+  let mut at = 0;
+  while at < t.len() {
+    let (p, after) = piece(t, at);
+    match p {
+      Piece::Text(_) | Piece::Brace(_) => {}
+      Piece::Next => next += 1,
+      Piece::Named(start, end) => {
+        let (_, rest) = t.split_at(start);
+        let (name, _) = rest.split_at(end - start);
+        let mut k = 0;
+        let mut found = false;
+        while k < names.len() {
+          if same(names[k].as_bytes(), name) {
+            used |= 1 << k;
+            found = true;
+          }
+          k += 1;
+        }
+        if !found {
+          return false;
+        }
+      }
+      Piece::Invalid => return false,
+    }
+    at = after;
+  }
+  next == positional && used.count_ones() as usize == names.len()
+}
+
+/// The text of a [`sh!`]: its template with each value in place. A value the
+/// template asks for and that is missing (which [`template_fits`] rules out)
+/// becomes `''`.
+#[doc(hidden)]
+pub fn render(template: &'static str, values: &[(&str, &dyn ShellArg)]) -> ShellText {
+  let t = template.as_bytes();
+  let mut out = String::with_capacity(template.len() + 16 * values.len());
+  let mut positional = values.iter().filter(|(name, _)| name.is_empty());
+  let mut at = 0;
+  while at < t.len() {
+    let (p, after) = piece(t, at);
+    let value = match p {
+      Piece::Text(end) => {
+        out.push_str(&template[at..end]);
+        None
+      }
+      Piece::Brace(b) => {
+        out.push(char::from(b));
+        None
+      }
+      Piece::Next => Some(positional.next().map(|(_, v)| *v)),
+      Piece::Named(start, end) => {
+        Some(values.iter().find(|(name, _)| *name == &template[start..end]).map(|(_, v)| *v))
+      }
+      Piece::Invalid => Some(None),
+    };
+    match value {
+      Some(Some(v)) => v.push_to(&mut out),
+      Some(None) => out.push_str("''"),
+      None => {}
+    }
+    at = after;
+  }
+  ShellText(out)
+}
+
+/// Standard base64 with padding, as coreutils' `base64` reads and prints it.
+pub fn encode(data: &[u8]) -> String {
+  base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Decodes what coreutils' `base64` printed (line breaks allowed).
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+  let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+  base64::engine::general_purpose::STANDARD.decode(compact).ok()
+}
+
+/// A fresh marker for one script run: 16 hexadecimal digits from the system's
+/// random source (time and process id when it cannot be read).
+pub fn nonce() -> String {
+  use std::io::Read;
+  let mut bytes = [0u8; 8];
+  let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_ok();
+  if !random {
+    let t =
+      std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let h = blake3::hash(format!("{t}-{}", std::process::id()).as_bytes());
+    bytes.copy_from_slice(&h.as_bytes()[..8]);
+  }
+  bytes.iter().fold(String::with_capacity(16), |mut s, b| {
+    let _ = write!(s, "{b:02x}");
+    s
+  })
+}
+
+/// One value put into a script template.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+  /// A string, single-quoted.
+  Str(&'a str),
+  /// Bytes, as a single-quoted base64 literal (`printf '%s' ARG | base64 -d`).
+  Bytes(&'a [u8]),
+  /// A number.
+  Num(u64),
+}
+
+/// Why a script could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScriptError {
+  #[error("a step's script contains the line that would end its heredoc early")]
+  Terminator,
+}
+
+/// A shell script under construction, tied to the nonce of the run that sends it.
+#[derive(Clone, Debug)]
+pub struct Script {
+  nonce: String,
+  text: String,
+}
+
+impl Script {
+  pub fn new(nonce: &str) -> Script {
+    Script { nonce: nonce.to_owned(), text: String::new() }
+  }
+
+  pub fn nonce(&self) -> &str {
+    &self.nonce
+  }
+
+  pub fn text(&self) -> &str {
+    &self.text
+  }
+
+  /// Appends one line from a fixed template. Each `{}` takes the next
+  /// argument (quoted, or base64 for bytes); `{nonce}` is the run's nonce.
+  /// Arguments left over or missing are a bug in converge: missing ones become
+  /// `''`, so the shell still sees literals only.
+  pub fn line(&mut self, template: &'static str, args: &[Arg]) -> &mut Self {
+    let mut args = args.iter();
+    let mut rest = template;
+    while let Some(at) = rest.find('{') {
+      self.text.push_str(&rest[..at]);
+      let tail = &rest[at..];
+      if let Some(after) = tail.strip_prefix("{}") {
+        match args.next() {
+          Some(Arg::Str(s)) => self.text.push_str(&quote(s)),
+          Some(Arg::Bytes(b)) => self.text.push_str(&quote(&encode(b))),
+          Some(Arg::Num(n)) => {
+            let _ = write!(self.text, "{n}");
+          }
+          None => self.text.push_str("''"),
+        }
+        rest = after;
+      } else if let Some(after) = tail.strip_prefix("{nonce}") {
+        self.text.push_str(&self.nonce);
+        rest = after;
+      } else {
+        self.text.push('{');
+        rest = &tail[1..];
+      }
+    }
+    self.text.push_str(rest);
+    self.text.push('\n');
+    self
+  }
+
+  /// Appends shell text that converge itself wrote: a fixed script, or the
+  /// script of a [`crate::plan::change::Change::Run`] (resources build it with
+  /// [`sh!`]). It runs with `</dev/null`, so nothing in it can read the script it is
+  /// part of.
+  pub fn command(&mut self, script: &str) -> &mut Self {
+    self.text.push_str("{\n");
+    self.text.push_str(script);
+    if !script.ends_with('\n') {
+      self.text.push('\n');
+    }
+    self.text.push_str("} </dev/null\n");
+    self
+  }
+
+  /// Appends fixed shell text (functions, settings) as is.
+  pub fn fixed(&mut self, text: &'static str) -> &mut Self {
+    self.text.push_str(text);
+    if !text.ends_with('\n') {
+      self.text.push('\n');
+    }
+    self
+  }
+
+  /// Appends step `id` of an apply: when the steps `deps` succeeded, `body`
+  /// runs in a child `sh -s` (through `sudo -n` when `sudo`), fed by a heredoc
+  /// whose terminator carries the nonce, with the run's start time (`$cv_t0`)
+  /// as `$1` and the host lock's descriptor closed. The step's output (its last
+  /// 4000 bytes) is printed, framed, only when it fails. Sets `s{id}` to `ok`,
+  /// `failed` or `skipped` and prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped`
+  /// (`unchanged`: it succeeded and its last output line is `__UNCHANGED_NONCE__`).
+  pub fn step(
+    &mut self,
+    id: usize,
+    deps: &[usize],
+    sudo: bool,
+    body: &Script,
+  ) -> Result<&mut Self, ScriptError> {
+    let end = frame::marker("CONVERGE_STEP", &self.nonce);
+    if body.text.lines().any(|l| l == end) {
+      return Err(ScriptError::Terminator);
+    }
+    let guard = if deps.is_empty() {
+      "true".to_owned()
+    } else {
+      deps.iter().map(|d| format!("[ \"$s{d}\" = ok ]")).collect::<Vec<_>>().join(" && ")
+    };
+    let run = if sudo {
+      "if ! sudo -n true 2>/dev/null; then echo 'sudo needs a password' >&2; exit 97; fi\nsudo -n sh -s -- \"$cv_t0\""
+    } else {
+      "sh -s -- \"$cv_t0\""
+    };
+    let n = &self.nonce;
+    let _ = write!(
+      self.text,
+      "if {guard}; then\n  cv_out=$( {{ (\n{run} <<'{end}'\n{body}{end}\n) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\"; }} | tail -c 4000 )\n  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then s{id}=ok; case $cv_out in *\"__UNCHANGED_{n}__$cv_nl\") echo \"__STEP_{n}__ {id} unchanged\";; *) echo \"__STEP_{n}__ {id} changed\";; esac\n  else s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\"; fi\nelse s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\"; fi\n",
+      body = body.text
+    );
+    Ok(self)
+  }
+}
+
+/// Reading output framed by a run's nonce.
+pub mod frame {
+  /// The marker `__TAG_NONCE__`.
+  pub fn marker(tag: &str, nonce: &str) -> String {
+    format!("__{tag}_{nonce}__")
+  }
+
+  /// The rest of every line that starts with `__TAG_NONCE__ `.
+  pub fn lines<'a>(out: &'a str, tag: &str, nonce: &str) -> impl Iterator<Item = &'a str> {
+    let prefix = format!("{} ", marker(tag, nonce));
+    out.lines().filter_map(move |l| l.strip_prefix(prefix.as_str()))
+  }
+
+  /// Whether a line `__TAG_NONCE__` was printed.
+  pub fn has(out: &str, tag: &str, nonce: &str) -> bool {
+    let m = marker(tag, nonce);
+    out.lines().any(|l| l == m)
+  }
+
+  /// The text between the lines `__BEGIN_NONCE__` and `__END_NONCE__`, or
+  /// `None` when the frame is missing or unterminated.
+  pub fn between<'a>(out: &'a str, begin: &str, end: &str, nonce: &str) -> Option<&'a str> {
+    let begin = marker(begin, nonce);
+    let end = marker(end, nonce);
+    let start = out.find(&begin)? + begin.len();
+    let stop = start + out[start..].find(&end)?;
+    Some(&out[start..stop])
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::process::Command;
+
+  fn sh(script: &str) -> String {
+    let out = Command::new("sh").arg("-c").arg(script).output().unwrap_or_else(|e| panic!("sh: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+  }
+
+  #[test]
+  fn quoted_values_reach_every_shell_unchanged() {
+    let values = ["it's", "$HOME", "${HOME}", "`id`", "$(id)", "a\"b\\c", "%s", " spaced ", "", "ünï\ncode"];
+    for shell in ["sh", "bash", "dash", "zsh"] {
+      for v in values {
+        let out = Command::new(shell)
+          .arg("-c")
+          .arg(format!("printf '%s' {}", quote(v)))
+          .output()
+          .unwrap_or_else(|e| panic!("{shell}: {e}"));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{shell} with {v:?}");
+      }
+    }
+  }
+
+  #[test]
+  fn quoting_survives_single_quotes() {
+    assert_eq!(quote("it's"), "'it'\\''s'");
+  }
+
+  /// Values no shell may read as anything but one word of these bytes.
+  const HOSTILE: [&str; 16] = [
+    "$(touch pwned)",
+    "`touch pwned`",
+    "${HOME}",
+    "it's",
+    "'",
+    "''\\''",
+    "a\"b\\c",
+    "two\nlines\n",
+    "%s %n %%",
+    " spaced  out ",
+    "",
+    "*",
+    "-n",
+    "a;b|c&d>e<f",
+    "{}{{x}}",
+    "ünï\u{1F980}\u{202E}cøde\t\r",
+  ];
+
+  /// Runs `script` with `shell -c` in an empty directory and returns the words
+  /// it printed, each ended by a NUL.
+  fn words(shell: &str, script: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let out = Command::new(shell)
+      .arg("-c")
+      .arg(script)
+      .current_dir(dir.path())
+      .output()
+      .unwrap_or_else(|e| panic!("{shell}: {e}"));
+    assert!(out.status.success(), "{shell} failed on {script:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dir.path().join("pwned").exists(), "{shell} ran a value of {script:?}");
+    let text = String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{shell} printed non-UTF-8: {e}"));
+    let mut words: Vec<String> = text.split('\0').map(str::to_owned).collect();
+    assert_eq!(words.pop().as_deref(), Some(""), "{shell}: output ends with a NUL");
+    words
+  }
+
+  #[test]
+  fn each_value_of_sh_is_one_word_of_its_bytes() {
+    for shell in ["sh", "dash", "bash", "zsh"] {
+      for v in HOSTILE {
+        let owned = v.to_owned();
+        let script = sh!("printf '%s\\0' {} {} {}", v, owned, 42);
+        assert_eq!(words(shell, script.as_str()), [v, v, "42"], "{shell}: {script}");
+        let named = sh!("printf '%s\\0' {a} {b} {a}", a = v, b = -7);
+        assert_eq!(words(shell, named.as_str()), [v, "-7", v], "{shell}: {named}");
+      }
+      let list = sh!("printf '%s\\0' {}", HOSTILE);
+      assert_eq!(words(shell, list.as_str()), HOSTILE, "{shell}: {list}");
+      let vec: Vec<String> = HOSTILE.iter().map(|v| (*v).to_owned()).collect();
+      let list = sh!("printf '%s\\0' x {} y", vec);
+      let mut expected = vec!["x"];
+      expected.extend(HOSTILE);
+      expected.push("y");
+      assert_eq!(words(shell, list.as_str()), expected, "{shell}: {list}");
+    }
+  }
+
+  #[test]
+  fn sh_text_nests_without_being_quoted_again() {
+    let dir = "/go bin/$(touch pwned)";
+    let inner = sh!("\"$HOME\"{}", dir);
+    assert_eq!(inner.as_str(), "\"$HOME\"'/go bin/$(touch pwned)'");
+    let outer = sh!("HOME=/h; printf '%s\\0' {d} {d}", d = inner);
+    assert_eq!(words("dash", outer.as_str()), ["/h/go bin/$(touch pwned)"; 2]);
+    assert_eq!(String::from(sh!("echo ${{x:-{}}} }}{{", "y")), "echo ${x:-'y'} }{");
+  }
+
+  #[test]
+  fn templates_that_do_not_fit_their_values_are_refused() {
+    assert!(template_fits("a {} {}", 2, &[]));
+    assert!(template_fits("{{}} ${{x}}", 0, &[]));
+    assert!(template_fits("{p} {t} {p}", 0, &["p", "t"]));
+    assert!(!template_fits("a {}", 2, &[]), "a value left over");
+    assert!(!template_fits("a {} {}", 1, &[]), "a value missing");
+    assert!(!template_fits("{p}", 0, &["p", "t"]), "a name left over");
+    assert!(!template_fits("{p} {x}", 0, &["p"]), "a name not given");
+    assert!(!template_fits("${HOME}", 0, &[]), "an unescaped brace is a name");
+    assert!(!template_fits("${HOME:-/}", 0, &[]));
+    assert!(!template_fits("a }", 0, &[]));
+    assert!(!template_fits("a {", 0, &[]));
+    assert!(!template_fits("{0}", 1, &[]));
+    assert!(!template_fits("{:?}", 1, &[]));
+  }
+
+  /// The Rust files under `dir`, recursively.
+  fn rust_files(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries.flatten() {
+      let path = entry.path();
+      if path.is_dir() {
+        rust_files(&path, found);
+      } else if path.extension().is_some_and(|e| e == "rs") {
+        found.push(path);
+      }
+    }
+  }
+
+  #[test]
+  fn no_code_outside_this_module_quotes_for_the_shell() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "found the sources: {files:?}");
+    // secrets.rs reads: it looks for a value in the forms quoting gives it.
+    let allowed = [src.join("check/secrets.rs")];
+    let quoting = ["replace('\\''", "replacen('\\''", "'\\\\''", "\"'\\''\""];
+    for file in files.iter().filter(|f| !f.starts_with(src.join("host/shell")) && !allowed.contains(f)) {
+      let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+      for pattern in quoting {
+        assert!(
+          !text.contains(pattern),
+          "{} quotes for the shell by hand ({pattern}); build the text with shell::sh! instead",
+          file.display()
+        );
+      }
+    }
+  }
+
+  #[test]
+  fn base64_matches_coreutils() {
+    for data in [&b""[..], b"a", b"ab", b"vm\n", b"\x00\xff binary \x01"] {
+      let printed = sh(&format!("printf '%s' {} | base64 -d | base64", quote(&encode(data))));
+      assert_eq!(decode(&printed), Some(data.to_vec()));
+    }
+    assert_eq!(encode(b"vm\n"), "dm0K");
+    assert_eq!(decode("!!!!"), None);
+  }
+
+  #[test]
+  fn templates_take_arguments_as_literals_only() {
+    let mut s = Script::new("n1");
+    s.line("printf '%s|%s|%s' {} {} {}; echo {nonce}", &[Arg::Str("$(id)"), Arg::Bytes(b"x'y"), Arg::Num(7)]);
+    assert_eq!(sh(s.text()), "$(id)|eCd5|7n1\n");
+  }
+
+  #[test]
+  fn a_body_line_equal_to_the_terminator_is_refused() {
+    let mut outer = Script::new("abc");
+    let mut body = Script::new("abc");
+    body.fixed("echo inside");
+    assert!(outer.step(0, &[], false, &body).is_ok());
+    body.fixed("__CONVERGE_STEP_abc__");
+    assert!(matches!(outer.step(1, &[], false, &body), Err(ScriptError::Terminator)));
+  }
+
+  #[test]
+  fn frames_read_only_marked_lines() {
+    let out = "noise\n__STEP_n__ 1 changed\n__STEP_m__ 2 changed\n__B_n__\nk=v\n__E_n__\n";
+    assert_eq!(frame::lines(out, "STEP", "n").collect::<Vec<_>>(), ["1 changed"]);
+    assert_eq!(frame::between(out, "B", "E", "n"), Some("\nk=v\n"));
+    assert_eq!(frame::between("__B_n__\nk=v\n", "B", "E", "n"), None);
+    assert_ne!(nonce(), nonce());
+  }
+}

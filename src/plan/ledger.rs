@@ -1,0 +1,270 @@
+//! The ledger: what converge last applied on a host, so that a plan can say
+//! why each change is there.
+//!
+//! A change is **new** when converge never applied its resource on that host,
+//! **drift** when the host changed since converge last left it (someone edited
+//! a managed file, removed a toolchain), and **intent** when the host is as
+//! converge left it, so the change can only come from the playbook.
+//!
+//! Each apply that changes something appends records to a small JSON-lines file
+//! on the host (`~/.local/state/converge/ledger.jsonl`, written under the host
+//! lock by the apply script itself) and the controller keeps the same lines per
+//! host in its state directory. The host's file wins when both exist: it
+//! travels with the host and is the only one in pull mode. Per resource a
+//! record holds its kind and a hash of its source text; per file converge reads,
+//! the sha256 of its bytes right after the apply, computed on the host.
+
+use crate::plan::change::{Change, FileState, HostState};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::BTreeMap;
+
+/// Where the host keeps converge's state (ledger, lock, run log).
+pub const HOST_DIR: &str = "~/.local/state/converge";
+/// The host's ledger file.
+pub const HOST_FILE: &str = "~/.local/state/converge/ledger.jsonl";
+
+/// Why a change is in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+  /// converge never applied this resource here.
+  New,
+  /// The host changed since converge last applied.
+  Drift,
+  /// The host is as converge left it: the playbook changed.
+  Intent,
+}
+
+impl Label {
+  pub fn word(self) -> &'static str {
+    match self {
+      Label::New => "new",
+      Label::Drift => "drift",
+      Label::Intent => "intent",
+    }
+  }
+}
+
+/// One line of a ledger file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "lowercase")]
+pub enum Line {
+  /// A resource converged by the run `run`.
+  Resource { name: String, kind: String, source: String, run: String, at: u64 },
+  /// A file's sha256 (`absent`, `unreadable`) right after the run `run`.
+  Path { path: String, sha256: String, run: String, at: u64 },
+}
+
+/// What a resource looked like when converge last applied it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+  pub kind: String,
+  /// blake3 of the resource's source text, whitespace folded.
+  pub source: String,
+  pub run: String,
+  pub at: u64,
+}
+
+/// The folded ledger of one host: the last record of every resource and path.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ledger {
+  pub resources: BTreeMap<String, Record>,
+  pub paths: BTreeMap<String, String>,
+  /// Lines in the file (folding keeps the last of each).
+  pub lines: usize,
+  /// The last line of each resource and path, as read.
+  folded: BTreeMap<(u8, String), String>,
+}
+
+impl Ledger {
+  /// Folds a ledger file. Lines that do not parse (a torn write, a newer
+  /// format) are skipped: the ledger only labels changes, it never decides them.
+  pub fn parse(text: &str) -> Ledger {
+    let mut ledger = Ledger::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+      ledger.lines += 1;
+      match serde_json::from_str::<Line>(line) {
+        Ok(Line::Resource { name, kind, source, run, at }) => {
+          ledger.folded.insert((0, name.clone()), line.to_owned());
+          ledger.resources.insert(name, Record { kind, source, run, at });
+        }
+        Ok(Line::Path { path, sha256, .. }) => {
+          ledger.folded.insert((1, path.clone()), line.to_owned());
+          ledger.paths.insert(path, sha256);
+        }
+        Err(_) => {}
+      }
+    }
+    ledger
+  }
+
+  /// The ledger with only the last line of each resource and path: what the
+  /// apply writes back, so the file stays as small as what it describes.
+  pub fn folded(&self) -> String {
+    self.folded.values().fold(String::new(), |mut s, line| {
+      s.push_str(line);
+      s.push('\n');
+      s
+    })
+  }
+
+  pub fn is_empty(&self) -> bool {
+    self.resources.is_empty() && self.paths.is_empty()
+  }
+
+  /// The label of a resource's changes, given the host as the facts found it.
+  pub fn label(&self, name: &str, source: &str, changes: &[Change], observed: &HostState) -> Label {
+    let Some(record) = self.resources.get(name) else {
+      return Label::New;
+    };
+    let paths: Vec<&str> = changes
+      .iter()
+      .filter_map(|c| match c {
+        Change::Write { path, .. } | Change::Remove { path, .. } => Some(path.as_str()),
+        Change::Run { .. } => None,
+      })
+      .collect();
+    if paths.is_empty() {
+      // Commands and installs leave no file to compare: the same source asking
+      // for work again means the host lost what converge did.
+      return if record.source == source { Label::Drift } else { Label::Intent };
+    }
+    let drifted = paths
+      .iter()
+      .any(|p| self.paths.get(*p).is_some_and(|recorded| *recorded != sha256_of(observed.file(p))));
+    if drifted { Label::Drift } else { Label::Intent }
+  }
+}
+
+/// The sha256 the apply script records for a file: hex, or `absent`.
+pub fn sha256_of(file: Option<&FileState>) -> String {
+  file.map_or_else(|| "absent".to_owned(), |f| hex(&sha2::Sha256::digest(&f.data)))
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+  use std::fmt::Write;
+  bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+    let _ = write!(s, "{b:02x}");
+    s
+  })
+}
+
+/// blake3 of a resource's source text with whitespace folded, so that
+/// reformatting a playbook is not a change of intent.
+pub fn source_hash(text: &str) -> String {
+  let folded: Vec<&str> = text.split_whitespace().collect();
+  blake3::hash(folded.join(" ").as_bytes()).to_hex()[..16].to_owned()
+}
+
+/// Seconds since the epoch.
+pub fn now() -> u64 {
+  std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The controller's copy of a host's ledger: `STATE_DIR/hosts/HOST.jsonl`.
+pub fn controller_file(state_dir: &std::path::Path, host: &str) -> std::path::PathBuf {
+  let safe: String =
+    host.chars().map(|c| if c.is_ascii_alphanumeric() || "._-@".contains(c) { c } else { '_' }).collect();
+  state_dir.join("hosts").join(format!("{safe}.jsonl"))
+}
+
+/// Appends lines to the controller's copy of a host's ledger, atomically.
+pub fn append_controller(state_dir: &std::path::Path, host: &str, lines: &[String]) -> std::io::Result<()> {
+  if lines.is_empty() {
+    return Ok(());
+  }
+  let path = controller_file(state_dir, host);
+  if let Some(dir) = path.parent() {
+    std::fs::create_dir_all(dir)?;
+  }
+  let mut text = std::fs::read(&path).unwrap_or_default();
+  if !text.is_empty() && !text.ends_with(b"\n") {
+    text.push(b'\n');
+  }
+  for line in lines {
+    text.extend_from_slice(line.as_bytes());
+    text.push(b'\n');
+  }
+  crate::atomic::write(&path, &text, Some(0o644))
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn file(data: &str) -> FileState {
+    FileState { data: data.as_bytes().to_vec(), mode: Some(0o644), owner: None }
+  }
+
+  fn write(path: &str, before: &str, after: &str) -> Change {
+    Change::Write { path: path.to_owned(), before: Some(file(before)), after: file(after), system: false }
+  }
+
+  fn ledger_with(path: &str, content: &str) -> Ledger {
+    let lines = [
+      serde_json::to_string(&Line::Resource {
+        name: "r".into(),
+        kind: "export".into(),
+        source: "s1".into(),
+        run: "x".into(),
+        at: 1,
+      }),
+      serde_json::to_string(&Line::Path {
+        path: path.into(),
+        sha256: sha256_of(Some(&file(content))),
+        run: "x".into(),
+        at: 1,
+      }),
+    ];
+    let text: Vec<String> = lines.into_iter().filter_map(Result::ok).collect();
+    Ledger::parse(&(text.join("\n") + "\n{torn"))
+  }
+
+  fn observed(path: &str, content: &str) -> HostState {
+    let mut s = HostState::default();
+    s.files.insert(path.to_owned(), Some(file(content)));
+    s
+  }
+
+  #[test]
+  fn a_resource_never_applied_is_new() {
+    let ledger = Ledger::default();
+    let label = ledger.label("r", "s1", &[write("/f", "a", "b")], &observed("/f", "a"));
+    assert_eq!(label, Label::New);
+  }
+
+  #[test]
+  fn a_host_as_converge_left_it_means_the_playbook_changed() {
+    let ledger = ledger_with("/f", "applied");
+    assert_eq!(ledger.lines, 3);
+    let label = ledger.label("r", "s2", &[write("/f", "applied", "wanted")], &observed("/f", "applied"));
+    assert_eq!(label, Label::Intent);
+  }
+
+  #[test]
+  fn a_file_changed_since_the_apply_is_drift() {
+    let ledger = ledger_with("/f", "applied");
+    let label = ledger.label("r", "s1", &[write("/f", "edited", "applied")], &observed("/f", "edited"));
+    assert_eq!(label, Label::Drift);
+    let mut gone = HostState::default();
+    gone.files.insert("/f".to_owned(), None);
+    assert_eq!(ledger.label("r", "s1", &[write("/f", "", "applied")], &gone), Label::Drift);
+  }
+
+  #[test]
+  fn commands_are_drift_when_their_source_is_unchanged() {
+    let ledger = ledger_with("/f", "applied");
+    let run =
+      Change::Run { summary: "go install".into(), script: "true".into(), system: false, payload: None };
+    assert_eq!(ledger.label("r", "s1", std::slice::from_ref(&run), &HostState::default()), Label::Drift);
+    assert_eq!(ledger.label("r", "s2", &[run], &HostState::default()), Label::Intent);
+  }
+
+  #[test]
+  fn source_hash_ignores_layout() {
+    assert_eq!(source_hash("export A {\n  value = 1\n}"), source_hash("export A { value = 1 }"));
+    assert_ne!(source_hash("export A { value = 1 }"), source_hash("export A { value = 2 }"));
+  }
+}

@@ -1,0 +1,14 @@
+//! Plan: a host's resolved resources and its facts in, a [`planner::HostPlan`]
+//! out.
+//!
+//! Resources are ordered (petgraph), each is compared with the state the
+//! earlier ones leave behind ([`change::HostState`]) and yields [`change::Change`]s,
+//! the contract with apply. The [`ledger`] says why a change is there (drift,
+//! intent, new); [`saved_plan`] writes and gates `--out` plan files;
+//! [`block_merge`] is the managed-block format inside files converge does not own.
+
+pub mod block_merge;
+pub mod change;
+pub mod ledger;
+pub mod planner;
+pub mod saved_plan;

@@ -1,0 +1,634 @@
+//! Showing a plan: for people (per resource `+ create`, `~ update`,
+//! `- remove`, unified diffs, colour on a terminal), as versioned JSON, and as
+//! markdown for a pull-request comment. Values of resources marked `sensitive`
+//! are shown as `(sensitive)`: their own diffs and commands, and every line of
+//! any other diff, name, note or message that holds one of their values
+//! ([`crate::check::secrets`]).
+
+use crate::apply::StepOutcome;
+use crate::check::secrets::Secrets;
+use crate::fleet::{HostRun, Status};
+use crate::plan::change::{Change, FileState};
+use crate::plan::planner::{HostPlan, Step};
+use serde_json::json;
+use std::fmt::Write;
+
+/// The JSON document's schema version; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+  Create,
+  Update,
+  Remove,
+  None,
+}
+
+impl Action {
+  pub fn of(step: &Step) -> Action {
+    if step.changes.is_empty() {
+      return Action::None;
+    }
+    let writes_new = step.changes.iter().all(|c| matches!(c, Change::Write { before: None, .. }));
+    let removes = step.changes.iter().all(|c| matches!(c, Change::Remove { .. }));
+    if writes_new {
+      Action::Create
+    } else if removes {
+      Action::Remove
+    } else {
+      Action::Update
+    }
+  }
+
+  fn sign(self) -> &'static str {
+    match self {
+      Action::Create => "+",
+      Action::Update => "~",
+      Action::Remove => "-",
+      Action::None => " ",
+    }
+  }
+
+  fn word(self) -> &'static str {
+    match self {
+      Action::Create => "create",
+      Action::Update => "update",
+      Action::Remove => "remove",
+      Action::None => "none",
+    }
+  }
+}
+
+/// Counts of create / update / remove over hosts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+  pub create: usize,
+  pub update: usize,
+  pub remove: usize,
+  pub failed: usize,
+}
+
+impl Counts {
+  pub fn of<'a>(plans: impl IntoIterator<Item = &'a HostPlan>) -> Counts {
+    let mut c = Counts::default();
+    for plan in plans {
+      c.failed += usize::from(plan.error.is_some());
+      for step in &plan.steps {
+        c.failed += usize::from(step.failed());
+        match Action::of(step) {
+          Action::Create => c.create += 1,
+          Action::Update => c.update += 1,
+          Action::Remove => c.remove += 1,
+          Action::None => {}
+        }
+      }
+    }
+    c
+  }
+
+  pub fn changes(&self) -> usize {
+    self.create + self.update + self.remove
+  }
+}
+
+/// Counts of changed resources by why they change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Labels {
+  pub drift: usize,
+  pub intent: usize,
+  pub new: usize,
+}
+
+impl Labels {
+  pub fn of<'a>(plans: impl IntoIterator<Item = &'a HostPlan>) -> Labels {
+    let mut l = Labels::default();
+    for step in plans.into_iter().flat_map(|p| p.steps.iter()) {
+      match step.label {
+        Some(crate::plan::ledger::Label::Drift) => l.drift += 1,
+        Some(crate::plan::ledger::Label::Intent) => l.intent += 1,
+        Some(crate::plan::ledger::Label::New) => l.new += 1,
+        None => {}
+      }
+    }
+    l
+  }
+}
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+  if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
+/// A unified diff of two file states, or a note when they are not text.
+pub fn diff(before: Option<&FileState>, after: Option<&FileState>, path: &str) -> String {
+  let old = before.map_or(&[][..], |f| &f.data[..]);
+  let new = after.map_or(&[][..], |f| &f.data[..]);
+  if old == new {
+    return String::new();
+  }
+  let (Ok(old_text), Ok(new_text)) = (std::str::from_utf8(old), std::str::from_utf8(new)) else {
+    let short = |data: &[u8]| blake3::hash(data).to_hex()[..12].to_owned();
+    return format!(
+      "(binary: {} bytes, blake3 {} -> {} bytes, blake3 {})\n",
+      old.len(),
+      short(old),
+      new.len(),
+      short(new)
+    );
+  };
+  let diff = similar::TextDiff::from_lines(old_text, new_text);
+  let from = if before.is_some() { path.to_owned() } else { "/dev/null".to_owned() };
+  let to = if after.is_some() { path.to_owned() } else { "/dev/null".to_owned() };
+  let mut out = diff.unified_diff().context_radius(3).header(&from, &to).to_string();
+  if !out.ends_with('\n') {
+    out.push('\n');
+  }
+  out
+}
+
+fn fields(before: Option<&FileState>, after: &FileState) -> Vec<String> {
+  let mut out = Vec::new();
+  let old_mode = before.and_then(|b| b.mode);
+  if after.mode.is_some() && after.mode != old_mode {
+    let show = |m: Option<u32>| m.map_or("(none)".to_owned(), |m| format!("{m:04o}"));
+    out.push(format!("mode: {} -> {}", show(old_mode), show(after.mode)));
+  }
+  let old_owner = before.and_then(|b| b.owner.clone());
+  if after.owner.is_some() && after.owner != old_owner {
+    out.push(format!(
+      "owner: {} -> {}",
+      old_owner.unwrap_or_else(|| "(none)".to_owned()),
+      after.owner.clone().unwrap_or_default()
+    ));
+  }
+  out
+}
+
+/// The plan for people.
+pub fn human(runs: &[HostRun], color: bool) -> String {
+  let mut s = String::new();
+  let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
+  for plan in plans.iter().copied() {
+    let counts = Counts::of([plan]);
+    let _ = writeln!(s, "{}", paint(&plan.host, "1", color));
+    if let Some(error) = &plan.error {
+      let _ = writeln!(s, "  {} {error}", paint("!", "31", color));
+    }
+    for step in &plan.steps {
+      let action = Action::of(step);
+      if step.failed() {
+        for e in &step.errors {
+          let _ = writeln!(s, "  {} {}: {}", paint("!", "31", color), step.name, e.message);
+          if let Some(help) = &e.help {
+            let _ = writeln!(s, "      help: {help}");
+          }
+        }
+        continue;
+      }
+      for note in &step.notes {
+        let _ = writeln!(s, "  {} {}: {note}", paint("·", "2", color), step.name);
+      }
+      if action == Action::None {
+        continue;
+      }
+      let code = match action {
+        Action::Create => "32",
+        Action::Remove => "31",
+        _ => "33",
+      };
+      let notified = if step.notified_by.is_empty() {
+        String::new()
+      } else {
+        format!(" (notified by {})", step.notified_by.join(", "))
+      };
+      let label =
+        step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
+      let _ = writeln!(s, "  {} {}{notified}{label}", paint(action.sign(), code, color), step.name);
+      for change in &step.changes {
+        for line in change_lines(change, step.sensitive, &plan.secrets, color) {
+          let _ = writeln!(s, "      {line}");
+        }
+      }
+    }
+    if counts.changes() == 0 && plan.error.is_none() && !plan.failed() {
+      let _ = writeln!(s, "  no changes");
+    }
+  }
+  let c = Counts::of(plans.iter().copied());
+  let _ = writeln!(
+    s,
+    "Plan: {} to create, {} to update, {} to remove on {} host{}{}.",
+    c.create,
+    c.update,
+    c.remove,
+    plans.len(),
+    if plans.len() == 1 { "" } else { "s" },
+    if c.failed > 0 { format!("; {} failed", c.failed) } else { String::new() }
+  );
+  all_secrets(runs).redact(&s)
+}
+
+fn label_code(label: crate::plan::ledger::Label) -> &'static str {
+  match label {
+    crate::plan::ledger::Label::Drift => "35",
+    crate::plan::ledger::Label::Intent => "36",
+    crate::plan::ledger::Label::New => "32",
+  }
+}
+
+fn change_lines(change: &Change, sensitive: bool, secrets: &Secrets, color: bool) -> Vec<String> {
+  match change {
+    Change::Write { path, before, after, .. } => {
+      let mut out = fields(before.as_ref(), after);
+      if sensitive {
+        out.insert(0, format!("{path}: (sensitive)"));
+      } else {
+        for line in secrets.redact_diff(&diff(before.as_ref(), Some(after), path)).lines() {
+          out.push(color_diff_line(line, color));
+        }
+      }
+      out
+    }
+    Change::Remove { path, before, .. } => {
+      if sensitive {
+        vec![format!("{path}: (sensitive)")]
+      } else {
+        secrets
+          .redact_diff(&diff(Some(before), None, path))
+          .lines()
+          .map(|l| color_diff_line(l, color))
+          .collect()
+      }
+    }
+    Change::Run { summary, .. } => {
+      vec![format!(
+        "run: {}",
+        if sensitive { crate::check::secrets::MASK.to_owned() } else { secrets.redact(summary) }
+      )]
+    }
+  }
+}
+
+/// Why a step failed or was skipped, as shown: a sensitive step's reason keeps
+/// its first part (`exit status 3`) only, since the rest is the command's own
+/// error output.
+fn reason(plan: &HostPlan, name: &str, why: &str) -> String {
+  let sensitive = plan.steps.iter().any(|s| s.name == name && s.sensitive);
+  match why.split_once(": ") {
+    Some((head, _)) if sensitive => format!("{}: {}", plan.secrets.redact(head), crate::check::secrets::MASK),
+    _ => plan.secrets.redact(why),
+  }
+}
+
+fn color_diff_line(line: &str, color: bool) -> String {
+  if line.starts_with("+++") || line.starts_with("---") {
+    paint(line, "1", color)
+  } else if line.starts_with('+') {
+    paint(line, "32", color)
+  } else if line.starts_with('-') {
+    paint(line, "31", color)
+  } else if line.starts_with("@@") {
+    paint(line, "36", color)
+  } else {
+    line.to_owned()
+  }
+}
+
+fn change_json(change: &Change, sensitive: bool, secrets: &Secrets) -> serde_json::Value {
+  let sha = |f: Option<&FileState>| f.map(|f| f.hash().to_hex().to_string());
+  match change {
+    Change::Write { path, before, after, system } => json!({
+      "type": "write",
+      "path": path,
+      "system": system,
+      "before_blake3": sha(before.as_ref()),
+      "after_blake3": sha(Some(after)),
+      "mode_before": before.as_ref().and_then(|b| b.mode).map(|m| format!("{m:04o}")),
+      "mode_after": after.mode.map(|m| format!("{m:04o}")),
+      "owner_before": before.as_ref().and_then(|b| b.owner.clone()),
+      "owner_after": after.owner,
+      "diff": if sensitive { "(sensitive)".to_owned() } else { secrets.redact_diff(&diff(before.as_ref(), Some(after), path)) },
+    }),
+    Change::Remove { path, before, system } => json!({
+      "type": "remove",
+      "path": path,
+      "system": system,
+      "before_blake3": sha(Some(before)),
+      "diff": if sensitive { "(sensitive)".to_owned() } else { secrets.redact_diff(&diff(Some(before), None, path)) },
+    }),
+    Change::Run { summary, system, .. } => json!({
+      "type": "run",
+      "summary": if sensitive { crate::check::secrets::MASK.to_owned() } else { secrets.redact(summary) },
+      "system": system,
+    }),
+  }
+}
+
+/// The plan (and, applying, the results) as JSON (schema [`FORMAT_VERSION`]).
+pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
+  let c = Counts::of(runs.iter().map(|r| &r.plan));
+  let hosts: Vec<serde_json::Value> = runs
+    .iter()
+    .map(|run| {
+      let plan = &run.plan;
+      let outcome = run.outcome.as_ref();
+      json!({
+        "host": plan.host,
+        "status": run.status,
+        "duration_ms": u64::try_from(run.duration.as_millis()).unwrap_or(u64::MAX),
+        "connections": run.stats.connections,
+        "channels": run.stats.channels,
+        "facts_blake3": plan.facts_hash,
+        "error": plan.error.as_ref().or(outcome.and_then(|o| o.error.as_ref())),
+        "steps": plan.steps.iter().map(|step| {
+          let result = outcome.and_then(|o| o.steps.iter().find(|(n, _)| *n == step.name)).map(|(_, r)| match r {
+            StepOutcome::Unchanged => json!({"status": "unchanged"}),
+            StepOutcome::Changed => json!({"status": "changed"}),
+            StepOutcome::Failed(why) => json!({"status": "failed", "reason": reason(plan, &step.name, why)}),
+            StepOutcome::Skipped(why) => json!({"status": "skipped", "reason": reason(plan, &step.name, why)}),
+          });
+          json!({
+            "name": step.name,
+            "kind": step.kind,
+            "action": Action::of(step).word(),
+            "label": step.label,
+            "notified_by": step.notified_by,
+            "notes": step.notes,
+            "errors": step.errors.iter().map(|e| json!({"code": e.code.as_str(), "message": e.message, "help": e.help})).collect::<Vec<_>>(),
+            "changes": step.changes.iter().map(|ch| change_json(ch, step.sensitive, &plan.secrets)).collect::<Vec<_>>(),
+            "result": result,
+          })
+        }).collect::<Vec<_>>(),
+      })
+    })
+    .collect();
+  let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
+  let labels = Labels::of(runs.iter().map(|r| &r.plan));
+  let mut doc = json!({
+    "format_version": FORMAT_VERSION,
+    "applied": applied,
+    "summary": {
+      "create": c.create, "update": c.update, "remove": c.remove, "failed": c.failed, "hosts": runs.len(),
+      "ok": count(Status::Ok), "changed": count(Status::Changed),
+      "hosts_failed": count(Status::Failed), "unreachable": count(Status::Unreachable),
+      "stale": count(Status::Stale),
+      "drift": labels.drift, "intent": labels.intent, "new": labels.new,
+    },
+    "hosts": hosts,
+  });
+  all_secrets(runs).redact_json(&mut doc);
+  doc
+}
+
+/// The sensitive values of every host: what no output may show.
+pub fn all_secrets(runs: &[HostRun]) -> Secrets {
+  let mut all = Secrets::default();
+  for run in runs {
+    all.extend(&run.plan.secrets);
+  }
+  all
+}
+
+/// The end of a run for people: each host's status, changes, duration and
+/// connections, then what failed.
+pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
+  let mut s = String::new();
+  let width = runs.iter().map(|r| r.plan.host.len()).max().unwrap_or(4).max(4);
+  let _ = writeln!(s, "\n{:width$}  {:11}  {:>7}  {:>8}  CONN/CHAN", "HOST", "STATUS", "CHANGES", "TIME");
+  for run in runs {
+    let changes = match &run.outcome {
+      Some(o) => o.changed(),
+      None => run.plan.change_count(),
+    };
+    let code = match run.status {
+      Status::Ok => "32",
+      Status::Changed => "33",
+      Status::Failed | Status::Unreachable | Status::Stale => "31",
+    };
+    let word = format!("{:11}", run.status.word());
+    let _ = writeln!(
+      s,
+      "{:width$}  {}  {changes:>7}  {:>7.2}s  {}/{}",
+      run.plan.host,
+      paint(&word, code, color),
+      run.duration.as_secs_f64(),
+      run.stats.connections,
+      run.stats.channels
+    );
+  }
+  for run in runs {
+    let error = run.outcome.as_ref().and_then(|o| o.error.as_ref());
+    if let Some(e) = error.filter(|_| run.plan.error.is_none()) {
+      let _ = writeln!(s, "{}: {} {}", run.plan.host, paint("!", "31", color), run.plan.secrets.redact(e));
+    }
+    if matches!(run.status, Status::Unreachable | Status::Stale)
+      && let Some(e) = &run.plan.error
+    {
+      let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
+    }
+    for (name, result) in run.outcome.iter().flat_map(|o| o.steps.iter()) {
+      if let StepOutcome::Failed(why) | StepOutcome::Skipped(why) = result {
+        let why = reason(&run.plan, name, why);
+        let _ = writeln!(s, "{}: {} {name}: {why}", run.plan.host, paint("!", "31", color));
+      }
+    }
+  }
+  let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
+  let _ = writeln!(
+    s,
+    "{} {} host{}: {} ok, {} changed, {} failed, {} unreachable{}.",
+    if applied { "Applied to" } else { "Planned" },
+    runs.len(),
+    if runs.len() == 1 { "" } else { "s" },
+    count(Status::Ok),
+    count(Status::Changed),
+    count(Status::Failed),
+    count(Status::Unreachable),
+    match count(Status::Stale) {
+      0 => String::new(),
+      n => format!(", {n} stale"),
+    }
+  );
+  all_secrets(runs).redact(&s)
+}
+
+/// GitHub refuses comments longer than 65,536 characters; the markdown stays
+/// under this, with room for a workflow's own heading.
+pub const MARKDOWN_LIMIT: usize = 65_000;
+
+/// One collapsible section of the markdown: the hosts whose changes read the
+/// same, and those changes.
+struct Section {
+  hosts: Vec<String>,
+  counts: Counts,
+  body: String,
+  /// The changed resources, for the folded form.
+  resources: Vec<String>,
+}
+
+impl Section {
+  fn title(&self) -> String {
+    let names: Vec<String> = self.hosts.iter().take(8).map(|h| format!("<code>{h}</code>")).collect();
+    let more =
+      if self.hosts.len() > 8 { format!(" and {} more", self.hosts.len() - 8) } else { String::new() };
+    let c = self.counts;
+    let failed = if c.failed > 0 { format!(", {} failed", c.failed) } else { String::new() };
+    format!("{}{more}: +{} ~{} -{}{failed}", names.join(", "), c.create, c.update, c.remove)
+  }
+
+  fn full(&self) -> String {
+    format!("<details><summary>{}</summary>\n\n{}</details>\n\n", self.title(), self.body)
+  }
+
+  fn folded(&self, lines: usize) -> String {
+    format!(
+      "<details><summary>{} (diff folded)</summary>\n\n{lines} lines of diff are folded to keep this comment under GitHub's limit; the plan file and the job log have them. Changes: {}.\n\n</details>\n\n",
+      self.title(),
+      self.resources.join(", ")
+    )
+  }
+}
+
+/// The plan as markdown, for a pull-request comment: a summary table, then
+/// per host (hosts with the same changes share one section) a collapsible
+/// diff. When the whole would pass [`MARKDOWN_LIMIT`], the largest diffs are
+/// folded first; the summary always stays.
+pub fn markdown(runs: &[HostRun], plan_hash: Option<&str>) -> String {
+  all_secrets(runs).redact(&markdown_within(runs, plan_hash, MARKDOWN_LIMIT))
+}
+
+fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> String {
+  let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
+  let c = Counts::of(plans.iter().copied());
+  let labels = Labels::of(plans.iter().copied());
+  let mut head = String::from("## converge plan\n\n");
+  let _ = writeln!(
+    head,
+    "**{} host{}**: {} to create, {} to update, {} to remove ({} drift, {} intent, {} new){}.\n",
+    plans.len(),
+    if plans.len() == 1 { "" } else { "s" },
+    c.create,
+    c.update,
+    c.remove,
+    labels.drift,
+    labels.intent,
+    labels.new,
+    if c.failed > 0 { format!("; **{} failed**", c.failed) } else { String::new() }
+  );
+  if let Some(hash) = plan_hash {
+    let _ = writeln!(head, "Plan file blake3: `{hash}` (compare with `b3sum PLAN`).\n");
+  }
+  // The table: hosts with something to say, then one row for the rest.
+  let mut table = String::from(
+    "| host | create | update | remove | drift | intent | new | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+  );
+  let quiet = plans.iter().filter(|p| p.change_count() == 0 && !p.failed()).count();
+  let busy: Vec<&HostPlan> = plans.iter().copied().filter(|p| p.change_count() > 0 || p.failed()).collect();
+  let row_budget = limit / 3;
+  let mut shown = 0;
+  for plan in &busy {
+    let h = Counts::of([*plan]);
+    let l = Labels::of([*plan]);
+    let row = format!(
+      "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+      plan.host, h.create, h.update, h.remove, l.drift, l.intent, l.new, h.failed
+    );
+    if table.len() + row.len() > row_budget {
+      break;
+    }
+    table.push_str(&row);
+    shown += 1;
+  }
+  if shown < busy.len() {
+    let _ = writeln!(
+      table,
+      "| *{} more hosts with changes (in the plan file)* | | | | | | | |",
+      busy.len() - shown
+    );
+  }
+  if quiet > 0 {
+    let _ =
+      writeln!(table, "| *{quiet} host{} without changes* | 0 | 0 | 0 | 0 | 0 | 0 | 0 |", plural_s(quiet));
+  }
+  let _ = writeln!(
+    table,
+    "| **total** | {} | {} | {} | {} | {} | {} | {} |\n",
+    c.create, c.update, c.remove, labels.drift, labels.intent, labels.new, c.failed
+  );
+
+  // Sections, hosts with identical changes together.
+  let mut sections: Vec<Section> = Vec::new();
+  for plan in &busy {
+    let body = host_markdown(plan);
+    if let Some(section) = sections.iter_mut().find(|s| s.body == body) {
+      section.hosts.push(plan.host.clone());
+      continue;
+    }
+    let resources = plan
+      .steps
+      .iter()
+      .filter(|s| !s.changes.is_empty() || s.failed())
+      .map(|s| format!("`{}`", s.name))
+      .collect();
+    sections.push(Section { hosts: vec![plan.host.clone()], counts: Counts::of([*plan]), body, resources });
+  }
+  let mut rendered: Vec<String> = sections.iter().map(Section::full).collect();
+  let fixed = head.len() + table.len() + 200;
+  let total = |r: &[String]| fixed + r.iter().map(String::len).sum::<usize>();
+  // Fold the largest first until it fits.
+  let mut order: Vec<usize> = (0..sections.len()).collect();
+  order.sort_by_key(|&i| std::cmp::Reverse(rendered[i].len()));
+  for &i in &order {
+    if total(&rendered) <= limit {
+      break;
+    }
+    let section = &sections[i];
+    let folded = section.folded(section.body.lines().count());
+    rendered[i] = if folded.len() < rendered[i].len() { folded } else { rendered[i].clone() };
+  }
+  // Still too long (thousands of distinct hosts): keep what fits.
+  let mut out = head + &table;
+  let mut omitted = 0;
+  for section in rendered {
+    if out.len() + section.len() + 200 > limit {
+      omitted += 1;
+      continue;
+    }
+    out.push_str(&section);
+  }
+  if omitted > 0 {
+    let _ = writeln!(
+      out,
+      "_{omitted} more sections are left out to stay under GitHub's comment limit; the plan file has them._"
+    );
+  }
+  out
+}
+
+fn plural_s(n: usize) -> &'static str {
+  if n == 1 { "" } else { "s" }
+}
+
+/// One host's changes in markdown.
+fn host_markdown(plan: &HostPlan) -> String {
+  let mut s = String::new();
+  if let Some(e) = &plan.error {
+    let _ = writeln!(s, "**error:** {e}\n");
+  }
+  for step in &plan.steps {
+    for e in &step.errors {
+      let _ = writeln!(s, "- **{}**: {}", step.name, e.message);
+    }
+    if step.changes.is_empty() {
+      continue;
+    }
+    let label = step.label.map_or(String::new(), |l| format!(" ({})", l.word()));
+    let _ = writeln!(s, "#### {} `{}`{label}\n\n```diff", Action::of(step).sign(), step.name);
+    for change in &step.changes {
+      for line in change_lines(change, step.sensitive, &plan.secrets, false) {
+        let _ = writeln!(s, "{}", line.replace("```", "`\u{200b}``"));
+      }
+    }
+    let _ = writeln!(s, "```\n");
+  }
+  s
+}

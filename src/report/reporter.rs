@@ -1,0 +1,148 @@
+//! All user-facing output goes through the [`Reporter`]: diagnostics (graphical
+//! or JSON), summaries and file lists. Nothing else in converge prints.
+
+use crate::cli::arguments::Format;
+use crate::cli::config::Output;
+use crate::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, render};
+use crate::source::Sources;
+use std::io::Write;
+
+pub struct Reporter {
+  output: Output,
+}
+
+impl Reporter {
+  pub fn new(output: Output) -> Self {
+    Self { output }
+  }
+
+  pub fn format(&self) -> Format {
+    self.output.format
+  }
+
+  /// Prints diagnostics: to standard error for people, or one JSON document on
+  /// standard output.
+  pub fn diagnostics(&self, diagnostics: Diagnostics, sources: &Sources, summary: &str) {
+    let (errors, warnings) = (diagnostics.error_count(), diagnostics.warning_count());
+    let sorted: Vec<Diagnostic> = diagnostics.sorted();
+    match self.output.format {
+      Format::Json => self.json_with(sorted, sources, None),
+      Format::Human | Format::Markdown => {
+        let mut text = String::new();
+        for d in &sorted {
+          text.push_str(&render(d, sources, self.output.stderr_color, self.output.width));
+          text.push('\n');
+        }
+        let counts = match (errors, warnings) {
+          (0, 0) => String::new(),
+          (e, 0) => format!(": {e} error{}", plural(e)),
+          (0, w) => format!(": {w} warning{}", plural(w)),
+          (e, w) => format!(": {e} error{}, {w} warning{}", plural(e), plural(w)),
+        };
+        text.push_str(&format!("{summary}{counts}\n"));
+        self.err(&text);
+      }
+    }
+  }
+
+  /// The JSON document of [`Reporter::diagnostics`] with one more list in it
+  /// (`fmt --check --format json` adds the unformatted files).
+  pub fn json_with(&self, sorted: Vec<Diagnostic>, sources: &Sources, extra: Option<(&str, &[String])>) {
+    let errors = sorted.iter().filter(|d| d.is_error()).count();
+    let warnings = sorted.len() - errors;
+    let valid = errors == 0;
+    let json: Vec<JsonDiagnostic> = sorted.iter().map(|d| JsonDiagnostic::new(d, sources)).collect();
+    let mut doc = serde_json::json!({
+      "version": 1,
+      "valid": valid,
+      "errors": errors,
+      "warnings": warnings,
+      "diagnostics": json,
+    });
+    if let Some((key, items)) = extra {
+      doc[key] = serde_json::json!(items);
+    }
+    self.out(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+  }
+
+  /// Progress of a run across hosts on standard error: a bar on a terminal,
+  /// a line per finished host otherwise (for fleets; a lone local host shows
+  /// nothing).
+  pub fn progress(&self, hosts: usize, fleet: bool) -> Progress {
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = (terminal && hosts > 0).then(|| {
+      let bar = indicatif::ProgressBar::new(hosts as u64);
+      let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} hosts [{elapsed}] {msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+      bar.set_style(style);
+      bar.enable_steady_tick(std::time::Duration::from_millis(120));
+      bar
+    });
+    Progress { bar, lines: fleet && !terminal }
+  }
+
+  /// A line for people on standard error.
+  pub fn note(&self, line: &str) {
+    self.err(&format!("{line}\n"));
+  }
+
+  /// Text on standard output, as is.
+  pub fn raw(&self, text: &str) {
+    self.out(text);
+  }
+
+  /// Whether standard output may be coloured.
+  pub fn color(&self) -> bool {
+    self.output.stdout_color
+  }
+
+  /// A line of results on standard output.
+  pub fn line(&self, line: &str) {
+    self.out(&format!("{line}\n"));
+  }
+
+  fn out(&self, text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+  }
+
+  fn err(&self, text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+  }
+}
+
+pub fn plural(n: usize) -> &'static str {
+  if n == 1 { "" } else { "s" }
+}
+
+/// See [`Reporter::progress`].
+pub struct Progress {
+  bar: Option<indicatif::ProgressBar>,
+  lines: bool,
+}
+
+impl Progress {
+  pub fn host_done(&self, run: &crate::fleet::HostRun) {
+    let status = match &run.verify {
+      Some(m) if m.holds() => "verified".to_owned(),
+      Some(m) if m.error.is_none() => format!("{}, {} verify cells fail", run.status.word(), m.failures()),
+      _ => run.status.word().to_owned(),
+    };
+    let line = format!("{}: {status} ({:.2} s)", run.plan.host, run.duration.as_secs_f64());
+    if let Some(bar) = &self.bar {
+      bar.inc(1);
+      bar.set_message(line);
+    } else if self.lines {
+      let mut stderr = std::io::stderr().lock();
+      let _ = writeln!(stderr, "{line}");
+    }
+  }
+
+  pub fn finish(&self) {
+    if let Some(bar) = &self.bar {
+      bar.finish_and_clear();
+    }
+  }
+}

@@ -1,0 +1,227 @@
+//! Showing `converge verify` matrices: a table per host for people (✓, the
+//! value seen, `–` for a consumer the host does not have), versioned JSON, and
+//! markdown. Each failing cell is listed with the value seen, the resource that
+//! declares it, and whether a pending change in the plan addresses it.
+//!
+//! The values of a `sensitive` resource are neither shown as wanted nor as
+//! seen (a wrong value seen is often the old secret); any other text holding a
+//! sensitive value has it masked ([`crate::check::secrets`]).
+
+use crate::check::secrets::MASK;
+use crate::fleet::HostRun;
+use crate::report::plan::all_secrets;
+use crate::verify::{Cell, Matrix, Row};
+use serde_json::json;
+use std::fmt::Write;
+
+/// The JSON document's schema version.
+pub const FORMAT_VERSION: u32 = 1;
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+  if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
+/// Whether a row checks a value of a `sensitive` resource.
+fn sensitive(run: &HostRun, row: &Row) -> bool {
+  run.plan.steps.iter().any(|s| s.name == row.resource && s.sensitive)
+}
+
+/// A value seen or wanted, as shown for the row.
+fn shown(run: &HostRun, row: &Row, value: &str) -> String {
+  if sensitive(run, row) { MASK.to_owned() } else { run.plan.secrets.redact(value) }
+}
+
+fn mark(cell: &Cell) -> &'static str {
+  match cell {
+    Cell::Ok => "✓",
+    Cell::Wrong { .. } => "✗",
+    Cell::Absent => "–",
+    Cell::Broken { .. } => "?",
+  }
+}
+
+/// The matrices for people.
+pub fn human(runs: &[HostRun], color: bool) -> String {
+  let mut s = String::new();
+  for run in runs {
+    let host = &run.plan.host;
+    let Some(matrix) = &run.verify else {
+      let why = run.plan.error.as_deref().unwrap_or("not verified");
+      let _ = writeln!(s, "{}\n  {} {why}\n", paint(host, "1", color), paint("!", "31", color));
+      continue;
+    };
+    let _ = writeln!(s, "{} ({}, login shell {})", paint(host, "1", color), matrix.user, matrix.shell);
+    if let Some(e) = &matrix.error {
+      let _ = writeln!(s, "  {} {e}\n", paint("!", "31", color));
+      continue;
+    }
+    if matrix.rows.is_empty() {
+      let _ =
+        writeln!(s, "  nothing to verify: the playbook declares no export, PATH entry, go setting or tool\n");
+      continue;
+    }
+    let label_width = matrix.rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(0).min(48);
+    let mut header = format!("  {:label_width$}", "");
+    for c in &matrix.consumers {
+      let _ = write!(header, "  {c}");
+    }
+    let _ = writeln!(s, "{}", header.trim_end());
+    for row in &matrix.rows {
+      let label: String = row.label.chars().take(label_width).collect();
+      let mut line = format!("  {label:label_width$}");
+      for (c, cell) in matrix.consumers.iter().zip(&row.cells) {
+        let width = c.chars().count();
+        let m = format!("{:^width$}", mark(cell));
+        let code = match cell {
+          Cell::Ok => "32",
+          Cell::Absent => "2",
+          _ => "31",
+        };
+        let _ = write!(line, "  {}", paint(&m, code, color));
+      }
+      let _ = writeln!(s, "{}", line.trim_end());
+    }
+    for row in &matrix.rows {
+      // Consumers that saw the same wrong value share a line.
+      let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+      for (c, cell) in matrix.consumers.iter().zip(&row.cells) {
+        let seen = match cell {
+          Cell::Wrong { seen } | Cell::Broken { seen } => seen.as_str(),
+          Cell::Ok | Cell::Absent => continue,
+        };
+        match groups.iter_mut().find(|(s, _)| *s == seen) {
+          Some((_, consumers)) => consumers.push(c),
+          None => groups.push((seen, vec![c])),
+        }
+      }
+      let fix = if row.pending && run.outcome.is_none() {
+        "a pending change addresses it"
+      } else {
+        "no pending change addresses it"
+      };
+      for (seen, consumers) in groups {
+        let _ = writeln!(
+          s,
+          "  {} {} under {}: saw {:?}, want {:?} ({}; {fix})",
+          paint("✗", "31", color),
+          row.label,
+          consumers.join(", "),
+          shown(run, row, seen),
+          shown(run, row, &row.expect.wanted()),
+          row.resource
+        );
+      }
+    }
+    let failures = matrix.failures();
+    let _ = writeln!(
+      s,
+      "  {}\n",
+      if failures == 0 {
+        paint("every cell holds", "32", color)
+      } else {
+        paint(&format!("{failures} cell{} fail", if failures == 1 { "" } else { "s" }), "31", color)
+      }
+    );
+  }
+  let holding = runs.iter().filter(|r| r.verify.as_ref().is_some_and(Matrix::holds)).count();
+  let _ = writeln!(
+    s,
+    "Verified {} host{}: {holding} hold, {} do not. (✓ holds, ✗ wrong value, – consumer absent, ? no answer)",
+    runs.len(),
+    if runs.len() == 1 { "" } else { "s" },
+    runs.len() - holding
+  );
+  all_secrets(runs).redact(&s)
+}
+
+/// The matrices as JSON.
+pub fn json(runs: &[HostRun]) -> serde_json::Value {
+  let hosts: Vec<serde_json::Value> = runs
+    .iter()
+    .map(|run| match &run.verify {
+      None => json!({
+        "host": run.plan.host,
+        "holds": false,
+        "error": run.plan.error.clone().unwrap_or_else(|| "not verified".to_owned()),
+      }),
+      Some(m) => json!({
+        "host": run.plan.host,
+        "holds": m.holds(),
+        "user": m.user,
+        "shell": m.shell,
+        "error": m.error,
+        "failures": m.failures(),
+        "consumers": m.consumers,
+        "rows": m.rows.iter().map(|row| {
+          let mut expect = json!(row.expect);
+          let mut cells = m.consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect::<serde_json::Map<_, _>>();
+          if sensitive(run, row) {
+            hide_values(&mut expect);
+            cells.values_mut().for_each(hide_values);
+          }
+          json!({
+            "label": row.label,
+            "resource": row.resource,
+            "expect": expect,
+            "pending_change": row.pending && run.outcome.is_none(),
+            "cells": cells,
+          })
+        }).collect::<Vec<_>>(),
+      }),
+    })
+    .collect();
+  let holding = runs.iter().filter(|r| r.verify.as_ref().is_some_and(Matrix::holds)).count();
+  let mut doc = json!({
+    "format_version": FORMAT_VERSION,
+    "summary": { "hosts": runs.len(), "holding": holding, "failing": runs.len() - holding },
+    "hosts": hosts,
+  });
+  all_secrets(runs).redact_json(&mut doc);
+  doc
+}
+
+/// Masks the values (`value`, `seen`) of a serialized expectation or cell.
+fn hide_values(value: &mut serde_json::Value) {
+  if let Some(map) = value.as_object_mut() {
+    for (key, v) in map.iter_mut() {
+      if matches!(key.as_str(), "value" | "seen") {
+        *v = json!(MASK);
+      } else {
+        hide_values(v);
+      }
+    }
+  }
+}
+
+/// The matrices as markdown tables.
+pub fn markdown(runs: &[HostRun]) -> String {
+  let mut s = String::from("## converge verify\n\n");
+  for run in runs {
+    let _ = writeln!(s, "### `{}`\n", run.plan.host);
+    let Some(m) = &run.verify else {
+      let _ = writeln!(s, "not verified: {}\n", run.plan.error.as_deref().unwrap_or("no matrix"));
+      continue;
+    };
+    if let Some(e) = &m.error {
+      let _ = writeln!(s, "not verified: {e}\n");
+      continue;
+    }
+    let _ = writeln!(s, "| expectation | {} |", m.consumers.join(" | "));
+    let _ = writeln!(s, "| --- |{}", " :-: |".repeat(m.consumers.len()));
+    for row in &m.rows {
+      let cells: Vec<String> = row
+        .cells
+        .iter()
+        .map(|c| match c {
+          Cell::Wrong { seen } | Cell::Broken { seen } => {
+            format!("✗ `{}`", shown(run, row, seen).replace('|', "\\|"))
+          }
+          other => mark(other).to_owned(),
+        })
+        .collect();
+      let _ = writeln!(s, "| {} | {} |", row.label.replace('|', "\\|"), cells.join(" | "));
+    }
+    s.push('\n');
+  }
+  all_secrets(runs).redact(&s)
+}

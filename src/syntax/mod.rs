@@ -1,0 +1,10 @@
+//! Syntax: `.goenv` text in, an [`ast::Ast`] and syntax diagnostics out.
+//!
+//! The pest grammar (`grammar/goenv.pest`) tokenises; [`parser`] builds the
+//! generic tree with recovery per item; [`formatter`] prints a tree back in the
+//! one canonical layout (`converge fmt`). Nothing here knows what a statement
+//! means: that is the check stage.
+
+pub mod ast;
+pub mod formatter;
+pub mod parser;
