@@ -102,6 +102,25 @@ codes! {
   Facts = "E604", Error, "facts could not be gathered from the host";
   GoEnvFile = "E605", Error, "the host's go reads no go env file that converge can write (GOENV)";
   BlockDamaged = "E606", Error, "a managed block whose marker lines in the host's file do not pair up";
+  HostRefused = "E700", Error, "a host's settings do not let converge reach it this way";
+  HostUnreachable = "E701", Error, "the host could not be reached: connection, host key or authentication";
+  HostLost = "E702", Error, "the host stopped answering during the run";
+  HostAssertion = "E703", Error, "an `assert` failed, so nothing else runs on the host";
+  HostStale = "E704", Error, "the host changed since the plan was made; nothing was changed";
+  HostLockBusy = "E705", Error, "another converge run holds the host's lock";
+  HostNoFlock = "E706", Error, "the host has no flock(1) to take converge's lock";
+  HostStateDir = "E707", Error, "converge's state directory on the host cannot be written";
+  HostApplyEnded = "E708", Error, "the apply script ended before its end marker";
+  HostLedger = "E709", Error, "the host's ledger could not be written";
+  HostTransport = "E710", Error, "running the apply on the host failed (timeout, broken channel)";
+  ControllerLedger = "W711", Warning, "the controller's copy of a host's ledger could not be written";
+  RunLock = "E720", Error, "the controller's run lock or state directory is not available";
+  SavedPlanUnusable = "E721", Error, "a saved plan that cannot be read or no longer fits the playbooks";
+  PullFailed = "E722", Error, "pull mode could not update its checkout of the playbooks";
+  LimitSelectsNothing = "E723", Error, "`--limit` is invalid or selects no host the playbooks target";
+  SettingsConflict = "E724", Error, "command-line settings that do not fit together or name a missing path";
+  SshConfig = "E725", Error, "the SSH client configuration could not be read";
+  OutputFile = "E726", Error, "a file the run writes (plan, report, metrics) could not be written";
 }
 
 /// A labelled span.

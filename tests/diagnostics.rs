@@ -71,7 +71,8 @@ fn every_error_code_has_a_bad_input() {
     }
   }
   // Codes that need a situation a fixture file cannot make: no playbook at
-  // all, and the plan-time codes (E6xx), which the plan tests produce.
+  // all, the plan-time codes (E6xx), which the plan tests produce, and the
+  // run-time codes of hosts and runs (E7xx), which the run tests produce.
   let exempt = [
     Code::NoPlaybook,
     Code::Unsupported,
@@ -83,7 +84,7 @@ fn every_error_code_has_a_bad_input() {
     Code::BlockDamaged,
   ];
   for code in Code::ALL {
-    if exempt.contains(code) {
+    if exempt.contains(code) || code.as_str()[1..].starts_with('7') {
       continue;
     }
     assert!(

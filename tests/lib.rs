@@ -10,6 +10,7 @@ mod format_props;
 mod loops;
 mod playbooks;
 mod resolve;
+mod run_report;
 mod safety_fleet;
 mod safety_host;
 mod safety_hostile;

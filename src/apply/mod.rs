@@ -13,6 +13,7 @@
 //! fake them; a script that ends before its end marker is reported as such.
 
 use crate::check::resource::HostInfo;
+use crate::host::error::HostError;
 use crate::host::shell::{Arg, Script, frame};
 use crate::host::transport::{Input, Transport};
 use crate::plan::change::{Change, Payload};
@@ -31,17 +32,15 @@ pub enum StepOutcome {
   Skipped(String),
 }
 
-/// How a host's apply ended.
+/// How a host's apply ended, once its script ran.
 #[derive(Debug)]
 pub struct HostOutcome {
   pub host: String,
   pub steps: Vec<(String, StepOutcome)>,
-  pub error: Option<String>,
+  /// The script ran but did not finish, or could not record the ledger.
+  pub error: Option<HostError>,
   /// The lines the apply added to the host's ledger.
   pub ledger: Vec<String>,
-  /// The host changed between the facts and the host lock (another run
-  /// converged it meanwhile): nothing was run.
-  pub stale: bool,
 }
 
 impl HostOutcome {
@@ -456,19 +455,17 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
   );
 }
 
-/// Applies a host's plan over its transport. Nothing runs when the plan stops
-/// the host (a failed assertion, no facts).
-pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &ApplyOptions) -> HostOutcome {
-  let mut outcome = HostOutcome {
-    host: plan.host.clone(),
-    steps: Vec::new(),
-    error: plan.error.clone(),
-    ledger: Vec::new(),
-    stale: false,
-  };
-  if plan.error.is_some() {
-    return outcome;
-  }
+/// Applies a host's plan over its transport, in one round trip. `Err` when
+/// nothing ran: the host's lock was busy, the host changed since the plan, or
+/// the transport failed. A plan that stops the host (a failed assertion) is
+/// not applied: the caller does not call this.
+pub fn apply_host(
+  plan: &HostPlan,
+  transport: &mut dyn Transport,
+  options: &ApplyOptions,
+) -> Result<HostOutcome, HostError> {
+  let mut outcome =
+    HostOutcome { host: plan.host.clone(), steps: Vec::new(), error: None, ledger: Vec::new() };
   let has_changes = plan.steps.iter().any(|s| !s.changes.is_empty() && !s.failed());
   let results = if has_changes {
     let nonce = crate::host::shell::nonce();
@@ -481,38 +478,30 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
       Frame { root: &options.root, nonce: &nonce, run: &run, at: crate::plan::ledger::now(), lock_wait };
     let mut sent = Vec::new();
     let text = script(plan, &frame, &mut sent);
-    match transport.run_input(input_of(&text, &nonce, &sent), options.timeout) {
-      Ok(out) => {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if let Some(why) = lock_refusal(&stdout, &nonce, lock_wait) {
-          outcome.error = Some(why);
-          return outcome;
-        }
-        let changed: Vec<&str> = frame::lines(&stdout, "STALE", &nonce).collect();
-        if !changed.is_empty() {
-          outcome.error = Some(format!(
-            "{} changed since the plan was made (another converge run?); nothing was changed, plan again",
-            changed.join(", ")
-          ));
-          outcome.stale = true;
-          return outcome;
-        }
-        outcome.ledger = frame::lines(&stdout, "LEDGER", &nonce).map(str::to_owned).collect();
-        if !frame::has(&stdout, "APPLY_DONE", &nonce) {
-          outcome.error = Some(ended_early(out.status, &stderr));
-        } else if let Some(why) =
-          frame::lines(&stdout, "LEDGERERR", &nonce).filter(|l| !l.trim().is_empty()).last()
-        {
-          outcome.error = Some(format!("cannot write the host's ledger: {}", why.trim()));
-        }
-        parse_results(&stdout, &stderr, &nonce)
-      }
-      Err(e) => {
-        outcome.error = Some(e.to_string());
-        return outcome;
-      }
+    let out = transport
+      .run_input(input_of(&text, &nonce, &sent), options.timeout)
+      .map_err(|e| HostError::Transport(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if let Some(refused) = lock_refusal(&stdout, &nonce, lock_wait) {
+      return Err(refused);
     }
+    let changed: Vec<&str> = frame::lines(&stdout, "STALE", &nonce).collect();
+    if !changed.is_empty() {
+      return Err(HostError::Stale(format!(
+        "{} changed since the plan was made (another converge run?); nothing was changed, plan again",
+        changed.join(", ")
+      )));
+    }
+    outcome.ledger = frame::lines(&stdout, "LEDGER", &nonce).map(str::to_owned).collect();
+    if !frame::has(&stdout, "APPLY_DONE", &nonce) {
+      outcome.error = Some(HostError::ApplyEnded(ended_early(out.status, &stderr)));
+    } else if let Some(why) =
+      frame::lines(&stdout, "LEDGERERR", &nonce).filter(|l| !l.trim().is_empty()).last()
+    {
+      outcome.error = Some(HostError::Ledger(why.trim().to_owned()));
+    }
+    parse_results(&stdout, &stderr, &nonce)
   } else {
     Vec::new()
   };
@@ -529,7 +518,7 @@ pub fn apply_host(plan: &HostPlan, transport: &mut dyn Transport, options: &Appl
     };
     outcome.steps.push((step.name.clone(), result));
   }
-  outcome
+  Ok(outcome)
 }
 
 /// What to say when the apply script ended without its end marker.
@@ -547,20 +536,12 @@ fn ended_early(status: Option<i32>, stderr: &str) -> String {
 }
 
 /// Why the script gave up before its first step, if it did.
-fn lock_refusal(stdout: &str, nonce: &str, wait: Duration) -> Option<String> {
+fn lock_refusal(stdout: &str, nonce: &str, wait: Duration) -> Option<HostError> {
   let why = frame::lines(stdout, "LOCK", nonce).next()?;
   Some(match why.trim() {
-    "busy" => format!(
-      "another converge run holds this host's lock (waited {} s); nothing was changed",
-      wait.as_secs().max(1)
-    ),
-    "noflock" => {
-      "the host has no flock(1) (util-linux) to take converge's lock; nothing was changed".to_owned()
-    }
-    _ => format!(
-      "cannot write converge's state directory {} on the host; nothing was changed",
-      crate::plan::ledger::HOST_DIR
-    ),
+    "busy" => HostError::LockBusy { waited: wait },
+    "noflock" => HostError::NoFlock,
+    _ => HostError::StateDir,
   })
 }
 
@@ -605,70 +586,4 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
 }
 
 #[cfg(test)]
-mod tests {
-  use super::*;
-
-  #[test]
-  fn base64_matches_coreutils() {
-    let b64 = crate::host::shell::encode;
-    assert_eq!(b64(b""), "");
-    assert_eq!(b64(b"a"), "YQ==");
-    assert_eq!(b64(b"ab"), "YWI=");
-    assert_eq!(b64(b"vm\n"), "dm0K");
-  }
-
-  /// The host checks a controller file's sha256 again as it arrived: a file
-  /// that changed after the controller's check is removed, nothing runs.
-  #[test]
-  fn a_payload_that_arrives_with_another_sha256_runs_nothing() -> Result<(), Box<dyn std::error::Error>> {
-    use crate::host::transport::Transport;
-    let dir = tempfile::tempdir()?;
-    let file = dir.path().join("go.tgz");
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&file, &data)?;
-    let (good, len) = sha256_file(&file)?;
-    let host_dir = dir.path().join("host").display().to_string();
-    let info = HostInfo { home: "/nonexistent".to_owned(), ..HostInfo::default() };
-    let run = |sha256: &str| -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
-      let payload = Payload { path: file.clone(), sha256: sha256.to_owned(), dir: host_dir.clone() };
-      let change = Change::Run {
-        summary: "x".to_owned(),
-        script: "cp -- \"$CONVERGE_PAYLOAD\" \"$CONVERGE_PAYLOAD.seen\"; rm -f -- \"$CONVERGE_PAYLOAD\""
-          .to_owned(),
-        system: false,
-        payload: Some(payload),
-      };
-      let nonce = crate::host::shell::nonce();
-      let mut body = Script::new(&nonce);
-      body.fixed("set -e");
-      let mut sent = Vec::new();
-      change_script(&mut body, &change, &info, "", &mut vec![(file.clone(), len)].into_iter(), &mut sent);
-      let mut local = crate::host::transport::Local { name: "localhost".to_owned() };
-      let out = local.run_input(input_of(body.text(), &nonce, &sent), Duration::from_secs(30))?;
-      Ok((out.status, String::from_utf8_lossy(&out.stderr).into_owned()))
-    };
-    let (status, said) = run(&"0".repeat(64))?;
-    assert_eq!(status, Some(1), "{said}");
-    assert!(said.contains("sha256 mismatch") && said.contains("nothing was changed"), "{said}");
-    let left: Vec<_> = std::fs::read_dir(&host_dir)?.collect();
-    assert!(left.is_empty(), "the damaged file is removed: {left:?}");
-    let (status, said) = run(&good)?;
-    assert_eq!(status, Some(0), "{said}");
-    let seen: Vec<_> = std::fs::read_dir(&host_dir)?.flatten().map(|e| e.path()).collect();
-    assert_eq!(seen.len(), 1, "{seen:?}");
-    assert_eq!(std::fs::read(&seen[0])?, data, "the file arrives byte for byte");
-    Ok(())
-  }
-
-  #[test]
-  fn a_killed_script_is_named_as_such() {
-    assert_eq!(
-      ended_early(None, "noise\n"),
-      "the apply script ended before its end marker (it was killed by a signal): noise"
-    );
-    assert_eq!(
-      ended_early(Some(137), ""),
-      "the apply script ended before its end marker (exit status 137: killed by signal 9)"
-    );
-  }
-}
+mod tests;

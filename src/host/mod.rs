@@ -6,6 +6,7 @@
 //! ([`shell::dialect`]). [`facts`] sends the facts script and parses what it
 //! found into host facts: this is the one round trip before planning.
 
+pub mod error;
 pub mod facts;
 pub mod shell;
 pub mod ssh;

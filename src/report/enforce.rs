@@ -5,21 +5,28 @@
 //! scraper or a reader never sees half a file.
 
 use crate::fleet::{HostRun, Status};
+use crate::report::document::{EnforceReport, RunReport};
 use crate::report::plan::Labels;
 use std::fmt::Write;
 use std::time::Duration;
 
-/// The JSON report: the applied plan document plus when and how long.
-pub fn json(runs: &[HostRun], started: u64, duration: Duration, commit: Option<&str>) -> serde_json::Value {
-  let mut doc = crate::report::plan::json(runs, true);
-  doc["kind"] = serde_json::json!("converge-report");
-  doc["started"] = serde_json::json!(started);
-  doc["duration_ms"] = serde_json::json!(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
-  doc["ok"] = serde_json::json!(!runs.iter().any(|r| r.status.failed()));
-  if let Some(c) = commit {
-    doc["commit"] = serde_json::json!(c);
+/// The JSON report: the applied run plus when, how long and from which commit.
+pub fn json(
+  report: &RunReport,
+  runs: &[HostRun],
+  started: u64,
+  duration: Duration,
+  commit: Option<&str>,
+) -> serde_json::Value {
+  EnforceReport {
+    run: report,
+    kind: "converge-report",
+    started,
+    duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+    ok: !runs.iter().any(|r| r.status().failed()),
+    commit: commit.map(str::to_owned),
   }
-  doc
+  .to_json()
 }
 
 /// A label value in the text format: backslash, double quote and newline escaped.
@@ -34,11 +41,11 @@ pub fn metrics(runs: &[HostRun], finished: u64, duration: Duration) -> String {
     let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge");
   };
   family(&mut s, "converge_hosts", "Hosts of the last converge enforce run, by how their run ended.");
-  for status in [Status::Ok, Status::Changed, Status::Failed, Status::Unreachable] {
-    let n = runs.iter().filter(|r| r.status == status).count();
+  for status in Status::ALL {
+    let n = runs.iter().filter(|r| r.status() == status).count();
     let _ = writeln!(s, "converge_hosts{{status=\"{}\"}} {n}", status.word());
   }
-  let labels = Labels::of(runs.iter().map(|r| &r.plan));
+  let labels = Labels::of(runs.iter().filter_map(HostRun::plan));
   family(&mut s, "converge_changes", "Resources the last run had to change, by why: drift, intent or new.");
   for (label, n) in [("drift", labels.drift), ("intent", labels.intent), ("new", labels.new)] {
     let _ = writeln!(s, "converge_changes{{label=\"{label}\"}} {n}");
@@ -54,24 +61,24 @@ pub fn metrics(runs: &[HostRun], finished: u64, duration: Duration) -> String {
   );
   let _ = writeln!(s, "converge_last_run_timestamp_seconds {finished}");
   family(&mut s, "converge_last_run_success", "1 when no host failed or was unreachable in the last run.");
-  let _ = writeln!(s, "converge_last_run_success {}", u8::from(!runs.iter().any(|r| r.status.failed())));
+  let _ = writeln!(s, "converge_last_run_success {}", u8::from(!runs.iter().any(|r| r.status().failed())));
   family(&mut s, "converge_host_up", "1 when the host was reached and converged without failure.");
   for run in runs {
-    let up = u8::from(!run.status.failed());
-    let _ = writeln!(s, "converge_host_up{{host=\"{}\"}} {up}", label_value(&run.plan.host));
+    let up = u8::from(!run.status().failed());
+    let _ = writeln!(s, "converge_host_up{{host=\"{}\"}} {up}", label_value(run.host()));
   }
   family(&mut s, "converge_host_drift_resources", "Resources found drifted on the host.");
   for run in runs {
-    let n = Labels::of([&run.plan]).drift;
-    let _ = writeln!(s, "converge_host_drift_resources{{host=\"{}\"}} {n}", label_value(&run.plan.host));
+    let n = Labels::of(run.plan()).drift;
+    let _ = writeln!(s, "converge_host_drift_resources{{host=\"{}\"}} {n}", label_value(run.host()));
   }
   family(&mut s, "converge_host_duration_seconds", "Wall time of the host's run.");
   for run in runs {
     let _ = writeln!(
       s,
       "converge_host_duration_seconds{{host=\"{}\"}} {:.3}",
-      label_value(&run.plan.host),
-      run.duration.as_secs_f64()
+      label_value(run.host()),
+      run.duration().as_secs_f64()
     );
   }
   s

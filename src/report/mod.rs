@@ -5,7 +5,9 @@
 //! shows plans and outcomes (human, JSON, markdown), [`verify`] shows verify
 //! matrices, [`enforce`] writes the enforce report and Prometheus metrics.
 
+pub mod document;
 pub mod enforce;
 pub mod plan;
+pub mod render;
 pub mod reporter;
 pub mod verify;

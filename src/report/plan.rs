@@ -10,11 +10,7 @@ use crate::check::secrets::Secrets;
 use crate::fleet::{HostRun, Status};
 use crate::plan::change::{Change, FileState};
 use crate::plan::planner::{HostPlan, Step};
-use serde_json::json;
 use std::fmt::Write;
-
-/// The JSON document's schema version; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -40,7 +36,7 @@ impl Action {
     }
   }
 
-  fn sign(self) -> &'static str {
+  pub fn sign(self) -> &'static str {
     match self {
       Action::Create => "+",
       Action::Update => "~",
@@ -49,7 +45,7 @@ impl Action {
     }
   }
 
-  fn word(self) -> &'static str {
+  pub fn word(self) -> &'static str {
     match self {
       Action::Create => "create",
       Action::Update => "update",
@@ -166,18 +162,22 @@ fn fields(before: Option<&FileState>, after: &FileState) -> Vec<String> {
 /// The plan for people.
 pub fn human(runs: &[HostRun], color: bool) -> String {
   let mut s = String::new();
-  let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
-  for plan in plans.iter().copied() {
-    let counts = Counts::of([plan]);
-    let _ = writeln!(s, "{}", paint(&plan.host, "1", color));
-    if let Some(error) = &plan.error {
-      let _ = writeln!(s, "  {} {error}", paint("!", "31", color));
+  for run in runs {
+    let _ = writeln!(s, "{}", paint(run.host(), "1", color));
+    let shown_error = match run {
+      HostRun::Stopped(_) => run.error(),
+      HostRun::Ran(r) => r.plan.error.as_ref().and_then(|_| run.error()),
+    };
+    if let Some(error) = &shown_error {
+      let _ = writeln!(s, "  {} {error} [{}]", paint("!", "31", color), error.code().as_str());
     }
+    let Some(plan) = run.plan() else { continue };
     for step in &plan.steps {
       let action = Action::of(step);
       if step.failed() {
         for e in &step.errors {
-          let _ = writeln!(s, "  {} {}: {}", paint("!", "31", color), step.name, e.message);
+          let (sign, code) = (paint("!", "31", color), e.code.as_str());
+          let _ = writeln!(s, "  {sign} {}: {} [{code}, {}]", step.name, e.message, step.at);
           if let Some(help) = &e.help {
             let _ = writeln!(s, "      help: {help}");
           }
@@ -209,19 +209,22 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
         }
       }
     }
-    if counts.changes() == 0 && plan.error.is_none() && !plan.failed() {
+    for warning in run.warnings() {
+      let _ = writeln!(s, "  {} {warning} [W711]", paint("·", "2", color));
+    }
+    if Counts::of([plan]).changes() == 0 && plan.error.is_none() && !plan.failed() {
       let _ = writeln!(s, "  no changes");
     }
   }
-  let c = Counts::of(plans.iter().copied());
+  let c = total_counts(runs);
   let _ = writeln!(
     s,
     "Plan: {} to create, {} to update, {} to remove on {} host{}{}.",
     c.create,
     c.update,
     c.remove,
-    plans.len(),
-    if plans.len() == 1 { "" } else { "s" },
+    runs.len(),
+    if runs.len() == 1 { "" } else { "s" },
     if c.failed > 0 { format!("; {} failed", c.failed) } else { String::new() }
   );
   all_secrets(runs).redact(&s)
@@ -271,7 +274,7 @@ fn change_lines(change: &Change, sensitive: bool, secrets: &Secrets, color: bool
 /// Why a step failed or was skipped, as shown: a sensitive step's reason keeps
 /// its first part (`exit status 3`) only, since the rest is the command's own
 /// error output.
-fn reason(plan: &HostPlan, name: &str, why: &str) -> String {
+pub fn reason(plan: &HostPlan, name: &str, why: &str) -> String {
   let sensitive = plan.steps.iter().any(|s| s.name == name && s.sensitive);
   match why.split_once(": ") {
     Some((head, _)) if sensitive => format!("{}: {}", plan.secrets.redact(head), crate::check::secrets::MASK),
@@ -293,146 +296,77 @@ fn color_diff_line(line: &str, color: bool) -> String {
   }
 }
 
-fn change_json(change: &Change, sensitive: bool, secrets: &Secrets) -> serde_json::Value {
-  let sha = |f: Option<&FileState>| f.map(|f| f.hash().to_hex().to_string());
-  match change {
-    Change::Write { path, before, after, system } => json!({
-      "type": "write",
-      "path": path,
-      "system": system,
-      "before_blake3": sha(before.as_ref()),
-      "after_blake3": sha(Some(after)),
-      "mode_before": before.as_ref().and_then(|b| b.mode).map(|m| format!("{m:04o}")),
-      "mode_after": after.mode.map(|m| format!("{m:04o}")),
-      "owner_before": before.as_ref().and_then(|b| b.owner.clone()),
-      "owner_after": after.owner,
-      "diff": if sensitive { "(sensitive)".to_owned() } else { secrets.redact_diff(&diff(before.as_ref(), Some(after), path)) },
-    }),
-    Change::Remove { path, before, system } => json!({
-      "type": "remove",
-      "path": path,
-      "system": system,
-      "before_blake3": sha(Some(before)),
-      "diff": if sensitive { "(sensitive)".to_owned() } else { secrets.redact_diff(&diff(Some(before), None, path)) },
-    }),
-    Change::Run { summary, system, .. } => json!({
-      "type": "run",
-      "summary": if sensitive { crate::check::secrets::MASK.to_owned() } else { secrets.redact(summary) },
-      "system": system,
-    }),
-  }
-}
-
-/// The plan (and, applying, the results) as JSON (schema [`FORMAT_VERSION`]).
-pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
-  let c = Counts::of(runs.iter().map(|r| &r.plan));
-  let hosts: Vec<serde_json::Value> = runs
-    .iter()
-    .map(|run| {
-      let plan = &run.plan;
-      let outcome = run.outcome.as_ref();
-      json!({
-        "host": plan.host,
-        "status": run.status,
-        "duration_ms": u64::try_from(run.duration.as_millis()).unwrap_or(u64::MAX),
-        "connections": run.stats.connections,
-        "channels": run.stats.channels,
-        "facts_blake3": plan.facts_hash,
-        "error": plan.error.as_ref().or(outcome.and_then(|o| o.error.as_ref())),
-        "steps": plan.steps.iter().map(|step| {
-          let result = outcome.and_then(|o| o.steps.iter().find(|(n, _)| *n == step.name)).map(|(_, r)| match r {
-            StepOutcome::Unchanged => json!({"status": "unchanged"}),
-            StepOutcome::Changed => json!({"status": "changed"}),
-            StepOutcome::Failed(why) => json!({"status": "failed", "reason": reason(plan, &step.name, why)}),
-            StepOutcome::Skipped(why) => json!({"status": "skipped", "reason": reason(plan, &step.name, why)}),
-          });
-          json!({
-            "name": step.name,
-            "kind": step.kind,
-            "action": Action::of(step).word(),
-            "label": step.label,
-            "notified_by": step.notified_by,
-            "notes": step.notes,
-            "errors": step.errors.iter().map(|e| json!({"code": e.code.as_str(), "message": e.message, "help": e.help})).collect::<Vec<_>>(),
-            "changes": step.changes.iter().map(|ch| change_json(ch, step.sensitive, &plan.secrets)).collect::<Vec<_>>(),
-            "result": result,
-          })
-        }).collect::<Vec<_>>(),
-      })
-    })
-    .collect();
-  let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
-  let labels = Labels::of(runs.iter().map(|r| &r.plan));
-  let mut doc = json!({
-    "format_version": FORMAT_VERSION,
-    "applied": applied,
-    "summary": {
-      "create": c.create, "update": c.update, "remove": c.remove, "failed": c.failed, "hosts": runs.len(),
-      "ok": count(Status::Ok), "changed": count(Status::Changed),
-      "hosts_failed": count(Status::Failed), "unreachable": count(Status::Unreachable),
-      "stale": count(Status::Stale),
-      "drift": labels.drift, "intent": labels.intent, "new": labels.new,
-    },
-    "hosts": hosts,
-  });
-  all_secrets(runs).redact_json(&mut doc);
-  doc
-}
-
 /// The sensitive values of every host: what no output may show.
 pub fn all_secrets(runs: &[HostRun]) -> Secrets {
   let mut all = Secrets::default();
-  for run in runs {
-    all.extend(&run.plan.secrets);
+  for plan in runs.iter().filter_map(HostRun::plan) {
+    all.extend(&plan.secrets);
   }
   all
+}
+
+/// A host's counts, with `failed` counting the host's own error and every
+/// resource that failed planning or applying.
+fn host_counts(run: &HostRun) -> Counts {
+  Counts { failed: crate::report::document::failures(run), ..Counts::of(run.plan()) }
+}
+
+/// Counts over all hosts.
+fn total_counts(runs: &[HostRun]) -> Counts {
+  runs.iter().map(host_counts).fold(Counts::default(), |a, b| Counts {
+    create: a.create + b.create,
+    update: a.update + b.update,
+    remove: a.remove + b.remove,
+    failed: a.failed + b.failed,
+  })
 }
 
 /// The end of a run for people: each host's status, changes, duration and
 /// connections, then what failed.
 pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
   let mut s = String::new();
-  let width = runs.iter().map(|r| r.plan.host.len()).max().unwrap_or(4).max(4);
+  let width = runs.iter().map(|r| r.host().len()).max().unwrap_or(4).max(4);
   let _ = writeln!(s, "\n{:width$}  {:11}  {:>7}  {:>8}  CONN/CHAN", "HOST", "STATUS", "CHANGES", "TIME");
   for run in runs {
-    let changes = match &run.outcome {
-      Some(o) => o.changed(),
-      None => run.plan.change_count(),
-    };
-    let code = match run.status {
+    let status = run.status();
+    let code = match status {
       Status::Ok => "32",
       Status::Changed => "33",
       Status::Failed | Status::Unreachable | Status::Stale => "31",
     };
-    let word = format!("{:11}", run.status.word());
+    let word = format!("{:11}", status.word());
+    let stats = run.stats();
     let _ = writeln!(
       s,
-      "{:width$}  {}  {changes:>7}  {:>7.2}s  {}/{}",
-      run.plan.host,
+      "{:width$}  {}  {:>7}  {:>7.2}s  {}/{}",
+      run.host(),
       paint(&word, code, color),
-      run.duration.as_secs_f64(),
-      run.stats.connections,
-      run.stats.channels
+      run.changes(),
+      run.duration().as_secs_f64(),
+      stats.connections,
+      stats.channels
     );
   }
   for run in runs {
-    let error = run.outcome.as_ref().and_then(|o| o.error.as_ref());
-    if let Some(e) = error.filter(|_| run.plan.error.is_none()) {
-      let _ = writeln!(s, "{}: {} {}", run.plan.host, paint("!", "31", color), run.plan.secrets.redact(e));
+    // An assertion's error is shown with the plan; the rest here.
+    let shown = match run {
+      HostRun::Ran(r) if r.plan.error.is_some() => None,
+      _ => run.error(),
+    };
+    if let Some(e) = shown {
+      let redacted = run.plan().map_or_else(|| e.to_string(), |p| p.secrets.redact(&e.to_string()));
+      let _ = writeln!(s, "{}: {} {redacted} [{}]", run.host(), paint("!", "31", color), e.code().as_str());
     }
-    if matches!(run.status, Status::Unreachable | Status::Stale)
-      && let Some(e) = &run.plan.error
-    {
-      let _ = writeln!(s, "{}: {} {e}", run.plan.host, paint("!", "31", color));
-    }
-    for (name, result) in run.outcome.iter().flat_map(|o| o.steps.iter()) {
-      if let StepOutcome::Failed(why) | StepOutcome::Skipped(why) = result {
-        let why = reason(&run.plan, name, why);
-        let _ = writeln!(s, "{}: {} {name}: {why}", run.plan.host, paint("!", "31", color));
+    if let (Some(outcome), Some(plan)) = (run.outcome(), run.plan()) {
+      for (name, result) in &outcome.steps {
+        if let StepOutcome::Failed(why) | StepOutcome::Skipped(why) = result {
+          let why = reason(plan, name, why);
+          let _ = writeln!(s, "{}: {} {name}: {why}", run.host(), paint("!", "31", color));
+        }
       }
     }
   }
-  let count = |status: Status| runs.iter().filter(|r| r.status == status).count();
+  let count = |status: Status| runs.iter().filter(|r| r.status() == status).count();
   let _ = writeln!(
     s,
     "{} {} host{}: {} ok, {} changed, {} failed, {} unreachable{}.",
@@ -497,15 +431,14 @@ pub fn markdown(runs: &[HostRun], plan_hash: Option<&str>) -> String {
 }
 
 fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> String {
-  let plans: Vec<&HostPlan> = runs.iter().map(|r| &r.plan).collect();
-  let c = Counts::of(plans.iter().copied());
-  let labels = Labels::of(plans.iter().copied());
+  let c = total_counts(runs);
+  let labels = Labels::of(runs.iter().filter_map(HostRun::plan));
   let mut head = String::from("## converge plan\n\n");
   let _ = writeln!(
     head,
     "**{} host{}**: {} to create, {} to update, {} to remove ({} drift, {} intent, {} new){}.\n",
-    plans.len(),
-    if plans.len() == 1 { "" } else { "s" },
+    runs.len(),
+    if runs.len() == 1 { "" } else { "s" },
     c.create,
     c.update,
     c.remove,
@@ -521,16 +454,24 @@ fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> S
   let mut table = String::from(
     "| host | create | update | remove | drift | intent | new | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
   );
-  let quiet = plans.iter().filter(|p| p.change_count() == 0 && !p.failed()).count();
-  let busy: Vec<&HostPlan> = plans.iter().copied().filter(|p| p.change_count() > 0 || p.failed()).collect();
+  let busy_run = |r: &HostRun| r.changes() > 0 || host_counts(r).failed > 0;
+  let quiet = runs.iter().filter(|r| !busy_run(r)).count();
+  let busy: Vec<&HostRun> = runs.iter().filter(|r| busy_run(r)).collect();
   let row_budget = limit / 3;
   let mut shown = 0;
-  for plan in &busy {
-    let h = Counts::of([*plan]);
-    let l = Labels::of([*plan]);
+  for run in &busy {
+    let h = host_counts(run);
+    let l = Labels::of(run.plan());
     let row = format!(
       "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
-      plan.host, h.create, h.update, h.remove, l.drift, l.intent, l.new, h.failed
+      run.host(),
+      h.create,
+      h.update,
+      h.remove,
+      l.drift,
+      l.intent,
+      l.new,
+      h.failed
     );
     if table.len() + row.len() > row_budget {
       break;
@@ -557,19 +498,20 @@ fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> S
 
   // Sections, hosts with identical changes together.
   let mut sections: Vec<Section> = Vec::new();
-  for plan in &busy {
-    let body = host_markdown(plan);
+  for run in &busy {
+    let body = host_markdown(run);
     if let Some(section) = sections.iter_mut().find(|s| s.body == body) {
-      section.hosts.push(plan.host.clone());
+      section.hosts.push(run.host().to_owned());
       continue;
     }
-    let resources = plan
-      .steps
+    let resources = run
+      .plan()
       .iter()
+      .flat_map(|p| p.steps.iter())
       .filter(|s| !s.changes.is_empty() || s.failed())
       .map(|s| format!("`{}`", s.name))
       .collect();
-    sections.push(Section { hosts: vec![plan.host.clone()], counts: Counts::of([*plan]), body, resources });
+    sections.push(Section { hosts: vec![run.host().to_owned()], counts: host_counts(run), body, resources });
   }
   let mut rendered: Vec<String> = sections.iter().map(Section::full).collect();
   let fixed = head.len() + table.len() + 200;
@@ -609,11 +551,12 @@ fn plural_s(n: usize) -> &'static str {
 }
 
 /// One host's changes in markdown.
-fn host_markdown(plan: &HostPlan) -> String {
+fn host_markdown(run: &HostRun) -> String {
   let mut s = String::new();
-  if let Some(e) = &plan.error {
-    let _ = writeln!(s, "**error:** {e}\n");
+  if let Some(e) = run.error() {
+    let _ = writeln!(s, "**error** (`{}`): {e}\n", e.code().as_str());
   }
+  let Some(plan) = run.plan() else { return s };
   for step in &plan.steps {
     for e in &step.errors {
       let _ = writeln!(s, "- **{}**: {}", step.name, e.message);

@@ -2,18 +2,46 @@
 //! or JSON), summaries and file lists. Nothing else in converge prints.
 
 use crate::cli::arguments::Format;
+use crate::cli::commands::Stop;
 use crate::cli::config::Output;
 use crate::diagnostic::{Diagnostic, Diagnostics, JsonDiagnostic, render};
+use crate::fleet::HostRun;
+use crate::report::document::RunReport;
+use crate::report::render::{Render, renderer};
 use crate::source::Sources;
 use std::io::Write;
 
 pub struct Reporter {
   output: Output,
+  /// The output format's renderer, chosen once here.
+  render: Box<dyn Render>,
 }
 
 impl Reporter {
   pub fn new(output: Output) -> Self {
-    Self { output }
+    Self { render: renderer(output.format), output }
+  }
+
+  /// A run's plan or results, in the run's format.
+  pub fn run(&self, report: &RunReport, runs: &[HostRun], verify: bool) {
+    self.render.run(self, report, runs, verify);
+  }
+
+  /// `converge verify`'s matrices, in the run's format.
+  pub fn verify(&self, runs: &[HostRun]) {
+    self.render.verify(self, runs);
+  }
+
+  /// A run that stopped before any host, in the run's format.
+  pub fn stopped(&self, stop: &Stop, applied: bool) {
+    self.render.stopped(self, stop, applied);
+  }
+
+  /// The playbooks' warnings, for people (JSON carries them in the document).
+  pub fn warnings(&self, warnings: &Diagnostics, sources: &Sources) {
+    if !warnings.is_empty() && self.output.format != Format::Json {
+      self.diagnostics(warnings.clone(), sources, "warnings");
+    }
   }
 
   pub fn format(&self) -> Format {
@@ -125,12 +153,13 @@ pub struct Progress {
 
 impl Progress {
   pub fn host_done(&self, run: &crate::fleet::HostRun) {
-    let status = match &run.verify {
+    let word = run.status().word();
+    let status = match run.verify() {
       Some(m) if m.holds() => "verified".to_owned(),
-      Some(m) if m.error.is_none() => format!("{}, {} verify cells fail", run.status.word(), m.failures()),
-      _ => run.status.word().to_owned(),
+      Some(m) if m.error.is_none() => format!("{word}, {} verify cells fail", m.failures()),
+      _ => word.to_owned(),
     };
-    let line = format!("{}: {status} ({:.2} s)", run.plan.host, run.duration.as_secs_f64());
+    let line = format!("{}: {status} ({:.2} s)", run.host(), run.duration().as_secs_f64());
     if let Some(bar) = &self.bar {
       bar.inc(1);
       bar.set_message(line);

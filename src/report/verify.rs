@@ -23,12 +23,16 @@ fn paint(text: &str, code: &str, color: bool) -> String {
 
 /// Whether a row checks a value of a `sensitive` resource.
 fn sensitive(run: &HostRun, row: &Row) -> bool {
-  run.plan.steps.iter().any(|s| s.name == row.resource && s.sensitive)
+  run.plan().is_some_and(|p| p.steps.iter().any(|s| s.name == row.resource && s.sensitive))
 }
 
 /// A value seen or wanted, as shown for the row.
 fn shown(run: &HostRun, row: &Row, value: &str) -> String {
-  if sensitive(run, row) { MASK.to_owned() } else { run.plan.secrets.redact(value) }
+  if sensitive(run, row) {
+    MASK.to_owned()
+  } else {
+    run.plan().map_or_else(|| value.to_owned(), |p| p.secrets.redact(value))
+  }
 }
 
 fn mark(cell: &Cell) -> &'static str {
@@ -44,9 +48,9 @@ fn mark(cell: &Cell) -> &'static str {
 pub fn human(runs: &[HostRun], color: bool) -> String {
   let mut s = String::new();
   for run in runs {
-    let host = &run.plan.host;
-    let Some(matrix) = &run.verify else {
-      let why = run.plan.error.as_deref().unwrap_or("not verified");
+    let host = &run.host();
+    let Some(matrix) = run.verify() else {
+      let why = run.error().map_or_else(|| "not verified".to_owned(), |e| e.to_string());
       let _ = writeln!(s, "{}\n  {} {why}\n", paint(host, "1", color), paint("!", "31", color));
       continue;
     };
@@ -94,7 +98,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
           None => groups.push((seen, vec![c])),
         }
       }
-      let fix = if row.pending && run.outcome.is_none() {
+      let fix = if row.pending && run.outcome().is_none() {
         "a pending change addresses it"
       } else {
         "no pending change addresses it"
@@ -123,7 +127,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
       }
     );
   }
-  let holding = runs.iter().filter(|r| r.verify.as_ref().is_some_and(Matrix::holds)).count();
+  let holding = runs.iter().filter(|r| r.verify().is_some_and(Matrix::holds)).count();
   let _ = writeln!(
     s,
     "Verified {} host{}: {holding} hold, {} do not. (✓ holds, ✗ wrong value, – consumer absent, ? no answer)",
@@ -138,14 +142,14 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
 pub fn json(runs: &[HostRun]) -> serde_json::Value {
   let hosts: Vec<serde_json::Value> = runs
     .iter()
-    .map(|run| match &run.verify {
+    .map(|run| match run.verify() {
       None => json!({
-        "host": run.plan.host,
+        "host": run.host(),
         "holds": false,
-        "error": run.plan.error.clone().unwrap_or_else(|| "not verified".to_owned()),
+        "error": run.error().map_or_else(|| "not verified".to_owned(), |e| e.to_string()),
       }),
       Some(m) => json!({
-        "host": run.plan.host,
+        "host": run.host(),
         "holds": m.holds(),
         "user": m.user,
         "shell": m.shell,
@@ -163,14 +167,14 @@ pub fn json(runs: &[HostRun]) -> serde_json::Value {
             "label": row.label,
             "resource": row.resource,
             "expect": expect,
-            "pending_change": row.pending && run.outcome.is_none(),
+            "pending_change": row.pending && run.outcome().is_none(),
             "cells": cells,
           })
         }).collect::<Vec<_>>(),
       }),
     })
     .collect();
-  let holding = runs.iter().filter(|r| r.verify.as_ref().is_some_and(Matrix::holds)).count();
+  let holding = runs.iter().filter(|r| r.verify().is_some_and(Matrix::holds)).count();
   let mut doc = json!({
     "format_version": FORMAT_VERSION,
     "summary": { "hosts": runs.len(), "holding": holding, "failing": runs.len() - holding },
@@ -197,9 +201,13 @@ fn hide_values(value: &mut serde_json::Value) {
 pub fn markdown(runs: &[HostRun]) -> String {
   let mut s = String::from("## converge verify\n\n");
   for run in runs {
-    let _ = writeln!(s, "### `{}`\n", run.plan.host);
-    let Some(m) = &run.verify else {
-      let _ = writeln!(s, "not verified: {}\n", run.plan.error.as_deref().unwrap_or("no matrix"));
+    let _ = writeln!(s, "### `{}`\n", run.host());
+    let Some(m) = run.verify() else {
+      let _ = writeln!(
+        s,
+        "not verified: {}\n",
+        run.error().map_or_else(|| "no matrix".to_owned(), |e| e.to_string())
+      );
       continue;
     };
     if let Some(e) = &m.error {

@@ -4,71 +4,25 @@
 //! of `forks` threads. A host that cannot be reached, hangs, or fails is
 //! recorded and the others finish. Per host: one connection, facts in one
 //! channel, the apply in one more.
+//!
+//! What enters: the resolved [`Playbook`] and the run's settings. What leaves:
+//! one [`HostRun`] per host, in inventory order.
 
-use crate::apply::{HostOutcome, apply_host};
+mod host_run;
+
+pub use host_run::{HostRun, Measured, Ran, Status, Stopped};
+
+use crate::apply::apply_host;
 use crate::check::playbook::{HostPlay, Playbook};
 use crate::check::resolver::LOCALHOST;
+use crate::host::error::HostError;
 use crate::host::ssh::{ClientConfig, Given, Ssh};
 use crate::host::transport::{Local, Stats, Transport};
-use crate::plan::planner::{HostPlan, PlanOptions, failed_host, plan_host};
+use crate::plan::planner::{PlanOptions, plan_host};
 use crate::source::Sources;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// How a host's run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-  /// Nothing to change (or, applying, nothing changed).
-  Ok,
-  /// Changes pending (`--plan`) or made.
-  Changed,
-  Failed,
-  /// No connection: refused, timed out, host key or authentication refused.
-  Unreachable,
-  /// The host changed since the plan was made: `converge apply PLAN`, or
-  /// another run converged it between this run's facts and its host lock.
-  /// Nothing was changed.
-  Stale,
-}
-
-impl Status {
-  pub fn word(self) -> &'static str {
-    match self {
-      Status::Ok => "ok",
-      Status::Changed => "changed",
-      Status::Failed => "failed",
-      Status::Unreachable => "unreachable",
-      Status::Stale => "stale",
-    }
-  }
-
-  /// Whether the run failed on this host.
-  pub fn failed(self) -> bool {
-    matches!(self, Status::Failed | Status::Unreachable | Status::Stale)
-  }
-}
-
-/// One host's run.
-#[derive(Debug)]
-pub struct HostRun {
-  pub plan: HostPlan,
-  pub outcome: Option<HostOutcome>,
-  pub status: Status,
-  pub stats: Stats,
-  pub duration: Duration,
-  /// What each consumer saw (`verify`).
-  pub verify: Option<crate::verify::Matrix>,
-}
-
-impl HostRun {
-  /// A host that stopped before its facts: nothing planned, nothing run.
-  fn stopped(host: &str, error: String, status: Status, stats: Stats, started: Instant) -> HostRun {
-    let plan = failed_host(host, error);
-    HostRun { plan, outcome: None, status, stats, duration: started.elapsed(), verify: None }
-  }
-}
 
 /// Settings of a run.
 #[derive(Clone, Debug)]
@@ -119,7 +73,7 @@ enum Route {
   Local,
   Ssh(Box<crate::host::ssh::Target>),
   /// Why it cannot be reached (an unusable setting).
-  Refused(Status, String),
+  Refused(HostError),
 }
 
 impl Route {
@@ -143,11 +97,11 @@ fn route(playbook: &Playbook, play: &HostPlay, options: &RunOptions, client: &Cl
   }
   if !options.plan.root.is_empty() {
     let why = "`--root` converges a directory on this machine; it cannot reach SSH hosts";
-    return Route::Refused(Status::Failed, why.to_owned());
+    return Route::Refused(HostError::Refused(why.to_owned()));
   }
   match client.target(&play.name, &given(playbook, play), &options.ssh) {
     Ok(t) => Route::Ssh(Box::new(t)),
-    Err(e) => Route::Refused(Status::Unreachable, e.to_string()),
+    Err(e) => Route::Refused(HostError::Unreachable(e.to_string())),
   }
 }
 
@@ -213,71 +167,76 @@ fn run_host(
   options: &RunOptions,
 ) -> HostRun {
   let started = Instant::now();
+  let mut measured = Measured::default();
+  let stopped = |error: HostError, mut measured: Measured| {
+    measured.total = started.elapsed();
+    HostRun::Stopped(Stopped { host: play.name.clone(), error, measured })
+  };
   let local = matches!(route, Route::Local);
   // Set by the SSH transport when the host stops answering mid-run.
   let mut lost: Option<Arc<AtomicBool>> = None;
   let mut transport: Box<dyn Transport> = match route {
     Route::Local => Box::new(Local { name: play.name.clone() }),
-    Route::Refused(status, why) => {
-      return HostRun::stopped(&play.name, why, status, Stats::default(), started);
-    }
+    Route::Refused(error) => return stopped(error, measured),
     Route::Ssh(target) => match Ssh::connect(&target) {
       Ok(ssh) => {
         lost = Some(ssh.lost());
         Box::new(ssh)
       }
       Err(e) => {
-        let stats = Stats { connections: 1, channels: 0 };
-        return HostRun::stopped(&play.name, e.to_string(), Status::Unreachable, stats, started);
+        measured.stats = Stats { connections: 1, channels: 0 };
+        measured.connect = started.elapsed();
+        return stopped(HostError::Unreachable(e.to_string()), measured);
       }
     },
   };
+  measured.connect = started.elapsed();
   let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
-  let mut plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
-  let mut apply = options.apply;
-  let mut stale = false;
-  if let (Some(saved), false) = (&options.saved, plan.lost) {
-    match saved.gate(&plan) {
-      crate::plan::saved_plan::Gate::Apply => {}
-      crate::plan::saved_plan::Gate::Done => apply = false,
-      crate::plan::saved_plan::Gate::Stale(why) => {
-        apply = false;
-        stale = true;
-        plan.error = Some(why);
-      }
-    }
+  let phase = Instant::now();
+  let plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
+  measured.plan = phase.elapsed();
+  if plan.facts_hash.is_empty() {
+    // No facts: the host stops here.
+    let why = plan.error.clone().unwrap_or_default();
+    let why = why.strip_prefix("cannot gather facts: ").unwrap_or(&why).to_owned();
+    measured.stats = transport.stats();
+    let error = if plan.lost || is_lost() { HostError::Lost(why) } else { HostError::Facts(why) };
+    return stopped(error, measured);
   }
+  let gate = options.saved.as_ref().map(|saved| saved.gate(&plan));
+  let apply = options.apply && matches!(gate, None | Some(crate::plan::saved_plan::Gate::Apply));
   let apply_options = crate::apply::ApplyOptions {
     root: options.plan.root.clone(),
     timeout: options.plan.timeout,
     lock_wait: options.lock_wait,
   };
-  let outcome = apply.then(|| apply_host(&plan, transport.as_mut(), &apply_options));
-  if let (Some(o), Some(dir), false) = (&outcome, &options.plan.state_dir, local)
+  let phase = Instant::now();
+  let outcome =
+    (apply && plan.error.is_none()).then(|| apply_host(&plan, transport.as_mut(), &apply_options));
+  measured.apply = phase.elapsed();
+  let mut warnings = Vec::new();
+  if let (Some(Ok(o)), Some(dir), false) = (&outcome, &options.plan.state_dir, local)
     && let Err(e) = crate::plan::ledger::append_controller(dir, &plan.host, &o.ledger)
   {
     // The host's own ledger has the lines; the controller's copy is a convenience.
-    plan
-      .steps
-      .iter_mut()
-      .take(1)
-      .for_each(|s| s.notes.push(format!("cannot record the ledger on the controller: {e}")));
+    warnings.push(format!("cannot record the ledger on the controller: {e}"));
   }
-  let status = match &outcome {
-    _ if plan.lost || is_lost() => Status::Unreachable,
-    _ if stale => Status::Stale,
-    Some(o) if o.stale => Status::Stale,
-    None if options.saved.is_some() && !plan.failed() => Status::Ok,
-    Some(o) if o.failed() => Status::Failed,
-    Some(o) if o.changed() > 0 => Status::Changed,
-    Some(_) => Status::Ok,
-    None if plan.failed() => Status::Failed,
-    None if plan.change_count() > 0 => Status::Changed,
-    None => Status::Ok,
-  };
-  let verify = (options.verify && !plan.lost && !is_lost())
+  let phase = Instant::now();
+  let verify = (options.verify && !is_lost())
     .then(|| crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout));
-  let stats = transport.stats();
+  measured.verify = phase.elapsed();
+  measured.stats = transport.stats();
+  let lost = is_lost();
   drop(transport);
-  HostRun { plan, outcome, status, stats, duration: started.elapsed(), verify }
+  measured.total = started.elapsed();
+  HostRun::Ran(Box::new(Ran {
+    plan,
+    gate,
+    outcome,
+    verify,
+    lost,
+    warnings,
+    saved: options.saved.is_some(),
+    measured,
+  }))
 }
