@@ -92,3 +92,27 @@ fn a_resource_that_fails_at_apply_is_counted_in_summary_failed() {
   assert_eq!(doc["hosts"][0]["steps"][0]["result"]["status"], "failed", "{doc}");
   assert_eq!(doc["summary"]["failed"], 1, "{doc}");
 }
+
+#[test]
+fn hosts_with_the_same_changes_are_shown_once_and_apply_says_what_happened_to_each_resource() {
+  let fleet = crate::fleet::Fleet::start(3);
+  let tag = std::process::id();
+  let playbook =
+    format!("{}file \"/var/tmp/converge-same-{tag}\" {{\n  content = \"same\\n\"\n}}\n", fleet.inventory());
+  let planned = fleet.converge(&playbook, &["--plan"]);
+  let text = String::from_utf8_lossy(&planned.stdout).into_owned();
+  assert_eq!(planned.status.code(), Some(2), "{text}");
+  assert!(text.contains("h01, h02, h03 (3 hosts): same changes"), "{text}");
+  assert_eq!(text.matches("+same").count(), 1, "the shared diff is shown once:\n{text}");
+  assert!(text.contains("Symbols: + create, ~ update, - remove"), "{text}");
+  let applied = fleet.converge(&playbook, &[]);
+  let text = String::from_utf8_lossy(&applied.stdout).into_owned();
+  let path = format!("/var/tmp/converge-same-{tag}");
+  for host in ["h01", "h02", "h03"] {
+    let _ = std::fs::remove_file(fleet.host_path(host, &path));
+  }
+  assert_eq!(applied.status.code(), Some(0), "{text}");
+  let line = text.lines().find(|l| l.contains(&path)).unwrap_or_default();
+  assert!(line.trim_start().starts_with('+') && line.ends_with(": applied"), "{line}\n{text}");
+  assert!(text.contains("Apply complete! Resources: 3 changed, 0 removed, 0 failed, 0 skipped."), "{text}");
+}

@@ -159,64 +159,40 @@ fn fields(before: Option<&FileState>, after: &FileState) -> Vec<String> {
   out
 }
 
-/// The plan for people.
+/// The plan for people: per host, each resource with its symbol, label and
+/// diff (and, applied, what happened to it). Hosts whose changes read the same
+/// are shown once, under all their names.
 pub fn human(runs: &[HostRun], color: bool) -> String {
   let mut s = String::new();
+  // Each host's body, and the hosts that share it (in order of first appearance).
+  let mut groups: Vec<(Vec<&str>, String)> = Vec::new();
   for run in runs {
-    let _ = writeln!(s, "{}", paint(run.host(), "1", color));
-    let shown_error = match run {
-      HostRun::Stopped(_) => run.error(),
-      HostRun::Ran(r) => r.plan.error.as_ref().and_then(|_| run.error()),
-    };
-    if let Some(error) = &shown_error {
-      let _ = writeln!(s, "  {} {error} [{}]", paint("!", "31", color), error.code().as_str());
-    }
-    let Some(plan) = run.plan() else { continue };
-    for step in &plan.steps {
-      let action = Action::of(step);
-      if step.failed() {
-        for e in &step.errors {
-          let (sign, code) = (paint("!", "31", color), e.code.as_str());
-          let _ = writeln!(s, "  {sign} {}: {} [{code}, {}]", step.name, e.message, step.at);
-          if let Some(help) = &e.help {
-            let _ = writeln!(s, "      help: {help}");
-          }
-        }
-        continue;
-      }
-      for note in &step.notes {
-        let _ = writeln!(s, "  {} {}: {note}", paint("·", "2", color), step.name);
-      }
-      if action == Action::None {
-        continue;
-      }
-      let code = match action {
-        Action::Create => "32",
-        Action::Remove => "31",
-        _ => "33",
-      };
-      let notified = if step.notified_by.is_empty() {
-        String::new()
-      } else {
-        format!(" (notified by {})", step.notified_by.join(", "))
-      };
-      let label =
-        step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
-      let _ = writeln!(s, "  {} {}{notified}{label}", paint(action.sign(), code, color), step.name);
-      for change in &step.changes {
-        for line in change_lines(change, step.sensitive, &plan.secrets, color) {
-          let _ = writeln!(s, "      {line}");
-        }
-      }
-    }
-    for warning in run.warnings() {
-      let _ = writeln!(s, "  {} {warning} [W711]", paint("·", "2", color));
-    }
-    if Counts::of([plan]).changes() == 0 && plan.error.is_none() && !plan.failed() {
-      let _ = writeln!(s, "  no changes");
+    let body = host_human(run, color);
+    let shared = run.changes() > 0 && run.error().is_none();
+    match groups.iter_mut().find(|(_, b)| shared && *b == body) {
+      Some((hosts, _)) => hosts.push(run.host()),
+      None => groups.push((vec![run.host()], body)),
     }
   }
+  for (hosts, body) in &groups {
+    let title = match hosts.as_slice() {
+      [one] => (*one).to_owned(),
+      many => format!("{} ({} hosts): same changes", host_list(many), many.len()),
+    };
+    let _ = writeln!(s, "{}\n{body}", paint(&title, "1", color).trim_end());
+  }
   let c = total_counts(runs);
+  if c.changes() > 0 || c.failed > 0 {
+    let _ = writeln!(
+      s,
+      "{}",
+      paint(
+        "Symbols: + create, ~ update, - remove, ! error, · note; (drift|intent|new) says why.",
+        "2",
+        color
+      )
+    );
+  }
   let _ = writeln!(
     s,
     "Plan: {} to create, {} to update, {} to remove on {} host{}{}.",
@@ -228,6 +204,82 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
     if c.failed > 0 { format!("; {} failed", c.failed) } else { String::new() }
   );
   all_secrets(runs).redact(&s)
+}
+
+/// Host names for a heading: the first eight, then how many more.
+fn host_list(hosts: &[&str]) -> String {
+  let shown: Vec<&str> = hosts.iter().take(8).copied().collect();
+  match hosts.len() {
+    n if n > 8 => format!("{} and {} more", shown.join(", "), n - 8),
+    _ => shown.join(", "),
+  }
+}
+
+/// One host's part of the plan, without its name.
+fn host_human(run: &HostRun, color: bool) -> String {
+  let mut s = String::new();
+  let shown_error = match run {
+    HostRun::Stopped(_) => run.error(),
+    HostRun::Ran(r) => r.plan.error.as_ref().and_then(|_| run.error()),
+  };
+  if let Some(error) = &shown_error {
+    let _ = writeln!(s, "  {} {error} [{}]", paint("!", "31", color), error.code().as_str());
+  }
+  let Some(plan) = run.plan() else { return s };
+  for step in &plan.steps {
+    let action = Action::of(step);
+    if step.failed() {
+      for e in &step.errors {
+        let (sign, code) = (paint("!", "31", color), e.code.as_str());
+        let _ = writeln!(s, "  {sign} {}: {} [{code}, {}]", step.name, e.message, step.at);
+        if let Some(help) = &e.help {
+          let _ = writeln!(s, "      help: {help}");
+        }
+      }
+      continue;
+    }
+    for note in &step.notes {
+      let _ = writeln!(s, "  {} {}: {note}", paint("·", "2", color), step.name);
+    }
+    if action == Action::None {
+      continue;
+    }
+    let code = match action {
+      Action::Create => "32",
+      Action::Remove => "31",
+      _ => "33",
+    };
+    let notified = if step.notified_by.is_empty() {
+      String::new()
+    } else {
+      format!(" (notified by {})", step.notified_by.join(", "))
+    };
+    let label = step.label.map_or(String::new(), |l| format!(" ({})", paint(l.word(), label_code(l), color)));
+    let result = match run.outcome().and_then(|o| o.steps.iter().find(|(n, _)| *n == step.name)) {
+      Some((_, StepOutcome::Changed)) => format!(": {}", paint("applied", "32", color)),
+      Some((_, StepOutcome::Unchanged)) => ": unchanged".to_owned(),
+      Some((_, StepOutcome::Failed(why))) => {
+        format!(": {} ({})", paint("failed", "31", color), reason(plan, &step.name, why))
+      }
+      Some((_, StepOutcome::Skipped(why))) => {
+        format!(": {} ({})", paint("skipped", "33", color), reason(plan, &step.name, why))
+      }
+      None => String::new(),
+    };
+    let _ = writeln!(s, "  {} {}{notified}{label}{result}", paint(action.sign(), code, color), step.name);
+    for change in &step.changes {
+      for line in change_lines(change, step.sensitive, &plan.secrets, color) {
+        let _ = writeln!(s, "      {line}");
+      }
+    }
+  }
+  for warning in run.warnings() {
+    let _ = writeln!(s, "  {} {warning} [W711]", paint("·", "2", color));
+  }
+  if Counts::of([plan]).changes() == 0 && plan.error.is_none() && !plan.failed() {
+    let _ = writeln!(s, "  no changes");
+  }
+  s
 }
 
 fn label_code(label: crate::plan::ledger::Label) -> &'static str {
@@ -366,6 +418,9 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
       }
     }
   }
+  if applied {
+    let _ = writeln!(s, "{}", apply_complete(runs));
+  }
   let count = |status: Status| runs.iter().filter(|r| r.status() == status).count();
   let _ = writeln!(
     s,
@@ -383,6 +438,30 @@ pub fn summary(runs: &[HostRun], applied: bool, color: bool) -> String {
     }
   );
   all_secrets(runs).redact(&s)
+}
+
+/// Terraform's closing line of an apply: what happened to the resources.
+fn apply_complete(runs: &[HostRun]) -> String {
+  let (mut changed, mut removed, mut failed, mut skipped) = (0, 0, 0, 0);
+  for run in runs {
+    let (Some(outcome), Some(plan)) = (run.outcome(), run.plan()) else { continue };
+    for (name, result) in &outcome.steps {
+      let removes = plan.steps.iter().any(|s| s.name == *name && Action::of(s) == Action::Remove);
+      match result {
+        StepOutcome::Changed if removes => removed += 1,
+        StepOutcome::Changed => changed += 1,
+        StepOutcome::Failed(_) => failed += 1,
+        StepOutcome::Skipped(_) => skipped += 1,
+        StepOutcome::Unchanged => {}
+      }
+    }
+  }
+  let how = if failed > 0 || runs.iter().any(|r| r.status().failed()) {
+    "Apply finished with errors"
+  } else {
+    "Apply complete"
+  };
+  format!("{how}! Resources: {changed} changed, {removed} removed, {failed} failed, {skipped} skipped.")
 }
 
 /// GitHub refuses comments longer than 65,536 characters; the markdown stays
