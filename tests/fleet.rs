@@ -631,11 +631,16 @@ pub fn lease() -> Leased {
   let turn = ONE_AT_A_TIME.read().unwrap_or_else(std::sync::PoisonError::into_inner);
   let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
   let shared = shared.get_or_insert_with(Shared::start);
-  if shared.free.is_empty() {
-    shared.grow();
+  loop {
+    if shared.free.is_empty() {
+      shared.grow();
+    }
+    let (name, pid) = shared.free.pop().unwrap_or_else(|| panic!("the shared testbed started no host"));
+    // A host stopped from outside while it waited (another run's clean-up, say) is passed over.
+    if Path::new(&format!("/proc/{pid}/root/home/dev")).is_dir() {
+      return Leased { name, pid, dir: shared.dir.clone(), _turn: turn };
+    }
   }
-  let (name, pid) = shared.free.pop().unwrap_or_else(|| panic!("the shared testbed started no host"));
-  Leased { name, pid, dir: shared.dir.clone(), _turn: turn }
 }
 
 impl Leased {

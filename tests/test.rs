@@ -223,29 +223,44 @@ impl Tree {
   pub fn converge(&self, playbook: &str, extra: &[&str]) -> Output {
     let file = self.dir.path().join("site.goenv");
     std::fs::write(&file, playbook).unwrap_or_else(|e| panic!("{e}"));
-    let mut cmd = Command::new(binary());
+    let mut cmd = self.run_command();
     cmd.arg(&file);
     match &self.host {
       Some(host) => {
         // The host is named in a playbook of its own: the test's playbook keeps its lines.
         let inventory = self.dir.path().join("hosts.goenv");
         std::fs::write(&inventory, host.inventory("dev")).unwrap_or_else(|e| panic!("{e}"));
-        cmd.arg(&inventory).env("HOME", host.controller_home()).env_remove("SSH_AUTH_SOCK");
+        cmd.arg(&inventory);
       }
       None => {
-        cmd.arg("--root").arg(self.root()).env("HOME", HOME);
+        cmd.arg("--root").arg(self.root());
       }
     }
+    cmd.args(extra).output().unwrap_or_else(|e| panic!("{e}"))
+  }
+
+  /// Runs converge with exactly `args` (`apply plan.json`, say: a saved plan
+  /// knows its tree), in the test's directory.
+  pub fn run(&self, args: &[&str]) -> Output {
+    self.run_command().args(args).output().unwrap_or_else(|e| panic!("{e}"))
+  }
+
+  /// The converge command with the environment of this tree's transport.
+  fn run_command(&self) -> Command {
+    let mut cmd = Command::new(binary());
+    match &self.host {
+      Some(host) => cmd.env("HOME", host.controller_home()).env_remove("SSH_AUTH_SOCK"),
+      None => cmd.env("HOME", HOME),
+    };
     cmd
-      .args(extra)
+      .current_dir(self.dir.path())
       // Each tree has its own state (run lock, ledger): tests run in parallel.
       .env("XDG_STATE_HOME", self.dir.path().join("state"))
       .env("NO_COLOR", "1")
       // GOENV and XDG_CONFIG_HOME of the test run would move the tree's go env file.
       .env_remove("GOENV")
-      .env_remove("XDG_CONFIG_HOME")
-      .output()
-      .unwrap_or_else(|e| panic!("{e}"))
+      .env_remove("XDG_CONFIG_HOME");
+    cmd
   }
 
   /// Applies, asserts success, then plans again: a plan after an apply must be
