@@ -32,6 +32,16 @@ fn file_is_idempotent_and_gets_its_mode(transport: Transport) {
   assert_eq!(mode, 0o600);
 }
 
+/// SSH only: the login user is not root and writes system files through sudo.
+#[test]
+#[ignore = "the facts round trip reads a root-only file without sudo and sees it empty: the plan shows drift forever"]
+fn a_root_only_system_file_written_through_sudo_is_idempotent() {
+  let tree = Tree::new(Transport::Ssh).login("dev-sudo");
+  let playbook = "file \"/etc/motd\" {\n  content = \"hello\\n\"\n  mode = \"0600\"\n}\n";
+  tree.apply(playbook);
+  assert_eq!(tree.read("/etc/motd"), b"hello\n");
+}
+
 converge_test!(template_is_idempotent);
 fn template_is_idempotent(transport: Transport) {
   let tree = assert_idempotent(

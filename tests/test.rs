@@ -174,15 +174,25 @@ const HOME: &str = "/home/dev";
 pub struct Tree {
   dir: tempfile::TempDir,
   host: Option<crate::fleet::Leased>,
+  /// Who converge logs in as over SSH.
+  user: &'static str,
 }
 
 impl Tree {
   pub fn new(transport: Transport) -> Tree {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let host = (transport == Transport::Ssh).then(crate::fleet::lease);
-    let tree = Tree { dir, host };
+    let tree = Tree { dir, host, user: "dev" };
     std::fs::create_dir_all(tree.path(HOME)).unwrap_or_else(|e| panic!("{e}"));
     tree
+  }
+
+  /// Over SSH, logs in as another user of the testbed (`dev-sudo`: not root,
+  /// passwordless sudo) instead of `dev`.
+  pub fn login(mut self, user: &'static str) -> Tree {
+    assert!(self.host.is_some(), "only an SSH tree has users to log in as");
+    self.user = user;
+    self
   }
 
   /// The controller's directory of this test (playbook, state, fixtures).
@@ -229,7 +239,7 @@ impl Tree {
       Some(host) => {
         // The host is named in a playbook of its own: the test's playbook keeps its lines.
         let inventory = self.dir.path().join("hosts.goenv");
-        std::fs::write(&inventory, host.inventory("dev")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&inventory, host.inventory(self.user)).unwrap_or_else(|e| panic!("{e}"));
         cmd.arg(&inventory);
       }
       None => {
