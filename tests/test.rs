@@ -255,9 +255,11 @@ impl Tree {
     self.run_command().args(args).output().unwrap_or_else(|e| panic!("{e}"))
   }
 
-  /// The converge command with the environment of this tree's transport.
+  /// The converge command with the environment of this tree's transport,
+  /// killed after ten minutes (a run here takes seconds; a go build, a minute).
   fn run_command(&self) -> Command {
-    let mut cmd = Command::new(binary());
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "600"]).arg(binary());
     match &self.host {
       Some(host) => cmd.env("HOME", host.controller_home()).env_remove("SSH_AUTH_SOCK"),
       None => cmd.env("HOME", HOME),
