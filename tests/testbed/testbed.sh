@@ -5,10 +5,14 @@
 # host's files are its own and vanish with it. Host i listens on
 # 127.0.NET.i:2222 and has the users dev-bash, dev-zsh, dev-dash and dev-fish
 # (login shells as named; passwordless sudo), dev-sudo (bash, passwordless sudo) and dev-pw (bash,
-# sudo that asks for a password), plus root; all accept one client key.
+# sudo that asks for a password), plus root and dev (uid 0 with the home
+# /home/dev, bash: the user a `--root` tree's runs have); all accept one client key.
 #
-#   testbed.sh up DIR N [NET]   start hosts h01..hN (NET: third octet, default 77)
-#   testbed.sh down DIR         stop every process of every host, by PID
+#   testbed.sh up DIR N [NET] [FIRST]  start hosts hFIRST.. (N of them; FIRST default 1,
+#                                      NET: third octet, default 77); a FIRST above 1
+#                                      adds hosts to those DIR has
+#   testbed.sh down DIR [NAME]         stop every process of every host (or of host
+#                                      NAME only), by PID
 #
 # `up` writes into DIR: id_ed25519 (the client key), known_hosts, ssh_config
 # (Host hNN with HostName, Port, User dev-<shell> in turn, IdentityFile),
@@ -56,6 +60,12 @@ host_main() {
   done
   install -d -m 0700 /root/.ssh
   echo "$pubkey" > /root/.ssh/authorized_keys
+  # dev is root with the home a `--root` tree gives its runs: only .ssh in it.
+  useradd --non-unique --uid 0 --gid 0 --no-create-home --home-dir /home/dev --shell /bin/bash dev
+  usermod --password '*' dev
+  install -d -m 0755 /home/dev
+  install -d -m 0700 /home/dev/.ssh
+  echo "$pubkey" > /home/dev/.ssh/authorized_keys
   printf '%s ALL=(ALL) NOPASSWD: ALL\n' dev-bash dev-zsh dev-dash dev-fish dev-sudo > /etc/sudoers.d/testbed
   printf 'dev-pw ALL=(ALL) ALL\n' >> /etc/sudoers.d/testbed
   chmod 0440 /etc/sudoers.d/testbed
@@ -78,7 +88,7 @@ CONF
 }
 
 up() {
-  local dir=$1 count=$2 net=${3:-77}
+  local dir=$1 count=$2 net=${3:-77} first=${4:-1}
   [ "$(id -u)" = 0 ] || die "needs root (it makes mount namespaces)"
   for tool in /usr/sbin/sshd unshare sudo bash zsh dash fish ssh-keygen; do
     command -v "$tool" >/dev/null || die "needs $tool (apt-get install openssh-server sudo zsh fish)"
@@ -86,11 +96,14 @@ up() {
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   [ -f "$dir/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C testbed -f "$dir/id_ed25519"
-  : > "$dir/known_hosts"
-  : > "$dir/ssh_config"
-  : > "$dir/pids"
-  local i shells=(bash zsh dash fish)
-  for ((i = 1; i <= count; i++)); do
+  if ((first == 1)); then
+    : > "$dir/known_hosts"
+    : > "$dir/ssh_config"
+    : > "$dir/pids"
+  fi
+  local i last=$((first + count - 1)) shells=(bash zsh dash fish)
+  ((first >= 1 && last <= 254)) || die "hosts are numbered 1 to 254"
+  for ((i = first; i <= last; i++)); do
     local name addr
     name=$(printf 'h%02d' "$i")
     addr="127.0.$net.$i"
@@ -111,7 +124,7 @@ CONF
   done
   # Ready when every host answers with its SSH banner.
   local deadline=$((SECONDS + 30))
-  for ((i = 1; i <= count; i++)); do
+  for ((i = first; i <= last; i++)); do
     local addr="127.0.$net.$i"
     until timeout 1 bash -c "exec 3<>/dev/tcp/$addr/$port && head -c 4 <&3 | grep -q SSH-" 2>/dev/null; do
       if ((SECONDS > deadline)); then
@@ -124,9 +137,10 @@ CONF
 }
 
 down() {
-  local dir=$1 name pid
+  local dir=$1 only=${2:-} name pid
   [ -f "$dir/pids" ] || return 0
   while read -r name pid; do
+    [ -z "$only" ] || [ "$name" = "$only" ] || continue
     [ -r "/proc/$pid/ns/mnt" ] || continue
     local ns
     ns=$(readlink "/proc/$pid/ns/mnt")
@@ -135,12 +149,19 @@ down() {
       [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && kill -KILL "${p#/proc/}" 2>/dev/null || true
     done
   done < "$dir/pids"
-  rm -f "$dir/pids"
+  if [ -n "$only" ]; then
+    local rest
+    rest=$(grep -v "^$only " "$dir/pids" || true)
+    printf '%s\n' "$rest" | grep . > "$dir/pids.new" || true
+    mv "$dir/pids.new" "$dir/pids"
+  else
+    rm -f "$dir/pids"
+  fi
 }
 
 case ${1:-} in
   up) shift; up "$@" ;;
   down) shift; down "$@" ;;
   host-main) shift; host_main "$@" ;;
-  *) die "usage: testbed.sh up DIR N [NET] | down DIR" ;;
+  *) die "usage: testbed.sh up DIR N [NET] [FIRST] | down DIR [NAME]" ;;
 esac
