@@ -138,48 +138,112 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
   all_secrets(runs).redact(&s)
 }
 
-/// The matrices as JSON.
-pub fn json(runs: &[HostRun]) -> serde_json::Value {
-  let hosts: Vec<serde_json::Value> = runs
+/// `converge verify --format json` (and `verify` inside a run's document).
+#[derive(Debug, serde::Serialize)]
+pub struct VerifyReport {
+  pub format_version: u32,
+  pub summary: VerifySummary,
+  pub hosts: Vec<VerifyHost>,
+}
+
+/// Hosts where every cell holds, and the others.
+#[derive(Debug, serde::Serialize)]
+pub struct VerifySummary {
+  pub hosts: usize,
+  pub holding: usize,
+  pub failing: usize,
+}
+
+/// One host's matrix, or why it has none.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum VerifyHost {
+  NotVerified {
+    host: String,
+    holds: bool,
+    error: String,
+  },
+  Verified {
+    host: String,
+    holds: bool,
+    /// The login user and their login shell.
+    user: String,
+    shell: String,
+    /// Why the matrix is empty (the verify script failed).
+    error: Option<String>,
+    failures: usize,
+    consumers: Vec<String>,
+    rows: Vec<VerifyRow>,
+  },
+}
+
+/// One expectation and what each consumer saw.
+#[derive(Debug, serde::Serialize)]
+pub struct VerifyRow {
+  pub label: String,
+  pub resource: String,
+  /// What the resource declares (values masked when `sensitive`).
+  pub expect: serde_json::Value,
+  /// The plan has a change for this resource that was not applied.
+  pub pending_change: bool,
+  /// Per consumer: `ok`, `wrong` (with `seen`), `absent`, `broken`.
+  pub cells: serde_json::Map<String, serde_json::Value>,
+}
+
+impl VerifyReport {
+  pub fn new(runs: &[HostRun]) -> VerifyReport {
+    let holding = runs.iter().filter(|r| r.verify().is_some_and(Matrix::holds)).count();
+    VerifyReport {
+      format_version: FORMAT_VERSION,
+      summary: VerifySummary { hosts: runs.len(), holding, failing: runs.len() - holding },
+      hosts: runs.iter().map(verify_host).collect(),
+    }
+  }
+}
+
+fn verify_host(run: &HostRun) -> VerifyHost {
+  let Some(m) = run.verify() else {
+    return VerifyHost::NotVerified {
+      host: run.host().to_owned(),
+      holds: false,
+      error: run.error().map_or_else(|| "not verified".to_owned(), |e| e.to_string()),
+    };
+  };
+  let rows = m
+    .rows
     .iter()
-    .map(|run| match run.verify() {
-      None => json!({
-        "host": run.host(),
-        "holds": false,
-        "error": run.error().map_or_else(|| "not verified".to_owned(), |e| e.to_string()),
-      }),
-      Some(m) => json!({
-        "host": run.host(),
-        "holds": m.holds(),
-        "user": m.user,
-        "shell": m.shell,
-        "error": m.error,
-        "failures": m.failures(),
-        "consumers": m.consumers,
-        "rows": m.rows.iter().map(|row| {
-          let mut expect = json!(row.expect);
-          let mut cells = m.consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect::<serde_json::Map<_, _>>();
-          if sensitive(run, row) {
-            hide_values(&mut expect);
-            cells.values_mut().for_each(hide_values);
-          }
-          json!({
-            "label": row.label,
-            "resource": row.resource,
-            "expect": expect,
-            "pending_change": row.pending && run.outcome().is_none(),
-            "cells": cells,
-          })
-        }).collect::<Vec<_>>(),
-      }),
+    .map(|row| {
+      let mut expect = json!(row.expect);
+      let mut cells: serde_json::Map<String, serde_json::Value> =
+        m.consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect();
+      if sensitive(run, row) {
+        hide_values(&mut expect);
+        cells.values_mut().for_each(hide_values);
+      }
+      VerifyRow {
+        label: row.label.clone(),
+        resource: row.resource.clone(),
+        expect,
+        pending_change: row.pending && run.outcome().is_none(),
+        cells,
+      }
     })
     .collect();
-  let holding = runs.iter().filter(|r| r.verify().is_some_and(Matrix::holds)).count();
-  let mut doc = json!({
-    "format_version": FORMAT_VERSION,
-    "summary": { "hosts": runs.len(), "holding": holding, "failing": runs.len() - holding },
-    "hosts": hosts,
-  });
+  VerifyHost::Verified {
+    host: run.host().to_owned(),
+    holds: m.holds(),
+    user: m.user.clone(),
+    shell: m.shell.clone(),
+    error: m.error.clone(),
+    failures: m.failures(),
+    consumers: m.consumers.clone(),
+    rows,
+  }
+}
+
+/// The matrices as JSON, sensitive values masked.
+pub fn json(runs: &[HostRun]) -> serde_json::Value {
+  let mut doc = serde_json::to_value(VerifyReport::new(runs)).unwrap_or_default();
   all_secrets(runs).redact_json(&mut doc);
   doc
 }
