@@ -116,3 +116,37 @@ fn hosts_with_the_same_changes_are_shown_once_and_apply_says_what_happened_to_ea
   assert!(line.trim_start().starts_with('+') && line.ends_with(": applied"), "{line}\n{text}");
   assert!(text.contains("Apply complete! Resources: 3 changed, 0 removed, 0 failed, 0 skipped."), "{text}");
 }
+
+#[test]
+fn plan_time_errors_keep_their_code_and_place_in_json_and_for_people() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let root = dir.path().join("root");
+  std::fs::create_dir_all(root.join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
+  let file = dir.path().join("site.goenv");
+  // A block whose END marker was deleted by hand: the plan refuses the file (E606).
+  std::fs::write(root.join("home/dev/notes"), "mine\n# BEGIN converge: notes\nold\n")
+    .unwrap_or_else(|e| panic!("{e}"));
+  let playbook = "\nmanaged block \"~/notes\" {\n  content = \"new\"\n  marker = \"notes\"\n}\n";
+  std::fs::write(&file, playbook).unwrap_or_else(|e| panic!("{e}"));
+  let run = |format: &str| {
+    let out = Command::new(binary())
+      .args([file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default(), "--plan"])
+      .args(["--format", format])
+      .env("HOME", "/home/dev")
+      .env("XDG_STATE_HOME", dir.path().join("state"))
+      .env_remove("GOENV")
+      .env_remove("XDG_CONFIG_HOME")
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"));
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+  };
+  let (code, stdout) = run("json");
+  assert_eq!(code, Some(1), "{stdout}");
+  let doc = json(&stdout);
+  let error = &doc["hosts"][0]["steps"][0]["errors"][0];
+  assert_eq!(error["code"], "E606", "{doc}");
+  assert!(error["file"].as_str().is_some_and(|f| f.ends_with("site.goenv")), "{doc}");
+  assert_eq!(error["line"], 2, "{doc}");
+  let (_, human) = run("human");
+  assert!(human.contains("[E606, ") && human.contains("site.goenv:2]"), "{human}");
+}

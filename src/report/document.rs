@@ -11,6 +11,7 @@ use crate::fleet::{HostRun, Status};
 use crate::plan::change::{Change, FileState};
 use crate::plan::planner::{HostPlan, Step};
 use crate::report::plan::{Action, Counts, Labels, diff, reason};
+use crate::source::Sources;
 use serde::Serialize;
 
 /// The JSON document's schema version; bumped on any incompatible change.
@@ -88,18 +89,11 @@ pub struct StepReport {
   pub label: Option<crate::plan::ledger::Label>,
   pub notified_by: Vec<String>,
   pub notes: Vec<String>,
-  pub errors: Vec<StepError>,
+  /// Plan-time diagnostics (`E6xx`), with the resource's file, line and span.
+  pub errors: Vec<JsonDiagnostic>,
   pub changes: Vec<ChangeReport>,
   /// Applying: what happened to the resource.
   pub result: Option<StepResult>,
-}
-
-/// A plan-time diagnostic of a resource.
-#[derive(Debug, Serialize)]
-pub struct StepError {
-  pub code: &'static str,
-  pub message: String,
-  pub help: Option<String>,
 }
 
 /// What applying did to a resource.
@@ -157,7 +151,7 @@ fn millis(d: std::time::Duration) -> u64 {
 
 impl RunReport {
   /// The report of the hosts' runs.
-  pub fn new(runs: &[HostRun], applied: bool) -> RunReport {
+  pub fn new(runs: &[HostRun], applied: bool, sources: &Sources) -> RunReport {
     let plans = runs.iter().filter_map(HostRun::plan);
     let c = Counts::of(plans.clone());
     let labels = Labels::of(plans);
@@ -185,7 +179,7 @@ impl RunReport {
         intent: labels.intent,
         new: labels.new,
       },
-      hosts: runs.iter().map(host_report).collect(),
+      hosts: runs.iter().map(|r| host_report(r, sources)).collect(),
       verify: None,
       plan_blake3: None,
       diagnostics: Vec::new(),
@@ -236,7 +230,7 @@ pub(crate) fn failures(run: &HostRun) -> usize {
   host + steps
 }
 
-fn host_report(run: &HostRun) -> HostReport {
+fn host_report(run: &HostRun, sources: &Sources) -> HostReport {
   let measured = run.measured();
   let error = run.error();
   HostReport {
@@ -251,12 +245,12 @@ fn host_report(run: &HostRun) -> HostReport {
     warnings: run.warnings().to_vec(),
     steps: run
       .plan()
-      .map(|plan| plan.steps.iter().map(|s| step_report(run, plan, s)).collect())
+      .map(|plan| plan.steps.iter().map(|s| step_report(run, plan, s, sources)).collect())
       .unwrap_or_default(),
   }
 }
 
-fn step_report(run: &HostRun, plan: &HostPlan, step: &Step) -> StepReport {
+fn step_report(run: &HostRun, plan: &HostPlan, step: &Step, sources: &Sources) -> StepReport {
   let result =
     run.outcome().and_then(|o| o.steps.iter().find(|(n, _)| *n == step.name)).map(|(_, r)| match r {
       StepOutcome::Unchanged => StepResult { status: "unchanged", reason: None },
@@ -275,11 +269,7 @@ fn step_report(run: &HostRun, plan: &HostPlan, step: &Step) -> StepReport {
     label: step.label,
     notified_by: step.notified_by.clone(),
     notes: step.notes.clone(),
-    errors: step
-      .errors
-      .iter()
-      .map(|e| StepError { code: e.code.as_str(), message: e.message.clone(), help: e.help.clone() })
-      .collect(),
+    errors: step.errors.iter().map(|e| JsonDiagnostic::new(e, sources)).collect(),
     changes: step.changes.iter().map(|c| change_report(c, step.sensitive, &plan.secrets)).collect(),
     result,
   }

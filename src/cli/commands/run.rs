@@ -68,7 +68,7 @@ fn pipeline(run: &Run, reporter: &Reporter) -> Result<i32, Stop> {
     let holds = runs.iter().all(|r| r.verify().is_some_and(crate::verify::Matrix::holds));
     return Ok(if holds { EXIT_OK } else { EXIT_ERROR });
   }
-  let mut report = RunReport::new(&runs, run.apply);
+  let mut report = RunReport::new(&runs, run.apply, &loaded.sources);
   report.diagnostics = loaded
     .warnings
     .clone()
@@ -77,7 +77,7 @@ fn pipeline(run: &Run, reporter: &Reporter) -> Result<i32, Stop> {
     .map(|d| crate::diagnostic::JsonDiagnostic::new(d, &loaded.sources))
     .collect();
   report.plan_blake3 = match (&run.out, &saved) {
-    (Some(out), _) => Some(save_plan(run, out, &runs, started_at, loaded.hashes)?),
+    (Some(out), _) => Some(save_plan(run, out, &report, &runs, started_at, loaded.hashes)?),
     (None, Some(saved)) => Some(saved.blake3.clone()),
     (None, None) => None,
   };
@@ -232,6 +232,7 @@ fn options(
 fn save_plan(
   run: &Run,
   out: &std::path::Path,
+  report: &RunReport,
   runs: &[HostRun],
   created: u64,
   sources: BTreeMap<String, String>,
@@ -261,7 +262,7 @@ fn save_plan(
     root: run.root.clone(),
     no_guards: run.no_guards,
     hosts,
-    plan: RunReport::new(runs, false).to_json(),
+    plan: report.to_json(),
     blake3: String::new(),
   };
   let (bytes, hash) = encode(&file);
