@@ -10,7 +10,8 @@ use crate::check::playbook::{HostPlay, Playbook};
 use crate::check::resolver::LOCALHOST;
 use crate::host::ssh::{ClientConfig, Given, Ssh};
 use crate::host::transport::{Local, Stats, Transport};
-use crate::plan::planner::{HostPlan, PlanOptions, failed_host, plan_host};
+use crate::plan::ledger::HostLedger;
+use crate::plan::planner::{HostPlan, PlanOptions, failed_host, plan};
 use crate::source::Sources;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -233,7 +234,19 @@ fn run_host(
     },
   };
   let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
-  let mut plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
+  let queries = crate::plan::planner::queries(play, &playbook.handlers, options.plan.run_guards, sources);
+  let gathered =
+    crate::host::facts::gather(transport.as_mut(), &options.plan.root, &queries, options.plan.timeout);
+  let mut plan = match gathered {
+    Ok(facts) => {
+      let ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
+      plan(play, &playbook.handlers, &facts, &ledger, sources)
+    }
+    Err(e) => HostPlan {
+      lost: matches!(e, crate::host::facts::FactsError::Transport(_)),
+      ..failed_host(&play.name, format!("cannot gather facts: {e}"))
+    },
+  };
   let mut apply = options.apply;
   let mut stale = false;
   if let (Some(saved), false) = (&options.saved, plan.lost) {

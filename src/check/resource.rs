@@ -22,12 +22,36 @@ pub trait Kind: Sync {
   /// The words that introduce it: `&["go", "toolchain"]`.
   fn keywords(&self) -> &'static [&'static str];
 
-  /// One line for the book and for "did you mean".
-  fn summary(&self) -> &'static str;
+  /// What the book says of it: the resource index's one line and the
+  /// attribute table of its page (a test keeps them in agreement).
+  fn doc(&self) -> KindDoc;
+
+  /// The kinds whose resources on a host are planned and applied before this
+  /// kind's, and whose failure skips it: a `go tool` after the toolchain and
+  /// the Go settings `go install` reads. Names as [`Resource::kind`].
+  fn after_kinds(&self) -> &'static [&'static str] {
+    &[]
+  }
+
+  /// Whether a failure of one of its resources stops the whole host (`assert`)
+  /// rather than only that resource and those that depend on it.
+  fn stops_host_on_error(&self) -> bool {
+    false
+  }
 
   /// Reads a statement whose head starts with [`Kind::keywords`]. Reports its own
   /// errors and returns `None` when the statement is unusable.
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>>;
+}
+
+/// The documentation of a kind, as the book's reference pages give it.
+#[derive(Clone, Copy, Debug)]
+pub struct KindDoc {
+  /// The kind's row in the book's resource index.
+  pub summary: &'static str,
+  /// The attributes of its block (besides `name`, `after`, `notify`,
+  /// `sensitive`): its page's attribute table.
+  pub attributes: &'static [&'static str],
 }
 
 /// The typed input of one resource.
@@ -56,7 +80,7 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   }
 
   /// The host paths it creates or manages, as written (templates unrendered),
-  /// for implicit ordering: see [`crate::plan::planner::order`].
+  /// for implicit ordering: see [`crate::plan::order::order`].
   fn paths(&self) -> Vec<HostPath> {
     Vec::new()
   }
@@ -74,7 +98,7 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
 
   /// What `converge verify` checks every consumer sees once this resource is
   /// converged (exports, PATH entries, go settings, toolchain, tools).
-  fn expects(&self, _v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+  fn expects(&self, _v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     Vec::new()
   }
 
@@ -217,6 +241,11 @@ pub fn lookup(keywords: &[&str]) -> Option<&'static dyn Kind> {
   KINDS.iter().copied().find(|k| keywords.len() >= k.keywords().len() && keywords.starts_with(k.keywords()))
 }
 
+/// The kind a [`Resource::kind`] names: `go tool`.
+pub fn kind_named(name: &str) -> Option<&'static dyn Kind> {
+  KINDS.iter().copied().find(|k| k.keywords().iter().copied().eq(name.split(' ')))
+}
+
 /// All the ways a statement can start, for "did you mean": `go toolchain`, `proxy`.
 pub fn all_keywords() -> Vec<String> {
   KINDS.iter().map(|k| k.keywords().join(" ")).collect()
@@ -236,6 +265,16 @@ impl Resource {
   /// The name used by `after` and shown in plans: `name = ...` or the implicit id.
   pub fn name(&self) -> String {
     self.meta.name.as_ref().map_or_else(|| self.spec.id(), |n| n.value.clone())
+  }
+
+  /// The kinds it is planned after ([`Kind::after_kinds`]).
+  pub fn after_kinds(&self) -> &'static [&'static str] {
+    kind_named(&self.kind).map_or(&[], |k| k.after_kinds())
+  }
+
+  /// Whether its failure stops the host ([`Kind::stops_host_on_error`]).
+  pub fn stops_host_on_error(&self) -> bool {
+    kind_named(&self.kind).is_some_and(|k| k.stops_host_on_error())
   }
 }
 

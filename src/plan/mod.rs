@@ -9,6 +9,9 @@
 
 pub mod block_merge;
 pub mod change;
+pub mod expect;
 pub mod ledger;
+pub mod observed;
+pub mod order;
 pub mod planner;
 pub mod saved_plan;

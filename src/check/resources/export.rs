@@ -4,16 +4,16 @@
 //! manager, the VS Code server).
 
 use crate::check::reader::{Cx, Reader, text_of};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
 use crate::host::shell::dialect::{EnvValue, EnvironmentD, Fish, Pam, Posix, Refusal, Refused};
 use crate::plan::block_merge::{self, Place};
 use crate::plan::change::{Change, HostState, write_if_changed};
+use crate::plan::expect::Expect;
 use crate::source::Span;
 use crate::syntax::ast::{Term, Value, ValueKind};
-use crate::verify::Expect;
 
 pub struct ExportKind;
 pub struct PathKind;
@@ -44,13 +44,19 @@ pub struct Export {
   pub ordinal: usize,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["scope"];
+
 impl Kind for ExportKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["export"]
   }
 
-  fn summary(&self) -> &'static str {
-    "an environment variable, or entries added to a PATH-like list"
+  fn doc(&self) -> KindDoc {
+    KindDoc {
+      summary: "an environment variable, or entries added to a PATH-like list",
+      attributes: ATTRIBUTES,
+    }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -120,7 +126,7 @@ impl Kind for ExportKind {
         Action::Set(text)
       }
     };
-    let options = r.options(cx, &["scope"]);
+    let options = r.options(cx, ATTRIBUTES);
     let scope = read_scope(&options, cx);
     Some(Box::new(Export { name, action, scope, ordinal: 1 }))
   }
@@ -131,8 +137,11 @@ impl Kind for PathKind {
     &["path"]
   }
 
-  fn summary(&self) -> &'static str {
-    "directories added to PATH, first (`prepend`) or last (`append`)"
+  fn doc(&self) -> KindDoc {
+    KindDoc {
+      summary: "directories added to PATH, first (`prepend`) or last (`append`)",
+      attributes: ATTRIBUTES,
+    }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -152,7 +161,7 @@ impl Kind for PathKind {
     r.next_term();
     let entries = read_entries(r, cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["scope"]);
+    let options = r.options(cx, ATTRIBUTES);
     let scope = read_scope(&options, cx);
     let name = Text::new("PATH", r.stmt().head_span().slice(0, 4));
     let action = if prepend { Action::Prepend(entries) } else { Action::Append(entries) };

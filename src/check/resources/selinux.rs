@@ -2,7 +2,7 @@
 //! (`semanage fcontext`) and a relabel of the paths it covers (`restorecon`).
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -21,13 +21,16 @@ pub struct SelinuxLabel {
   pub path: Option<Text>,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["path"];
+
 impl Kind for SelinuxLabelKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["selinux", "label"]
   }
 
-  fn summary(&self) -> &'static str {
-    "an SELinux file-context rule, applied with restorecon"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "an SELinux file-context rule, applied with restorecon", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -38,7 +41,7 @@ impl Kind for SelinuxLabelKind {
     let setype = r.label(cx, "SELinux type")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["path"]);
+    let options = r.options(cx, ATTRIBUTES);
     let path = options.text(cx, "path");
     Some(Box::new(SelinuxLabel { pattern, setype, path }))
   }
