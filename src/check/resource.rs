@@ -121,8 +121,10 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   }
 
   /// What the facts round trip must read for this resource (files, sysctl
-  /// keys, tool binaries). Paths may start with `~/`.
-  fn requests(&self, _v: &mut Validator) -> Vec<crate::host::facts::Request> {
+  /// keys, tool binaries). Paths may start with `~/`. Asked before the facts
+  /// are gathered, through a [`QueryScope`], which has none: a text that uses
+  /// facts renders to `None`.
+  fn requests(&self, _v: &mut QueryScope) -> Vec<crate::host::facts::Request> {
     Vec::new()
   }
 
@@ -286,13 +288,47 @@ pub struct Validator<'a> {
   pub context: minijinja::Value,
   /// Names of the variables in scope.
   pub names: &'a BTreeSet<String>,
-  /// Whether `context` holds the host's facts.
-  pub has_facts: bool,
+  /// The host's facts, when known (`context` then holds them as `facts`).
+  pub facts: Option<&'a crate::host::facts::Facts>,
   pub sources: &'a Sources,
   pub diagnostics: &'a mut Diagnostics,
   /// Things the plan should say that are neither changes nor errors
   /// ("skipped: SELinux disabled").
   pub notes: Vec<String>,
+}
+
+/// The [`Validator`] resources ask for their queries ([`Spec::requests`])
+/// with: variables and `host`, never facts, since the queries are what the
+/// facts round trip answers. It can only be made without facts.
+pub struct QueryScope<'a>(Validator<'a>);
+
+impl<'a> QueryScope<'a> {
+  /// A scope for the host `host` with the variables `vars` (and `host`).
+  pub fn new(
+    host: &'a str,
+    vars: &indexmap::IndexMap<String, serde_json::Value>,
+    names: &'a BTreeSet<String>,
+    sources: &'a Sources,
+    diagnostics: &'a mut Diagnostics,
+  ) -> Self {
+    let mut map = vars.clone();
+    map.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
+    let context = minijinja::Value::from(minijinja::value::Serde(&map));
+    QueryScope(Validator { host, context, names, facts: None, sources, diagnostics, notes: Vec::new() })
+  }
+}
+
+impl<'a> std::ops::Deref for QueryScope<'a> {
+  type Target = Validator<'a>;
+  fn deref(&self) -> &Validator<'a> {
+    &self.0
+  }
+}
+
+impl<'a> std::ops::DerefMut for QueryScope<'a> {
+  fn deref_mut(&mut self) -> &mut Validator<'a> {
+    &mut self.0
+  }
 }
 
 thread_local! {
@@ -332,6 +368,18 @@ impl Validator<'_> {
 
   pub fn note(&mut self, note: impl Into<String>) {
     self.notes.push(note.into());
+  }
+
+  /// The value of the fact `name` (as templates show it: `4`, `amd64`), read
+  /// from the typed facts. `None` before the facts are gathered or for a name
+  /// that is not a fact. A `sensitive` resource hides it like its texts.
+  pub fn fact(&mut self, name: &str) -> Option<String> {
+    let value = match self.facts?.template_context().get(name)? {
+      serde_json::Value::String(s) => s.clone(),
+      other => other.to_string(),
+    };
+    record(&value);
+    Some(value)
   }
 
   /// The text's value for this host: the literal itself, or the rendered
@@ -381,7 +429,7 @@ impl Validator<'_> {
         self.error(d);
       }
     }
-    if !ok || (top.contains("facts") && !self.has_facts) {
+    if !ok || (top.contains("facts") && self.facts.is_none()) {
       return None;
     }
     match text::render(&t.value, &self.context) {

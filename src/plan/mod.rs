@@ -15,3 +15,6 @@ pub mod observed;
 pub mod order;
 pub mod planner;
 pub mod saved_plan;
+
+#[cfg(test)]
+mod table_tests;

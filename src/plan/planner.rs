@@ -6,7 +6,7 @@
 //! ([`HostLedger::load`]).
 
 use crate::check::playbook::{Handler, HostPlay};
-use crate::check::resource::{HostInfo, Resource, Validator};
+use crate::check::resource::{HostInfo, QueryScope, Resource, Validator};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::host::facts::{Facts, Request};
 use crate::plan::change::{Change, HostState};
@@ -130,7 +130,7 @@ pub fn queries(
   let all = play.resources.iter().chain(handlers.iter().flat_map(|h| h.resources.iter()));
   let mut requests = BTreeSet::new();
   let mut scratch = Diagnostics::new();
-  let mut v = validator(&play.name, context(play, None), &names, false, sources, &mut scratch);
+  let mut v = QueryScope::new(&play.name, &play.vars, &names, sources, &mut scratch);
   for resource in all {
     let skip_guards = !run_guards && resource.spec.guards_are_user_code();
     requests.extend(
@@ -150,9 +150,23 @@ pub fn plan(
   ledger: &HostLedger,
   sources: &Sources,
 ) -> HostPlan {
+  let info = crate::plan::observed::host_info(&play.name, facts);
+  let state = crate::plan::observed::initial_state(facts, &info);
+  plan_against(play, handlers, facts, state, ledger, sources)
+}
+
+/// Plans one host against `state`, what the host holds now (as
+/// [`crate::plan::observed::initial_state`] reads it from the facts' answers).
+pub fn plan_against(
+  play: &HostPlay,
+  handlers: &[Arc<Handler>],
+  facts: &Facts,
+  mut state: HostState,
+  ledger: &HostLedger,
+  sources: &Sources,
+) -> HostPlan {
   let names = names(play);
   let info = crate::plan::observed::host_info(&play.name, facts);
-  let mut state = crate::plan::observed::initial_state(facts, &info);
   let ledger_path = info.expand(crate::plan::ledger::HOST_FILE);
   state.files.remove(&ledger_path);
   let observed = state.clone();
@@ -181,7 +195,7 @@ pub fn plan(
   let mut index_of: HashMap<String, usize> = HashMap::new();
   // The step of each resource planned so far.
   let mut step_of: HashMap<usize, usize> = HashMap::new();
-  let ctx = context(play, Some(facts));
+  let ctx = context(play, facts);
   let mut secrets = crate::check::secrets::Secrets::default();
   for &i in &order {
     let resource = &play.resources[i];
@@ -190,8 +204,9 @@ pub fn plan(
       .filter(|(_, after)| *after == i)
       .filter_map(|(before, _)| step_of.get(before).copied())
       .collect();
-    let (step, values) =
-      plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &needs);
+    let (step, values) = plan_resource(
+      resource, facts, &play.vars, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &needs,
+    );
     values.iter().for_each(|v| secrets.add(v));
     index_of.insert(resource.name(), steps.len());
     step_of.insert(i, steps.len());
@@ -211,8 +226,19 @@ pub fn plan(
       continue;
     }
     for resource in &handler.resources {
-      let (mut step, values) =
-        plan_resource(resource, &ctx, &names, sources, &info, &mut state, &index_of, &steps, &[]);
+      let (mut step, values) = plan_resource(
+        resource,
+        facts,
+        &play.vars,
+        &ctx,
+        &names,
+        sources,
+        &info,
+        &mut state,
+        &index_of,
+        &steps,
+        &[],
+      );
       values.iter().for_each(|v| secrets.add(v));
       step.notified_by = by.clone();
       step.depends_on.extend(by.iter().filter_map(|n| index_of.get(n).copied()));
@@ -300,6 +326,8 @@ fn facts_digest(facts: &Facts, skip: &Request) -> std::collections::BTreeMap<Str
 #[allow(clippy::too_many_arguments)]
 fn plan_resource(
   resource: &Resource,
+  facts: &Facts,
+  vars: &indexmap::IndexMap<String, serde_json::Value>,
   ctx: &minijinja::Value,
   names: &BTreeSet<String>,
   sources: &Sources,
@@ -325,12 +353,12 @@ fn plan_resource(
   let changes = if blocked {
     Vec::new()
   } else {
-    let mut v = validator(&info.name, ctx.clone(), names, true, sources, &mut diagnostics);
+    let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut diagnostics);
     let ((changes, planned_expects), rendered) = crate::check::resource::recording_texts(|| {
       if resource.meta.sensitive {
         // What it asks of the host is as secret as the rest: a command's guards.
         let mut scratch = Diagnostics::new();
-        resource.spec.requests(&mut validator(&info.name, ctx.clone(), names, true, sources, &mut scratch));
+        resource.spec.requests(&mut QueryScope::new(&info.name, vars, names, sources, &mut scratch));
       }
       let changes = resource.spec.plan(&mut v, info, state);
       (changes, resource.spec.expects(&mut v, info))
@@ -379,11 +407,11 @@ fn validator<'a>(
   host: &'a str,
   context: minijinja::Value,
   names: &'a BTreeSet<String>,
-  has_facts: bool,
+  facts: Option<&'a Facts>,
   sources: &'a Sources,
   diagnostics: &'a mut Diagnostics,
 ) -> Validator<'a> {
-  Validator { host, context, names, has_facts, sources, diagnostics, notes: Vec::new() }
+  Validator { host, context, names, facts, sources, diagnostics, notes: Vec::new() }
 }
 
 /// The plan of a host that cannot be planned at all.
@@ -404,12 +432,10 @@ pub fn failed_host(name: &str, error: String) -> HostPlan {
   }
 }
 
-/// The template context: variables, `host`, and `facts` when known.
-fn context(play: &HostPlay, facts: Option<&Facts>) -> minijinja::Value {
+/// The template context of planning: variables, `host` and `facts`.
+fn context(play: &HostPlay, facts: &Facts) -> minijinja::Value {
   let mut map = play.vars.clone();
   map.insert("host".to_owned(), serde_json::Value::String(play.name.clone()));
-  if let Some(facts) = facts {
-    map.insert("facts".to_owned(), facts.template_context());
-  }
+  map.insert("facts".to_owned(), facts.template_context());
   minijinja::Value::from(minijinja::value::Serde(&map))
 }

@@ -205,7 +205,7 @@ impl Spec for Assert {
 
   fn plan(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<Change> {
     let fact = &self.fact.value;
-    let Some(actual) = v.text(&Text::new(format!("{{{{ facts.{fact} }}}}"), self.fact.span)) else {
+    let Some(actual) = v.fact(fact) else {
       return Vec::new();
     };
     let mut values = Vec::new();

@@ -3,7 +3,7 @@
 //! succeeds), `only_if` (run only when that command succeeds).
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -67,7 +67,7 @@ impl Spec for Command {
     true
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(c) = self.creates.as_ref().and_then(|c| v.text(c)) {
       out.push(Request::File(c));

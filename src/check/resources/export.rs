@@ -4,7 +4,7 @@
 //! manager, the VS Code server).
 
 use crate::check::reader::{Cx, Reader, text_of};
-use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -556,7 +556,7 @@ impl Spec for Export {
     }
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     let files = match self.scope {
       Scope::User => {
         USER_FILES.iter().chain(USER_HOOKS).chain(USER_OPTIONAL_HOOKS).map(|(p, _)| *p).collect::<Vec<_>>()

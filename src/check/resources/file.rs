@@ -2,7 +2,7 @@
 //! from a local `source`), mode and owner; or `state = "absent"`.
 
 use crate::check::reader::{Cx, Options, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -232,7 +232,7 @@ impl Spec for File {
     vec![HostPath::File(self.path.value.clone())]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     file_request(v, &self.path)
   }
 

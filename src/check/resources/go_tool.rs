@@ -3,7 +3,7 @@
 //! from a prebuilt `binary` for air-gapped fleets.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::resources::file::read_controller_file;
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
@@ -102,7 +102,7 @@ impl Spec for GoTool {
     vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
     let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
     // A prebuilt binary is compared by its bytes, a built one by its build info.

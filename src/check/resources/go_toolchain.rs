@@ -4,7 +4,7 @@
 //! `/usr/local/bin`.
 
 use crate::check::reader::{Cx, Reader, attribute, text_of};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go::version::GoVersion;
@@ -219,7 +219,7 @@ impl Spec for GoToolchain {
     paths
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
     let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
     vec![
@@ -250,7 +250,7 @@ impl Spec for GoToolchain {
       },
       None => DEFAULT_PREFIX.to_owned(),
     };
-    let Some(goarch) = v.text(&Text::new("{{ facts.goarch }}", self.version.span)) else { return Vec::new() };
+    let Some(goarch) = v.fact("goarch") else { return Vec::new() };
     let installed = state
       .file(&format!("{prefix}/VERSION"))
       .map(|f| String::from_utf8_lossy(&f.data).lines().next().unwrap_or_default().trim().to_owned());

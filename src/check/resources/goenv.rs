@@ -4,7 +4,7 @@
 //! `go env -w` makes.
 
 use crate::check::reader::{Cx, META, Reader, attribute, text_of};
-use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go;
@@ -201,7 +201,7 @@ impl Spec for GoEnv {
     self.vars.iter().map(|(n, _)| Text::new(format!("go env {}", n.value), n.span)).collect()
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::GoEnvFile]
   }
 

@@ -4,7 +4,7 @@
 
 use super::file::{Ownership, file_request};
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -96,7 +96,7 @@ impl Spec for ManagedBlock {
     vec![HostPath::File(self.path.value.clone())]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     file_request(v, &self.path)
   }
 

@@ -5,7 +5,7 @@
 //! itself is accepted too: `proxy "https://a|https://b,direct"`.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go;
@@ -154,7 +154,7 @@ impl Spec for Proxy {
     vec![Text::new("go env GOPROXY", span)]
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::GoEnvFile]
   }
 

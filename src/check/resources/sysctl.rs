@@ -2,7 +2,7 @@
 //! in `/etc/sysctl.d` and set live when it differs.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -202,7 +202,7 @@ impl Spec for Sysctl {
     vec![Text::new(format!("sysctl {}", self.key.value.replace('/', ".")), self.key.span)]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(key) = v.text(&self.key) {
       out.push(Request::Sysctl(key.replace('/', ".")));

@@ -3,7 +3,7 @@
 
 use super::file::{Content, Ownership, file_request, read_content, read_controller_file};
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::{self, Text};
 use crate::host::facts::Request;
 use crate::plan::change::{Change, HostState, write_if_changed};
@@ -61,7 +61,7 @@ impl Spec for Template {
     vec![HostPath::File(self.path.value.clone())]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     file_request(v, &self.path)
   }
 

@@ -4,7 +4,7 @@
 //! the file's comments.
 
 use crate::check::reader::{Cx, Reader, attribute, json_of};
-use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -146,7 +146,7 @@ impl Spec for VscodeSettings {
     "vscode settings".to_owned()
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::File(self.file())]
   }
 
