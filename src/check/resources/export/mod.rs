@@ -3,8 +3,8 @@
 //! consumer must see (login and non-login shells, zsh, fish, the systemd user
 //! manager, the VS Code server).
 //!
-//! Reading the statements is here; [`files`] holds the files exports are
-//! written to and their syntaxes, [`plan`] renders and plans them.
+//! Reading the statements is here; `files` holds the files exports are
+//! written to and their syntaxes, `plan` renders and plans them.
 
 use crate::check::reader::{Cx, Reader, text_of};
 use crate::check::resource::{Kind, KindDoc, Spec};
