@@ -77,3 +77,23 @@ fn every_kind_named_in_an_ordering_rule_exists() {
     KINDS.iter().filter(|k| k.stops_host_on_error()).map(|k| k.keywords().join(" ")).collect();
   assert_eq!(stoppers, ["assert"]);
 }
+
+#[test]
+fn every_kind_has_a_page_in_the_book_summary_and_its_keywords_in_the_fuzz_dictionary() {
+  let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+  let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+  let summary = read("book/src/SUMMARY.md");
+  let dict = read("fuzz/goenv.dict");
+  let index = book("index.md");
+  for (kind, page) in table(&index, None).iter().filter_map(|cells| link(cells.first()?)) {
+    assert!(
+      summary.contains(&format!("](reference/resources/{page})")),
+      "book/src/SUMMARY.md has no entry for {page} (`{kind}`)"
+    );
+  }
+  for kind in KINDS {
+    for word in kind.keywords() {
+      assert!(dict.contains(&format!("=\"{word}\"")), "fuzz/goenv.dict lacks `{word}`");
+    }
+  }
+}
