@@ -60,3 +60,56 @@ pub fn find(name: &str) -> Option<&'static Fact> {
 pub fn names() -> impl Iterator<Item = &'static str> {
   FACTS.iter().map(|f| f.name)
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn type_word(kind: FactType) -> &'static str {
+    match kind {
+      FactType::Version => "version",
+      FactType::Integer => "integer",
+      FactType::Text => "text",
+    }
+  }
+
+  /// The names templates and `assert` may use, the fields of the typed facts
+  /// (what the template context is made from) and the book's facts page are
+  /// one list: adding a fact to one and not the others fails here.
+  #[test]
+  fn the_fact_table_the_typed_facts_and_the_book_agree() {
+    let context = crate::host::facts::Facts::default().template_context();
+    let fields: Vec<&str> =
+      context.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut table: Vec<&str> = names().collect();
+    table.sort_unstable();
+    let mut sorted_fields = fields.clone();
+    sorted_fields.sort_unstable();
+    assert_eq!(sorted_fields, table, "the fields of host::facts::Facts and check::facts::FACTS");
+    for fact in FACTS {
+      let value = &context[fact.name];
+      let typed = match fact.kind {
+        FactType::Integer => value.is_u64(),
+        FactType::Version | FactType::Text => value.is_string(),
+      };
+      assert!(typed, "`{}` is {:?} in Facts but {:?} in FACTS", fact.name, value, fact.kind);
+    }
+    let page = include_str!("../../book/src/reference/facts.md");
+    let rows: Vec<(String, String, String)> = page
+      .lines()
+      .skip_while(|l| !l.starts_with("| Fact |"))
+      .skip(2)
+      .take_while(|l| l.starts_with('|'))
+      .map(|l| {
+        let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+        let cell = |i: usize| cells.get(i).copied().unwrap_or_default().to_owned();
+        (cell(0).trim_matches('`').to_owned(), cell(1), cell(2))
+      })
+      .collect();
+    let expected: Vec<(String, String, String)> = FACTS
+      .iter()
+      .map(|f| (f.name.to_owned(), type_word(f.kind).to_owned(), f.description.to_owned()))
+      .collect();
+    assert_eq!(rows, expected, "book/src/reference/facts.md and check::facts::FACTS");
+  }
+}

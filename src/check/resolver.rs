@@ -863,7 +863,7 @@ fn validate_host(
   context.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
   let context = minijinja::Value::from(minijinja::value::Serde(&context));
   let mut v =
-    Validator { host, context, names: &names, has_facts: false, sources, diagnostics, notes: Vec::new() };
+    Validator { host, context, names: &names, facts: None, sources, diagnostics, notes: Vec::new() };
   let handler_resources = handlers.iter().flat_map(|h| h.resources.iter());
   for resource in resources.iter().chain(handler_resources) {
     resource.spec.validate(&mut v);

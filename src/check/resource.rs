@@ -22,12 +22,36 @@ pub trait Kind: Sync {
   /// The words that introduce it: `&["go", "toolchain"]`.
   fn keywords(&self) -> &'static [&'static str];
 
-  /// One line for the book and for "did you mean".
-  fn summary(&self) -> &'static str;
+  /// What the book says of it: the resource index's one line and the
+  /// attribute table of its page (a test keeps them in agreement).
+  fn doc(&self) -> KindDoc;
+
+  /// The kinds whose resources on a host are planned and applied before this
+  /// kind's, and whose failure skips it: a `go tool` after the toolchain and
+  /// the Go settings `go install` reads. Names as [`Resource::kind`].
+  fn after_kinds(&self) -> &'static [&'static str] {
+    &[]
+  }
+
+  /// Whether a failure of one of its resources stops the whole host (`assert`)
+  /// rather than only that resource and those that depend on it.
+  fn stops_host_on_error(&self) -> bool {
+    false
+  }
 
   /// Reads a statement whose head starts with [`Kind::keywords`]. Reports its own
   /// errors and returns `None` when the statement is unusable.
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>>;
+}
+
+/// The documentation of a kind, as the book's reference pages give it.
+#[derive(Clone, Copy, Debug)]
+pub struct KindDoc {
+  /// The kind's row in the book's resource index.
+  pub summary: &'static str,
+  /// The attributes of its block (besides `name`, `after`, `notify`,
+  /// `sensitive`): its page's attribute table.
+  pub attributes: &'static [&'static str],
 }
 
 /// The typed input of one resource.
@@ -56,7 +80,7 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   }
 
   /// The host paths it creates or manages, as written (templates unrendered),
-  /// for implicit ordering: see [`crate::plan::planner::order`].
+  /// for implicit ordering: see [`crate::plan::order::order`].
   fn paths(&self) -> Vec<HostPath> {
     Vec::new()
   }
@@ -74,7 +98,7 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
 
   /// What `converge verify` checks every consumer sees once this resource is
   /// converged (exports, PATH entries, go settings, toolchain, tools).
-  fn expects(&self, _v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+  fn expects(&self, _v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     Vec::new()
   }
 
@@ -97,8 +121,10 @@ pub trait Spec: std::fmt::Debug + Send + Sync {
   }
 
   /// What the facts round trip must read for this resource (files, sysctl
-  /// keys, tool binaries). Paths may start with `~/`.
-  fn requests(&self, _v: &mut Validator) -> Vec<crate::host::facts::Request> {
+  /// keys, tool binaries). Paths may start with `~/`. Asked before the facts
+  /// are gathered, through a [`QueryScope`], which has none: a text that uses
+  /// facts renders to `None`.
+  fn requests(&self, _v: &mut QueryScope) -> Vec<crate::host::facts::Request> {
     Vec::new()
   }
 
@@ -217,6 +243,11 @@ pub fn lookup(keywords: &[&str]) -> Option<&'static dyn Kind> {
   KINDS.iter().copied().find(|k| keywords.len() >= k.keywords().len() && keywords.starts_with(k.keywords()))
 }
 
+/// The kind a [`Resource::kind`] names: `go tool`.
+pub fn kind_named(name: &str) -> Option<&'static dyn Kind> {
+  KINDS.iter().copied().find(|k| k.keywords().iter().copied().eq(name.split(' ')))
+}
+
 /// All the ways a statement can start, for "did you mean": `go toolchain`, `proxy`.
 pub fn all_keywords() -> Vec<String> {
   KINDS.iter().map(|k| k.keywords().join(" ")).collect()
@@ -237,6 +268,16 @@ impl Resource {
   pub fn name(&self) -> String {
     self.meta.name.as_ref().map_or_else(|| self.spec.id(), |n| n.value.clone())
   }
+
+  /// The kinds it is planned after ([`Kind::after_kinds`]).
+  pub fn after_kinds(&self) -> &'static [&'static str] {
+    kind_named(&self.kind).map_or(&[], |k| k.after_kinds())
+  }
+
+  /// Whether its failure stops the host ([`Kind::stops_host_on_error`]).
+  pub fn stops_host_on_error(&self) -> bool {
+    kind_named(&self.kind).is_some_and(|k| k.stops_host_on_error())
+  }
 }
 
 /// Validates specs for one host: renders texts with what is known of the host.
@@ -247,13 +288,47 @@ pub struct Validator<'a> {
   pub context: minijinja::Value,
   /// Names of the variables in scope.
   pub names: &'a BTreeSet<String>,
-  /// Whether `context` holds the host's facts.
-  pub has_facts: bool,
+  /// The host's facts, when known (`context` then holds them as `facts`).
+  pub facts: Option<&'a crate::host::facts::Facts>,
   pub sources: &'a Sources,
   pub diagnostics: &'a mut Diagnostics,
   /// Things the plan should say that are neither changes nor errors
   /// ("skipped: SELinux disabled").
   pub notes: Vec<String>,
+}
+
+/// The [`Validator`] resources ask for their queries ([`Spec::requests`])
+/// with: variables and `host`, never facts, since the queries are what the
+/// facts round trip answers. It can only be made without facts.
+pub struct QueryScope<'a>(Validator<'a>);
+
+impl<'a> QueryScope<'a> {
+  /// A scope for the host `host` with the variables `vars` (and `host`).
+  pub fn new(
+    host: &'a str,
+    vars: &indexmap::IndexMap<String, serde_json::Value>,
+    names: &'a BTreeSet<String>,
+    sources: &'a Sources,
+    diagnostics: &'a mut Diagnostics,
+  ) -> Self {
+    let mut map = vars.clone();
+    map.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
+    let context = minijinja::Value::from(minijinja::value::Serde(&map));
+    QueryScope(Validator { host, context, names, facts: None, sources, diagnostics, notes: Vec::new() })
+  }
+}
+
+impl<'a> std::ops::Deref for QueryScope<'a> {
+  type Target = Validator<'a>;
+  fn deref(&self) -> &Validator<'a> {
+    &self.0
+  }
+}
+
+impl<'a> std::ops::DerefMut for QueryScope<'a> {
+  fn deref_mut(&mut self) -> &mut Validator<'a> {
+    &mut self.0
+  }
 }
 
 thread_local! {
@@ -293,6 +368,18 @@ impl Validator<'_> {
 
   pub fn note(&mut self, note: impl Into<String>) {
     self.notes.push(note.into());
+  }
+
+  /// The value of the fact `name` (as templates show it: `4`, `amd64`), read
+  /// from the typed facts. `None` before the facts are gathered or for a name
+  /// that is not a fact. A `sensitive` resource hides it like its texts.
+  pub fn fact(&mut self, name: &str) -> Option<String> {
+    let value = match self.facts?.template_context().get(name)? {
+      serde_json::Value::String(s) => s.clone(),
+      other => other.to_string(),
+    };
+    record(&value);
+    Some(value)
   }
 
   /// The text's value for this host: the literal itself, or the rendered
@@ -342,7 +429,7 @@ impl Validator<'_> {
         self.error(d);
       }
     }
-    if !ok || (top.contains("facts") && !self.has_facts) {
+    if !ok || (top.contains("facts") && self.facts.is_none()) {
       return None;
     }
     match text::render(&t.value, &self.context) {

@@ -56,7 +56,9 @@ pub struct Measured {
   pub stats: Stats,
   /// Connecting and authenticating.
   pub connect: Duration,
-  /// Facts round trip and planning.
+  /// The facts round trip.
+  pub facts: Duration,
+  /// Planning (no I/O but the controller's ledger).
   pub plan: Duration,
   /// The apply round trip.
   pub apply: Duration,

@@ -16,9 +16,11 @@ use crate::apply::apply_host;
 use crate::check::playbook::{HostPlay, Playbook};
 use crate::check::resolver::LOCALHOST;
 use crate::host::error::HostError;
+use crate::host::facts::FactsError;
 use crate::host::ssh::{ClientConfig, Given, Ssh};
 use crate::host::transport::{Local, Stats, Transport};
-use crate::plan::planner::{PlanOptions, plan_host};
+use crate::plan::ledger::HostLedger;
+use crate::plan::planner::{PlanOptions, plan, queries};
 use crate::source::Sources;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -193,16 +195,28 @@ fn run_host(
   measured.connect = started.elapsed();
   let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
   let phase = Instant::now();
-  let plan = plan_host(play, &playbook.handlers, transport.as_mut(), &options.plan, sources);
+  let asked = queries(play, &playbook.handlers, options.plan.run_guards, sources);
+  let facts =
+    match crate::host::facts::gather(transport.as_mut(), &options.plan.root, &asked, options.plan.timeout) {
+      Ok(facts) => facts,
+      Err(e) => {
+        // No facts: the host stops here.
+        measured.facts = phase.elapsed();
+        measured.stats = transport.stats();
+        let lost = matches!(e, FactsError::Transport(_)) || is_lost();
+        let error = if lost {
+          HostError::Lost(format!("cannot gather facts: {e}"))
+        } else {
+          HostError::Facts(e.to_string())
+        };
+        return stopped(error, measured);
+      }
+    };
+  measured.facts = phase.elapsed();
+  let phase = Instant::now();
+  let ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
+  let plan = plan(play, &playbook.handlers, &facts, &ledger, sources);
   measured.plan = phase.elapsed();
-  if plan.facts_hash.is_empty() {
-    // No facts: the host stops here.
-    let why = plan.error.clone().unwrap_or_default();
-    let why = why.strip_prefix("cannot gather facts: ").unwrap_or(&why).to_owned();
-    measured.stats = transport.stats();
-    let error = if plan.lost || is_lost() { HostError::Lost(why) } else { HostError::Facts(why) };
-    return stopped(error, measured);
-  }
   let gate = options.saved.as_ref().map(|saved| saved.gate(&plan));
   let apply = options.apply && matches!(gate, None | Some(crate::plan::saved_plan::Gate::Apply));
   let apply_options = crate::apply::ApplyOptions {

@@ -1,9 +1,12 @@
 //! Host facts: what one run of `scripts/facts.sh` found on a host.
 //!
-//! The script frames its output with nonce markers; [`HostFacts::parse`] reads
+//! The script frames its output with nonce markers; [`RawFacts::parse`] reads
 //! only what is between them, so a MOTD or an rc file that prints cannot corrupt
 //! the facts. Requests (files, sysctl keys, tool binaries) are answered in order.
+//! [`Facts::parse`] then types the lines once: [`gather`] returns [`Facts`] or
+//! a [`FactsError`], never a host with facts left empty.
 
+use crate::go::env_file::GoEnvFile;
 use crate::host::transport::{Transport, TransportError};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -72,8 +75,9 @@ pub enum Answer {
   Other,
 }
 
+/// What one run of the facts script printed, before it is typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct HostFacts {
+pub struct RawFacts {
   /// Every `key=value` line, as printed.
   pub values: BTreeMap<String, String>,
   pub answers: BTreeMap<Request, Answer>,
@@ -85,30 +89,36 @@ pub enum FactsError {
   Transport(#[from] TransportError),
   #[error("the facts script printed no framed output (exit status {status:?}): {stderr}")]
   Unframed { status: Option<i32>, stderr: String },
+  #[error("the facts script printed no `{key}`")]
+  Missing { key: &'static str },
+  #[error("the facts script printed `{key}={value}`, which is not {expected}")]
+  Invalid { key: &'static str, value: String, expected: &'static str },
 }
 
-impl HostFacts {
-  /// Runs the facts script once over `transport`.
-  pub fn gather(
-    transport: &mut dyn Transport,
-    root: &str,
-    requests: &[Request],
-    timeout: Duration,
-  ) -> Result<HostFacts, FactsError> {
-    let nonce = nonce();
-    let mut args = vec![nonce.clone(), root.to_owned()];
-    args.extend(requests.iter().map(Request::arg));
-    let output = transport.run_script(SCRIPT, &args, timeout)?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    HostFacts::parse(&stdout, &nonce, requests).ok_or_else(|| FactsError::Unframed {
-      status: output.status,
-      stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-    })
-  }
+/// Runs the facts script once over `transport`, under `root` (`""` for `/`),
+/// answering `queries` in order, and types what it printed.
+pub fn gather(
+  transport: &mut dyn Transport,
+  root: &str,
+  queries: &[Request],
+  timeout: Duration,
+) -> Result<Facts, FactsError> {
+  let nonce = nonce();
+  let mut args = vec![nonce.clone(), root.to_owned()];
+  args.extend(queries.iter().map(Request::arg));
+  let output = transport.run_script(SCRIPT, &args, timeout)?;
+  let stdout = String::from_utf8_lossy(&output.stdout);
+  let raw = RawFacts::parse(&stdout, &nonce, queries).ok_or_else(|| FactsError::Unframed {
+    status: output.status,
+    stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+  })?;
+  Facts::parse(raw, queries, !root.is_empty())
+}
 
+impl RawFacts {
   /// Reads the framed part of the script's output. `None` when the frame is
   /// missing or incomplete.
-  pub fn parse(stdout: &str, nonce: &str, requests: &[Request]) -> Option<HostFacts> {
+  pub fn parse(stdout: &str, nonce: &str, requests: &[Request]) -> Option<RawFacts> {
     let framed = crate::host::shell::frame::between(stdout, "GOFACTS_BEGIN", "GOFACTS_END", nonce)?;
     let mut values = BTreeMap::new();
     for line in framed.lines() {
@@ -141,48 +151,150 @@ impl HostFacts {
       };
       answers.insert(request.clone(), answer);
     }
-    Some(HostFacts { values, answers })
+    Some(RawFacts { values, answers })
   }
 
   pub fn get(&self, key: &str) -> Option<&str> {
     self.values.get(key).map(String::as_str)
   }
 
-  /// The facts as templates and `assert` see them (`facts.goarch`), by the
-  /// names of [`crate::check::facts::FACTS`].
-  pub fn template_facts(&self) -> serde_json::Value {
-    let get = |k: &str| self.get(k).unwrap_or_default().to_owned();
-    let int = |k: &str| self.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    let go_version = self
-      .get("go.version")
-      .and_then(crate::go::version::parse_go_version_output)
-      .map(|(v, _, _)| v.trim_start_matches("go").to_owned())
-      .unwrap_or_default();
-    serde_json::json!({
-      "os": get("os.id"),
-      "os_family": os_family(self),
-      "os_version": get("os.version_id"),
-      "kernel": get("kernel.release"),
-      "arch": get("uname.m"),
-      "goarch": get("goarch"),
-      "goos": "linux",
-      "cgroup": int("cgroup"),
-      "selinux": get("selinux"),
-      "shell": get("user.login_shell"),
-      "user": get("user"),
-      "home": get("home"),
-      "hostname": get("hostname"),
-      "go_version": go_version,
-      "cpus": int("cpus"),
-      "memory_mb": int("memory_kb") / 1024,
+  /// The value the script must print for every host.
+  fn required(&self, key: &'static str) -> Result<&str, FactsError> {
+    self.get(key).ok_or(FactsError::Missing { key })
+  }
+
+  /// A whole number the script must print; empty when the host could not
+  /// tell (no `getconf`, no /proc/meminfo), which counts as 0.
+  fn number(&self, key: &'static str) -> Result<u64, FactsError> {
+    let value = self.required(key)?;
+    if value.is_empty() {
+      return Ok(0);
+    }
+    value.parse().map_err(|_| FactsError::Invalid {
+      key,
+      value: value.to_owned(),
+      expected: "a whole number",
     })
   }
 }
 
-/// `debian`, `rhel`, `arch`, `suse`, `alpine`, or the os id itself.
-pub fn os_family(facts: &HostFacts) -> String {
-  let id = facts.get("os.id").unwrap_or_default();
-  let like = facts.get("os.id_like").unwrap_or_default();
+/// The facts of one host, typed once when they arrive.
+///
+/// What it serializes to is the `facts` of templates and `assert`
+/// (`{{ facts.goarch }}`): its serialized fields are the names of
+/// [`crate::check::facts::FACTS`] (a test keeps both, and the book's facts
+/// page, in agreement). The rest is what planning needs besides: the answers
+/// to the plan's queries and the host's setup.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Facts {
+  pub os: String,
+  pub os_family: String,
+  pub os_version: String,
+  pub kernel: String,
+  pub arch: String,
+  pub goarch: String,
+  pub goos: String,
+  pub cgroup: u64,
+  pub selinux: String,
+  pub shell: String,
+  pub user: String,
+  pub home: String,
+  pub hostname: String,
+  pub go_version: String,
+  pub cpus: u64,
+  pub memory_mb: u64,
+  /// The connecting user's id.
+  #[serde(skip)]
+  pub uid: u32,
+  /// Gathered under a directory tree (`--root`), not from the live system.
+  #[serde(skip)]
+  pub rooted: bool,
+  /// Shells and managers present: `bash`, `zsh`, `fish`, `systemd`.
+  #[serde(skip)]
+  pub has: Vec<String>,
+  /// Go variables the login shell exports (they override the go env file).
+  #[serde(skip)]
+  pub shell_go_env: BTreeMap<String, String>,
+  /// Where `go env -w` writes (GOENV).
+  #[serde(skip)]
+  pub go_env_file: GoEnvFile,
+  /// Every line the script printed, for the digest a saved plan is gated by.
+  #[serde(skip)]
+  pub values: BTreeMap<String, String>,
+  /// The queries answered, in the order they were asked (the order of the
+  /// `req.N.` lines in [`Facts::values`]).
+  #[serde(skip)]
+  pub queries: Vec<Request>,
+  /// The answer to each query.
+  #[serde(skip)]
+  pub answers: BTreeMap<Request, Answer>,
+}
+
+impl Facts {
+  /// Types what the script printed. A fact the script prints on every host
+  /// that is missing is an error, not an empty value.
+  pub fn parse(raw: RawFacts, queries: &[Request], rooted: bool) -> Result<Facts, FactsError> {
+    let text = |key: &'static str| raw.required(key).map(str::to_owned);
+    let go_version = raw
+      .get("go.version")
+      .and_then(crate::go::version::parse_go_version_output)
+      .map(|(v, _, _)| v.trim_start_matches("go").to_owned())
+      .unwrap_or_default();
+    let uid = raw.required("uid")?;
+    let uid = uid.parse().map_err(|_| FactsError::Invalid {
+      key: "uid",
+      value: uid.to_owned(),
+      expected: "a user id",
+    })?;
+    let mut has = Vec::new();
+    for (shell, key) in
+      [("bash", "has.bash"), ("zsh", "has.zsh"), ("fish", "has.fish"), ("systemd", "has.systemd")]
+    {
+      if raw.required(key)? == "1" {
+        has.push(shell.to_owned());
+      }
+    }
+    Ok(Facts {
+      os: text("os.id")?,
+      os_family: os_family(raw.required("os.id")?, raw.required("os.id_like")?),
+      os_version: text("os.version_id")?,
+      kernel: text("kernel.release")?,
+      arch: text("uname.m")?,
+      goarch: text("goarch")?,
+      goos: "linux".to_owned(),
+      cgroup: raw.number("cgroup")?,
+      selinux: text("selinux")?,
+      shell: text("user.login_shell")?,
+      user: text("user")?,
+      home: text("home")?,
+      hostname: text("hostname")?,
+      go_version,
+      cpus: raw.number("cpus")?,
+      memory_mb: raw.number("memory_kb")? / 1024,
+      uid,
+      rooted,
+      has,
+      shell_go_env: raw
+        .values
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("shellenv.").map(|k| (k.to_owned(), v.clone())))
+        .collect(),
+      go_env_file: GoEnvFile::from_fact(raw.get("go.env.goenv")),
+      values: raw.values,
+      queries: queries.to_vec(),
+      answers: raw.answers,
+    })
+  }
+
+  /// The facts as templates and `assert` see them (`facts.goarch`).
+  pub fn template_context(&self) -> serde_json::Value {
+    serde_json::to_value(self).unwrap_or_default()
+  }
+}
+
+/// `debian`, `rhel`, `arch`, `suse`, `alpine`, or the os id itself, from
+/// os-release's `ID` and `ID_LIKE`.
+pub fn os_family(id: &str, like: &str) -> String {
   let words: Vec<&str> = std::iter::once(id).chain(like.split_whitespace()).collect();
   for (family, members) in [
     ("debian", &["debian", "ubuntu"][..]),
@@ -227,10 +339,10 @@ mod tests {
   #[test]
   fn noise_outside_the_frame_is_ignored() {
     let out = "Welcome to host\nos.id=evil\n__GOFACTS_BEGIN_n1__\nos.id=debian\n__GOFACTS_END_n1__\nbye\n";
-    let facts = HostFacts::parse(out, "n1", &[]);
+    let facts = RawFacts::parse(out, "n1", &[]);
     assert_eq!(facts.and_then(|f| f.get("os.id").map(str::to_owned)), Some("debian".to_owned()));
     assert_eq!(
-      HostFacts::parse("__GOFACTS_BEGIN_n1__\nx=1\n", "n1", &[]),
+      RawFacts::parse("__GOFACTS_BEGIN_n1__\nx=1\n", "n1", &[]),
       None,
       "an unterminated frame is refused"
     );
@@ -250,9 +362,10 @@ mod tests {
       Request::Sysctl("kernel.no_such_key".to_owned()),
     ];
     let mut local = Local { name: "localhost".to_owned() };
-    let facts = HostFacts::gather(&mut local, "", &requests, Duration::from_secs(30))?;
-    assert!(facts.get("goarch").is_some_and(|a| !a.is_empty()));
-    assert!(facts.get("kernel.release").is_some_and(|k| k.starts_with(|c: char| c.is_ascii_digit())));
+    let facts = gather(&mut local, "", &requests, Duration::from_secs(30))?;
+    assert!(!facts.goarch.is_empty());
+    assert!(facts.kernel.starts_with(|c: char| c.is_ascii_digit()));
+    assert!(!facts.home.is_empty() && !facts.user.is_empty());
     match &facts.answers[&requests[0]] {
       Answer::File { data, .. } => assert_eq!(data, b"a\x00b\nline two\n"),
       other => panic!("expected the file, got {other:?}"),
@@ -260,6 +373,97 @@ mod tests {
     assert_eq!(facts.answers[&requests[1]], Answer::Absent);
     assert_eq!(facts.answers[&requests[2]], Answer::Sysctl("Linux".to_owned()));
     assert_eq!(facts.answers[&requests[3]], Answer::Absent);
+    Ok(())
+  }
+
+  /// A frame as the script prints it on a host with the given lines.
+  fn framed(lines: &[&str]) -> String {
+    format!("__GOFACTS_BEGIN_n1__\n{}\n__GOFACTS_END_n1__\n", lines.join("\n"))
+  }
+
+  const EVERY_FACT: &[&str] = &[
+    "encoding=base64",
+    "os.id=ubuntu",
+    "os.version_id=24.04",
+    "os.id_like=debian",
+    "uname.m=aarch64",
+    "goarch=arm64",
+    "kernel.release=6.8.0-31-generic",
+    "hostname=dev01",
+    "cgroup=2",
+    "user=ada",
+    "uid=1000",
+    "home=/home/ada",
+    "user.login_shell=/bin/zsh",
+    "has.bash=1",
+    "has.zsh=1",
+    "has.fish=0",
+    "has.dash=1",
+    "has.systemd=1",
+    "cpus=8",
+    "memory_kb=16384000",
+    "selinux=disabled",
+  ];
+
+  #[test]
+  fn facts_are_typed_once_from_what_the_script_printed() -> Result<(), FactsError> {
+    let mut lines = EVERY_FACT.to_vec();
+    lines.extend(["shellenv.GOPROXY=direct", "go.version=go version go1.22.5 linux/arm64"]);
+    let raw = RawFacts::parse(&framed(&lines), "n1", &[]).ok_or(FactsError::Missing { key: "frame" })?;
+    let facts = Facts::parse(raw, &[], false)?;
+    assert_eq!((facts.os.as_str(), facts.os_family.as_str()), ("ubuntu", "debian"));
+    assert_eq!((facts.arch.as_str(), facts.goarch.as_str()), ("aarch64", "arm64"));
+    assert_eq!((facts.cgroup, facts.cpus, facts.memory_mb, facts.uid), (2, 8, 16000, 1000));
+    assert_eq!(facts.go_version, "1.22.5");
+    assert_eq!(facts.has, ["bash", "zsh", "systemd"]);
+    assert_eq!(facts.shell_go_env.get("GOPROXY").map(String::as_str), Some("direct"));
+    assert_eq!(facts.go_env_file, GoEnvFile::Default);
+    let context = facts.template_context();
+    assert_eq!(context["goarch"], "arm64");
+    assert_eq!(context["goos"], "linux");
+    assert_eq!(context["memory_mb"], 16000);
+    assert!(context.get("answers").is_none() && context.get("uid").is_none());
+    Ok(())
+  }
+
+  #[test]
+  fn a_fact_the_script_always_prints_is_an_error_when_missing_not_an_empty_value() {
+    for missing in ["home", "user", "uid", "goarch", "os.id", "has.systemd", "cpus"] {
+      let lines: Vec<&str> =
+        EVERY_FACT.iter().copied().filter(|l| !l.starts_with(&format!("{missing}="))).collect();
+      let raw = RawFacts::parse(&framed(&lines), "n1", &[]);
+      let err = raw.map(|raw| Facts::parse(raw, &[], false));
+      assert!(
+        matches!(&err, Some(Err(FactsError::Missing { key })) if *key == missing),
+        "{missing}: {err:?}"
+      );
+    }
+    let mut lines = EVERY_FACT.to_vec();
+    lines.retain(|l| !l.starts_with("cpus="));
+    lines.push("cpus=many");
+    let raw = RawFacts::parse(&framed(&lines), "n1", &[]);
+    assert!(matches!(
+      raw.map(|raw| Facts::parse(raw, &[], false)),
+      Some(Err(FactsError::Invalid { key: "cpus", .. }))
+    ));
+    // A host that cannot tell prints an empty value: 0, as documented.
+    let mut lines = EVERY_FACT.to_vec();
+    lines.retain(|l| !l.starts_with("cpus="));
+    lines.push("cpus=");
+    let raw = RawFacts::parse(&framed(&lines), "n1", &[]);
+    assert!(matches!(raw.map(|raw| Facts::parse(raw, &[], false)), Some(Ok(Facts { cpus: 0, .. }))));
+  }
+
+  /// A tree without /etc/os-release (`--root` on a bare directory) still has
+  /// every fact: the os ones are empty.
+  #[test]
+  fn a_root_without_os_release_gathers_empty_os_facts() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let mut local = Local { name: "localhost".to_owned() };
+    let root = dir.path().display().to_string();
+    let facts = gather(&mut local, &root, &[], Duration::from_secs(30))?;
+    assert_eq!((facts.os.as_str(), facts.os_version.as_str()), ("", ""));
+    assert!(facts.rooted);
     Ok(())
   }
 }

@@ -30,9 +30,9 @@ b64() { if have base64; then base64 < "$1" | tr -d '\n'; else od -An -v -tx1 < "
 enc() { if have base64; then echo base64; else echo hex; fi; }
 printf '__GOFACTS_BEGIN_%s__\n' "$nonce"
 kv encoding "$(enc)"
-if [ -r "$root/etc/os-release" ]; then
-  ( . "$root/etc/os-release"; kv os.id "${ID:-}"; kv os.version_id "${VERSION_ID:-}"; kv os.id_like "${ID_LIKE:-}" )
-fi
+# Each os fact is printed, empty when os-release is missing or broken.
+osr() { [ -r "$root/etc/os-release" ] && ( . "$root/etc/os-release" >/dev/null 2>&1; eval "printf '%s' \"\${$1:-}\"" ) 2>/dev/null; }
+kv os.id "$(osr ID)"; kv os.version_id "$(osr VERSION_ID)"; kv os.id_like "$(osr ID_LIKE)"
 m=$(uname -m)
 case $m in x86_64) ga=amd64;; aarch64|arm64) ga=arm64;; i?86) ga=386;; armv6l|armv7l|arm*) ga=arm;; loongarch64) ga=loong64;; *) ga=$m;; esac
 kv uname.m "$m"; kv goarch "$ga"; kv kernel.release "$(uname -r)"; kv hostname "$(uname -n)"

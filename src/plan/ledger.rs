@@ -137,6 +137,45 @@ impl Ledger {
   }
 }
 
+/// A host's ledger as planning sees it.
+#[derive(Clone, Debug, Default)]
+pub struct HostLedger {
+  /// The host's own ledger, folded, or, when the host has none, the
+  /// controller's copy of it.
+  pub ledger: Ledger,
+  /// Whether the host had a ledger file (the apply then writes the folded form
+  /// back).
+  pub on_host: bool,
+  /// The sha256 of the host's ledger file, or `absent`.
+  pub sha256: String,
+}
+
+impl HostLedger {
+  /// The ledger of `host` from its facts (which always query [`HOST_FILE`]),
+  /// or from the controller's copy in `state_dir` when the host has none.
+  pub fn load(
+    facts: &crate::host::facts::Facts,
+    state_dir: Option<&std::path::Path>,
+    host: &str,
+  ) -> HostLedger {
+    let on_host = match facts.answers.get(&crate::host::facts::Request::File(HOST_FILE.to_owned())) {
+      Some(crate::host::facts::Answer::File { data, mode, owner }) => {
+        Some(FileState { data: data.clone(), mode: *mode, owner: owner.clone() })
+      }
+      _ => None,
+    };
+    let sha256 = sha256_of(on_host.as_ref());
+    let ledger = match &on_host {
+      Some(file) => Ledger::parse(&String::from_utf8_lossy(&file.data)),
+      None => state_dir
+        .and_then(|dir| std::fs::read_to_string(controller_file(dir, host)).ok())
+        .map(|text| Ledger::parse(&text))
+        .unwrap_or_default(),
+    };
+    HostLedger { ledger, on_host: on_host.is_some(), sha256 }
+  }
+}
+
 /// The sha256 the apply script records for a file: hex, or `absent`.
 pub fn sha256_of(file: Option<&FileState>) -> String {
   file.map_or_else(|| "absent".to_owned(), |f| hex(&sha2::Sha256::digest(&f.data)))

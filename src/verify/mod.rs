@@ -12,6 +12,7 @@
 //! actually seen.
 
 use crate::host::transport::Transport;
+pub use crate::plan::expect::Expect;
 use crate::plan::planner::HostPlan;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -25,22 +26,6 @@ pub const CONSUMERS: &[&str] =
 
 fn consumer_names() -> Vec<String> {
   CONSUMERS.iter().map(|c| (*c).to_owned()).collect()
-}
-
-/// One declared fact a consumer should see.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Expect {
-  /// An exported variable and its value.
-  Env { name: String, value: String },
-  /// A directory on PATH; `before_system` for `path prepend`: ahead of /usr/bin.
-  PathEntry { dir: String, before_system: bool },
-  /// A setting as `go env NAME` reports it.
-  GoEnv { name: String, value: String },
-  /// The `go` found first on PATH (one of `paths`) and its version.
-  Go { version: String, paths: Vec<String> },
-  /// A tool on PATH and the module version `go version -m` shows.
-  Tool { name: String, version: String },
 }
 
 impl Expect {

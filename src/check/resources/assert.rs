@@ -4,7 +4,7 @@
 
 use crate::check::facts::{self, FactType};
 use crate::check::reader::{Cx, Reader, text_of};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::plan::change::{Change, HostState};
@@ -41,13 +41,20 @@ pub struct Assert {
   pub message: Option<Text>,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["message"];
+
 impl Kind for AssertKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["assert"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a condition on host facts, checked before any change"
+  fn stops_host_on_error(&self) -> bool {
+    true
+  }
+
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "a condition on host facts, checked before any change", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -111,7 +118,7 @@ impl Kind for AssertKind {
       );
       return None;
     }
-    let options = r.options(cx, &["message"]);
+    let options = r.options(cx, ATTRIBUTES);
     Some(Box::new(Assert {
       fact: Text::new(fact_name, fact_span),
       kind: fact.kind,
@@ -198,7 +205,7 @@ impl Spec for Assert {
 
   fn plan(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<Change> {
     let fact = &self.fact.value;
-    let Some(actual) = v.text(&Text::new(format!("{{{{ facts.{fact} }}}}"), self.fact.span)) else {
+    let Some(actual) = v.fact(fact) else {
       return Vec::new();
     };
     let mut values = Vec::new();

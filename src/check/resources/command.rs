@@ -3,7 +3,7 @@
 //! succeeds), `only_if` (run only when that command succeeds).
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -21,20 +21,23 @@ pub struct Command {
   pub become_root: bool,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["creates", "unless", "only_if", "become"];
+
 impl Kind for CommandKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["command"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a shell command behind a guard"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "a shell command behind a guard", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let command = r.label(cx, "command line")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["creates", "unless", "only_if", "become"]);
+    let options = r.options(cx, ATTRIBUTES);
     Some(Box::new(Command {
       command,
       creates: options.text(cx, "creates"),
@@ -64,7 +67,7 @@ impl Spec for Command {
     true
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(c) = self.creates.as_ref().and_then(|c| v.text(c)) {
       out.push(Request::File(c));

@@ -2,7 +2,7 @@
 //! from a local `source`), mode and owner; or `state = "absent"`.
 
 use crate::check::reader::{Cx, Options, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -182,21 +182,23 @@ pub fn read_content(options: &Options, cx: &mut Cx, r: &Reader, required: bool) 
   }
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["content", "source", "state", "mode", "owner", "group"];
+
 impl Kind for FileKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["file"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a whole file: content or source, mode, owner; or absent"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "a whole file: content or source, mode, owner; or absent", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let path = r.label(cx, "path")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let keys = ["content", "source", "state", "mode", "owner", "group"];
-    let options = r.options(cx, &keys);
+    let options = r.options(cx, ATTRIBUTES);
     let state = options.choice(cx, "state", &["present", "absent"]);
     if options.has("state") && state.is_none() {
       return None;
@@ -230,7 +232,7 @@ impl Spec for File {
     vec![HostPath::File(self.path.value.clone())]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     file_request(v, &self.path)
   }
 

@@ -3,7 +3,7 @@
 //! from a prebuilt `binary` for air-gapped fleets.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::resources::file::read_controller_file;
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
@@ -26,13 +26,22 @@ pub struct GoTool {
 
 pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["binary", "bin_dir"];
+
 impl Kind for GoToolKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["go", "tool"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a Go tool (gopls, dlv, any module/path) at a version"
+  /// The toolchain that builds it and the settings (GOPROXY, GOPRIVATE, ...)
+  /// that `go install` reads.
+  fn after_kinds(&self) -> &'static [&'static str] {
+    &["go toolchain", "goenv", "proxy"]
+  }
+
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "a Go tool (gopls, dlv, any module/path) at a version", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -53,7 +62,7 @@ impl Kind for GoToolKind {
     };
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["binary", "bin_dir"]);
+    let options = r.options(cx, ATTRIBUTES);
     let binary = options.text(cx, "binary");
     if let Some(b) = &binary {
       let path = cx.base_dir().join(&b.value);
@@ -93,20 +102,20 @@ impl Spec for GoTool {
     vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
     let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
     // A prebuilt binary is compared by its bytes, a built one by its build info.
     if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
   }
 
-  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     // A prebuilt binary carries no build info to compare; its bytes are the check.
     if self.binary.is_some() {
       return Vec::new();
     }
     v.text(&self.version)
-      .map(|version| crate::verify::Expect::Tool { name: self.binary_name().to_owned(), version })
+      .map(|version| crate::plan::expect::Expect::Tool { name: self.binary_name().to_owned(), version })
       .into_iter()
       .collect()
   }

@@ -4,7 +4,7 @@
 //! `/usr/local/bin`.
 
 use crate::check::reader::{Cx, Reader, attribute, text_of};
-use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go::version::GoVersion;
@@ -43,20 +43,26 @@ pub struct GoToolchain {
   pub link: bool,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["source", "sha256", "prefix", "link", "link_dir"];
+
 impl Kind for GoToolchainKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["go", "toolchain"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a Go toolchain at a version, checked by sha256 and swapped in atomically"
+  fn doc(&self) -> KindDoc {
+    KindDoc {
+      summary: "a Go toolchain at a version, checked by sha256 and swapped in atomically",
+      attributes: ATTRIBUTES,
+    }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let version = r.label(cx, "version")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["source", "sha256", "prefix", "link", "link_dir"]);
+    let options = r.options(cx, ATTRIBUTES);
     let sha256 = match options.raw("sha256") {
       None if options.misspelled("sha256") => return None,
       None => {
@@ -213,7 +219,7 @@ impl Spec for GoToolchain {
     paths
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
     let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
     vec![
@@ -223,7 +229,7 @@ impl Spec for GoToolchain {
     ]
   }
 
-  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::verify::Expect> {
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     let Some(version) = v.text(&self.version) else { return Vec::new() };
     let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
     let mut paths = vec![format!("{}/bin/go", host.expand(&prefix).trim_end_matches('/'))];
@@ -231,7 +237,7 @@ impl Spec for GoToolchain {
       let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
       paths.push(format!("{}/go", host.expand(&dir).trim_end_matches('/')));
     }
-    vec![crate::verify::Expect::Go { version, paths }]
+    vec![crate::plan::expect::Expect::Go { version, paths }]
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
@@ -244,7 +250,7 @@ impl Spec for GoToolchain {
       },
       None => DEFAULT_PREFIX.to_owned(),
     };
-    let Some(goarch) = v.text(&Text::new("{{ facts.goarch }}", self.version.span)) else { return Vec::new() };
+    let Some(goarch) = v.fact("goarch") else { return Vec::new() };
     let installed = state
       .file(&format!("{prefix}/VERSION"))
       .map(|f| String::from_utf8_lossy(&f.data).lines().next().unwrap_or_default().trim().to_owned());

@@ -4,7 +4,7 @@
 //! `go env -w` makes.
 
 use crate::check::reader::{Cx, META, Reader, attribute, text_of};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go;
@@ -26,13 +26,19 @@ pub struct GoEnv {
 const SPACE_LISTS: &[&str] =
   &["GOFLAGS", "CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS"];
 
+/// Its block holds Go variables, not attributes.
+const ATTRIBUTES: &[&str] = &[];
+
 impl Kind for GoEnvKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["goenv"]
   }
 
-  fn summary(&self) -> &'static str {
-    "Go settings as `go env -w` writes them (GOPRIVATE, GOSUMDB, GOFLAGS, ...)"
+  fn doc(&self) -> KindDoc {
+    KindDoc {
+      summary: "Go settings as `go env -w` writes them (GOPRIVATE, GOSUMDB, GOFLAGS, ...)",
+      attributes: ATTRIBUTES,
+    }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -195,16 +201,16 @@ impl Spec for GoEnv {
     self.vars.iter().map(|(n, _)| Text::new(format!("go env {}", n.value), n.span)).collect()
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::GoEnvFile]
   }
 
-  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     self
       .vars
       .iter()
       .filter_map(|(name, value)| {
-        v.text(value).map(|value| crate::verify::Expect::GoEnv { name: name.value.clone(), value })
+        v.text(value).map(|value| crate::plan::expect::Expect::GoEnv { name: name.value.clone(), value })
       })
       .collect()
   }

@@ -4,7 +4,7 @@
 
 use super::file::{Ownership, file_request};
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -32,20 +32,23 @@ pub struct ManagedBlock {
   pub ownership: Ownership,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["content", "marker", "comment", "position", "mode", "owner", "group"];
+
 impl Kind for ManagedBlockKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["managed", "block"]
   }
 
-  fn summary(&self) -> &'static str {
-    "lines owned by converge inside a file it does not own"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "lines owned by converge inside a file it does not own", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let path = r.label(cx, "path")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["content", "marker", "comment", "position", "mode", "owner", "group"]);
+    let options = r.options(cx, ATTRIBUTES);
     let content = match options.text(cx, "content") {
       Some(c) => c,
       None => {
@@ -93,7 +96,7 @@ impl Spec for ManagedBlock {
     vec![HostPath::File(self.path.value.clone())]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     file_request(v, &self.path)
   }
 

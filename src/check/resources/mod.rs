@@ -61,3 +61,6 @@ pub fn controller_path(v: &Validator, text: &Text, value: &str) -> std::path::Pa
   let base = v.sources.get(text.span.file).and_then(|f| f.path.parent()).unwrap_or(std::path::Path::new(""));
   base.join(value)
 }
+
+#[cfg(test)]
+mod book_tests;

@@ -5,7 +5,7 @@
 //! itself is accepted too: `proxy "https://a|https://b,direct"`.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go;
@@ -24,20 +24,23 @@ pub struct Proxy {
   pub explicit_any_error: bool,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["fallback"];
+
 impl Kind for ProxyKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["proxy"]
   }
 
-  fn summary(&self) -> &'static str {
-    "the GOPROXY chain, in order, with its fallback rule"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "the GOPROXY chain, in order, with its fallback rule", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let term = r.next_term();
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["fallback"]);
+    let options = r.options(cx, ATTRIBUTES);
     let any_error =
       options.choice(cx, "fallback", &["not-found", "any-error"]).is_some_and(|f| f.value == "any-error");
     let sep = if any_error { '|' } else { ',' };
@@ -151,14 +154,14 @@ impl Spec for Proxy {
     vec![Text::new("go env GOPROXY", span)]
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::GoEnvFile]
   }
 
-  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::verify::Expect> {
+  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     self
       .render(|t| v.text(t))
-      .map(|value| crate::verify::Expect::GoEnv { name: "GOPROXY".to_owned(), value })
+      .map(|value| crate::plan::expect::Expect::GoEnv { name: "GOPROXY".to_owned(), value })
       .into_iter()
       .collect()
   }

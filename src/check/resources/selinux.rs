@@ -2,7 +2,7 @@
 //! (`semanage fcontext`) and a relabel of the paths it covers (`restorecon`).
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -21,13 +21,16 @@ pub struct SelinuxLabel {
   pub path: Option<Text>,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["path"];
+
 impl Kind for SelinuxLabelKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["selinux", "label"]
   }
 
-  fn summary(&self) -> &'static str {
-    "an SELinux file-context rule, applied with restorecon"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "an SELinux file-context rule, applied with restorecon", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -38,7 +41,7 @@ impl Kind for SelinuxLabelKind {
     let setype = r.label(cx, "SELinux type")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["path"]);
+    let options = r.options(cx, ATTRIBUTES);
     let path = options.text(cx, "path");
     Some(Box::new(SelinuxLabel { pattern, setype, path }))
   }
@@ -93,7 +96,7 @@ impl Spec for SelinuxLabel {
     Some(self.path.as_ref().map_or_else(|| Self::default_path(&self.pattern.value), |p| p.value.clone()))
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     // Paths are expanded on the host for guards; `~`/`$HOME` are expanded there.
     let (Some(pattern), Some(setype)) = (v.text(&self.pattern), v.text(&self.setype)) else {
       return Vec::new();
@@ -103,7 +106,7 @@ impl Spec for SelinuxLabel {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let selinux = v.text(&Text::new("{{ facts.selinux }}", self.pattern.span)).unwrap_or_default();
+    let selinux = v.fact("selinux").unwrap_or_default();
     if selinux == "disabled" || selinux.is_empty() {
       v.note("skipped: SELinux disabled");
       return Vec::new();

@@ -2,7 +2,7 @@
 //! in `/etc/sysctl.d` and set live when it differs.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -22,13 +22,16 @@ pub struct Sysctl {
   pub file: Option<Text>,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["file"];
+
 impl Kind for SysctlKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["sysctl"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a kernel parameter, persistent and live"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "a kernel parameter, persistent and live", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -50,7 +53,7 @@ impl Kind for SysctlKind {
         return None;
       }
     };
-    let options = r.options(cx, &["file"]);
+    let options = r.options(cx, ATTRIBUTES);
     let file = options.text(cx, "file");
     Some(Box::new(Sysctl { key, value, file }))
   }
@@ -199,7 +202,7 @@ impl Spec for Sysctl {
     vec![Text::new(format!("sysctl {}", self.key.value.replace('/', ".")), self.key.span)]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(key) = v.text(&self.key) {
       out.push(Request::Sysctl(key.replace('/', ".")));

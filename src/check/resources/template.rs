@@ -3,7 +3,7 @@
 
 use super::file::{Content, Ownership, file_request, read_content, read_controller_file};
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::{self, Text};
 use crate::host::facts::Request;
 use crate::plan::change::{Change, HostState, write_if_changed};
@@ -17,20 +17,23 @@ pub struct Template {
   pub ownership: Ownership,
 }
 
+/// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["content", "source", "mode", "owner", "group"];
+
 impl Kind for TemplateKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["template"]
   }
 
-  fn summary(&self) -> &'static str {
-    "a whole file rendered from a minijinja template"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "a whole file rendered from a minijinja template", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let path = r.label(cx, "path")?;
     r.finish(cx)?;
     r.no_value(cx)?;
-    let options = r.options(cx, &["content", "source", "mode", "owner", "group"]);
+    let options = r.options(cx, ATTRIBUTES);
     let content = read_content(&options, cx, r, true)??;
     if let Content::Source { text: source, path: file } = &content
       && let Ok(body) = crate::source::read_text_bounded(file, crate::source::MAX_CONTROLLER_FILE_BYTES)
@@ -58,7 +61,7 @@ impl Spec for Template {
     vec![HostPath::File(self.path.value.clone())]
   }
 
-  fn requests(&self, v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     file_request(v, &self.path)
   }
 

@@ -4,7 +4,7 @@
 //! the file's comments.
 
 use crate::check::reader::{Cx, Reader, attribute, json_of};
-use crate::check::resource::{HostInfo, Kind, Spec, Validator};
+use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -21,16 +21,17 @@ pub struct VscodeSettings {
   pub insiders: bool,
 }
 
-/// Plain words that are options of the statement, not settings.
-const OPTIONS: &[&str] = &["insiders", "name", "after", "notify", "sensitive"];
+/// Plain words that are options of the statement, not settings, besides
+/// `name`, `after`, `notify` and `sensitive`.
+const ATTRIBUTES: &[&str] = &["insiders"];
 
 impl Kind for VscodeSettingsKind {
   fn keywords(&self) -> &'static [&'static str] {
     &["vscode", "settings"]
   }
 
-  fn summary(&self) -> &'static str {
-    "VS Code server machine settings, merged into settings.json"
+  fn doc(&self) -> KindDoc {
+    KindDoc { summary: "VS Code server machine settings, merged into settings.json", attributes: ATTRIBUTES }
   }
 
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
@@ -52,7 +53,8 @@ impl Kind for VscodeSettingsKind {
         stmt.head.first().and_then(|t| t.value()).map(|v| &v.kind),
         Some(crate::syntax::ast::ValueKind::Str(_))
       );
-      if !quoted && OPTIONS.contains(&key.as_str()) {
+      if !quoted && (ATTRIBUTES.contains(&key.as_str()) || crate::check::reader::META.contains(&key.as_str()))
+      {
         if key == "insiders" {
           match &value.kind {
             crate::syntax::ast::ValueKind::Bool(b) => insiders = *b,
@@ -144,7 +146,7 @@ impl Spec for VscodeSettings {
     "vscode settings".to_owned()
   }
 
-  fn requests(&self, _v: &mut Validator) -> Vec<Request> {
+  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::File(self.file())]
   }
 
