@@ -12,16 +12,16 @@
 //! parallel. [`source`] (files and spans) and [`diagnostic`] (coded messages)
 //! are the vocabulary every stage shares; [`go`] holds the Go domain rules.
 
-pub mod apply;
-pub mod atomic;
+pub(crate) mod apply;
+pub(crate) mod atomic;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;
-pub mod fleet;
+pub(crate) mod fleet;
 pub mod go;
 pub mod host;
-pub mod plan;
+pub(crate) mod plan;
 pub mod report;
 pub mod source;
 pub mod syntax;
-pub mod verify;
+pub(crate) mod verify;

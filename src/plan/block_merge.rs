@@ -130,6 +130,7 @@ pub fn names(text: &[u8], comment: &str) -> Vec<String> {
     .collect()
 }
 
+#[cfg(test)]
 /// [`try_merge`] for callers that write only content of their own making:
 /// when the block cannot be merged safely the file is left exactly as it is.
 pub fn merge(existing: &[u8], comment: &str, name: &str, content: &str, place: Place) -> Vec<u8> {
@@ -178,6 +179,7 @@ fn trim_newline(line: &[u8]) -> &[u8] {
   line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+#[cfg(test)]
 /// The content of the block `name`, if the file has it intact.
 pub fn extract(existing: &[u8], comment: &str, name: &str) -> Option<Vec<u8>> {
   let begin = begin_marker(comment, name);

@@ -109,6 +109,7 @@ impl Ledger {
     })
   }
 
+  #[cfg(test)]
   pub fn is_empty(&self) -> bool {
     self.resources.is_empty() && self.paths.is_empty()
   }
