@@ -149,10 +149,11 @@ fn match_blocks_and_host_blocks_of_included_files_apply_as_openssh_applies_them(
 #[test]
 fn tokens_expand_in_host_name_proxy_command_identity_and_known_hosts_files() {
   // The proxy command writes what its tokens became, for converge and for a
-  // real `ssh` run on the same file, then exits.
+  // real `ssh` run on the same file, then exits (after a moment, so that its
+  // caller does not stop it before it wrote).
   let case = Case::new(
     "Host web\n  HostName %h.internal\n  Port 1121\n  User ops\n  IdentityFile ~/.ssh/%h_%r_%p\n  \
-     UserKnownHostsFile ~/kh/%h_%n\n  ProxyCommand echo %h %p %r %n 100%% >> DIR/seen\n",
+     UserKnownHostsFile ~/kh/%h_%n\n  ProxyCommand sh -c \"echo %h %p %r %n 100%% >> DIR/seen; sleep 1\"\n",
   );
   let reference = Command::new("timeout")
     .args(["20", "ssh", "-F"])
