@@ -59,6 +59,9 @@ codes! {
   Shape = "E205", Error, "a statement with parts it does not take";
   NotAllowedHere = "E206", Error, "a statement in a place where it has no meaning";
   InvalidEscape = "E207", Error, "a string escape that does not exist";
+  ConnectionPlugin = "E260", Error, "an `ansible_connection` converge cannot use (only ssh and local)";
+  ConnectionPort = "E261", Error, "an `ansible_port` or `ansible_ssh_port` that is not a port";
+  SshArgs = "E262", Error, "an `ansible_ssh_common_args` or `ansible_ssh_extra_args` option converge cannot honour";
   UndefinedVariable = "E300", Error, "a template uses a variable that is not defined";
   UndefinedTarget = "E301", Error, "a host or group that the inventory does not define";
   DuplicateName = "E302", Error, "two resources with the same name for one host";

@@ -4,6 +4,7 @@
 mod apply;
 mod book;
 mod cli;
+mod connection;
 mod diagnostics;
 mod fleet;
 mod format_props;
@@ -19,5 +20,6 @@ mod safety_outputs;
 mod safety_ssh;
 mod safety_toolchain;
 mod safety_values;
+mod ssh_config;
 mod test;
 mod verify;

@@ -52,8 +52,8 @@ fn proxy_command_tokens_never_run_inventory_data_on_the_controller() {
   }
   // h04's HostName comes from the ssh config itself.
   let net = fleet.net;
-  config =
-    config.replace(&format!("HostName 127.0.{net}.4\n"), &format!("HostName 127.0.{net}.4;touch {m};\n"));
+  // No blank in the payload: OpenSSH refuses a whole file whose `HostName` has two words.
+  config = config.replace(&format!("HostName 127.0.{net}.4\n"), &format!("HostName 127.0.{net}.4;>{m};\n"));
   fleet.write_local(".ssh/config", &config);
   let playbook = format!(
     "host \"h01\" {{}}\n\

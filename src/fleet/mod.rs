@@ -14,10 +14,9 @@ pub use host_run::{HostRun, Measured, Ran, Status, Stopped};
 
 use crate::apply::apply_host;
 use crate::check::playbook::{HostPlay, Playbook};
-use crate::check::resolver::LOCALHOST;
 use crate::host::error::HostError;
 use crate::host::facts::FactsError;
-use crate::host::ssh::{ClientConfig, Given, Ssh};
+use crate::host::ssh::{ClientConfig, Ssh};
 use crate::host::transport::{Local, Stats, Transport};
 use crate::plan::ledger::HostLedger;
 use crate::plan::planner::{PlanOptions, plan, queries};
@@ -45,31 +44,6 @@ pub struct RunOptions {
 /// inventory does not open thousands of connections at once.
 pub const DEFAULT_FORKS: usize = 50;
 
-fn given(playbook: &Playbook, play: &HostPlay) -> Given {
-  let host = playbook.inventory.hosts.get(&play.name);
-  let var = |k: &str| {
-    play.vars.get(k).map(|v| match v {
-      serde_json::Value::String(s) => s.clone(),
-      other => other.to_string(),
-    })
-  };
-  Given {
-    address: host.and_then(|h| h.address.clone()).or_else(|| var("ansible_host")),
-    port: host.and_then(|h| h.port).or_else(|| var("ansible_port").and_then(|p| p.parse().ok())),
-    user: host.and_then(|h| h.user.clone()).or_else(|| var("ansible_user")),
-    identity: host
-      .and_then(|h| h.identity.clone())
-      .or_else(|| var("ansible_ssh_private_key_file"))
-      .or_else(|| var("ansible_private_key_file")),
-  }
-}
-
-fn is_local(playbook: &Playbook, play: &HostPlay) -> bool {
-  playbook.local
-    || play.name == LOCALHOST
-    || play.vars.get("ansible_connection").and_then(serde_json::Value::as_str) == Some("local")
-}
-
 /// How a host is reached, settled before it runs.
 enum Route {
   Local,
@@ -94,16 +68,12 @@ impl Route {
 }
 
 fn route(playbook: &Playbook, play: &HostPlay, options: &RunOptions, client: &ClientConfig) -> Route {
-  if is_local(playbook, play) {
-    return Route::Local;
-  }
-  if !options.plan.root.is_empty() {
-    let why = "`--root` converges a directory on this machine; it cannot reach SSH hosts";
-    return Route::Refused(HostError::Refused(why.to_owned()));
-  }
-  match client.target(&play.name, &given(playbook, play), &options.ssh) {
-    Ok(t) => Route::Ssh(Box::new(t)),
-    Err(e) => Route::Refused(HostError::Unreachable(e.to_string())),
+  use crate::host::connection::{Connection, connection};
+  match connection(playbook, play, &options.plan.root, client, &options.ssh) {
+    Connection::Local => Route::Local,
+    Connection::Ssh(target) => Route::Ssh(target),
+    Connection::Refused { unreachable: true, why } => Route::Refused(HostError::Unreachable(why)),
+    Connection::Refused { unreachable: false, why } => Route::Refused(HostError::Refused(why)),
   }
 }
 

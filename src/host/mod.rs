@@ -5,7 +5,10 @@
 //! [`shell`], which quotes every value and writes each consumer's file format
 //! ([`shell::dialect`]). [`facts`] sends the facts script and parses what it
 //! found into host facts: this is the one round trip before planning.
+//! [`connection`] settles how each host is reached (this machine, or SSH with
+//! the inventory's and OpenSSH's settings) before any of that.
 
+pub mod connection;
 pub mod error;
 pub mod facts;
 pub mod shell;

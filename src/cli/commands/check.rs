@@ -14,6 +14,7 @@ pub fn check(paths: &[PathBuf], reporter: &Reporter) -> i32 {
   let files = loader::load(paths, &mut sources, &mut diagnostics);
   let (playbook, found) = resolver::resolve(&files, &mut sources);
   diagnostics.extend(found);
+  diagnostics.extend(crate::host::connection::check(&playbook));
   let failed = diagnostics.has_errors();
   let resources: usize = playbook.hosts.iter().map(|h| h.resources.len()).sum();
   let summary = format!(

@@ -1,12 +1,12 @@
 //! A walk over the `Include` directives of an ssh client configuration,
-//! before the configuration is parsed.
+//! before `ssh -G` reads it.
 //!
-//! The parser follows `Include` by recursion without a bound, so a file that
-//! includes itself (or two files that include each other) would exhaust the
-//! stack. This walk finds the same files the parser would open (same line
-//! splitting, same path rules: absolute, else under `~/.ssh`, then a glob)
-//! and refuses cycles, nesting deeper than OpenSSH's limit of 16, and more
-//! file reads than a real configuration needs.
+//! OpenSSH stops an `Include` loop only at its depth limit, and a loop
+//! through a glob multiplies the files it reads at every level. This walk
+//! finds the files `ssh` would open (same line splitting, same path rules:
+//! absolute, else under `~/.ssh`, then a glob) and refuses cycles, nesting
+//! deeper than OpenSSH's limit of 16, and more file reads than a real
+//! configuration needs, naming the files.
 
 use std::path::{Path, PathBuf};
 
