@@ -109,11 +109,6 @@ impl Ledger {
     })
   }
 
-  #[cfg(test)]
-  pub fn is_empty(&self) -> bool {
-    self.resources.is_empty() && self.paths.is_empty()
-  }
-
   /// The label of a resource's changes, given the host as the facts found it.
   pub fn label(&self, name: &str, source: &str, changes: &[Change], observed: &HostState) -> Label {
     let Some(record) = self.resources.get(name) else {
