@@ -13,11 +13,11 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 
 /// `converge check`: parse and resolve, report every problem.
-pub fn check(paths: &[PathBuf], reporter: &Reporter) -> i32 {
+pub fn check(paths: &[PathBuf], vars: &crate::cli::vars::ExtraVars, reporter: &Reporter) -> i32 {
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let files = loader::load(paths, &mut sources, &mut diagnostics);
-  let (playbook, found) = resolver::resolve(&files, &mut sources);
+  let (playbook, found) = resolver::resolve_with(&files, &mut sources, vars);
   diagnostics.extend(found);
   let failed = diagnostics.has_errors();
   let resources: usize = playbook.hosts.iter().map(|h| h.resources.len()).sum();
@@ -131,7 +131,7 @@ pub fn run(run: &crate::cli::config::Run, reporter: &Reporter) -> i32 {
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let files = loader::load(&playbooks, &mut sources, &mut diagnostics);
-  let (mut playbook, found) = resolver::resolve(&files, &mut sources);
+  let (mut playbook, found) = resolver::resolve_with(&files, &mut sources, &run.vars);
   diagnostics.extend(found);
   if diagnostics.has_errors() {
     reporter.diagnostics(diagnostics, &sources, "no plan: the playbooks have errors");
