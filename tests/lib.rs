@@ -4,6 +4,7 @@
 mod apply;
 mod book;
 mod cli;
+mod cli_habits;
 mod diagnostics;
 mod fleet;
 mod format_props;

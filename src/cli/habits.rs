@@ -40,6 +40,9 @@ fn shell_word(word: &str) -> String {
 pub fn find(args: &[String], exists: &dyn Fn(&Path) -> bool) -> Option<Habit> {
   let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
   let (args, rest) = args.split_at(end);
+  if args.iter().any(|a| ["-h", "--help", "-V", "--version"].contains(&a.as_str())) {
+    return None;
+  }
   let first = args.first().map(String::as_str);
   let with = |replace: &[&str], from: usize| -> Vec<String> {
     let mut out: Vec<String> = replace.iter().map(|s| (*s).to_owned()).collect();
