@@ -325,7 +325,10 @@ fn change_json(change: &Change, sensitive: bool, secrets: &Secrets) -> serde_jso
 
 /// The plan (and, applying, the results) as JSON (schema [`FORMAT_VERSION`]).
 pub fn json(runs: &[HostRun], applied: bool) -> serde_json::Value {
-  let c = Counts::of(runs.iter().map(|r| &r.plan));
+  let mut c = Counts::of(runs.iter().map(|r| &r.plan));
+  // Steps that failed when applied, besides those that failed to plan.
+  let outcomes = runs.iter().filter_map(|r| r.outcome.as_ref()).flat_map(|o| o.steps.iter());
+  c.failed += outcomes.filter(|(_, r)| matches!(r, StepOutcome::Failed(_))).count();
   let hosts: Vec<serde_json::Value> = runs
     .iter()
     .map(|run| {
