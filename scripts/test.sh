@@ -26,6 +26,11 @@ command -v git >/dev/null 2>&1 || missing+=(git)
 command -v flock >/dev/null 2>&1 || missing+=(util-linux)
 # The CLI tests render the man page with `man -l`.
 command -v man >/dev/null 2>&1 || missing+=(man-db)
+# The static musl build (when its Rust target is installed) compiles the
+# vendored OpenSSL and libssh2 with musl-gcc.
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -85,7 +90,11 @@ export CONVERGE_TEST_ACTIONLINT="$(find_actionlint)"
 # builds it); the test that runs it says why it is skipped otherwise.
 if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   echo "== building the static x86_64-unknown-linux-musl binary"
-  cargo build --locked --release --target x86_64-unknown-linux-musl --bin converge
+  # Without the release profile's link-time optimisation, which only makes it
+  # smaller and takes long; scripts/build-release.sh builds the lean one.
+  CC_x86_64_unknown_linux_musl=musl-gcc CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo build --locked --release --target x86_64-unknown-linux-musl --bin converge
   export CONVERGE_TEST_MUSL="$PWD/target/x86_64-unknown-linux-musl/release/converge"
 else
   echo "== no x86_64-unknown-linux-musl target (rustup target add x86_64-unknown-linux-musl): the musl binary test is skipped"

@@ -5,6 +5,7 @@ mod apply;
 mod book;
 mod cli;
 mod cli_habits;
+mod cli_release;
 mod cli_schemas;
 mod diagnostics;
 mod fleet;
