@@ -250,6 +250,35 @@ fn var_files_in_yaml_and_json_and_the_later_var_wins() {
 }
 
 #[test]
+fn a_plan_saved_with_var_is_applied_only_with_the_same_var() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(dir.path().join("site.goenv"), EVERY_LEVEL).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::create_dir_all(dir.path().join("root")).unwrap_or_else(|e| panic!("{e}"));
+  let plan = [
+    "--plan",
+    "--local",
+    "-l",
+    "dev01",
+    "--root",
+    "root",
+    "--out",
+    "p.json",
+    "-e",
+    "level=cli",
+    "site.goenv",
+  ];
+  let out = converge(dir.path(), &plan, "");
+  assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+  let out = converge(dir.path(), &["apply", "p.json", "--local", "-l", "dev01"], "");
+  assert!(text(&out).contains("stale"), "without the -e the plan comes out different:\n{}", text(&out));
+  assert!(!dir.path().join("root/etc/motd").exists());
+  let out = converge(dir.path(), &["apply", "p.json", "--local", "-l", "dev01", "-e", "level=cli"], "");
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  let motd = std::fs::read_to_string(dir.path().join("root/etc/motd")).unwrap_or_default();
+  assert!(motd.contains("level=cli\n"), "{motd}");
+}
+
+#[test]
 fn var_defines_what_the_playbook_leaves_undefined_at_check() {
   let playbook = "managed block \"/etc/motd\" {\n  content = \"{{ motd }}\\n\"\n}\n";
   Test::new().file("site.goenv", playbook).args(&["check"]).status(1).stderr_contains("E300").run();

@@ -197,3 +197,37 @@ fn a_document_with_an_unknown_field_is_refused() {
   assert!(!out.status.success());
   assert!(String::from_utf8_lossy(&out.stderr).contains("'extra' was unexpected"));
 }
+
+/// Every property name in the schemas, recursively.
+fn property_names(node: &Value, out: &mut std::collections::BTreeSet<String>) {
+  match node {
+    Value::Object(map) => {
+      if let Some(Value::Object(props)) = map.get("properties") {
+        out.extend(props.keys().cloned());
+      }
+      map.values().for_each(|v| property_names(v, out));
+    }
+    Value::Array(items) => items.iter().for_each(|v| property_names(v, out)),
+    _ => {}
+  }
+}
+
+#[test]
+fn every_schema_field_is_in_the_books_json_reference() {
+  let page =
+    std::fs::read_to_string(root().join("book/src/reference/json.md")).unwrap_or_else(|e| panic!("{e}"));
+  for name in ["check", "plan", "verify", "enforce"] {
+    let path = root().join(format!("schemas/{name}.schema.json"));
+    let schema: Value = serde_json::from_slice(&std::fs::read(&path).unwrap_or_default())
+      .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    let mut names = std::collections::BTreeSet::new();
+    property_names(&schema, &mut names);
+    for field in names {
+      assert!(
+        page.contains(&format!("`{field}`")),
+        "`{field}` of {name}.schema.json is not in book/src/reference/json.md"
+      );
+    }
+  }
+}
