@@ -434,6 +434,16 @@ fn a_playbook_is_read_from_standard_input() {
   assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
+#[test]
+fn standard_input_is_read_bounded() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let huge = format!("# {}\n", "x".repeat(17 << 20));
+  let out = converge(dir.path(), &["check", "-"], &huge);
+  assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+  assert!(text(&out).contains("cannot read `-`"), "{}", text(&out));
+  assert!(text(&out).contains("MiB"), "{}", text(&out));
+}
+
 /// Runs `converge ARGS` on a terminal (`script` gives it one), with `NO_COLOR`
 /// as given; returns what the terminal showed.
 fn on_a_terminal(no_color: Option<&str>, args: &str) -> String {

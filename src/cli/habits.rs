@@ -168,7 +168,7 @@ fn subcommand_word(word: &str, with: &dyn Fn(&[&str], usize) -> Vec<String>) -> 
     ),
     _ if SUBCOMMANDS.contains(&word) || word == "help" => None,
     _ if !word.contains(['.', '/']) => {
-      let near = SUBCOMMANDS.iter().find(|s| strsim::damerau_levenshtein(word, s) <= 2 && word.len() > 1)?;
+      let near = crate::diagnostic::did_you_mean(word, SUBCOMMANDS.iter().copied())?;
       habit(
         &format!(
           "converge has no `{word}` command, and no playbook `{word}` exists; did you mean `converge {near}`?"
@@ -222,6 +222,8 @@ mod tests {
     assert_eq!(instead("chek site.goenv"), Some("check site.goenv".to_owned()));
     assert_eq!(instead("verfy"), Some("verify".to_owned()));
     assert_eq!(run("missing.goenv"), None);
+    // Short words are not taken for a three-letter command.
+    assert_eq!(run("ci"), None);
   }
 
   #[test]
