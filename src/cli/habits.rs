@@ -11,14 +11,14 @@ const SUBCOMMANDS: &[&str] =
 /// What was typed, why it does not work, and the command line to run instead
 /// (`None` when there is no single right one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Habit {
-  pub message: String,
-  pub instead: Option<Vec<String>>,
+pub(crate) struct Habit {
+  pub(crate) message: String,
+  pub(crate) instead: Option<Vec<String>>,
 }
 
 impl Habit {
   /// The text printed on standard error.
-  pub fn render(&self) -> String {
+  pub(crate) fn render(&self) -> String {
     let mut text = format!("error: {}\n", self.message);
     if let Some(argv) = &self.instead {
       let line: Vec<String> = argv.iter().map(|a| shell_word(a)).collect();
@@ -37,7 +37,7 @@ fn shell_word(word: &str) -> String {
 /// Finds the first habit in `args` (the arguments after the program name).
 /// `exists` says whether a path exists, so that a playbook called `plan` is
 /// still read as one.
-pub fn find(args: &[String], exists: &dyn Fn(&Path) -> bool) -> Option<Habit> {
+pub(crate) fn find(args: &[String], exists: &dyn Fn(&Path) -> bool) -> Option<Habit> {
   let end = args.iter().position(|a| a == "--").unwrap_or(args.len());
   let (args, rest) = args.split_at(end);
   if args.iter().any(|a| ["-h", "--help", "-V", "--version"].contains(&a.as_str())) {

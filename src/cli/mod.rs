@@ -10,7 +10,7 @@ pub mod arguments;
 pub mod commands;
 pub mod completions;
 pub mod config;
-pub mod habits;
+pub(crate) mod habits;
 pub mod lock;
 pub mod pull;
 pub mod schedule;

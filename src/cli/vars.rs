@@ -27,7 +27,7 @@ pub enum VarError {
 }
 
 /// Reads `--var-file` files (in order), then each `--var` (in order).
-pub fn read(args: &VarArgs) -> Result<ExtraVars, VarError> {
+pub(crate) fn read(args: &VarArgs) -> Result<ExtraVars, VarError> {
   let mut vars = ExtraVars::new();
   for path in &args.var_file {
     merge(&mut vars, from_file(path)?);
@@ -106,7 +106,7 @@ fn checked_name(name: &str, origin: &str) -> Result<String, VarError> {
 
 /// `-e` arguments that repeat `args` for another converge command line (paths
 /// of files made absolute).
-pub fn argv(args: &VarArgs, cwd: &Path) -> Vec<String> {
+pub(crate) fn argv(args: &VarArgs, cwd: &Path) -> Vec<String> {
   let mut out = Vec::new();
   for file in &args.var_file {
     out.push("--var-file".to_owned());
