@@ -21,6 +21,15 @@ missing=()
 
 have_target() { rustup target list --installed 2>/dev/null | grep -qx "$1"; }
 
+# musl-gcc sees only musl's headers; OpenSSL also needs the kernel's (linux/,
+# asm/, asm-generic/, from Debian's linux-libc-dev), searched after musl's.
+kernel_headers=target/musl-kernel-headers
+mkdir -p "$kernel_headers"
+ln -sfn /usr/include/linux "$kernel_headers/linux"
+ln -sfn "/usr/include/$(uname -m)-linux-gnu/asm" "$kernel_headers/asm"
+ln -sfn /usr/include/asm-generic "$kernel_headers/asm-generic"
+export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/$kernel_headers"
+
 # Man page and completions, from the binary built for this machine.
 cargo build --locked --release --bin converge
 host_bin=target/release/converge

@@ -90,12 +90,24 @@ export CONVERGE_TEST_ACTIONLINT="$(find_actionlint)"
 # builds it); the test that runs it says why it is skipped otherwise.
 if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   echo "== building the static x86_64-unknown-linux-musl binary"
+  # musl-gcc sees only musl's headers; OpenSSL also needs the kernel's, searched after musl's.
+  mkdir -p target/musl-kernel-headers
+  ln -sfn /usr/include/linux target/musl-kernel-headers/linux
+  ln -sfn /usr/include/x86_64-linux-gnu/asm target/musl-kernel-headers/asm
+  ln -sfn /usr/include/asm-generic target/musl-kernel-headers/asm-generic
+  export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/target/musl-kernel-headers"
   # Without the release profile's link-time optimisation, which only makes it
   # smaller and takes long; scripts/build-release.sh builds the lean one.
-  CC_x86_64_unknown_linux_musl=musl-gcc CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
+  # A failed build does not stop the other tests: the musl test fails, naming the log.
+  if CC_x86_64_unknown_linux_musl=musl-gcc CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo build --locked --release --target x86_64-unknown-linux-musl --bin converge
-  export CONVERGE_TEST_MUSL="$PWD/target/x86_64-unknown-linux-musl/release/converge"
+    cargo build --locked --release --target x86_64-unknown-linux-musl --bin converge \
+    >target/musl-build.log 2>&1; then
+    export CONVERGE_TEST_MUSL="$PWD/target/x86_64-unknown-linux-musl/release/converge"
+  else
+    tail -n 30 target/musl-build.log
+    export CONVERGE_TEST_MUSL_FAILED="$PWD/target/musl-build.log"
+  fi
 else
   echo "== no x86_64-unknown-linux-musl target (rustup target add x86_64-unknown-linux-musl): the musl binary test is skipped"
 fi

@@ -11,6 +11,9 @@ use std::process::Command;
 #[test]
 #[allow(clippy::print_stderr)]
 fn the_static_musl_binary_runs_version_and_a_root_plan() {
+  if let Ok(log) = std::env::var("CONVERGE_TEST_MUSL_FAILED") {
+    panic!("the x86_64-unknown-linux-musl build failed; see {log}");
+  }
   let Ok(bin) = std::env::var("CONVERGE_TEST_MUSL") else {
     eprintln!(
       "SKIPPED: CONVERGE_TEST_MUSL is not set: the x86_64-unknown-linux-musl target is not installed \
