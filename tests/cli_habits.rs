@@ -435,6 +435,17 @@ fn a_playbook_is_read_from_standard_input() {
 }
 
 #[test]
+fn fmt_formats_standard_input_to_standard_output_and_writes_no_file() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let out = converge(dir.path(), &["fmt", "-"], "proxy [ direct ]\n");
+  assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+  assert_eq!(String::from_utf8_lossy(&out.stdout), "proxy [direct]\n");
+  assert!(!dir.path().join("-").exists(), "fmt wrote a file named `-`");
+  let out = converge(dir.path(), &["fmt", "--check", "-"], "proxy [ direct ]\n");
+  assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}
+
+#[test]
 fn standard_input_is_read_bounded() {
   let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
   let huge = format!("# {}\n", "x".repeat(17 << 20));
