@@ -31,7 +31,7 @@ impl Habit {
 /// A word quoted for a POSIX shell when it needs to be.
 fn shell_word(word: &str) -> String {
   let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
-  if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
+  if plain { word.to_owned() } else { crate::host::shell::sh!("{}", word).into() }
 }
 
 /// Finds the first habit in `args` (the arguments after the program name).
@@ -230,6 +230,17 @@ mod tests {
   fn terraform_single_dash_flags() {
     assert_eq!(instead("--plan -var a=b"), Some("--plan --var a=b".to_owned()));
     assert_eq!(instead("--plan -out=p.bin"), Some("--plan --out=p.bin".to_owned()));
+  }
+
+  #[test]
+  fn the_command_to_run_instead_is_quoted_for_the_shell() {
+    let habit = run("plan my site.goenv");
+    let text = habit.map(|h| h.render()).unwrap_or_default();
+    assert!(text.ends_with("try: converge --plan my site.goenv\n"), "{text}");
+    let args = vec!["plan".to_owned(), "it's here.goenv".to_owned()];
+    let text = find(&args, &|_| false).map(|h| h.render()).unwrap_or_default();
+    let quoted: String = crate::host::shell::sh!("{}", "it's here.goenv").into();
+    assert!(text.ends_with(&format!("try: converge --plan {quoted}\n")), "{text}");
   }
 
   #[test]
