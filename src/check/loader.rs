@@ -62,19 +62,34 @@ fn goenv_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Reads and parses one file into `sources`. Only regular files of at most
 /// [`MAX_INPUT_BYTES`] are read (see [`source::read_bounded`]).
 pub fn load_file(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Option<LoadedFile> {
-  let text = match source::read_text_bounded(path, MAX_INPUT_BYTES) {
+  // `-` is standard input, read as bounded as a file; its relative paths start here.
+  let stdin = path == Path::new("-");
+  let text = match if stdin {
+    read_stdin(MAX_INPUT_BYTES)
+  } else {
+    source::read_text_bounded(path, MAX_INPUT_BYTES)
+  } {
     Ok(text) => text,
     Err(e) => {
       diagnostics.push(read_error(path, &e));
       return None;
     }
   };
-  let id = sources.add(path, text);
+  let id = sources.add(if stdin { Path::new("<stdin>") } else { path }, text);
   let (ast, found) = parser::parse(id, sources.text(id));
   diagnostics.extend(found);
   let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
   let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
   Some(LoadedFile { ast, dir })
+}
+
+fn read_stdin(limit: u64) -> Result<String, ReadError> {
+  let mut bytes = Vec::new();
+  std::io::Read::read_to_end(&mut std::io::Read::take(std::io::stdin().lock(), limit + 1), &mut bytes)?;
+  if bytes.len() as u64 > limit {
+    return Err(ReadError::TooLarge { limit });
+  }
+  String::from_utf8(bytes).map_err(|_| ReadError::NotUtf8)
 }
 
 /// Discovers and loads every playbook.

@@ -52,6 +52,8 @@ struct Resolver {
   diagnostics: Diagnostics,
   /// How many resources of each [`crate::check::resource::Spec::key_stem`] were read.
   stems: std::collections::HashMap<String, usize>,
+  /// Variables from the command line (`-e`): above every other level.
+  extra: IndexMap<String, serde_json::Value>,
 }
 
 /// A `--limit` pattern that names nothing in the inventory.
@@ -97,7 +99,16 @@ pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, 
 
 /// Resolves loaded files. Included inventory files are added to `sources`.
 pub fn resolve(files: &[LoadedFile], sources: &mut Sources) -> (Playbook, Diagnostics) {
-  let mut r = Resolver::default();
+  resolve_with(files, sources, &IndexMap::new())
+}
+
+/// [`resolve`], with variables from the command line above every other level.
+pub fn resolve_with(
+  files: &[LoadedFile],
+  sources: &mut Sources,
+  extra: &IndexMap<String, serde_json::Value>,
+) -> (Playbook, Diagnostics) {
+  let mut r = Resolver { extra: extra.clone(), ..Resolver::default() };
   let mut everywhere = Vec::new();
   for file in files {
     for stmt in &file.ast.stmts {
@@ -761,6 +772,7 @@ impl Resolver {
     if let Some(h) = self.inventory.hosts.get(host) {
       out.extend(h.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
     }
+    out.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
   }
 

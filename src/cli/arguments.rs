@@ -7,7 +7,13 @@ use std::path::PathBuf;
 /// Keeps the Go development environment of Linux hosts exactly as declared in
 /// `.goenv` playbooks.
 #[derive(Parser, Debug)]
-#[command(name = "converge", version, args_conflicts_with_subcommands = true, max_term_width = 100)]
+#[command(
+  name = "converge",
+  version,
+  args_conflicts_with_subcommands = true,
+  max_term_width = 100,
+  after_help = examples::RUN
+)]
 pub struct Arguments {
   #[command(subcommand)]
   pub command: Option<Command>,
@@ -40,6 +46,9 @@ pub struct Arguments {
   pub no_guards: bool,
 
   #[command(flatten)]
+  pub vars: VarArgs,
+
+  #[command(flatten)]
   pub fleet: FleetArgs,
 
   #[command(flatten)]
@@ -50,20 +59,27 @@ pub struct Arguments {
 pub enum Command {
   /// Check playbooks for errors without contacting any host. Exit 0 when valid,
   /// 1 when not.
+  #[command(after_help = examples::CHECK)]
   Check {
-    /// Playbook files or directories (default: the `*.goenv` files here).
+    /// Playbook files or directories (default: the `*.goenv` files here; `-`
+    /// reads one from standard input).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
+    #[command(flatten)]
+    vars: VarArgs,
     #[command(flatten)]
     output: OutputArgs,
   },
   /// Prove that every shell and tool on every host sees the declared Go
   /// environment: a matrix of consumer × expectation. Exit 0 when every cell
   /// holds, 1 otherwise. Changes nothing.
+  #[command(after_help = examples::VERIFY)]
   Verify {
     /// Playbook files or directories (default: the `*.goenv` files here).
     #[arg(value_name = "PLAYBOOK")]
     playbooks: Vec<PathBuf>,
+    #[command(flatten)]
+    vars: VarArgs,
     #[command(flatten)]
     fleet: FleetArgs,
     #[command(flatten)]
@@ -72,10 +88,13 @@ pub enum Command {
   /// Apply a plan saved by `converge --plan --out FILE`, exactly as planned. A
   /// host that changed since planning is refused as stale; the others are
   /// applied. Exit 0 when every host was applied, 1 otherwise.
+  #[command(after_help = examples::APPLY)]
   Apply {
     /// The saved plan.
     #[arg(value_name = "PLAN")]
     plan: PathBuf,
+    #[command(flatten)]
+    vars: VarArgs,
     #[command(flatten)]
     fleet: FleetArgs,
     #[command(flatten)]
@@ -84,6 +103,7 @@ pub enum Command {
   /// Converge every host and write a JSON report and Prometheus metrics: the
   /// command a timer runs. Each change is labelled drift, intent or new. Exit 1
   /// when any host failed or was unreachable.
+  #[command(after_help = examples::ENFORCE)]
   Enforce {
     #[command(flatten)]
     enforce: EnforceArgs,
@@ -94,6 +114,7 @@ pub enum Command {
   },
   /// Print (or install) a systemd service and timer, or a cron line, that run
   /// `converge enforce` with the given arguments every INTERVAL.
+  #[command(after_help = examples::SCHEDULE)]
   Schedule {
     /// How often: `30m`, `1h`, `1d`.
     #[arg(long, value_name = "INTERVAL")]
@@ -118,6 +139,7 @@ pub enum Command {
     fleet: FleetArgs,
   },
   /// Rewrite playbooks in the canonical layout, keeping comments.
+  #[command(after_help = examples::FMT)]
   Fmt {
     /// Change nothing; list the files that are not formatted and exit 1 if any.
     #[arg(long)]
@@ -128,6 +150,39 @@ pub enum Command {
     #[command(flatten)]
     output: OutputArgs,
   },
+  /// Print the completion script of a shell on standard output.
+  #[command(after_help = examples::COMPLETIONS)]
+  Completions {
+    /// The shell.
+    #[arg(value_enum)]
+    shell: Shell,
+  },
+  /// Print the manual page (roff) on standard output.
+  #[command(after_help = examples::MAN)]
+  Man,
+}
+
+/// The shells `converge completions` writes scripts for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shell {
+  Bash,
+  Zsh,
+  Fish,
+}
+
+/// Variables from the command line: Ansible's extra vars.
+#[derive(Args, Debug, Clone, Default)]
+pub struct VarArgs {
+  /// Set variables for every host, above every other definition (as Ansible's
+  /// extra vars): `KEY=VALUE` (the value is a string), a YAML or JSON mapping,
+  /// or `@FILE`. Repeatable; a later one wins.
+  #[arg(long = "var", short = 'e', visible_alias = "extra-vars", value_name = "KEY=VALUE")]
+  pub var: Vec<String>,
+
+  /// Read variables from a YAML or JSON file holding a mapping (as `-e
+  /// @FILE`). Read before every `--var`, in the order given.
+  #[arg(long, value_name = "FILE")]
+  pub var_file: Vec<PathBuf>,
 }
 
 /// What `converge enforce` reads and writes.
@@ -159,6 +214,9 @@ pub struct EnforceArgs {
   /// Where `--git` keeps its checkout (default: STATE_DIR/checkout).
   #[arg(long, value_name = "DIR", requires = "git")]
   pub checkout: Option<PathBuf>,
+
+  #[command(flatten)]
+  pub vars: VarArgs,
 }
 
 /// How to reach hosts.
@@ -240,8 +298,72 @@ pub enum Format {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ColorChoice {
+  /// Colour on a terminal, unless `NO_COLOR` is set and not empty.
   #[default]
   Auto,
+  /// Colour even when piped, and whatever `NO_COLOR` says.
   Always,
   Never,
+}
+
+/// The example section of each `--help`.
+mod examples {
+  pub const RUN: &str = "\
+Examples:
+  converge check                      check the *.goenv files here
+  converge --plan                     show what would change; exit 2 when something would
+  converge --plan -l web1 site.goenv  plan one host of the inventory
+  converge                            plan and apply (Terraform's `apply -auto-approve`)
+  converge --plan --out plan.bin      save the plan for review, then `converge apply plan.bin`
+  converge -e go_version=1.23.4       override a variable for every host (Ansible's -e)
+  converge --root /tmp/img --plan     plan a directory tree as if it were /
+  cat site.goenv | converge --plan -  read the playbook from standard input";
+
+  pub const CHECK: &str = "\
+Examples:
+  converge check                      every *.goenv file here
+  converge check site.goenv roles/    a file and the *.goenv files of a directory
+  converge check --format json        one JSON document for editors and CI
+  converge check -e go_version=1.23.4 check with a variable set on the command line
+  converge check - < site.goenv       read the playbook from standard input";
+
+  pub const VERIFY: &str = "\
+Examples:
+  converge verify                     what every shell and tool sees on every host
+  converge verify -l dev01            one host
+  converge verify --format markdown   a table for a pull-request comment";
+
+  pub const APPLY: &str = "\
+Examples:
+  converge --plan --out plan.bin      plan and save the plan
+  converge apply plan.bin             apply exactly that plan; changed hosts are refused as stale";
+
+  pub const ENFORCE: &str = "\
+Examples:
+  converge enforce                    converge, write report.json and converge.prom
+  converge enforce --report /var/lib/node_exporter/converge.json
+  converge enforce --local --git https://git.example.com/goenv.git
+                                      pull mode: this machine, playbooks from git";
+
+  pub const SCHEDULE: &str = "\
+Examples:
+  converge schedule --every 30m                print a systemd service and timer
+  converge schedule --every 1h --install       write them and enable the timer
+  converge schedule --every 1d --cron          a crontab line instead";
+
+  pub const FMT: &str = "\
+Examples:
+  converge fmt                        rewrite the *.goenv files here
+  converge fmt --check                list the files that are not formatted; exit 1 if any";
+
+  pub const COMPLETIONS: &str = "\
+Examples:
+  source <(converge completions bash)
+  converge completions zsh > \"${fpath[1]}/_converge\"
+  converge completions fish > ~/.config/fish/completions/converge.fish";
+
+  pub const MAN: &str = "\
+Examples:
+  converge man | man -l -
+  converge man > /usr/local/share/man/man1/converge.1";
 }

@@ -1,13 +1,18 @@
 //! The checked settings of one run, made from [`Arguments`].
 
-use crate::cli::arguments::{Arguments, ColorChoice, Command, EnforceArgs, FleetArgs, Format, OutputArgs};
+use crate::cli::arguments::{
+  Arguments, ColorChoice, Command, EnforceArgs, FleetArgs, Format, OutputArgs, Shell,
+};
+use crate::cli::vars::ExtraVars;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subcommand {
-  Check { paths: Vec<PathBuf> },
+  Check { paths: Vec<PathBuf>, vars: ExtraVars },
+  Completions(Shell),
+  Man,
   Fmt { paths: Vec<PathBuf>, check: bool },
   Run(Box<Run>),
   Schedule(Schedule),
@@ -71,6 +76,8 @@ pub struct Run {
   /// `converge enforce`.
   pub enforce: Option<Enforce>,
   pub git: Option<Git>,
+  /// `-e`/`--var`, `--var-file`: above every other variable.
+  pub vars: ExtraVars,
 }
 
 /// The default state directory: `$XDG_STATE_HOME/converge`, else
@@ -110,6 +117,7 @@ impl Run {
       saved: None,
       enforce: None,
       git: None,
+      vars: ExtraVars::new(),
     }
   }
 
@@ -166,6 +174,7 @@ fn enforce_argv(args: &EnforceArgs, fleet: &FleetArgs) -> Vec<String> {
   if fleet.local {
     argv.push("--local".to_owned());
   }
+  argv.extend(crate::cli::vars::argv(&args.vars, &cwd));
   let playbooks: Vec<String> = if args.git.is_some() {
     args.playbooks.iter().map(|p| p.display().to_string()).collect()
   } else {
@@ -197,23 +206,59 @@ pub struct Config {
 }
 
 impl Config {
-  pub fn from_arguments(arguments: Arguments) -> Config {
+  /// The settings of this process's command line. A Terraform or Ansible habit,
+  /// a usage error or a bad `--var` is reported on standard error, and gives
+  /// the exit code instead; so do `--help` and `--version` (code 0).
+  pub fn from_env() -> Result<Config, i32> {
+    use crate::cli::commands::{EXIT_ERROR, EXIT_OK};
+    use clap::Parser;
+    use std::io::Write;
+    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    if let Some(habit) = crate::cli::habits::find(&args, &|p| p.exists()) {
+      let _ = std::io::stderr().write_all(habit.render().as_bytes());
+      return Err(EXIT_ERROR);
+    }
+    let arguments = match Arguments::try_parse() {
+      Ok(a) => a,
+      Err(e) => {
+        let _ = e.print();
+        return Err(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+      }
+    };
+    Config::from_arguments(arguments).map_err(|e| {
+      let _ = writeln!(std::io::stderr(), "error: {e}");
+      EXIT_ERROR
+    })
+  }
+
+  pub fn from_arguments(arguments: Arguments) -> Result<Config, crate::cli::vars::VarError> {
+    let read = crate::cli::vars::read;
     let (subcommand, output) = match arguments.command {
-      Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
+      Some(Command::Check { paths, vars, output }) => {
+        (Subcommand::Check { paths, vars: read(&vars)? }, output)
+      }
+      Some(Command::Completions { shell }) => (Subcommand::Completions(shell), OutputArgs::default()),
+      Some(Command::Man) => (Subcommand::Man, OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
-      Some(Command::Verify { playbooks, fleet, output }) => (
-        Subcommand::Run(Box::new(Run { verify_only: true, ..Run::new(playbooks, None, false, true, fleet) })),
+      Some(Command::Verify { playbooks, vars, fleet, output }) => (
+        Subcommand::Run(Box::new(Run {
+          verify_only: true,
+          vars: read(&vars)?,
+          ..Run::new(playbooks, None, false, true, fleet)
+        })),
         output,
       ),
-      Some(Command::Apply { plan, fleet, output }) => (
+      Some(Command::Apply { plan, vars, fleet, output }) => (
         Subcommand::Run(Box::new(Run {
           saved: Some(plan),
+          vars: read(&vars)?,
           ..Run::new(Vec::new(), None, true, false, fleet)
         })),
         output,
       ),
       Some(Command::Enforce { enforce, fleet, output }) => {
-        (Subcommand::Run(Box::new(Run::enforce(enforce, fleet))), output)
+        let vars = read(&enforce.vars)?;
+        (Subcommand::Run(Box::new(Run { vars, ..Run::enforce(enforce, fleet) })), output)
       }
       Some(Command::Schedule { every, cron, install, name, unit_dir, enforce, fleet }) => {
         let enforce = enforce_argv(&enforce, &fleet);
@@ -226,12 +271,13 @@ impl Config {
         Subcommand::Run(Box::new(Run {
           no_guards: arguments.no_guards || arguments.out.is_some(),
           out: arguments.out,
+          vars: read(&arguments.vars)?,
           ..Run::new(arguments.playbooks, arguments.root, !arguments.plan, arguments.verify, arguments.fleet)
         })),
         arguments.output,
       ),
     };
-    Config { subcommand, output: Output::new(&output) }
+    Ok(Config { subcommand, output: Output::new(&output) })
   }
 }
 

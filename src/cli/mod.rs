@@ -8,7 +8,10 @@
 
 pub mod arguments;
 pub mod commands;
+pub mod completions;
 pub mod config;
+pub(crate) mod habits;
 pub mod lock;
 pub mod pull;
 pub mod schedule;
+pub mod vars;

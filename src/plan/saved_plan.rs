@@ -85,8 +85,9 @@ impl SavedPlan {
     // Plans hold every host's facts: bounded like other controller files.
     let text = crate::source::read_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES)
       .map_err(|e| PlanFileError::Read { path: path.to_owned(), source: e.into() })?;
-    let plan: SavedPlan = serde_json::from_slice(&text)
+    let mut plan: SavedPlan = serde_json::from_slice(&text)
       .map_err(|source| PlanFileError::Parse { path: path.to_owned(), source })?;
+    plan.blake3 = blake3::hash(&text).to_hex().to_string();
     if plan.kind != KIND {
       return Err(PlanFileError::Kind { path: path.to_owned(), kind: plan.kind });
     }

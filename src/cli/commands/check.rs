@@ -8,11 +8,11 @@ use crate::source::Sources;
 use std::path::PathBuf;
 
 /// `converge check`: parse and resolve, report every problem.
-pub fn check(paths: &[PathBuf], reporter: &Reporter) -> i32 {
+pub fn check(paths: &[PathBuf], vars: &crate::cli::vars::ExtraVars, reporter: &Reporter) -> i32 {
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let files = loader::load(paths, &mut sources, &mut diagnostics);
-  let (playbook, found) = resolver::resolve(&files, &mut sources);
+  let (playbook, found) = resolver::resolve_with(&files, &mut sources, vars);
   diagnostics.extend(found);
   diagnostics.extend(crate::host::connection::check(&playbook));
   let failed = diagnostics.has_errors();

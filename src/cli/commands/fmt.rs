@@ -29,6 +29,11 @@ pub fn fmt(paths: &[PathBuf], check: bool, reporter: &Reporter) -> i32 {
     }
     let text = sources.text(file.ast.file);
     let formatted = formatter::format(&file.ast, text);
+    // Standard input is formatted to standard output, as `terraform fmt -` does.
+    if path == std::path::Path::new("-") && !check {
+      reporter.raw(&formatted);
+      continue;
+    }
     if formatted == text {
       continue;
     }

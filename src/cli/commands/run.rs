@@ -55,7 +55,7 @@ fn pipeline(run: &Run, reporter: &Reporter) -> Result<i32, Stop> {
   let _lock = lock(run)?;
   let saved = saved_plan(run)?;
   let (playbooks, commit) = playbooks(run, saved.as_deref())?;
-  let mut loaded = load(&playbooks)?;
+  let mut loaded = load(&playbooks, &run.vars)?;
   select_hosts(run, saved.as_deref(), &mut loaded)?;
   let (options, client) = options(run, saved.clone())?;
   let progress = reporter.progress(loaded.playbook.hosts.len(), !loaded.playbook.local);
@@ -137,11 +137,11 @@ fn playbooks(run: &Run, saved: Option<&SavedPlan>) -> Result<(Vec<PathBuf>, Opti
 }
 
 /// The syntax and check stages.
-fn load(playbooks: &[PathBuf]) -> Result<Loaded, Stop> {
+fn load(playbooks: &[PathBuf], vars: &crate::cli::vars::ExtraVars) -> Result<Loaded, Stop> {
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let files = loader::load(playbooks, &mut sources, &mut diagnostics);
-  let (playbook, found) = resolver::resolve(&files, &mut sources);
+  let (playbook, found) = resolver::resolve_with(&files, &mut sources, vars);
   diagnostics.extend(found);
   if diagnostics.has_errors() {
     return Err(Stop::Diagnostics(diagnostics, sources));
