@@ -59,6 +59,9 @@ codes! {
   Shape = "E205", Error, "a statement with parts it does not take";
   NotAllowedHere = "E206", Error, "a statement in a place where it has no meaning";
   InvalidEscape = "E207", Error, "a string escape that does not exist";
+  UndefinedInventoryGroup = "E230", Error, "an inventory `:vars` or `:children` section that names an undefined group";
+  GroupPriority = "E231", Error, "an `ansible_group_priority` that is not a whole number";
+  ConnectionTemplate = "E232", Error, "a templated connection variable that cannot be rendered for its host";
   UndefinedVariable = "E300", Error, "a template uses a variable that is not defined";
   UndefinedTarget = "E301", Error, "a host or group that the inventory does not define";
   DuplicateName = "E302", Error, "two resources with the same name for one host";

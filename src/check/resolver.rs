@@ -8,7 +8,8 @@
 //! variables, unique names and managed things, `after`/`notify` references and
 //! ordering cycles. Everything wrong is reported, not only the first problem.
 
-use crate::check::inventory::{self, Inventory, Name, Var, Vars};
+use crate::check::inventory::tree::{self, Tree};
+use crate::check::inventory::{self, Inventory, Name, Var, Vars, host_vars, pattern};
 use crate::check::loader::{self, LoadedFile};
 use crate::check::playbook::{Handler, HostPlay, Playbook};
 use crate::check::reader::{Cx, Reader, attribute, json_of, text_of};
@@ -34,15 +35,6 @@ struct Target {
   resources: Vec<Arc<Resource>>,
 }
 
-/// See [`Resolver::membership`].
-#[derive(Default)]
-struct Membership {
-  /// The groups that list a host, in inventory order.
-  direct: HashMap<String, Vec<String>>,
-  /// The groups that have a group as a child.
-  parents: HashMap<String, Vec<String>>,
-}
-
 #[derive(Default)]
 struct Resolver {
   inventory: Inventory,
@@ -52,47 +44,6 @@ struct Resolver {
   diagnostics: Diagnostics,
   /// How many resources of each [`crate::check::resource::Spec::key_stem`] were read.
   stems: std::collections::HashMap<String, usize>,
-}
-
-/// A `--limit` pattern that names nothing in the inventory.
-#[derive(Debug, thiserror::Error)]
-#[error("no host or group is called `{name}`{}", suggestion.as_ref().map_or_else(String::new, |s| format!("; did you mean `{s}`?")))]
-pub struct LimitError {
-  pub name: String,
-  pub suggestion: Option<String>,
-}
-
-/// The hosts an Ansible-style `--limit` names: patterns separated by `,` or
-/// `:`; `!pattern` removes hosts, `&pattern` keeps only hosts also in it.
-pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, LimitError> {
-  let resolver = Resolver { inventory: inventory.clone(), ..Resolver::default() };
-  let mut out: IndexSet<String> = IndexSet::new();
-  let mut first = true;
-  for pattern in patterns.split([',', ':']).map(str::trim).filter(|p| !p.is_empty()) {
-    let (op, name) = match pattern.as_bytes()[0] {
-      b'!' => ('!', &pattern[1..]),
-      b'&' => ('&', &pattern[1..]),
-      _ => ('+', pattern),
-    };
-    let Some(hosts) = resolver.hosts_of(name).or_else(|| (name == "localhost").then(IndexSet::new)) else {
-      let names: Vec<&str> =
-        inventory.groups.keys().chain(inventory.hosts.keys()).map(String::as_str).collect();
-      let suggestion = did_you_mean(name, names.iter().copied()).map(str::to_owned);
-      return Err(LimitError { name: name.to_owned(), suggestion });
-    };
-    match op {
-      '!' => {
-        if first {
-          out = resolver.inventory.hosts.keys().cloned().collect();
-        }
-        out.retain(|h| !hosts.contains(h));
-      }
-      '&' => out.retain(|h| hosts.contains(h)),
-      _ => out.extend(hosts),
-    }
-    first = false;
-  }
-  Ok(out)
 }
 
 /// Resolves loaded files. Included inventory files are added to `sources`.
@@ -114,6 +65,7 @@ pub fn resolve(files: &[LoadedFile], sources: &mut Sources) -> (Playbook, Diagno
   if local {
     r.inventory.host_mut(LOCALHOST, Span::default());
   }
+  r.inventory.settle();
   let hosts = r.host_plays(sources);
   let playbook = Playbook { inventory: r.inventory, local, hosts, handlers: r.handlers };
   (playbook, r.diagnostics)
@@ -617,151 +569,105 @@ impl Resolver {
     None
   }
 
-  /// Which groups list each host, and which groups have each group as a
-  /// child: computed once, so that finding a host's groups does not search
-  /// every group's list of hosts (quadratic in the size of the inventory).
-  fn membership(&self) -> Membership {
-    let mut membership = Membership::default();
-    for (name, group) in &self.inventory.groups {
-      for host in &group.hosts {
-        let direct = membership.direct.entry(host.name.clone()).or_default();
-        if !direct.contains(name) {
-          direct.push(name.clone());
-        }
-      }
-      for child in &group.children {
-        membership.parents.entry(child.name.clone()).or_default().push(name.clone());
-      }
-    }
-    membership
-  }
-
-  /// Every group a host is in, directly or through children, parents first.
-  fn groups_of(&self, host: &str, membership: &Membership) -> Vec<String> {
-    let mut depth: IndexMap<String, usize> = IndexMap::new();
-    for name in membership.direct.get(host).into_iter().flatten() {
-      self.ancestors(name, 0, membership, &mut depth);
-    }
-    let mut groups: Vec<(String, usize)> = depth.into_iter().collect();
-    // Deeper in the tree (closer to the host) means applied later.
-    groups.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
-    groups.into_iter().map(|(g, _)| g).collect()
-  }
-
-  /// Records `group` and every group that has it as a child, with their distance
-  /// from the host.
-  fn ancestors(
-    &self,
-    group: &str,
-    distance: usize,
-    membership: &Membership,
-    depth: &mut IndexMap<String, usize>,
-  ) {
-    if depth.get(group).is_some_and(|d| *d >= distance) || distance > self.inventory.groups.len() {
-      return;
-    }
-    depth.insert(group.to_owned(), distance);
-    for parent in membership.parents.get(group).into_iter().flatten() {
-      self.ancestors(parent, distance + 1, membership, depth);
-    }
-  }
-
-  /// The hosts a pattern names, or a diagnostic. Patterns: `all`, a host, a
-  /// group, a glob with `*`, and `!pattern` to exclude.
-  fn hosts_of(&self, pattern: &str) -> Option<IndexSet<String>> {
-    let members = |g: &str| self.members(g);
-    if pattern == "all" || pattern == "*" {
-      return Some(self.inventory.hosts.keys().cloned().collect());
-    }
-    if self.inventory.groups.contains_key(pattern) {
-      return Some(members(pattern));
-    }
-    if self.inventory.hosts.contains_key(pattern) {
-      return Some(std::iter::once(pattern.to_owned()).collect());
-    }
-    if pattern.contains('*') {
-      let mut out: IndexSet<String> =
-        self.inventory.hosts.keys().filter(|h| glob(pattern, h)).cloned().collect();
-      for g in self.inventory.groups.keys().filter(|g| glob(pattern, g)) {
-        out.extend(members(g));
-      }
-      return Some(out);
-    }
-    None
-  }
-
-  fn members(&self, group: &str) -> IndexSet<String> {
-    let mut out = IndexSet::new();
-    let mut stack = vec![group.to_owned()];
-    let mut seen = BTreeSet::new();
-    while let Some(g) = stack.pop() {
-      if !seen.insert(g.clone()) {
-        continue;
-      }
-      if let Some(group) = self.inventory.groups.get(&g) {
-        out.extend(group.hosts.iter().map(|h| h.name.clone()));
-        stack.extend(group.children.iter().map(|c| c.name.clone()));
-      } else if g == "all" {
-        out.extend(self.inventory.hosts.keys().cloned());
-      }
-    }
-    out
-  }
-
+  /// The hosts a `hosts` block selects, with a diagnostic for each pattern
+  /// that names nothing.
   fn target_hosts(&mut self, target: &Target) -> IndexSet<String> {
-    let mut out = IndexSet::new();
+    let mut usable = Vec::new();
     for pattern in &target.patterns {
-      let (exclude, p) = match pattern.value.strip_prefix('!') {
-        Some(rest) => (true, rest),
-        None => (false, pattern.value.as_str()),
-      };
-      match self.hosts_of(p) {
-        Some(hosts) if exclude => out.retain(|h| !hosts.contains(h)),
-        Some(hosts) => out.extend(hosts),
-        None => {
-          let candidates: Vec<&str> = self
-            .inventory
-            .groups
-            .keys()
-            .chain(self.inventory.hosts.keys())
-            .map(String::as_str)
-            .chain(std::iter::once("all"))
-            .collect();
-          let mut d = Diagnostic::new(Code::UndefinedTarget, format!("no host or group is called `{p}`"))
-            .label(pattern.span, "undefined host or group");
-          d = match did_you_mean(p, candidates.iter().copied()) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None if self.inventory.hosts.keys().all(|h| h == LOCALHOST) => {
-              d.help("this playbook has no inventory; add `inventory \"inventory.ini\"` or `host`/`group` statements")
-            }
-            None if self.inventory.groups.is_empty() => {
-              d.help(format!("the hosts are: {}", self.inventory.hosts.keys().cloned().collect::<Vec<_>>().join(", ")))
-            }
-            None => d.help(format!("the groups are: {}", self.inventory.groups.keys().cloned().collect::<Vec<_>>().join(", "))),
-          };
-          self.diagnostics.push(d);
+      let terms = pattern::split(&pattern.value);
+      let mut ok = true;
+      for term in &terms {
+        if let Err(e) = self.inventory.select(&[term.as_str()]) {
+          ok = false;
+          self.undefined_target(&e, pattern.span);
         }
       }
+      if ok {
+        usable.extend(terms);
+      }
     }
+    if usable.is_empty() {
+      return IndexSet::new();
+    }
+    self.inventory.select(&usable.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default()
+  }
+
+  fn undefined_target(&mut self, error: &pattern::LimitError, span: Span) {
+    let pattern::LimitError::NoMatch { name, suggestion } = error else {
+      self.diagnostics.push(
+        Diagnostic::new(Code::UndefinedTarget, error.to_string())
+          .label(span, "selects no host")
+          .help("see the inventory page of the book for the host pattern language"),
+      );
+      return;
+    };
+    let mut d = Diagnostic::new(Code::UndefinedTarget, format!("no host or group is called `{name}`"))
+      .label(span, "undefined host or group");
+    let real_groups: Vec<&String> =
+      self.inventory.groups.keys().filter(|g| *g != tree::ALL && *g != tree::UNGROUPED).collect();
+    d = match suggestion {
+      Some(s) => d.help(format!("did you mean `{s}`?")),
+      None if self.inventory.hosts.keys().all(|h| h == LOCALHOST) => d.help(
+        "this playbook has no inventory; add `inventory \"inventory.ini\"` or `host`/`group` statements",
+      ),
+      None if real_groups.is_empty() => d.help(format!(
+        "the hosts are: {}",
+        self.inventory.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+      )),
+      None => d.help(format!(
+        "the groups are: {}",
+        real_groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+      )),
+    };
+    self.diagnostics.push(d);
+  }
+
+  /// Variables of one host, in precedence order, with the magic variables;
+  /// templated connection variables rendered.
+  fn host_vars(
+    &mut self,
+    host: &str,
+    tree: &Tree,
+    shared: &IndexMap<String, serde_json::Value>,
+  ) -> IndexMap<String, serde_json::Value> {
+    let mut layered = host_vars::layered(&self.inventory, tree, &self.vars, host);
+    let magic = host_vars::magic(&self.inventory, tree, host);
+    let mut context: IndexMap<String, serde_json::Value> =
+      layered.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+    context.extend(magic.clone());
+    context.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
+    context.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
+    let context = minijinja::Value::from(minijinja::value::Serde(&context));
+    host_vars::render_connection(&mut layered, &context, host, &mut self.diagnostics);
+    let mut out: IndexMap<String, serde_json::Value> =
+      layered.into_iter().map(|(k, v)| (k, v.value)).collect();
+    out.extend(magic);
+    out.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
   }
 
-  /// Variables of one host, in precedence order.
-  fn host_vars(&self, host: &str, membership: &Membership) -> IndexMap<String, serde_json::Value> {
-    let mut out: IndexMap<String, serde_json::Value> =
-      self.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
-    if let Some(all) = self.inventory.groups.get("all") {
-      out.extend(all.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+  /// `groups` and `hostvars`, which are the same for every host: built only
+  /// when a file names them, since every host carries a copy.
+  fn shared_magic(&self, tree: &Tree, sources: &Sources) -> IndexMap<String, serde_json::Value> {
+    let named = |word: &str| sources.iter().any(|s| s.text.contains(word));
+    let mut shared = IndexMap::new();
+    if named("groups") {
+      shared.insert("groups".to_owned(), host_vars::groups_var(&self.inventory));
     }
-    for group in self.groups_of(host, membership) {
-      if let Some(g) = self.inventory.groups.get(&group) {
-        out.extend(g.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    if named("hostvars") {
+      let mut all = serde_json::Map::new();
+      for host in self.inventory.hosts.keys() {
+        let mut vars: serde_json::Map<String, serde_json::Value> =
+          host_vars::layered(&self.inventory, tree, &self.vars, host)
+            .into_iter()
+            .map(|(k, v)| (k, v.value))
+            .collect();
+        vars.extend(host_vars::magic(&self.inventory, tree, host));
+        all.insert(host.clone(), serde_json::Value::Object(vars));
       }
+      shared.insert("hostvars".to_owned(), serde_json::Value::Object(all));
     }
-    if let Some(h) = self.inventory.hosts.get(host) {
-      out.extend(h.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
-    }
-    out
+    shared
   }
 
   fn host_plays(&mut self, sources: &Sources) -> Vec<HostPlay> {
@@ -778,11 +684,12 @@ impl Resolver {
     for resource in every {
       check_fact_paths(resource, sources, &mut self.diagnostics);
     }
-    let membership = self.membership();
+    let tree = self.inventory.tree();
+    let shared = self.shared_magic(&tree, sources);
     let mut plays = Vec::new();
     for host in self.inventory.hosts.keys().cloned().collect::<Vec<_>>() {
       let resources = per_host.swap_remove(&host).unwrap_or_default();
-      let vars = self.host_vars(&host, &membership);
+      let vars = self.host_vars(&host, &tree, &shared);
       let mut diagnostics = std::mem::take(&mut self.diagnostics);
       validate_host(&host, &vars, &resources, &self.handlers, &handler_names, sources, &mut diagnostics);
       self.diagnostics = diagnostics;
@@ -976,38 +883,5 @@ fn check_cycles(resources: &[Arc<Resource>], diagnostics: &mut Diagnostics) {
       }
     }
     diagnostics.push(d);
-  }
-}
-
-/// Shell-style matching with `*` only.
-fn glob(pattern: &str, text: &str) -> bool {
-  let parts: Vec<&str> = pattern.split('*').collect();
-  let (first, last) = (parts[0], parts[parts.len() - 1]);
-  if parts.len() == 1 {
-    return pattern == text;
-  }
-  if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len()
-  {
-    return false;
-  }
-  let mut rest = &text[first.len()..text.len() - last.len()];
-  for part in &parts[1..parts.len() - 1] {
-    match rest.find(part) {
-      Some(i) => rest = &rest[i + part.len()..],
-      None => return false,
-    }
-  }
-  true
-}
-
-#[cfg(test)]
-mod tests {
-  #[test]
-  fn glob_matches_stars() {
-    assert!(super::glob("web*", "web01"));
-    assert!(super::glob("*01", "web01"));
-    assert!(super::glob("w*b*1", "web01"));
-    assert!(!super::glob("db*", "web01"));
-    assert!(!super::glob("web*01", "web1"));
   }
 }

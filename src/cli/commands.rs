@@ -146,7 +146,7 @@ pub fn run(run: &crate::cli::config::Run, reporter: &Reporter) -> i32 {
     playbook.hosts.retain(|h| saved.hosts.contains_key(&h.name));
   }
   if let Some(pattern) = &run.limit {
-    match resolver::limit(&playbook.inventory, pattern) {
+    match playbook.inventory.limit(pattern) {
       Ok(keep) => {
         playbook.hosts.retain(|h| keep.contains(&h.name) || (playbook.local && h.name == resolver::LOCALHOST))
       }
