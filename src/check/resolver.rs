@@ -20,7 +20,7 @@ use crate::source::{self, Sources, Span};
 use crate::syntax::ast::{Stmt, Term, Value, ValueKind};
 use indexmap::{IndexMap, IndexSet};
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Statements that only make sense at the top level of a playbook.
@@ -48,7 +48,26 @@ struct Resolver {
 
 /// Resolves loaded files. Included inventory files are added to `sources`.
 pub fn resolve(files: &[LoadedFile], sources: &mut Sources) -> (Playbook, Diagnostics) {
+  resolve_with(&[], files, sources)
+}
+
+/// Resolves loaded files after reading the Ansible inventories `inventories`
+/// (as `ansible-inventory -i` does). An inventory that cannot be read is a
+/// diagnostic without a span in a playbook.
+pub fn resolve_with(
+  inventories: &[PathBuf],
+  files: &[LoadedFile],
+  sources: &mut Sources,
+) -> (Playbook, Diagnostics) {
   let mut r = Resolver::default();
+  for path in inventories {
+    if let Err(e) = inventory::source::read(path, sources, &mut r.inventory, &mut r.diagnostics) {
+      let help = "name an Ansible inventory: an INI or YAML file, or an executable that prints JSON";
+      r.diagnostics.push(
+        Diagnostic::new(Code::Io, format!("cannot read the inventory `{}`: {e}", path.display())).help(help),
+      );
+    }
+  }
   let mut everywhere = Vec::new();
   for file in files {
     for stmt in &file.ast.stmts {
@@ -198,13 +217,8 @@ impl Resolver {
       }
       return;
     }
-    match source::read_text_bounded(&full, source::MAX_INPUT_BYTES) {
-      Ok(text) => {
-        let id = sources.add(&full, text);
-        let text = sources.text(id).to_owned();
-        crate::check::inventory::ini::parse(id, &text, &mut self.inventory, &mut self.diagnostics);
-      }
-      Err(e) => self.unreadable_inventory(&path, &full, Some(&e)),
+    if let Err(e) = inventory::source::read(&full, sources, &mut self.inventory, &mut self.diagnostics) {
+      self.unreadable_inventory(&path, &full, Some(&e));
     }
   }
 

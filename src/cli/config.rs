@@ -11,6 +11,7 @@ pub enum Subcommand {
   Fmt { paths: Vec<PathBuf>, check: bool },
   Run(Box<Run>),
   Schedule(Schedule),
+  Inventory(crate::cli::inventory::InventoryArgs),
 }
 
 /// `converge schedule`.
@@ -200,6 +201,7 @@ impl Config {
   pub fn from_arguments(arguments: Arguments) -> Config {
     let (subcommand, output) = match arguments.command {
       Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
+      Some(Command::Inventory(args)) => (Subcommand::Inventory(args), OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
       Some(Command::Verify { playbooks, fleet, output }) => (
         Subcommand::Run(Box::new(Run { verify_only: true, ..Run::new(playbooks, None, false, true, fleet) })),

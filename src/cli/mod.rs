@@ -9,6 +9,7 @@
 pub mod arguments;
 pub mod commands;
 pub mod config;
+pub mod inventory;
 pub mod lock;
 pub mod pull;
 pub mod schedule;

@@ -13,6 +13,7 @@ pub mod host_vars;
 pub mod ini;
 pub mod literal;
 pub mod pattern;
+pub mod source;
 pub mod tree;
 
 use crate::diagnostic::{Code, Diagnostic};
