@@ -7,6 +7,7 @@ mod cli;
 mod diagnostics;
 mod fleet;
 mod format_props;
+mod inventory_diff;
 mod loops;
 mod playbooks;
 mod resolve;

@@ -22,6 +22,7 @@ use crate::cli::commands::{EXIT_ERROR, EXIT_OK};
 use crate::diagnostic::Diagnostics;
 use crate::report::reporter::Reporter;
 use crate::source::Sources;
+use indexmap::IndexSet;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -51,6 +52,10 @@ pub struct InventoryArgs {
   /// `-i` is given).
   #[arg(value_name = "PLAYBOOK")]
   pub playbooks: Vec<PathBuf>,
+  /// With `--list`: only the hosts this Ansible host pattern selects, as
+  /// `ansible-inventory --limit` does.
+  #[arg(long, value_name = "PATTERN")]
+  pub limit: Option<String>,
   /// With `--graph`: the group to start from.
   #[arg(long, value_name = "GROUP", requires = "graph")]
   pub group: Option<String>,
@@ -86,7 +91,15 @@ pub fn run(args: &InventoryArgs, reporter: &Reporter) -> i32 {
     }
     graph(inventory, group).join("\n")
   } else {
-    let mut list = list(inventory);
+    let available = match args.limit.as_deref().map(|p| inventory.limit(p)) {
+      None => None,
+      Some(Ok(hosts)) => Some(hosts),
+      Some(Err(e)) => {
+        reporter.line(&format!("error: --limit {}: {e}", args.limit.as_deref().unwrap_or_default()));
+        return EXIT_ERROR;
+      }
+    };
+    let mut list = list(inventory, available.as_ref());
     if args.connections
       && let Some(Value::Object(meta)) = list.get_mut("_meta")
     {
@@ -133,14 +146,15 @@ pub fn host_variables(inventory: &Inventory, host: &str) -> Map<String, Value> {
   host_vars::layered(inventory, &tree, &Vars::new(), host).into_iter().map(|(k, v)| (k, v.value)).collect()
 }
 
-/// The `--list` document.
-pub fn list(inventory: &Inventory) -> Map<String, Value> {
+/// The `--list` document, of the hosts in `available` (all when `None`).
+pub fn list(inventory: &Inventory, available: Option<&IndexSet<String>>) -> Map<String, Value> {
   let mut out = Map::new();
   let mut seen: HashSet<String> = HashSet::new();
-  format_group(inventory, ALL, &mut seen, &mut out);
+  let shown = |host: &str| available.is_none_or(|a| a.contains(host));
+  format_group(inventory, ALL, &shown, &mut seen, &mut out);
   let tree = inventory.tree();
   let mut hostvars = Map::new();
-  for host in inventory.hosts.keys() {
+  for host in inventory.hosts.keys().filter(|h| shown(h)) {
     let vars: Map<String, Value> = host_vars::layered(inventory, &tree, &Vars::new(), host)
       .into_iter()
       .map(|(k, v)| (k, v.value))
@@ -158,11 +172,18 @@ pub fn list(inventory: &Inventory) -> Map<String, Value> {
 
 /// Ansible's `format_group`: a group's direct hosts and children, then each
 /// child not shown yet.
-fn format_group(inventory: &Inventory, name: &str, seen: &mut HashSet<String>, out: &mut Map<String, Value>) {
+fn format_group(
+  inventory: &Inventory,
+  name: &str,
+  shown: &dyn Fn(&str) -> bool,
+  seen: &mut HashSet<String>,
+  out: &mut Map<String, Value>,
+) {
   let Some(group) = inventory.groups.get(name) else { return };
   let mut entry = Map::new();
   if name != ALL {
-    let hosts: Vec<Value> = group.hosts.iter().map(|h| Value::String(h.name.clone())).collect();
+    let hosts: Vec<Value> =
+      group.hosts.iter().filter(|h| shown(&h.name)).map(|h| Value::String(h.name.clone())).collect();
     if !hosts.is_empty() {
       entry.insert("hosts".to_owned(), Value::Array(hosts));
     }
@@ -176,7 +197,7 @@ fn format_group(inventory: &Inventory, name: &str, seen: &mut HashSet<String>, o
   }
   for child in &group.children {
     if seen.insert(child.name.clone()) {
-      format_group(inventory, &child.name, seen, out);
+      format_group(inventory, &child.name, shown, seen, out);
     }
   }
 }

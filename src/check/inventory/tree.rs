@@ -35,12 +35,21 @@ impl Inventory {
   /// `all` and `ungrouped`, makes every parentless group a child of `all`, and
   /// puts into `ungrouped` the hosts no other group lists (and only those).
   pub fn settle(&mut self) {
+    // Ansible creates `all` and `ungrouped` first, and `ungrouped` as the
+    // first child of `all`.
     for (index, name) in [ALL, UNGROUPED].into_iter().enumerate() {
       if !self.groups.contains_key(name) {
         let group = super::Group { name: name.to_owned(), span: Span::default(), ..super::Group::default() };
-        let at = index.min(self.groups.len());
-        self.groups.shift_insert(at, name.to_owned(), group);
+        self.groups.insert(name.to_owned(), group);
       }
+      if let Some(at) = self.groups.get_index_of(name) {
+        self.groups.move_index(at, index);
+      }
+    }
+    if let Some(all) = self.groups.get_mut(ALL)
+      && !all.children.iter().any(|c| c.name == UNGROUPED)
+    {
+      all.children.insert(0, Name { name: UNGROUPED.to_owned(), span: Span::default() });
     }
     let has_parent: HashSet<String> =
       self.groups.values().flat_map(|g| g.children.iter().map(|c| c.name.clone())).collect();
