@@ -15,6 +15,9 @@ pub mod literal;
 pub mod pattern;
 pub mod source;
 pub mod tree;
+pub mod vars_dirs;
+pub mod yaml;
+pub mod yaml_value;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;

@@ -20,6 +20,13 @@ pub fn read(
   let text = source::read_text_bounded(path, source::MAX_INPUT_BYTES)?;
   let id = sources.add(path, text);
   let text = sources.text(id).to_owned();
-  crate::check::inventory::ini::parse(id, &text, inventory, diagnostics);
+  let yaml = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yml" | "yaml" | "json"));
+  if yaml {
+    crate::check::inventory::yaml::parse(id, &text, inventory, diagnostics);
+  } else {
+    crate::check::inventory::ini::parse(id, &text, inventory, diagnostics);
+  }
+  let dir = path.parent().unwrap_or(Path::new("."));
+  crate::check::inventory::vars_dirs::read(dir, sources, inventory, diagnostics);
   Ok(())
 }

@@ -727,3 +727,37 @@ fn group_priority(value: &Value) -> Option<i64> {
     _ => None,
   }
 }
+
+/// The host names and port of a host pattern outside an INI file (a YAML
+/// inventory's host key): `name`, `name:port`, `[ipv6]:port`, with ranges.
+/// `None` when it cannot be read.
+pub(crate) fn expand_pattern(pattern: &str) -> Option<(Vec<String>, Option<u16>)> {
+  if let Some(close) = ipv6_bracket(pattern) {
+    let port = match &pattern[close + 1..] {
+      "" => None,
+      rest => Some(port_number(rest.strip_prefix(':')?)?),
+    };
+    return Some((vec![pattern[1..close].to_owned()], port));
+  }
+  let mut depth = 0usize;
+  let colons: Vec<usize> = pattern
+    .char_indices()
+    .filter_map(|(i, c)| {
+      match c {
+        '[' => depth += 1,
+        ']' => depth = depth.saturating_sub(1),
+        ':' if depth == 0 => return Some(i),
+        _ => {}
+      }
+      None
+    })
+    .collect();
+  let (name, port) = match colons.as_slice() {
+    [colon] => (&pattern[..*colon], Some(port_number(&pattern[colon + 1..])?)),
+    _ => (pattern, None),
+  };
+  if name.is_empty() {
+    return None;
+  }
+  expand(name).ok().map(|names| (names, port))
+}
