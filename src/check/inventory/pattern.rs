@@ -9,8 +9,10 @@
 //! `~regex` matched from the start of the names. A group or glob may end with
 //! a subscript: `[0]`, `[-1]`, `[1:3]` (inclusive), `[2:]`.
 //!
-//! One difference on purpose: a term that matches no host or group is an
-//! error naming it (with a suggestion), where Ansible warns and goes on.
+//! One difference on purpose: a name (a term without `*`, `?`, `[` or `~`)
+//! that matches no host or group is an error naming it (with a suggestion),
+//! where Ansible warns and goes on. A glob or regex that matches nothing
+//! selects nothing, as in Ansible.
 
 use crate::check::inventory::Inventory;
 use crate::check::inventory::tree::ALL;
@@ -129,7 +131,8 @@ impl Inventory {
     if groups.is_empty() || expr.starts_with('~') || expr.contains(['.', '?', '*', '[']) {
       hosts.extend(self.hosts.keys().filter(|h| matcher.matches(h)).cloned());
     }
-    if hosts.is_empty() && groups.is_empty() && expr != ALL && !LOCALHOST_NAMES.contains(&expr) {
+    let literal = !expr.starts_with('~') && !expr.contains(['*', '?', '[']);
+    if literal && hosts.is_empty() && groups.is_empty() && expr != ALL && !LOCALHOST_NAMES.contains(&expr) {
       let names: Vec<&str> = self.groups.keys().chain(self.hosts.keys()).map(String::as_str).collect();
       let suggestion = did_you_mean(expr, names.iter().copied()).map(str::to_owned);
       return Err(LimitError::NoMatch { name: expr.to_owned(), suggestion });
