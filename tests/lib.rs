@@ -8,6 +8,7 @@ mod diagnostics;
 mod fleet;
 mod format_props;
 mod inventory_diff;
+mod inventory_resolve;
 mod loops;
 mod playbooks;
 mod resolve;
