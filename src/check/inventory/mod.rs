@@ -13,6 +13,7 @@ pub mod host_vars;
 pub mod ini;
 pub mod literal;
 pub mod pattern;
+pub mod script;
 pub mod source;
 pub mod tree;
 pub mod vars_dirs;

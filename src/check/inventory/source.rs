@@ -17,6 +17,13 @@ pub fn read(
   inventory: &mut Inventory,
   diagnostics: &mut Diagnostics,
 ) -> Result<(), ReadError> {
+  let dir = path.parent().unwrap_or(Path::new("."));
+  if crate::check::inventory::script::is_executable(path) {
+    let id = sources.add(path, String::new());
+    crate::check::inventory::script::read(path, id, inventory, diagnostics);
+    crate::check::inventory::vars_dirs::read(dir, sources, inventory, diagnostics);
+    return Ok(());
+  }
   let text = source::read_text_bounded(path, source::MAX_INPUT_BYTES)?;
   let id = sources.add(path, text);
   let text = sources.text(id).to_owned();
@@ -26,7 +33,6 @@ pub fn read(
   } else {
     crate::check::inventory::ini::parse(id, &text, inventory, diagnostics);
   }
-  let dir = path.parent().unwrap_or(Path::new("."));
   crate::check::inventory::vars_dirs::read(dir, sources, inventory, diagnostics);
   Ok(())
 }
