@@ -140,3 +140,48 @@ fn a_yaml_inventory_is_read_with_its_types() {
   assert_eq!(var(&playbook, "web2", "enabled"), json!(true));
   assert_eq!(var(&playbook, "web1", "mode"), json!(493));
 }
+
+/// Writes an executable inventory script.
+fn script(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+  use std::os::unix::fs::PermissionsExt;
+  let path = dir.join(name);
+  std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap_or_else(|e| panic!("{e}"));
+  path
+}
+
+fn script_diagnostics(body: &str) -> (Vec<String>, std::time::Duration) {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let path = script(dir.path(), "inventory.sh", body);
+  let mut sources = Sources::new();
+  let started = std::time::Instant::now();
+  let (_, diagnostics) = resolver::resolve_with(&[path], &[], &mut sources);
+  let messages = diagnostics.iter().map(|d| format!("{} {}", d.code.as_str(), d.message)).collect();
+  (messages, started.elapsed())
+}
+
+#[test]
+fn an_inventory_script_that_prints_without_end_is_stopped_at_the_output_bound() {
+  let (messages, took) = script_diagnostics("#!/bin/sh\nexec yes\n");
+  assert_eq!(messages.len(), 1, "{messages:?}");
+  assert!(messages[0].starts_with("E234") && messages[0].contains("more than 16 MiB"), "{messages:?}");
+  assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+#[test]
+fn an_inventory_script_without_meta_hostvars_or_json_is_refused() {
+  let (messages, _) = script_diagnostics("#!/bin/sh\necho '{\"web\": [\"w1\"]}'\n");
+  assert!(messages.len() == 1 && messages[0].contains("`_meta.hostvars`"), "{messages:?}");
+  let (messages, _) = script_diagnostics("#!/bin/sh\necho 'web1'\n");
+  assert!(messages.len() == 1 && messages[0].contains("not JSON"), "{messages:?}");
+}
+
+#[test]
+fn an_inventory_script_gets_only_list_as_its_argument_without_a_shell() {
+  // The script records its arguments; a shell would have split or expanded them.
+  let (messages, _) = script_diagnostics(
+    "#!/bin/sh\n[ \"$#\" = 1 ] && [ \"$1\" = --list ] || exit 9\n\
+     echo '{\"web\": {\"hosts\": [\"w1\"]}, \"_meta\": {\"hostvars\": {\"w1\": {\"x\": 1}}}}'\n",
+  );
+  assert!(messages.is_empty(), "{messages:?}");
+}
