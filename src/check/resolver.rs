@@ -1,22 +1,26 @@
 //! From parsed files to a [`Playbook`]: the meaning of top-level statements.
 //!
-//! The resolver reads `inventory`, `vars`, `host`, `group`, `hosts` (target
-//! blocks), `handler` and resource statements; builds the inventory; works out
-//! which hosts each target block names; gives every host its variables
-//! (playbook < group < host, parent groups before child groups); and validates
+//! The resolver reads `hosts` (target blocks), `handler` and resource
+//! statements, and hands `inventory`, `vars`, `host` and `group` to
+//! [`crate::check::inventory::statements`]; settles the inventory as Ansible
+//! does; works out which hosts each target block names (Ansible's patterns,
+//! [`crate::check::inventory::pattern`]); gives every host its variables in
+//! Ansible's precedence with the magic variables
+//! ([`crate::check::inventory::host_vars`]); and validates
 //! every resource for every host it applies to: templates against that host's
 //! variables, unique names and managed things, `after`/`notify` references and
 //! ordering cycles. Everything wrong is reported, not only the first problem.
 
+use crate::check::inventory::statements::Statements;
 use crate::check::inventory::tree::{self, Tree};
-use crate::check::inventory::{self, Inventory, Name, Var, Vars, host_vars, pattern};
-use crate::check::loader::{self, LoadedFile};
+use crate::check::inventory::{self, Inventory, Vars, host_vars, pattern};
+use crate::check::loader::LoadedFile;
 use crate::check::playbook::{Handler, HostPlay, Playbook};
-use crate::check::reader::{Cx, Reader, attribute, json_of, text_of};
+use crate::check::reader::{Cx, Reader, text_of};
 use crate::check::resource::{self, Resource, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::source::{self, Sources, Span};
+use crate::source::{Sources, Span};
 use crate::syntax::ast::{Stmt, Term, Value, ValueKind};
 use indexmap::{IndexMap, IndexSet};
 use std::collections::{BTreeSet, HashMap};
@@ -78,8 +82,8 @@ pub fn resolve_with(
     let all = Text::new("all", Span::default());
     r.targets.insert(0, Target { patterns: vec![all], resources: everywhere });
   }
-  r.check_groups();
-  r.check_host_names();
+  r.statements().check_groups();
+  r.statements().check_host_names();
   let local = r.inventory.hosts.is_empty() && r.inventory.groups.is_empty();
   if local {
     r.inventory.host_mut(LOCALHOST, Span::default());
@@ -91,6 +95,10 @@ pub fn resolve_with(
 }
 
 impl Resolver {
+  fn statements(&mut self) -> Statements<'_> {
+    Statements { inventory: &mut self.inventory, diagnostics: &mut self.diagnostics, vars: &mut self.vars }
+  }
+
   fn cx(&mut self, dir: &Path) -> Cx<'_> {
     Cx { diagnostics: &mut self.diagnostics, base_dir: dir.to_path_buf() }
   }
@@ -104,14 +112,10 @@ impl Resolver {
   ) {
     let keywords = stmt.keywords();
     match keywords.first().copied() {
-      Some("inventory") => self.include_inventory(stmt, dir, sources),
-      Some("vars") => {
-        let mut vars = std::mem::take(&mut self.vars);
-        self.read_vars(stmt, dir, &mut vars);
-        self.vars = vars;
-      }
-      Some("host") => self.host(stmt, dir),
-      Some("group") => self.group(stmt, dir),
+      Some("inventory") => self.statements().include_inventory(stmt, dir, sources),
+      Some("vars") => self.statements().playbook_vars(stmt, dir),
+      Some("host") => self.statements().host(stmt, dir),
+      Some("group") => self.statements().group(stmt, dir),
       Some("hosts") => self.target(stmt, dir),
       Some("handler") => self.handler(stmt, dir),
       _ => {
@@ -186,264 +190,6 @@ impl Resolver {
     self.diagnostics.push(d);
   }
 
-  fn include_inventory(&mut self, stmt: &Stmt, dir: &Path, sources: &mut Sources) {
-    let mut reader = Reader::new(stmt, 1, "inventory");
-    let mut cx = self.cx(dir);
-    let Some(path) = reader.label(&mut cx, "path") else { return };
-    if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
-      return;
-    }
-    let full = dir.join(&path.value);
-    if full.extension().is_some_and(|e| e == "goenv") {
-      let Some(file) = loader::load_file(&full, sources, &mut self.diagnostics) else {
-        self.unreadable_inventory(&path, &full, None);
-        return;
-      };
-      for inner in &file.ast.stmts {
-        match inner.keywords().first().copied() {
-          Some("host") => self.host(inner, &file.dir),
-          Some("group") => self.group(inner, &file.dir),
-          Some("vars") => {
-            let mut vars = std::mem::take(&mut self.vars);
-            self.read_vars(inner, &file.dir, &mut vars);
-            self.vars = vars;
-          }
-          _ => self.diagnostics.push(
-            Diagnostic::new(Code::NotAllowedHere, "an inventory file holds only `host`, `group` and `vars`")
-              .label(inner.head_span(), "not an inventory statement")
-              .help("move resources into a playbook"),
-          ),
-        }
-      }
-      return;
-    }
-    if let Err(e) = inventory::source::read(&full, sources, &mut self.inventory, &mut self.diagnostics) {
-      self.unreadable_inventory(&path, &full, Some(&e));
-    }
-  }
-
-  /// An inventory that cannot be read: why, pointing at the `inventory`
-  /// statement (a missing file needs no reason).
-  fn unreadable_inventory(&mut self, path: &Text, full: &Path, error: Option<&source::ReadError>) {
-    let why = match error {
-      Some(source::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-      Some(e) => format!(": {e}"),
-      None => String::new(),
-    };
-    let help = match error {
-      Some(source::ReadError::NotRegular { .. }) => {
-        "name a regular file; converge does not read pipes, devices or sockets, which may never end"
-          .to_owned()
-      }
-      Some(source::ReadError::TooLarge { .. }) => format!(
-        "inventories are read only up to {} MiB; check that the path names the file you meant",
-        source::MAX_INPUT_BYTES >> 20
-      ),
-      _ => {
-        "paths are relative to the playbook's directory; an Ansible INI file or a `.goenv` file".to_owned()
-      }
-    };
-    self.diagnostics.push(
-      Diagnostic::new(Code::Io, format!("cannot read the inventory `{}`{why}", full.display()))
-        .label(path.span, "included here")
-        .help(help),
-    );
-  }
-
-  /// `vars { name = value ... }` into `vars`.
-  fn read_vars(&mut self, stmt: &Stmt, dir: &Path, vars: &mut Vars) {
-    let reader = Reader::new(stmt, 1, "vars");
-    let mut cx = self.cx(dir);
-    if reader.finish(&mut cx).is_none() {
-      return;
-    }
-    let block = match (&stmt.block, &stmt.value) {
-      (Some(b), None) => b,
-      (None, Some(Value { kind: ValueKind::Map(b), .. })) => b,
-      _ => {
-        cx.error(
-          Diagnostic::new(Code::Shape, "`vars` takes a block of variables")
-            .label(stmt.head_span(), "expected `vars { name = value }`"),
-        );
-        return;
-      }
-    };
-    for inner in &block.stmts {
-      let Some((name, span, value)) = attribute(inner, &mut cx, "vars") else { continue };
-      let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-      if !identifier || name == "facts" || name == "host" {
-        let why = if identifier { "is a name converge defines" } else { "is not a template variable name" };
-        cx.error(
-          Diagnostic::new(Code::WrongType, format!("`{name}` {why}"))
-            .label(span, "bad variable name")
-            .help("variable names are letters, digits and `_`, usable as `{{ name }}`; `facts` and `host` are taken"),
-        );
-        continue;
-      }
-      if let Some(first) = vars.get(&name) {
-        cx.error(
-          Diagnostic::new(Code::DuplicateDefinition, format!("the variable `{name}` is defined twice"))
-            .label(span, "defined again here")
-            .label(first.span, "first defined here")
-            .help("keep one definition; to vary it per host, define it on a group or host"),
-        );
-        continue;
-      }
-      if let Some(json) = json_of(value, &mut cx) {
-        if let Some(d) = inventory::check_connection_var(&name, &json, value.span) {
-          cx.error(d);
-        }
-        vars.insert(name, Var { value: json, span });
-      }
-    }
-  }
-
-  fn host(&mut self, stmt: &Stmt, dir: &Path) {
-    let mut reader = Reader::new(stmt, 1, "host");
-    let mut cx = self.cx(dir);
-    let Some(name) = reader.label(&mut cx, "name") else { return };
-    if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
-      return;
-    }
-    if let Some(existing) = self.inventory.hosts.get(&name.value)
-      && existing.span != Span::default()
-      && existing.span.file == name.span.file
-      && existing.address.is_some()
-    {
-      self.diagnostics.push(
-        Diagnostic::new(Code::DuplicateDefinition, format!("the host `{}` is defined twice", name.value))
-          .label(name.span, "defined again here")
-          .label(existing.span, "first defined here"),
-      );
-      return;
-    }
-    let mut vars = Vars::new();
-    let mut attrs = Vec::new();
-    if let Some(block) = &stmt.block {
-      for inner in &block.stmts {
-        if inner.keywords().first() == Some(&"vars") {
-          self.read_vars(inner, dir, &mut vars);
-        } else {
-          attrs.push(inner);
-        }
-      }
-    }
-    let mut cx = self.cx(dir);
-    let mut address = None;
-    let mut port = None;
-    let mut user = None;
-    let mut identity = None;
-    for inner in attrs {
-      let Some((key, key_span, value)) = attribute(inner, &mut cx, "host") else { continue };
-      match key.as_str() {
-        "address" => {
-          address = text_of(value, &mut cx, "`address`").map(|t| {
-            if let Some(d) = inventory::check_host_name(&t.value, t.span, "`address`") {
-              cx.error(d);
-            }
-            t.value
-          })
-        }
-        "user" => {
-          user = text_of(value, &mut cx, "`user`").map(|t| {
-            if let Some(d) = inventory::check_user_name(&t.value, t.span, "`user`") {
-              cx.error(d);
-            }
-            t.value
-          })
-        }
-        "identity" => identity = text_of(value, &mut cx, "`identity`").map(|t| t.value),
-        "port" => match &value.kind {
-          ValueKind::Int(i) if (1..=65535).contains(&i.value) => port = u16::try_from(i.value).ok(),
-          ValueKind::Int(i) => cx.error(
-            Diagnostic::new(Code::Port, format!("`{}` is not a TCP port", i.value))
-              .label(value.span, "outside 1-65535")
-              .help("SSH listens on 22 unless the host says otherwise"),
-          ),
-          other => cx.error(
-            Diagnostic::new(
-              Code::WrongType,
-              format!("`port` expects a whole number, found {}", other.describe()),
-            )
-            .label(value.span, "not a number")
-            .help("write the port without quotes, as in `port = 2222`"),
-          ),
-        },
-        _ => {
-          let keys = ["address", "port", "user", "identity", "vars"];
-          let mut d = Diagnostic::new(Code::UnknownAttribute, format!("`host` has no attribute `{key}`"))
-            .label(key_span, "unknown attribute");
-          d = match did_you_mean(&key, keys) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None => d.help("`host` takes: address, port, user, identity, and a `vars` block"),
-          };
-          cx.error(d);
-        }
-      }
-    }
-    let host = self.inventory.host_mut(&name.value, name.span);
-    host.span = name.span;
-    host.address = address.or(host.address.take());
-    host.port = port.or(host.port);
-    host.user = user.or(host.user.take());
-    host.identity = identity.or(host.identity.take());
-    host.vars.extend(vars);
-  }
-
-  fn group(&mut self, stmt: &Stmt, dir: &Path) {
-    let mut reader = Reader::new(stmt, 1, "group");
-    let mut cx = self.cx(dir);
-    let Some(name) = reader.label(&mut cx, "name") else { return };
-    if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
-      return;
-    }
-    let mut vars = Vars::new();
-    let mut hosts = Vec::new();
-    let mut children = Vec::new();
-    if let Some(block) = &stmt.block {
-      for inner in &block.stmts {
-        if inner.keywords().first() == Some(&"vars") && inner.head.len() == 1 {
-          self.read_vars(inner, dir, &mut vars);
-          continue;
-        }
-        let mut cx = self.cx(dir);
-        let Some((key, key_span, value)) = attribute(inner, &mut cx, "group") else { continue };
-        let list = match key.as_str() {
-          "hosts" => &mut hosts,
-          "children" => &mut children,
-          _ => {
-            let mut d = Diagnostic::new(Code::UnknownAttribute, format!("`group` has no attribute `{key}`"))
-              .label(key_span, "unknown attribute");
-            d = match did_you_mean(&key, ["hosts", "children", "vars"]) {
-              Some(s) => d.help(format!("did you mean `{s}`?")),
-              None => d.help("`group` takes `hosts = [...]`, `children = [...]` and a `vars` block"),
-            };
-            cx.error(d);
-            continue;
-          }
-        };
-        let items: Vec<&Value> = match &value.kind {
-          ValueKind::List(items) => items.iter().collect(),
-          _ => vec![value],
-        };
-        for item in items {
-          if let Some(t) = text_of(item, &mut cx, &format!("an item of `{key}`")) {
-            list.push(Name { name: t.value, span: t.span });
-          }
-        }
-      }
-    }
-    for host in &hosts {
-      self.inventory.host_mut(&host.name, host.span);
-    }
-    let group = self.inventory.group_mut(&name.value, name.span);
-    group.span = name.span;
-    group.hosts.extend(hosts);
-    group.children.extend(children);
-    group.vars.extend(vars);
-  }
-
   fn target(&mut self, stmt: &Stmt, dir: &Path) {
     let mut reader = Reader::new(stmt, 1, "hosts");
     let mut cx = self.cx(dir);
@@ -515,72 +261,6 @@ impl Resolver {
       None => Vec::new(),
     };
     self.handlers.push(Arc::new(Handler { name, resources }));
-  }
-
-  /// Host names that are neither host names nor addresses: without an
-  /// `address` the name is what converge connects to. A host range is reported
-  /// once, not once per host.
-  fn check_host_names(&mut self) {
-    let mut reported = std::collections::HashSet::new();
-    for host in self.inventory.hosts.values() {
-      if reported.contains(&host.span) {
-        continue;
-      }
-      if let Some(d) = inventory::check_host_name(&host.name, host.span, "") {
-        reported.insert(host.span);
-        self.diagnostics.push(d);
-      }
-    }
-  }
-
-  /// Children that name no group, and groups that contain themselves.
-  fn check_groups(&mut self) {
-    let names: Vec<String> = self.inventory.groups.keys().cloned().collect();
-    for group in self.inventory.groups.values() {
-      for child in &group.children {
-        if !self.inventory.groups.contains_key(&child.name) {
-          let mut d = Diagnostic::new(Code::UndefinedTarget, format!("`{}` names no group", child.name))
-            .label(child.span, "undefined group");
-          if let Some(s) = did_you_mean(&child.name, names.iter().map(String::as_str)) {
-            d = d.help(format!("did you mean `{s}`?"));
-          }
-          self.diagnostics.push(d);
-        }
-      }
-    }
-    for name in &names {
-      if let Some(path) = self.group_cycle(name, name, &mut Vec::new()) {
-        let span = self.inventory.groups.get(name).map(|g| g.span).unwrap_or_default();
-        self.diagnostics.push(
-          Diagnostic::new(
-            Code::GroupCycle,
-            format!("the group `{name}` contains itself: {}", path.join(" -> ")),
-          )
-          .label(span, "part of a cycle")
-          .help("a group's children must not lead back to it"),
-        );
-        return;
-      }
-    }
-  }
-
-  fn group_cycle(&self, start: &str, at: &str, path: &mut Vec<String>) -> Option<Vec<String>> {
-    path.push(at.to_owned());
-    let group = self.inventory.groups.get(at)?;
-    for child in &group.children {
-      if child.name == start {
-        let mut cycle = path.clone();
-        cycle.push(start.to_owned());
-        return Some(cycle);
-      }
-      if !path.contains(&child.name)
-        && let Some(cycle) = self.group_cycle(start, &child.name, path)
-      {
-        return Some(cycle);
-      }
-    }
-    path.pop();
-    None
   }
 
   /// The hosts a `hosts` block selects, with a diagnostic for each pattern

@@ -15,6 +15,7 @@ pub mod literal;
 pub mod pattern;
 pub mod script;
 pub mod source;
+pub mod statements;
 pub mod tree;
 pub mod vars_dirs;
 pub mod yaml;
