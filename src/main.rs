@@ -23,6 +23,7 @@ fn main() {
       Ok(()) => commands::EXIT_OK,
       Err(_) => commands::EXIT_ERROR,
     },
+    Subcommand::Inventory(args) => converge::cli::inventory::run(args, &reporter),
   };
   std::process::exit(code);
 }

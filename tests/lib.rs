@@ -11,6 +11,8 @@ mod connection;
 mod diagnostics;
 mod fleet;
 mod format_props;
+mod inventory_diff;
+mod inventory_resolve;
 mod loops;
 mod playbooks;
 mod resolve;

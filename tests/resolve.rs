@@ -112,7 +112,8 @@ fn an_ansible_inventory_is_used_as_is() {
   assert!(!diagnostics.has_errors(), "{diagnostics:?}");
   let names: Vec<&str> = playbook.hosts.iter().map(|h| h.name.as_str()).collect();
   assert_eq!(names, vec!["web1.example.com", "web2.example.com"]);
-  assert_eq!(playbook.inventory.hosts["web1.example.com"].port, Some(2222));
+  // The port is the host variable `ansible_port`, as Ansible has it.
+  assert_eq!(var(&playbook, "web1.example.com", "ansible_port"), 2222);
   assert_eq!(var(&playbook, "web2.example.com", "go_version"), "1.23.4");
   assert_eq!(resources(&playbook, "web1.example.com"), vec!["file /etc/go-version"]);
 }

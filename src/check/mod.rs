@@ -1,8 +1,9 @@
 //! Check: parsed files in, a [`playbook::Playbook`] and diagnostics out.
 //!
 //! [`loader`] finds and parses the files; [`resolver`] gives the top-level
-//! statements their meaning: inventory (Ansible INI, in [`inventory`]), variables
-//! with their precedence, host selection and `--limit`; each resource statement
+//! statements their meaning, with [`inventory`] for the inventory (Ansible INI,
+//! YAML and scripts), variables with their precedence, host selection and
+//! `--limit`; each resource statement
 //! is read by its kind ([`resource`], one file per kind in [`resources`]) through
 //! the shared [`reader`]. The result is typed resources per host, still holding
 //! templates ([`text`]) that need the host's facts. Nothing here touches a host.

@@ -1,25 +1,30 @@
 //! From parsed files to a [`Playbook`]: the meaning of top-level statements.
 //!
-//! The resolver reads `inventory`, `vars`, `host`, `group`, `hosts` (target
-//! blocks), `handler` and resource statements; builds the inventory; works out
-//! which hosts each target block names; gives every host its variables
-//! (playbook < group < host, parent groups before child groups); and validates
+//! The resolver reads `hosts` (target blocks), `handler` and resource
+//! statements, and hands `inventory`, `vars`, `host` and `group` to
+//! [`crate::check::inventory::statements`]; settles the inventory as Ansible
+//! does; works out which hosts each target block names (Ansible's patterns,
+//! [`crate::check::inventory::pattern`]); gives every host its variables in
+//! Ansible's precedence with the magic variables
+//! ([`crate::check::inventory::host_vars`]); and validates
 //! every resource for every host it applies to: templates against that host's
 //! variables, unique names and managed things, `after`/`notify` references and
 //! ordering cycles. Everything wrong is reported, not only the first problem.
 
-use crate::check::inventory::{self, Inventory, Name, Var, Vars};
-use crate::check::loader::{self, LoadedFile};
+use crate::check::inventory::statements::Statements;
+use crate::check::inventory::tree::{self, Tree};
+use crate::check::inventory::{self, Inventory, Vars, host_vars, pattern};
+use crate::check::loader::LoadedFile;
 use crate::check::playbook::{Handler, HostPlay, Playbook};
-use crate::check::reader::{Cx, Reader, attribute, json_of, text_of};
+use crate::check::reader::{Cx, Reader, text_of};
 use crate::check::resource::{self, Resource, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::source::{self, Sources, Span};
+use crate::source::{Sources, Span};
 use crate::syntax::ast::{Stmt, Term, Value, ValueKind};
 use indexmap::{IndexMap, IndexSet};
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Statements that only make sense at the top level of a playbook.
@@ -32,15 +37,6 @@ pub const LOCALHOST: &str = "localhost";
 struct Target {
   patterns: Vec<Text>,
   resources: Vec<Arc<Resource>>,
-}
-
-/// See [`Resolver::membership`].
-#[derive(Default)]
-struct Membership {
-  /// The groups that list a host, in inventory order.
-  direct: HashMap<String, Vec<String>>,
-  /// The groups that have a group as a child.
-  parents: HashMap<String, Vec<String>>,
 }
 
 #[derive(Default)]
@@ -56,59 +52,30 @@ struct Resolver {
   extra: IndexMap<String, serde_json::Value>,
 }
 
-/// A `--limit` pattern that names nothing in the inventory.
-#[derive(Debug, thiserror::Error)]
-#[error("no host or group is called `{name}`{}", suggestion.as_ref().map_or_else(String::new, |s| format!("; did you mean `{s}`?")))]
-pub struct LimitError {
-  pub name: String,
-  pub suggestion: Option<String>,
-}
-
-/// The hosts an Ansible-style `--limit` names: patterns separated by `,` or
-/// `:`; `!pattern` removes hosts, `&pattern` keeps only hosts also in it.
-pub fn limit(inventory: &Inventory, patterns: &str) -> Result<IndexSet<String>, LimitError> {
-  let resolver = Resolver { inventory: inventory.clone(), ..Resolver::default() };
-  let mut out: IndexSet<String> = IndexSet::new();
-  let mut first = true;
-  for pattern in patterns.split([',', ':']).map(str::trim).filter(|p| !p.is_empty()) {
-    let (op, name) = match pattern.as_bytes()[0] {
-      b'!' => ('!', &pattern[1..]),
-      b'&' => ('&', &pattern[1..]),
-      _ => ('+', pattern),
-    };
-    let Some(hosts) = resolver.hosts_of(name).or_else(|| (name == "localhost").then(IndexSet::new)) else {
-      let names: Vec<&str> =
-        inventory.groups.keys().chain(inventory.hosts.keys()).map(String::as_str).collect();
-      let suggestion = did_you_mean(name, names.iter().copied()).map(str::to_owned);
-      return Err(LimitError { name: name.to_owned(), suggestion });
-    };
-    match op {
-      '!' => {
-        if first {
-          out = resolver.inventory.hosts.keys().cloned().collect();
-        }
-        out.retain(|h| !hosts.contains(h));
-      }
-      '&' => out.retain(|h| hosts.contains(h)),
-      _ => out.extend(hosts),
-    }
-    first = false;
-  }
-  Ok(out)
-}
-
 /// Resolves loaded files. Included inventory files are added to `sources`.
 pub fn resolve(files: &[LoadedFile], sources: &mut Sources) -> (Playbook, Diagnostics) {
-  resolve_with(files, sources, &IndexMap::new())
+  resolve_with(&[], files, sources, &IndexMap::new())
 }
 
-/// [`resolve`], with variables from the command line above every other level.
+/// Resolves loaded files after reading the Ansible inventories `inventories`
+/// (as `ansible-inventory -i` does), with the variables from the command line
+/// (`-e`) above every other level. An inventory that cannot be read is a
+/// diagnostic without a span in a playbook.
 pub fn resolve_with(
+  inventories: &[PathBuf],
   files: &[LoadedFile],
   sources: &mut Sources,
   extra: &IndexMap<String, serde_json::Value>,
 ) -> (Playbook, Diagnostics) {
   let mut r = Resolver { extra: extra.clone(), ..Resolver::default() };
+  for path in inventories {
+    if let Err(e) = inventory::source::read(path, sources, &mut r.inventory, &mut r.diagnostics) {
+      let help = "name an Ansible inventory: an INI or YAML file, or an executable that prints JSON";
+      r.diagnostics.push(
+        Diagnostic::new(Code::Io, format!("cannot read the inventory `{}`: {e}", path.display())).help(help),
+      );
+    }
+  }
   let mut everywhere = Vec::new();
   for file in files {
     for stmt in &file.ast.stmts {
@@ -119,18 +86,23 @@ pub fn resolve_with(
     let all = Text::new("all", Span::default());
     r.targets.insert(0, Target { patterns: vec![all], resources: everywhere });
   }
-  r.check_groups();
-  r.check_host_names();
+  r.statements().check_groups();
+  r.statements().check_host_names();
   let local = r.inventory.hosts.is_empty() && r.inventory.groups.is_empty();
   if local {
     r.inventory.host_mut(LOCALHOST, Span::default());
   }
+  r.inventory.settle();
   let hosts = r.host_plays(sources);
   let playbook = Playbook { inventory: r.inventory, local, hosts, handlers: r.handlers };
   (playbook, r.diagnostics)
 }
 
 impl Resolver {
+  fn statements(&mut self) -> Statements<'_> {
+    Statements { inventory: &mut self.inventory, diagnostics: &mut self.diagnostics, vars: &mut self.vars }
+  }
+
   fn cx(&mut self, dir: &Path) -> Cx<'_> {
     Cx { diagnostics: &mut self.diagnostics, base_dir: dir.to_path_buf() }
   }
@@ -144,14 +116,10 @@ impl Resolver {
   ) {
     let keywords = stmt.keywords();
     match keywords.first().copied() {
-      Some("inventory") => self.include_inventory(stmt, dir, sources),
-      Some("vars") => {
-        let mut vars = std::mem::take(&mut self.vars);
-        self.read_vars(stmt, dir, &mut vars);
-        self.vars = vars;
-      }
-      Some("host") => self.host(stmt, dir),
-      Some("group") => self.group(stmt, dir),
+      Some("inventory") => self.statements().include_inventory(stmt, dir, sources),
+      Some("vars") => self.statements().playbook_vars(stmt, dir),
+      Some("host") => self.statements().host(stmt, dir),
+      Some("group") => self.statements().group(stmt, dir),
       Some("hosts") => self.target(stmt, dir),
       Some("handler") => self.handler(stmt, dir),
       _ => {
@@ -224,269 +192,6 @@ impl Resolver {
       None => d.help(format!("a statement starts with one of: {}", candidates.join(", "))),
     };
     self.diagnostics.push(d);
-  }
-
-  fn include_inventory(&mut self, stmt: &Stmt, dir: &Path, sources: &mut Sources) {
-    let mut reader = Reader::new(stmt, 1, "inventory");
-    let mut cx = self.cx(dir);
-    let Some(path) = reader.label(&mut cx, "path") else { return };
-    if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
-      return;
-    }
-    let full = dir.join(&path.value);
-    if full.extension().is_some_and(|e| e == "goenv") {
-      let Some(file) = loader::load_file(&full, sources, &mut self.diagnostics) else {
-        self.unreadable_inventory(&path, &full, None);
-        return;
-      };
-      for inner in &file.ast.stmts {
-        match inner.keywords().first().copied() {
-          Some("host") => self.host(inner, &file.dir),
-          Some("group") => self.group(inner, &file.dir),
-          Some("vars") => {
-            let mut vars = std::mem::take(&mut self.vars);
-            self.read_vars(inner, &file.dir, &mut vars);
-            self.vars = vars;
-          }
-          _ => self.diagnostics.push(
-            Diagnostic::new(Code::NotAllowedHere, "an inventory file holds only `host`, `group` and `vars`")
-              .label(inner.head_span(), "not an inventory statement")
-              .help("move resources into a playbook"),
-          ),
-        }
-      }
-      return;
-    }
-    match source::read_text_bounded(&full, source::MAX_INPUT_BYTES) {
-      Ok(text) => {
-        let id = sources.add(&full, text);
-        let text = sources.text(id).to_owned();
-        crate::check::inventory::ini::parse(id, &text, &mut self.inventory, &mut self.diagnostics);
-      }
-      Err(e) => self.unreadable_inventory(&path, &full, Some(&e)),
-    }
-  }
-
-  /// An inventory that cannot be read: why, pointing at the `inventory`
-  /// statement (a missing file needs no reason).
-  fn unreadable_inventory(&mut self, path: &Text, full: &Path, error: Option<&source::ReadError>) {
-    let why = match error {
-      Some(source::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-      Some(e) => format!(": {e}"),
-      None => String::new(),
-    };
-    let help = match error {
-      Some(source::ReadError::NotRegular { .. }) => {
-        "name a regular file; converge does not read pipes, devices or sockets, which may never end"
-          .to_owned()
-      }
-      Some(source::ReadError::TooLarge { .. }) => format!(
-        "inventories are read only up to {} MiB; check that the path names the file you meant",
-        source::MAX_INPUT_BYTES >> 20
-      ),
-      _ => {
-        "paths are relative to the playbook's directory; an Ansible INI file or a `.goenv` file".to_owned()
-      }
-    };
-    self.diagnostics.push(
-      Diagnostic::new(Code::Io, format!("cannot read the inventory `{}`{why}", full.display()))
-        .label(path.span, "included here")
-        .help(help),
-    );
-  }
-
-  /// `vars { name = value ... }` into `vars`.
-  fn read_vars(&mut self, stmt: &Stmt, dir: &Path, vars: &mut Vars) {
-    let reader = Reader::new(stmt, 1, "vars");
-    let mut cx = self.cx(dir);
-    if reader.finish(&mut cx).is_none() {
-      return;
-    }
-    let block = match (&stmt.block, &stmt.value) {
-      (Some(b), None) => b,
-      (None, Some(Value { kind: ValueKind::Map(b), .. })) => b,
-      _ => {
-        cx.error(
-          Diagnostic::new(Code::Shape, "`vars` takes a block of variables")
-            .label(stmt.head_span(), "expected `vars { name = value }`"),
-        );
-        return;
-      }
-    };
-    for inner in &block.stmts {
-      let Some((name, span, value)) = attribute(inner, &mut cx, "vars") else { continue };
-      let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-      if !identifier || name == "facts" || name == "host" {
-        let why = if identifier { "is a name converge defines" } else { "is not a template variable name" };
-        cx.error(
-          Diagnostic::new(Code::WrongType, format!("`{name}` {why}"))
-            .label(span, "bad variable name")
-            .help("variable names are letters, digits and `_`, usable as `{{ name }}`; `facts` and `host` are taken"),
-        );
-        continue;
-      }
-      if let Some(first) = vars.get(&name) {
-        cx.error(
-          Diagnostic::new(Code::DuplicateDefinition, format!("the variable `{name}` is defined twice"))
-            .label(span, "defined again here")
-            .label(first.span, "first defined here")
-            .help("keep one definition; to vary it per host, define it on a group or host"),
-        );
-        continue;
-      }
-      if let Some(json) = json_of(value, &mut cx) {
-        if let Some(d) = inventory::check_connection_var(&name, &json, value.span) {
-          cx.error(d);
-        }
-        vars.insert(name, Var { value: json, span });
-      }
-    }
-  }
-
-  fn host(&mut self, stmt: &Stmt, dir: &Path) {
-    let mut reader = Reader::new(stmt, 1, "host");
-    let mut cx = self.cx(dir);
-    let Some(name) = reader.label(&mut cx, "name") else { return };
-    if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
-      return;
-    }
-    if let Some(existing) = self.inventory.hosts.get(&name.value)
-      && existing.span != Span::default()
-      && existing.span.file == name.span.file
-      && existing.address.is_some()
-    {
-      self.diagnostics.push(
-        Diagnostic::new(Code::DuplicateDefinition, format!("the host `{}` is defined twice", name.value))
-          .label(name.span, "defined again here")
-          .label(existing.span, "first defined here"),
-      );
-      return;
-    }
-    let mut vars = Vars::new();
-    let mut attrs = Vec::new();
-    if let Some(block) = &stmt.block {
-      for inner in &block.stmts {
-        if inner.keywords().first() == Some(&"vars") {
-          self.read_vars(inner, dir, &mut vars);
-        } else {
-          attrs.push(inner);
-        }
-      }
-    }
-    let mut cx = self.cx(dir);
-    let mut address = None;
-    let mut port = None;
-    let mut user = None;
-    let mut identity = None;
-    for inner in attrs {
-      let Some((key, key_span, value)) = attribute(inner, &mut cx, "host") else { continue };
-      match key.as_str() {
-        "address" => {
-          address = text_of(value, &mut cx, "`address`").map(|t| {
-            if let Some(d) = inventory::check_host_name(&t.value, t.span, "`address`") {
-              cx.error(d);
-            }
-            t.value
-          })
-        }
-        "user" => {
-          user = text_of(value, &mut cx, "`user`").map(|t| {
-            if let Some(d) = inventory::check_user_name(&t.value, t.span, "`user`") {
-              cx.error(d);
-            }
-            t.value
-          })
-        }
-        "identity" => identity = text_of(value, &mut cx, "`identity`").map(|t| t.value),
-        "port" => match &value.kind {
-          ValueKind::Int(i) if (1..=65535).contains(&i.value) => port = u16::try_from(i.value).ok(),
-          ValueKind::Int(i) => cx.error(
-            Diagnostic::new(Code::Port, format!("`{}` is not a TCP port", i.value))
-              .label(value.span, "outside 1-65535")
-              .help("SSH listens on 22 unless the host says otherwise"),
-          ),
-          other => cx.error(
-            Diagnostic::new(
-              Code::WrongType,
-              format!("`port` expects a whole number, found {}", other.describe()),
-            )
-            .label(value.span, "not a number")
-            .help("write the port without quotes, as in `port = 2222`"),
-          ),
-        },
-        _ => {
-          let keys = ["address", "port", "user", "identity", "vars"];
-          let mut d = Diagnostic::new(Code::UnknownAttribute, format!("`host` has no attribute `{key}`"))
-            .label(key_span, "unknown attribute");
-          d = match did_you_mean(&key, keys) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None => d.help("`host` takes: address, port, user, identity, and a `vars` block"),
-          };
-          cx.error(d);
-        }
-      }
-    }
-    let host = self.inventory.host_mut(&name.value, name.span);
-    host.span = name.span;
-    host.address = address.or(host.address.take());
-    host.port = port.or(host.port);
-    host.user = user.or(host.user.take());
-    host.identity = identity.or(host.identity.take());
-    host.vars.extend(vars);
-  }
-
-  fn group(&mut self, stmt: &Stmt, dir: &Path) {
-    let mut reader = Reader::new(stmt, 1, "group");
-    let mut cx = self.cx(dir);
-    let Some(name) = reader.label(&mut cx, "name") else { return };
-    if reader.finish(&mut cx).is_none() || reader.no_value(&mut cx).is_none() {
-      return;
-    }
-    let mut vars = Vars::new();
-    let mut hosts = Vec::new();
-    let mut children = Vec::new();
-    if let Some(block) = &stmt.block {
-      for inner in &block.stmts {
-        if inner.keywords().first() == Some(&"vars") && inner.head.len() == 1 {
-          self.read_vars(inner, dir, &mut vars);
-          continue;
-        }
-        let mut cx = self.cx(dir);
-        let Some((key, key_span, value)) = attribute(inner, &mut cx, "group") else { continue };
-        let list = match key.as_str() {
-          "hosts" => &mut hosts,
-          "children" => &mut children,
-          _ => {
-            let mut d = Diagnostic::new(Code::UnknownAttribute, format!("`group` has no attribute `{key}`"))
-              .label(key_span, "unknown attribute");
-            d = match did_you_mean(&key, ["hosts", "children", "vars"]) {
-              Some(s) => d.help(format!("did you mean `{s}`?")),
-              None => d.help("`group` takes `hosts = [...]`, `children = [...]` and a `vars` block"),
-            };
-            cx.error(d);
-            continue;
-          }
-        };
-        let items: Vec<&Value> = match &value.kind {
-          ValueKind::List(items) => items.iter().collect(),
-          _ => vec![value],
-        };
-        for item in items {
-          if let Some(t) = text_of(item, &mut cx, &format!("an item of `{key}`")) {
-            list.push(Name { name: t.value, span: t.span });
-          }
-        }
-      }
-    }
-    for host in &hosts {
-      self.inventory.host_mut(&host.name, host.span);
-    }
-    let group = self.inventory.group_mut(&name.value, name.span);
-    group.span = name.span;
-    group.hosts.extend(hosts);
-    group.children.extend(children);
-    group.vars.extend(vars);
   }
 
   fn target(&mut self, stmt: &Stmt, dir: &Path) {
@@ -562,218 +267,107 @@ impl Resolver {
     self.handlers.push(Arc::new(Handler { name, resources }));
   }
 
-  /// Host names that are neither host names nor addresses: without an
-  /// `address` the name is what converge connects to. A host range is reported
-  /// once, not once per host.
-  fn check_host_names(&mut self) {
-    let mut reported = std::collections::HashSet::new();
-    for host in self.inventory.hosts.values() {
-      if reported.contains(&host.span) {
-        continue;
-      }
-      if let Some(d) = inventory::check_host_name(&host.name, host.span, "") {
-        reported.insert(host.span);
-        self.diagnostics.push(d);
-      }
-    }
-  }
-
-  /// Children that name no group, and groups that contain themselves.
-  fn check_groups(&mut self) {
-    let names: Vec<String> = self.inventory.groups.keys().cloned().collect();
-    for group in self.inventory.groups.values() {
-      for child in &group.children {
-        if !self.inventory.groups.contains_key(&child.name) {
-          let mut d = Diagnostic::new(Code::UndefinedTarget, format!("`{}` names no group", child.name))
-            .label(child.span, "undefined group");
-          if let Some(s) = did_you_mean(&child.name, names.iter().map(String::as_str)) {
-            d = d.help(format!("did you mean `{s}`?"));
-          }
-          self.diagnostics.push(d);
-        }
-      }
-    }
-    for name in &names {
-      if let Some(path) = self.group_cycle(name, name, &mut Vec::new()) {
-        let span = self.inventory.groups.get(name).map(|g| g.span).unwrap_or_default();
-        self.diagnostics.push(
-          Diagnostic::new(
-            Code::GroupCycle,
-            format!("the group `{name}` contains itself: {}", path.join(" -> ")),
-          )
-          .label(span, "part of a cycle")
-          .help("a group's children must not lead back to it"),
-        );
-        return;
-      }
-    }
-  }
-
-  fn group_cycle(&self, start: &str, at: &str, path: &mut Vec<String>) -> Option<Vec<String>> {
-    path.push(at.to_owned());
-    let group = self.inventory.groups.get(at)?;
-    for child in &group.children {
-      if child.name == start {
-        let mut cycle = path.clone();
-        cycle.push(start.to_owned());
-        return Some(cycle);
-      }
-      if !path.contains(&child.name)
-        && let Some(cycle) = self.group_cycle(start, &child.name, path)
-      {
-        return Some(cycle);
-      }
-    }
-    path.pop();
-    None
-  }
-
-  /// Which groups list each host, and which groups have each group as a
-  /// child: computed once, so that finding a host's groups does not search
-  /// every group's list of hosts (quadratic in the size of the inventory).
-  fn membership(&self) -> Membership {
-    let mut membership = Membership::default();
-    for (name, group) in &self.inventory.groups {
-      for host in &group.hosts {
-        let direct = membership.direct.entry(host.name.clone()).or_default();
-        if !direct.contains(name) {
-          direct.push(name.clone());
-        }
-      }
-      for child in &group.children {
-        membership.parents.entry(child.name.clone()).or_default().push(name.clone());
-      }
-    }
-    membership
-  }
-
-  /// Every group a host is in, directly or through children, parents first.
-  fn groups_of(&self, host: &str, membership: &Membership) -> Vec<String> {
-    let mut depth: IndexMap<String, usize> = IndexMap::new();
-    for name in membership.direct.get(host).into_iter().flatten() {
-      self.ancestors(name, 0, membership, &mut depth);
-    }
-    let mut groups: Vec<(String, usize)> = depth.into_iter().collect();
-    // Deeper in the tree (closer to the host) means applied later.
-    groups.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
-    groups.into_iter().map(|(g, _)| g).collect()
-  }
-
-  /// Records `group` and every group that has it as a child, with their distance
-  /// from the host.
-  fn ancestors(
-    &self,
-    group: &str,
-    distance: usize,
-    membership: &Membership,
-    depth: &mut IndexMap<String, usize>,
-  ) {
-    if depth.get(group).is_some_and(|d| *d >= distance) || distance > self.inventory.groups.len() {
-      return;
-    }
-    depth.insert(group.to_owned(), distance);
-    for parent in membership.parents.get(group).into_iter().flatten() {
-      self.ancestors(parent, distance + 1, membership, depth);
-    }
-  }
-
-  /// The hosts a pattern names, or a diagnostic. Patterns: `all`, a host, a
-  /// group, a glob with `*`, and `!pattern` to exclude.
-  fn hosts_of(&self, pattern: &str) -> Option<IndexSet<String>> {
-    let members = |g: &str| self.members(g);
-    if pattern == "all" || pattern == "*" {
-      return Some(self.inventory.hosts.keys().cloned().collect());
-    }
-    if self.inventory.groups.contains_key(pattern) {
-      return Some(members(pattern));
-    }
-    if self.inventory.hosts.contains_key(pattern) {
-      return Some(std::iter::once(pattern.to_owned()).collect());
-    }
-    if pattern.contains('*') {
-      let mut out: IndexSet<String> =
-        self.inventory.hosts.keys().filter(|h| glob(pattern, h)).cloned().collect();
-      for g in self.inventory.groups.keys().filter(|g| glob(pattern, g)) {
-        out.extend(members(g));
-      }
-      return Some(out);
-    }
-    None
-  }
-
-  fn members(&self, group: &str) -> IndexSet<String> {
-    let mut out = IndexSet::new();
-    let mut stack = vec![group.to_owned()];
-    let mut seen = BTreeSet::new();
-    while let Some(g) = stack.pop() {
-      if !seen.insert(g.clone()) {
-        continue;
-      }
-      if let Some(group) = self.inventory.groups.get(&g) {
-        out.extend(group.hosts.iter().map(|h| h.name.clone()));
-        stack.extend(group.children.iter().map(|c| c.name.clone()));
-      } else if g == "all" {
-        out.extend(self.inventory.hosts.keys().cloned());
-      }
-    }
-    out
-  }
-
+  /// The hosts a `hosts` block selects, with a diagnostic for each pattern
+  /// that names nothing.
   fn target_hosts(&mut self, target: &Target) -> IndexSet<String> {
-    let mut out = IndexSet::new();
+    let mut usable = Vec::new();
     for pattern in &target.patterns {
-      let (exclude, p) = match pattern.value.strip_prefix('!') {
-        Some(rest) => (true, rest),
-        None => (false, pattern.value.as_str()),
-      };
-      match self.hosts_of(p) {
-        Some(hosts) if exclude => out.retain(|h| !hosts.contains(h)),
-        Some(hosts) => out.extend(hosts),
-        None => {
-          let candidates: Vec<&str> = self
-            .inventory
-            .groups
-            .keys()
-            .chain(self.inventory.hosts.keys())
-            .map(String::as_str)
-            .chain(std::iter::once("all"))
-            .collect();
-          let mut d = Diagnostic::new(Code::UndefinedTarget, format!("no host or group is called `{p}`"))
-            .label(pattern.span, "undefined host or group");
-          d = match did_you_mean(p, candidates.iter().copied()) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None if self.inventory.hosts.keys().all(|h| h == LOCALHOST) => {
-              d.help("this playbook has no inventory; add `inventory \"inventory.ini\"` or `host`/`group` statements")
-            }
-            None if self.inventory.groups.is_empty() => {
-              d.help(format!("the hosts are: {}", self.inventory.hosts.keys().cloned().collect::<Vec<_>>().join(", ")))
-            }
-            None => d.help(format!("the groups are: {}", self.inventory.groups.keys().cloned().collect::<Vec<_>>().join(", "))),
-          };
-          self.diagnostics.push(d);
+      let terms = pattern::split(&pattern.value);
+      let mut ok = true;
+      for term in &terms {
+        if let Err(e) = self.inventory.select(&[term.as_str()]) {
+          ok = false;
+          self.undefined_target(&e, pattern.span);
         }
       }
-    }
-    out
-  }
-
-  /// Variables of one host, in precedence order.
-  fn host_vars(&self, host: &str, membership: &Membership) -> IndexMap<String, serde_json::Value> {
-    let mut out: IndexMap<String, serde_json::Value> =
-      self.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
-    if let Some(all) = self.inventory.groups.get("all") {
-      out.extend(all.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
-    }
-    for group in self.groups_of(host, membership) {
-      if let Some(g) = self.inventory.groups.get(&group) {
-        out.extend(g.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+      if ok {
+        usable.extend(terms);
       }
     }
-    if let Some(h) = self.inventory.hosts.get(host) {
-      out.extend(h.vars.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+    if usable.is_empty() {
+      return IndexSet::new();
     }
+    self.inventory.select(&usable.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default()
+  }
+
+  fn undefined_target(&mut self, error: &pattern::LimitError, span: Span) {
+    let pattern::LimitError::NoMatch { name, suggestion } = error else {
+      self.diagnostics.push(
+        Diagnostic::new(Code::UndefinedTarget, error.to_string())
+          .label(span, "selects no host")
+          .help("see the inventory page of the book for the host pattern language"),
+      );
+      return;
+    };
+    let mut d = Diagnostic::new(Code::UndefinedTarget, format!("no host or group is called `{name}`"))
+      .label(span, "undefined host or group");
+    let real_groups: Vec<&String> =
+      self.inventory.groups.keys().filter(|g| *g != tree::ALL && *g != tree::UNGROUPED).collect();
+    d = match suggestion {
+      Some(s) => d.help(format!("did you mean `{s}`?")),
+      None if self.inventory.hosts.keys().all(|h| h == LOCALHOST) => d.help(
+        "this playbook has no inventory; add `inventory \"inventory.ini\"` or `host`/`group` statements",
+      ),
+      None if real_groups.is_empty() => d.help(format!(
+        "the hosts are: {}",
+        self.inventory.hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+      )),
+      None => d.help(format!(
+        "the groups are: {}",
+        real_groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+      )),
+    };
+    self.diagnostics.push(d);
+  }
+
+  /// Variables of one host, in precedence order, with the magic variables;
+  /// templated connection variables rendered.
+  fn host_vars(
+    &mut self,
+    host: &str,
+    tree: &Tree,
+    shared: &IndexMap<String, serde_json::Value>,
+  ) -> IndexMap<String, serde_json::Value> {
+    let mut layered = host_vars::layered(&self.inventory, tree, &self.vars, host);
+    let magic = host_vars::magic(&self.inventory, tree, host);
+    let mut context: IndexMap<String, serde_json::Value> =
+      layered.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+    context.extend(magic.clone());
+    context.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
+    context.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    context.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
+    let context = minijinja::Value::from(minijinja::value::Serde(&context));
+    host_vars::render_connection(&mut layered, &context, host, &mut self.diagnostics);
+    let mut out: IndexMap<String, serde_json::Value> =
+      layered.into_iter().map(|(k, v)| (k, v.value)).collect();
+    out.extend(magic);
+    out.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
     out.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     out
+  }
+
+  /// `groups` and `hostvars`, which are the same for every host: built only
+  /// when a file names them, since every host carries a copy.
+  fn shared_magic(&self, tree: &Tree, sources: &Sources) -> IndexMap<String, serde_json::Value> {
+    let named = |word: &str| sources.iter().any(|s| s.text.contains(word));
+    let mut shared = IndexMap::new();
+    if named("groups") {
+      shared.insert("groups".to_owned(), host_vars::groups_var(&self.inventory));
+    }
+    if named("hostvars") {
+      let mut all = serde_json::Map::new();
+      for host in self.inventory.hosts.keys() {
+        let mut vars: serde_json::Map<String, serde_json::Value> =
+          host_vars::layered(&self.inventory, tree, &self.vars, host)
+            .into_iter()
+            .map(|(k, v)| (k, v.value))
+            .collect();
+        vars.extend(host_vars::magic(&self.inventory, tree, host));
+        all.insert(host.clone(), serde_json::Value::Object(vars));
+      }
+      shared.insert("hostvars".to_owned(), serde_json::Value::Object(all));
+    }
+    shared
   }
 
   fn host_plays(&mut self, sources: &Sources) -> Vec<HostPlay> {
@@ -790,11 +384,12 @@ impl Resolver {
     for resource in every {
       check_fact_paths(resource, sources, &mut self.diagnostics);
     }
-    let membership = self.membership();
+    let tree = self.inventory.tree();
+    let shared = self.shared_magic(&tree, sources);
     let mut plays = Vec::new();
     for host in self.inventory.hosts.keys().cloned().collect::<Vec<_>>() {
       let resources = per_host.swap_remove(&host).unwrap_or_default();
-      let vars = self.host_vars(&host, &membership);
+      let vars = self.host_vars(&host, &tree, &shared);
       let mut diagnostics = std::mem::take(&mut self.diagnostics);
       validate_host(&host, &vars, &resources, &self.handlers, &handler_names, sources, &mut diagnostics);
       self.diagnostics = diagnostics;
@@ -988,38 +583,5 @@ fn check_cycles(resources: &[Arc<Resource>], diagnostics: &mut Diagnostics) {
       }
     }
     diagnostics.push(d);
-  }
-}
-
-/// Shell-style matching with `*` only.
-fn glob(pattern: &str, text: &str) -> bool {
-  let parts: Vec<&str> = pattern.split('*').collect();
-  let (first, last) = (parts[0], parts[parts.len() - 1]);
-  if parts.len() == 1 {
-    return pattern == text;
-  }
-  if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len()
-  {
-    return false;
-  }
-  let mut rest = &text[first.len()..text.len() - last.len()];
-  for part in &parts[1..parts.len() - 1] {
-    match rest.find(part) {
-      Some(i) => rest = &rest[i + part.len()..],
-      None => return false,
-    }
-  }
-  true
-}
-
-#[cfg(test)]
-mod tests {
-  #[test]
-  fn glob_matches_stars() {
-    assert!(super::glob("web*", "web01"));
-    assert!(super::glob("*01", "web01"));
-    assert!(super::glob("w*b*1", "web01"));
-    assert!(!super::glob("db*", "web01"));
-    assert!(!super::glob("web*01", "web1"));
   }
 }

@@ -57,6 +57,9 @@ pub struct Arguments {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+  /// Show the resolved inventory as `ansible-inventory` shows it: `--list`
+  /// (the default), `--host NAME` or `--graph`. Contacts no host.
+  Inventory(crate::cli::inventory::InventoryArgs),
   /// Check playbooks for errors without contacting any host. Exit 0 when valid,
   /// 1 when not.
   #[command(after_help = examples::CHECK)]

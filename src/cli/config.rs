@@ -16,6 +16,7 @@ pub enum Subcommand {
   Fmt { paths: Vec<PathBuf>, check: bool },
   Run(Box<Run>),
   Schedule(Schedule),
+  Inventory(crate::cli::inventory::InventoryArgs),
 }
 
 /// `converge schedule`.
@@ -239,6 +240,7 @@ impl Config {
       }
       Some(Command::Completions { shell }) => (Subcommand::Completions(shell), OutputArgs::default()),
       Some(Command::Man) => (Subcommand::Man, OutputArgs::default()),
+      Some(Command::Inventory(args)) => (Subcommand::Inventory(args), OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
       Some(Command::Verify { playbooks, vars, fleet, output }) => (
         Subcommand::Run(Box::new(Run {

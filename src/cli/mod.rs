@@ -11,6 +11,7 @@ pub mod commands;
 pub mod completions;
 pub mod config;
 pub(crate) mod habits;
+pub mod inventory;
 pub mod lock;
 pub mod pull;
 pub mod schedule;

@@ -2,11 +2,24 @@
 //! the variables of each host and group.
 //!
 //! Hosts and groups come from `host` and `group` statements in playbooks, from a
-//! `.goenv` file included with `inventory "path"`, or from an Ansible INI file
-//! included the same way ([`crate::check::inventory::ini`]). All three fill the same
-//! [`Inventory`].
+//! `.goenv` file included with `inventory "path"`, or from an Ansible inventory
+//! included the same way: an INI file ([`ini`]), with the `group_vars/` and
+//! `host_vars/` beside it ([`vars_dirs`]). All fill the same [`Inventory`],
+//! which is then settled as Ansible settles it ([`tree`]): from it come each
+//! host's variables ([`host_vars`]) and the hosts a pattern selects
+//! ([`pattern`]).
 
+pub mod host_vars;
 pub mod ini;
+pub mod literal;
+pub mod pattern;
+pub mod script;
+pub mod source;
+pub mod statements;
+pub mod tree;
+pub mod vars_dirs;
+pub mod yaml;
+pub mod yaml_value;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::source::Span;
@@ -42,6 +55,8 @@ pub struct Host {
   pub user: Option<String>,
   pub identity: Option<String>,
   pub vars: Vars,
+  /// Variables from `host_vars/` files, which win over `vars`.
+  pub file_vars: Vars,
 }
 
 /// One group: hosts, child groups and variables.
@@ -52,6 +67,11 @@ pub struct Group {
   pub hosts: Vec<Name>,
   pub children: Vec<Name>,
   pub vars: Vars,
+  /// Variables from `group_vars/` files, applied after every group's `vars`.
+  pub file_vars: Vars,
+  /// `ansible_group_priority`: among groups at the same depth, a higher one
+  /// is applied later (the default is 1).
+  pub priority: Option<i64>,
 }
 
 /// Every host and group known to a run.
@@ -128,7 +148,7 @@ pub fn host_name_problem(name: &str) -> Option<String> {
 }
 
 /// An IPv6 literal, optionally with a `%zone` (an interface name or number).
-fn is_ipv6(text: &str) -> bool {
+pub fn is_ipv6(text: &str) -> bool {
   let (address, zone) = match text.split_once('%') {
     Some((address, zone)) => (address, Some(zone)),
     None => (text, None),
@@ -207,7 +227,7 @@ pub fn check_user_name(value: &str, span: Span, what: &str) -> Option<Diagnostic
 
 fn connection_help(value: &str, help: &str) -> String {
   if crate::check::text::is_template(value) {
-    format!("{help}; connection settings are used as written, not rendered as templates")
+    format!("{help}; in a `host` statement connection settings are used as written, not rendered")
   } else {
     help.to_owned()
   }
@@ -216,9 +236,11 @@ fn connection_help(value: &str, help: &str) -> String {
 /// The diagnostic for a variable that sets how a host is reached
 /// (`ansible_host`, `ansible_user`) to a value that cannot be one; `None` for
 /// other variables and for good values. A value that is not a string is
-/// checked as the text it is used as.
+/// checked as the text it is used as; a template is checked once rendered
+/// ([`host_vars::render_connection`]).
 pub fn check_connection_var(name: &str, value: &serde_json::Value, span: Span) -> Option<Diagnostic> {
   let text = match value {
+    serde_json::Value::String(s) if crate::check::text::is_template(s) => return None,
     serde_json::Value::String(s) => s.clone(),
     other => other.to_string(),
   };

@@ -12,7 +12,7 @@ pub fn check(paths: &[PathBuf], vars: &crate::cli::vars::ExtraVars, reporter: &R
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let files = loader::load(paths, &mut sources, &mut diagnostics);
-  let (playbook, found) = resolver::resolve_with(&files, &mut sources, vars);
+  let (playbook, found) = resolver::resolve_with(&[], &files, &mut sources, vars);
   diagnostics.extend(found);
   diagnostics.extend(crate::host::connection::check(&playbook));
   let failed = diagnostics.has_errors();

@@ -141,7 +141,7 @@ fn load(playbooks: &[PathBuf], vars: &crate::cli::vars::ExtraVars) -> Result<Loa
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let files = loader::load(playbooks, &mut sources, &mut diagnostics);
-  let (playbook, found) = resolver::resolve_with(&files, &mut sources, vars);
+  let (playbook, found) = resolver::resolve_with(&[], &files, &mut sources, vars);
   diagnostics.extend(found);
   if diagnostics.has_errors() {
     return Err(Stop::Diagnostics(diagnostics, sources));
@@ -161,7 +161,7 @@ fn select_hosts(run: &Run, saved: Option<&SavedPlan>, loaded: &mut Loaded) -> Re
     playbook.hosts.retain(|h| saved.hosts.contains_key(&h.name));
   }
   if let Some(pattern) = &run.limit {
-    let keep = match resolver::limit(&playbook.inventory, pattern) {
+    let keep = match playbook.inventory.limit(pattern) {
       Ok(keep) => keep,
       Err(e) => return stop(Code::LimitSelectsNothing, format!("--limit {pattern}: {e}")),
     };
