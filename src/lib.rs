@@ -20,6 +20,7 @@ pub mod diagnostic;
 pub mod fleet;
 pub mod go;
 pub mod host;
+pub mod lsp;
 pub mod plan;
 pub mod report;
 pub mod source;

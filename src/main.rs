@@ -22,6 +22,7 @@ fn main() {
     Subcommand::Fmt { paths, check } => commands::fmt(paths, *check, &reporter),
     Subcommand::Run(run) => commands::run(run, &reporter),
     Subcommand::Schedule(schedule) => commands::schedule(schedule, &reporter),
+    Subcommand::Lsp => converge::lsp::run(),
   };
   std::process::exit(code);
 }

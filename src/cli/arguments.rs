@@ -117,6 +117,8 @@ pub enum Command {
     #[command(flatten)]
     fleet: FleetArgs,
   },
+  /// Serve the Language Server Protocol on stdin and stdout, for editors.
+  Lsp,
   /// Rewrite playbooks in the canonical layout, keeping comments.
   Fmt {
     /// Change nothing; list the files that are not formatted and exit 1 if any.

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 pub enum Subcommand {
   Check { paths: Vec<PathBuf> },
   Fmt { paths: Vec<PathBuf>, check: bool },
+  Lsp,
   Run(Box<Run>),
   Schedule(Schedule),
 }
@@ -201,6 +202,7 @@ impl Config {
     let (subcommand, output) = match arguments.command {
       Some(Command::Check { paths, output }) => (Subcommand::Check { paths }, output),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
+      Some(Command::Lsp) => (Subcommand::Lsp, OutputArgs::default()),
       Some(Command::Verify { playbooks, fleet, output }) => (
         Subcommand::Run(Box::new(Run { verify_only: true, ..Run::new(playbooks, None, false, true, fleet) })),
         output,
