@@ -161,6 +161,25 @@ impl Server {
             self.due.insert(document.scope, Instant::now());
           }
         }
+        notif::DidChangeWatchedFiles::METHOD => {
+          // A playbook or an inventory changed on disk: check again the
+          // directories that read it.
+          let p: lsp_types::DidChangeWatchedFilesParams = params(n.params)?;
+          for change in p.changes {
+            let path = analysis::path_of(&change.uri);
+            let readers: Vec<Scope> = self
+              .analyses
+              .iter()
+              .filter(|(scope, a)| {
+                **scope == Scope::of(&change.uri) || a.sources.iter().any(|s| s.path == path)
+              })
+              .map(|(scope, _)| scope.clone())
+              .collect();
+            for scope in readers {
+              self.due.insert(scope, Instant::now() + DEBOUNCE);
+            }
+          }
+        }
         _ => {}
       }
       Ok(())
