@@ -8,6 +8,7 @@ mod diagnostics;
 mod fleet;
 mod format_props;
 mod loops;
+mod lsp;
 mod playbooks;
 mod resolve;
 mod safety_fleet;

@@ -18,6 +18,7 @@ mod context;
 mod navigate;
 mod position;
 mod reference;
+pub mod transport;
 
 use analysis::{Analysis, Scope};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
@@ -36,20 +37,22 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 /// Runs the server on stdin and stdout until the editor shuts it down; returns
 /// the process exit code.
 pub fn run() -> i32 {
-  let (connection, io_threads) = Connection::stdio();
+  let (connection, read_failure) = transport::stdio();
   let served = serve(&connection);
   drop(connection);
-  let joined = io_threads.join();
-  match (served, joined) {
-    (Ok(()), Ok(())) => 0,
-    (Err(e), _) => {
+  // Input that is not LSP stops the reader, and so the server: it is the
+  // reason to report.
+  let read = read_failure.lock().ok().and_then(|mut f| f.take());
+  match (read, served) {
+    (Some(e), _) => {
       log(&format!("converge lsp: {e}"));
       1
     }
-    (_, Err(e)) => {
+    (None, Err(e)) => {
       log(&format!("converge lsp: {e}"));
       1
     }
+    (None, Ok(())) => 0,
   }
 }
 
