@@ -3,9 +3,10 @@
 //! Open documents are kept as the editor sends them (every change replaces
 //! the whole text, so memory is one copy per open document). The playbooks of
 //! a document's directory are checked as `converge check DIR` checks them, with
-//! the open buffers in place of the files ([`analysis`]), a short while after
-//! the last change ([`DEBOUNCE`]), and the diagnostics published with the same
-//! codes, spans, labels and help. Requests answer from the latest check of the
+//! the open buffers in place of the files ([`analysis`]), at once after a
+//! change, or at most once per [`DEBOUNCE`] while changes keep coming, and the
+//! diagnostics published with the same codes, spans, labels and help. Input is
+//! read with bounded frames ([`transport`]). Requests answer from the latest check of the
 //! document's directory: completion ([`complete`]), hover, go to definition and
 //! document symbols ([`navigate`]), formatting with the `converge fmt` layout
 //! and quick fixes for every "did you mean" ([`actions`]). Reference text comes
@@ -31,7 +32,9 @@ use lsp_types::{
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-/// How long after the last change a directory is checked again.
+/// The least time between two checks of one directory: a change after a quiet
+/// spell is checked at once, and the changes of a burst of typing are checked
+/// together, once per this interval.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Runs the server on stdin and stdout until the editor shuts it down; returns
@@ -76,6 +79,8 @@ struct Server {
   analyses: HashMap<Scope, Analysis>,
   /// Scopes to check again, and when.
   due: HashMap<Scope, Instant>,
+  /// When each scope was last checked.
+  checked: HashMap<Scope, Instant>,
   /// The documents diagnostics were last published for, per scope.
   published: HashMap<Scope, HashSet<Url>>,
 }
@@ -151,7 +156,8 @@ impl Server {
             (self.documents.get_mut(&p.text_document.uri), p.content_changes.into_iter().last())
           {
             document.text = change.text;
-            self.due.insert(document.scope.clone(), Instant::now() + DEBOUNCE);
+            let scope = document.scope.clone();
+            self.schedule(scope);
           }
         }
         notif::DidSaveTextDocument::METHOD => {
@@ -179,7 +185,7 @@ impl Server {
               .map(|(scope, _)| scope.clone())
               .collect();
             for scope in readers {
-              self.due.insert(scope, Instant::now() + DEBOUNCE);
+              self.schedule(scope);
             }
           }
         }
@@ -190,6 +196,15 @@ impl Server {
     if let Err(e) = result {
       log(&format!("converge lsp: {}: {e}", n.method));
     }
+  }
+
+  /// Checks a scope at once if it was not checked within [`DEBOUNCE`], else
+  /// when that time is up.
+  fn schedule(&mut self, scope: Scope) {
+    let now = Instant::now();
+    let at = self.checked.get(&scope).map_or(now, |last| (*last + DEBOUNCE).max(now));
+    let due = self.due.entry(scope).or_insert(at);
+    *due = (*due).min(at);
   }
 
   fn open_in(&self, scope: &Scope) -> Vec<(&Url, &str)> {
@@ -203,10 +218,12 @@ impl Server {
   /// no open document left.
   fn check(&mut self, connection: &Connection, scope: &Scope) -> Result<(), Error> {
     self.due.remove(scope);
+    self.checked.insert(scope.clone(), Instant::now());
     let open = self.open_in(scope);
     let mut publish: HashMap<Url, Vec<lsp_types::Diagnostic>> = HashMap::new();
     if open.is_empty() {
       self.analyses.remove(scope);
+      self.checked.remove(scope);
     } else {
       let fallback: Vec<Url> = open.iter().map(|(u, _)| (*u).clone()).collect();
       let analysis = analysis::analyse(scope, &open);
