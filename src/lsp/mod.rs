@@ -127,6 +127,11 @@ pub fn serve(connection: &Connection) -> Result<(), Error> {
       Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
       Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
     }
+    // Messages already waiting (the rest of a burst of changes) are taken
+    // before any check.
+    if !connection.receiver.is_empty() {
+      continue;
+    }
     let now = Instant::now();
     let ready: Vec<Scope> = server.due.iter().filter(|(_, t)| **t <= now).map(|(s, _)| s.clone()).collect();
     for scope in ready {

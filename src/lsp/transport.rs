@@ -12,6 +12,9 @@ use std::io::{self, BufRead, Read, Write};
 /// [`crate::source::MAX_INPUT_BYTES`] with every character escaped in JSON.
 pub const MAX_MESSAGE_BYTES: usize = 6 * crate::source::MAX_INPUT_BYTES as usize;
 
+/// How many messages the reader reads ahead of the server.
+const READ_AHEAD: usize = 16;
+
 /// The longest header line, and the most header lines, of one message.
 const MAX_HEADER_LINE: u64 = 1024;
 const MAX_HEADERS: usize = 16;
@@ -25,7 +28,9 @@ pub(crate) type ReadFailure = std::sync::Arc<std::sync::Mutex<Option<io::Error>>
 /// receiver sees the end.
 pub(crate) fn stdio() -> (Connection, ReadFailure) {
   let (writer_sender, writer_receiver) = crossbeam_channel::bounded::<Message>(0);
-  let (reader_sender, reader_receiver) = crossbeam_channel::bounded::<Message>(0);
+  // A few messages read ahead let the server see that more changes are
+  // waiting, and take them all before checking.
+  let (reader_sender, reader_receiver) = crossbeam_channel::bounded::<Message>(READ_AHEAD);
   // The writer ends when the connection is dropped.
   std::thread::spawn(move || {
     let stdout = io::stdout();
