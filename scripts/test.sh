@@ -131,3 +131,16 @@ stop_testbeds() {
 trap stop_testbeds EXIT
 
 cargo test --locked --all-targets "$@"
+
+# Editor support. `converge lsp` end to end through a real LSP client
+# (pytest-lsp from PyPI); then the VS Code extension: its grammar tests and
+# its .vsix (editors/vscode/build.sh, which skips with a message without npm).
+if [ ! -d "$tools/pytest-lsp/pytest_lsp" ]; then
+  echo "== installing pytest-lsp from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/pytest-lsp" pytest-lsp
+fi
+cargo build --locked --bin converge
+echo "== converge lsp with pytest-lsp"
+CONVERGE_BIN="$PWD/target/debug/converge" PYTHONPATH="$tools/pytest-lsp" \
+  timeout 600 python3 -m pytest -q -p no:cacheprovider tests/lsp
+editors/vscode/build.sh

@@ -20,6 +20,7 @@ pub mod diagnostic;
 pub(crate) mod fleet;
 pub mod go;
 pub mod host;
+pub mod lsp;
 pub(crate) mod plan;
 pub mod report;
 pub mod source;

@@ -24,6 +24,7 @@ fn main() {
       Err(_) => commands::EXIT_ERROR,
     },
     Subcommand::Inventory(args) => converge::cli::inventory::run(args, &reporter),
+    Subcommand::Lsp => converge::lsp::run(),
   };
   std::process::exit(code);
 }

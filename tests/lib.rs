@@ -14,6 +14,7 @@ mod format_props;
 mod inventory_diff;
 mod inventory_resolve;
 mod loops;
+mod lsp;
 mod playbooks;
 mod resolve;
 mod run_report;

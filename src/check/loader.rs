@@ -75,12 +75,24 @@ pub fn load_file(path: &Path, sources: &mut Sources, diagnostics: &mut Diagnosti
       return None;
     }
   };
-  let id = sources.add(if stdin { Path::new("<stdin>") } else { path }, text);
+  let name = if stdin { Path::new("<stdin>") } else { path };
+  Some(load_text(name, text, sources, diagnostics))
+}
+
+/// Parses `text` as the content of the playbook at `path` (an editor's unsaved
+/// buffer, or the file just read) into `sources`.
+pub fn load_text(
+  path: &Path,
+  text: String,
+  sources: &mut Sources,
+  diagnostics: &mut Diagnostics,
+) -> LoadedFile {
+  let id = sources.add(path, text);
   let (ast, found) = parser::parse(id, sources.text(id));
   diagnostics.extend(found);
   let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
   let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
-  Some(LoadedFile { ast, dir })
+  LoadedFile { ast, dir }
 }
 
 fn read_stdin(limit: u64) -> Result<String, ReadError> {

@@ -141,6 +141,8 @@ pub enum Command {
     #[command(flatten)]
     fleet: FleetArgs,
   },
+  /// Serve the Language Server Protocol on stdin and stdout, for editors.
+  Lsp,
   /// Rewrite playbooks in the canonical layout, keeping comments.
   #[command(after_help = examples::FMT)]
   Fmt {

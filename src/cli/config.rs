@@ -14,6 +14,7 @@ pub enum Subcommand {
   Completions(Shell),
   Man,
   Fmt { paths: Vec<PathBuf>, check: bool },
+  Lsp,
   Run(Box<Run>),
   Schedule(Schedule),
   Inventory(crate::cli::inventory::InventoryArgs),
@@ -242,6 +243,7 @@ impl Config {
       Some(Command::Man) => (Subcommand::Man, OutputArgs::default()),
       Some(Command::Inventory(args)) => (Subcommand::Inventory(args), OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
+      Some(Command::Lsp) => (Subcommand::Lsp, OutputArgs::default()),
       Some(Command::Verify { playbooks, vars, fleet, output }) => (
         Subcommand::Run(Box::new(Run {
           verify_only: true,

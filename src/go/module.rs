@@ -50,7 +50,7 @@ fn describe(ch: char) -> String {
 }
 
 /// Well-known tools, for "did you mean" when a bare name is given as a path.
-const KNOWN_TOOLS: &[(&str, &str)] = &[
+pub(crate) const KNOWN_TOOLS: &[(&str, &str)] = &[
   ("gopls", "golang.org/x/tools/gopls"),
   ("dlv", "github.com/go-delve/delve/cmd/dlv"),
   ("delve", "github.com/go-delve/delve/cmd/dlv"),
