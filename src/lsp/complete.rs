@@ -189,9 +189,11 @@ fn labels(analysis: &Analysis, words: &[&str], cx: &Context) -> Vec<Candidate> {
       let mut out: Vec<Candidate> = inventory
         .groups
         .keys()
+        .filter(|g| !matches!(g.as_str(), "all" | "ungrouped"))
         .map(|g| Candidate { detail: Some("group".into()), ..value(g.clone()) })
         .collect();
       out.push(Candidate { detail: Some("every host".into()), ..value("all") });
+      out.push(Candidate { detail: Some("hosts in no other group".into()), ..value("ungrouped") });
       out.extend(
         inventory.hosts.keys().map(|h| Candidate { detail: Some("host".into()), ..value(h.clone()) }),
       );
@@ -345,6 +347,6 @@ mod tests {
     assert_eq!(notify, ["reload"]);
     let inventory = "host \"dev01\" {}\ngroup \"web\" {\n  hosts = [\"dev01\"]\n}\n";
     let hosts = labels_at(&format!("{inventory}hosts \"|"));
-    assert_eq!(hosts, ["web", "all", "dev01"]);
+    assert_eq!(hosts, ["web", "all", "ungrouped", "dev01"]);
   }
 }
