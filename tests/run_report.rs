@@ -150,3 +150,39 @@ fn plan_time_errors_keep_their_code_and_place_in_json_and_for_people() {
   let (_, human) = run("human");
   assert!(human.contains("[E606, ") && human.contains("site.goenv:2]"), "{human}");
 }
+
+#[test]
+fn verbose_shows_each_hosts_phases_and_quiet_keeps_only_the_summary() {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let root = dir.path().join("root");
+  std::fs::create_dir_all(root.join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
+  let file = dir.path().join("site.goenv");
+  std::fs::write(&file, "file \"~/notes\" {\n  content = \"x\\n\"\n}\n").unwrap_or_else(|e| panic!("{e}"));
+  let run = |extra: &[&str]| {
+    let out = Command::new(binary())
+      .args([file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default(), "--plan"])
+      .args(extra)
+      .env("HOME", "/home/dev")
+      .env("XDG_STATE_HOME", dir.path().join("state"))
+      .env_remove("GOENV")
+      .env_remove("XDG_CONFIG_HOME")
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+  };
+  let (plain_out, plain_err) = run(&[]);
+  assert!(plain_out.contains("+ file"), "{plain_out}");
+  assert!(!plain_err.contains("facts"), "{plain_err}");
+  let (_, verbose) = run(&["-v"]);
+  let line = verbose.lines().find(|l| l.contains(": connect ")).unwrap_or_default();
+  for phase in ["connect", "facts", "plan", "apply", "verify", "total"] {
+    assert!(line.contains(&format!("{phase} ")), "{phase} missing from {line:?}:\n{verbose}");
+  }
+  assert!(!verbose.contains("asked"), "{verbose}");
+  let (_, very) = run(&["-vv"]);
+  assert!(very.lines().any(|l| l.contains("asked") && l.contains("notes")), "{very}");
+  let (quiet, _) = run(&["-q"]);
+  assert!(!quiet.contains("+ file"), "{quiet}");
+  assert!(quiet.contains("Planned 1 host"), "{quiet}");
+}

@@ -288,6 +288,17 @@ pub struct OutputArgs {
   /// When to use colour.
   #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
   pub color: ColorChoice,
+
+  /// Say more on standard error: `-v` each host's time per phase (connect,
+  /// facts, plan, apply, verify) and connections; `-vv` also what converge
+  /// asked each host in its facts round trip.
+  #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+  pub verbose: u8,
+
+  /// Say less: no progress and, for people, no plan body; the summary,
+  /// failures and errors remain. JSON and markdown are unchanged.
+  #[arg(short, long)]
+  pub quiet: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -199,6 +199,8 @@ pub struct Output {
   /// colours it even when it is piped.
   pub stdout_color: bool,
   pub width: usize,
+  /// `-q` is -1, `-v` 1, `-vv` 2.
+  pub verbosity: i8,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,6 +301,7 @@ impl Output {
       stderr_color: color(std::io::stderr().is_terminal()),
       stdout_color: color(std::io::stdout().is_terminal()),
       width,
+      verbosity: if args.quiet { -1 } else { i8::try_from(args.verbose).unwrap_or(i8::MAX) },
     }
   }
 }

@@ -93,6 +93,8 @@ pub struct Ran {
   pub warnings: Vec<String>,
   /// Whether the run was `converge apply PLAN`.
   pub saved: bool,
+  /// What the facts round trip asked the host (`-vv`).
+  pub asked: Vec<String>,
   pub measured: Measured,
 }
 

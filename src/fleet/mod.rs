@@ -221,6 +221,7 @@ fn run_host(
     lost,
     warnings,
     saved: options.saved.is_some(),
+    asked: asked.iter().map(crate::host::facts::Request::describe).collect(),
     measured,
   }))
 }

@@ -30,7 +30,9 @@ pub struct Markdown;
 
 impl Render for Human {
   fn run(&self, out: &Reporter, report: &RunReport, runs: &[HostRun], verify: bool) {
-    out.raw(&crate::report::plan::human(runs, out.color()));
+    if !out.quiet() {
+      out.raw(&crate::report::plan::human(runs, out.color()));
+    }
     out.raw(&crate::report::plan::summary(runs, report.applied, out.color()));
     if verify {
       out.raw(&crate::report::verify::human(runs, out.color()));

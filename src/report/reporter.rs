@@ -22,9 +22,49 @@ impl Reporter {
     Self { render: renderer(output.format), output }
   }
 
-  /// A run's plan or results, in the run's format.
+  /// A run's plan or results, in the run's format; with `-v`, each host's
+  /// phases on standard error.
   pub fn run(&self, report: &RunReport, runs: &[HostRun], verify: bool) {
     self.render.run(self, report, runs, verify);
+    self.phases(runs);
+  }
+
+  /// `-q`: say only what failed and the summary.
+  pub fn quiet(&self) -> bool {
+    self.output.verbosity < 0
+  }
+
+  /// `-v`: each host's time per phase and its connections; `-vv` adds what the
+  /// facts round trip asked.
+  pub fn phases(&self, runs: &[HostRun]) {
+    if self.output.verbosity < 1 {
+      return;
+    }
+    let mut text = String::new();
+    for run in runs {
+      let m = run.measured();
+      let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+      text.push_str(&format!(
+        "{}: connect {:.0} ms, facts {:.0} ms, plan {:.0} ms, apply {:.0} ms, verify {:.0} ms, total {:.0} ms; {} connection{}, {} channel{}\n",
+        run.host(),
+        ms(m.connect),
+        ms(m.facts),
+        ms(m.plan),
+        ms(m.apply),
+        ms(m.verify),
+        ms(m.total),
+        m.stats.connections,
+        plural(m.stats.connections as usize),
+        m.stats.channels,
+        plural(m.stats.channels as usize),
+      ));
+      if let (true, HostRun::Ran(ran)) = (self.output.verbosity >= 2, run) {
+        for asked in &ran.asked {
+          text.push_str(&format!("  {}: asked {asked}\n", run.host()));
+        }
+      }
+    }
+    self.err(&text);
   }
 
   /// `converge verify`'s matrices, in the run's format.
@@ -97,7 +137,8 @@ impl Reporter {
   /// a line per finished host otherwise (for fleets; a lone local host shows
   /// nothing).
   pub fn progress(&self, hosts: usize, fleet: bool) -> Progress {
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !self.quiet();
+    let fleet = fleet && !self.quiet();
     let bar = (terminal && hosts > 0).then(|| {
       let bar = indicatif::ProgressBar::new(hosts as u64);
       let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} hosts [{elapsed}] {msg}")
