@@ -39,9 +39,12 @@ host_bin=target/release/converge
 "$host_bin" completions fish > "$assets/converge.fish"
 echo "== target/release/converge: $(stat -c %s "$host_bin") bytes"
 
-# build TARGET CC: a static binary for TARGET, packed with the assets.
+# build TARGET CC [LINKER]: a static binary for TARGET, packed with the assets.
+# The C parts (OpenSSL, libssh2, zlib) are compiled with CC; rustc links with
+# LINKER when given (a cross compiler), else with its own static musl setup
+# (linking with musl-gcc would make the binary depend on ld-musl).
 build() {
-  local target=$1 cc=$2 env_target
+  local target=$1 cc=$2 linker=${3:-} env_target
   if ! have_target "$target"; then
     missing+=("$target: the Rust target is not installed (rustup target add $target)")
     return 1
@@ -52,13 +55,15 @@ build() {
   fi
   env_target=$(echo "$target" | tr 'a-z-' 'A-Z_')
   echo "== building $target with $cc"
-  if ! env "CC_${target//-/_}=$cc" "CARGO_TARGET_${env_target}_LINKER=$cc" \
+  local link=()
+  [ -n "$linker" ] && link=("CARGO_TARGET_${env_target}_LINKER=$linker")
+  if ! env "CC_${target//-/_}=$cc" "${link[@]}" \
     cargo build --locked --release --target "$target" --bin converge; then
     missing+=("$target: the build failed (see above)")
     return 1
   fi
   local bin="target/$target/release/converge" stage
-  if file "$bin" 2>/dev/null | grep -q 'dynamically linked'; then
+  if ! file "$bin" | grep -Eq 'statically linked|static-pie linked'; then
     missing+=("$target: the binary is not static")
     return 1
   fi
@@ -73,7 +78,7 @@ build() {
 x86_ok=true
 build x86_64-unknown-linux-musl musl-gcc || x86_ok=false
 # aarch64: Debian's cross gcc compiles the C parts; Rust links with its own musl.
-build aarch64-unknown-linux-musl aarch64-linux-gnu-gcc || true
+build aarch64-unknown-linux-musl aarch64-linux-gnu-gcc aarch64-linux-gnu-gcc || true
 
 if command -v cargo-deb >/dev/null 2>&1; then
   cargo deb --no-build --output "$dist/"
