@@ -103,12 +103,18 @@ fn check_and_fmt_documents_follow_the_check_schema() {
     (&["check", "--format", "json", "missing.goenv"][..], "check of a file that does not exist"),
     (&["check", "--format", "json", "empty-dir-does-not-exist/"][..], "check without a playbook"),
     (&["fmt", "--check", "--format", "json", "ok.goenv"][..], "fmt --check"),
-    (&["--plan", "--root", "root", "--format", "json", "a.goenv"][..], "a plan of a playbook with errors"),
   ] {
     let out = converge(dir.path(), args);
     assert!(!out.stdout.is_empty(), "{what}: no document");
     validate("check", &out.stdout, what);
   }
+  // A run whose playbooks have errors prints the plan document, not another
+  // shape: no hosts, the errors in `diagnostics`.
+  let out = converge(dir.path(), &["--plan", "--root", "root", "--format", "json", "a.goenv"]);
+  validate("plan", &out.stdout, "a plan of a playbook with errors");
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  assert_eq!(doc["hosts"], serde_json::json!([]), "{doc}");
+  assert!(doc["diagnostics"].as_array().is_some_and(|d| !d.is_empty()), "{doc}");
 }
 
 #[test]

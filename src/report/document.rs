@@ -46,7 +46,7 @@ pub struct Summary {
   pub create: usize,
   pub update: usize,
   pub remove: usize,
-  /// Hosts stopped by an error, plus resources that failed (planning or applying).
+  /// Resources that failed, planning or applying.
   pub failed: usize,
   pub hosts: usize,
   pub ok: usize,
@@ -218,16 +218,14 @@ impl EnforceReport<'_> {
   }
 }
 
-/// What failed on a host: the host itself, and each resource that failed
-/// planning or applying.
+/// The resources of a host that failed planning or applying. A host that
+/// failed as a whole counts in `hosts_failed`, `unreachable` or `stale`.
 pub(crate) fn failures(run: &HostRun) -> usize {
-  let host = usize::from(run.error().is_some());
-  let steps = match (run.outcome(), run.plan()) {
+  match (run.outcome(), run.plan()) {
     (Some(o), _) => o.steps.iter().filter(|(_, r)| matches!(r, StepOutcome::Failed(_))).count(),
     (None, Some(plan)) => plan.steps.iter().filter(|s| s.failed()).count(),
     (None, None) => 0,
-  };
-  host + steps
+  }
 }
 
 fn host_report(run: &HostRun, sources: &Sources) -> HostReport {

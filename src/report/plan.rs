@@ -533,7 +533,7 @@ fn markdown_within(runs: &[HostRun], plan_hash: Option<&str>, limit: usize) -> S
   let mut table = String::from(
     "| host | create | update | remove | drift | intent | new | failed |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
   );
-  let busy_run = |r: &HostRun| r.changes() > 0 || host_counts(r).failed > 0;
+  let busy_run = |r: &HostRun| r.changes() > 0 || host_counts(r).failed > 0 || r.error().is_some();
   let quiet = runs.iter().filter(|r| !busy_run(r)).count();
   let busy: Vec<&HostRun> = runs.iter().filter(|r| busy_run(r)).collect();
   let row_budget = limit / 3;
