@@ -16,8 +16,9 @@ fn the_static_musl_binary_runs_version_and_a_root_plan() {
   }
   let Ok(bin) = std::env::var("CONVERGE_TEST_MUSL") else {
     eprintln!(
-      "SKIPPED: CONVERGE_TEST_MUSL is not set: the x86_64-unknown-linux-musl target is not installed \
-       (rustup target add x86_64-unknown-linux-musl; scripts/test.sh then builds and tests it)"
+      "SKIPPED: CONVERGE_TEST_MUSL is not set: the static musl binary was not built \
+       (CONVERGE_TEST_BUILD_MUSL=1 scripts/test.sh builds and tests it, given rustup target add \
+       x86_64-unknown-linux-musl and musl-tools)"
     );
     return;
   };

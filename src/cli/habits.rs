@@ -44,6 +44,10 @@ pub(crate) fn find(args: &[String], exists: &dyn Fn(&Path) -> bool) -> Option<Ha
     return None;
   }
   let first = args.first().map(String::as_str);
+  // `converge inventory` takes Ansible's own `-i`, as `ansible-inventory` does.
+  if first == Some("inventory") {
+    return None;
+  }
   let with = |replace: &[&str], from: usize| -> Vec<String> {
     let mut out: Vec<String> = replace.iter().map(|s| (*s).to_owned()).collect();
     out.extend(args.iter().skip(from).cloned());

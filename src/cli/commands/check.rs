@@ -14,7 +14,11 @@ pub fn check(paths: &[PathBuf], vars: &crate::cli::vars::ExtraVars, reporter: &R
   let files = loader::load(paths, &mut sources, &mut diagnostics);
   let (playbook, found) = resolver::resolve_with(&[], &files, &mut sources, vars);
   diagnostics.extend(found);
-  diagnostics.extend(crate::host::connection::check(&playbook));
+  // How each host is reached, once its variables are settled: a host whose
+  // variables already have errors is not judged twice.
+  if !diagnostics.has_errors() {
+    diagnostics.extend(crate::host::connection::check(&playbook));
+  }
   let failed = diagnostics.has_errors();
   let resources: usize = playbook.hosts.iter().map(|h| h.resources.len()).sum();
   let summary = format!(
