@@ -7,6 +7,7 @@
 
 pub mod document;
 pub mod enforce;
+pub mod markdown;
 pub mod plan;
 pub mod render;
 pub mod reporter;

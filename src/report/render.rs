@@ -50,7 +50,7 @@ impl Render for Human {
 
 impl Render for Markdown {
   fn run(&self, out: &Reporter, report: &RunReport, runs: &[HostRun], verify: bool) {
-    out.line(&crate::report::plan::markdown(runs, report.plan_blake3.as_deref()));
+    out.line(&crate::report::markdown::markdown(runs, report.plan_blake3.as_deref()));
     if verify {
       out.line(&crate::report::verify::markdown(runs));
     }
