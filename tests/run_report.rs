@@ -7,6 +7,41 @@ use std::process::Command;
 
 const VALID: &str = "sysctl \"fs.inotify.max_user_watches\" = 524288\n";
 
+/// A `--root` tree with one playbook, `site.goenv`, beside it.
+struct Rooted {
+  dir: tempfile::TempDir,
+}
+
+impl Rooted {
+  fn new(playbook: &str) -> Rooted {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.path().join("root/home/dev")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("site.goenv"), playbook).unwrap_or_else(|e| panic!("{e}"));
+    Rooted { dir }
+  }
+
+  /// A path inside the tree.
+  fn path(&self, p: &str) -> std::path::PathBuf {
+    self.dir.path().join("root").join(p.trim_start_matches('/'))
+  }
+
+  /// Runs converge on the playbook against the tree: (exit status, stdout, stderr).
+  fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+    let (file, root) = (self.dir.path().join("site.goenv"), self.dir.path().join("root"));
+    let out = Command::new(binary())
+      .args([file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default()])
+      .args(args)
+      .env("HOME", "/home/dev")
+      .env("XDG_STATE_HOME", self.dir.path().join("state"))
+      .env_remove("GOENV")
+      .env_remove("XDG_CONFIG_HOME")
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"));
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+  }
+}
+
 fn json(stdout: &str) -> serde_json::Value {
   serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
 }
@@ -67,27 +102,9 @@ fn playbook_errors_under_plan_format_json_print_the_plan_document_with_their_spa
 
 #[test]
 fn a_resource_that_fails_at_apply_is_counted_in_summary_failed() {
-  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-  let root = dir.path().join("root");
-  std::fs::create_dir_all(root.join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
-  let file = dir.path().join("site.goenv");
-  std::fs::write(&file, "command \"exit 3\" {}\n").unwrap_or_else(|e| panic!("{e}"));
-  let out = Command::new(binary())
-    .args([
-      file.to_str().unwrap_or_default(),
-      "--root",
-      root.to_str().unwrap_or_default(),
-      "--format",
-      "json",
-    ])
-    .env("HOME", "/home/dev")
-    .env("XDG_STATE_HOME", dir.path().join("state"))
-    .env_remove("GOENV")
-    .env_remove("XDG_CONFIG_HOME")
-    .output()
-    .unwrap_or_else(|e| panic!("{e}"));
-  assert_eq!(out.status.code(), Some(1));
-  let doc = json(&String::from_utf8_lossy(&out.stdout));
+  let (code, stdout, _) = Rooted::new("command \"exit 3\" {}\n").run(&["--format", "json"]);
+  assert_eq!(code, Some(1), "{stdout}");
+  let doc = json(&stdout);
   assert_eq!(doc["hosts"][0]["status"], "failed", "{doc}");
   assert_eq!(doc["hosts"][0]["steps"][0]["result"]["status"], "failed", "{doc}");
   assert_eq!(doc["summary"]["failed"], 1, "{doc}");
@@ -119,26 +136,13 @@ fn hosts_with_the_same_changes_are_shown_once_and_apply_says_what_happened_to_ea
 
 #[test]
 fn plan_time_errors_keep_their_code_and_place_in_json_and_for_people() {
-  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-  let root = dir.path().join("root");
-  std::fs::create_dir_all(root.join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
-  let file = dir.path().join("site.goenv");
+  let tree = Rooted::new("\nmanaged block \"~/notes\" {\n  content = \"new\"\n  marker = \"notes\"\n}\n");
   // A block whose END marker was deleted by hand: the plan refuses the file (E606).
-  std::fs::write(root.join("home/dev/notes"), "mine\n# BEGIN converge: notes\nold\n")
+  std::fs::write(tree.path("/home/dev/notes"), "mine\n# BEGIN converge: notes\nold\n")
     .unwrap_or_else(|e| panic!("{e}"));
-  let playbook = "\nmanaged block \"~/notes\" {\n  content = \"new\"\n  marker = \"notes\"\n}\n";
-  std::fs::write(&file, playbook).unwrap_or_else(|e| panic!("{e}"));
   let run = |format: &str| {
-    let out = Command::new(binary())
-      .args([file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default(), "--plan"])
-      .args(["--format", format])
-      .env("HOME", "/home/dev")
-      .env("XDG_STATE_HOME", dir.path().join("state"))
-      .env_remove("GOENV")
-      .env_remove("XDG_CONFIG_HOME")
-      .output()
-      .unwrap_or_else(|e| panic!("{e}"));
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    let (code, stdout, _) = tree.run(&["--plan", "--format", format]);
+    (code, stdout)
   };
   let (code, stdout) = run("json");
   assert_eq!(code, Some(1), "{stdout}");
@@ -153,23 +157,11 @@ fn plan_time_errors_keep_their_code_and_place_in_json_and_for_people() {
 
 #[test]
 fn verbose_shows_each_hosts_phases_and_quiet_keeps_only_the_summary() {
-  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-  let root = dir.path().join("root");
-  std::fs::create_dir_all(root.join("home/dev")).unwrap_or_else(|e| panic!("{e}"));
-  let file = dir.path().join("site.goenv");
-  std::fs::write(&file, "file \"~/notes\" {\n  content = \"x\\n\"\n}\n").unwrap_or_else(|e| panic!("{e}"));
+  let tree = Rooted::new("file \"~/notes\" {\n  content = \"x\\n\"\n}\n");
   let run = |extra: &[&str]| {
-    let out = Command::new(binary())
-      .args([file.to_str().unwrap_or_default(), "--root", root.to_str().unwrap_or_default(), "--plan"])
-      .args(extra)
-      .env("HOME", "/home/dev")
-      .env("XDG_STATE_HOME", dir.path().join("state"))
-      .env_remove("GOENV")
-      .env_remove("XDG_CONFIG_HOME")
-      .output()
-      .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let (code, stdout, stderr) = tree.run(&[&["--plan"], extra].concat());
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    (stdout, stderr)
   };
   let (plain_out, plain_err) = run(&[]);
   assert!(plain_out.contains("+ file"), "{plain_out}");
