@@ -251,6 +251,17 @@ pub fn check_connection_var(name: &str, value: &serde_json::Value, span: Span) -
   }
 }
 
+/// An INI inventory that must parse cleanly, settled: for tests.
+#[cfg(test)]
+pub(crate) fn settled_ini(text: &str) -> Inventory {
+  let mut inventory = Inventory::default();
+  let mut diagnostics = crate::diagnostic::Diagnostics::new();
+  ini::parse(crate::source::FileId(0), text, &mut inventory, &mut diagnostics);
+  assert!(diagnostics.is_empty(), "{diagnostics:?}");
+  inventory.settle();
+  inventory
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;

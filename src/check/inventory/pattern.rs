@@ -292,16 +292,9 @@ fn glob_regex(glob: &str) -> String {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::diagnostic::Diagnostics;
-  use crate::source::FileId;
 
   fn inventory(text: &str) -> Inventory {
-    let mut inventory = Inventory::default();
-    let mut diagnostics = Diagnostics::new();
-    crate::check::inventory::ini::parse(FileId(0), text, &mut inventory, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    inventory.settle();
-    inventory
+    crate::check::inventory::settled_ini(text)
   }
 
   const FLEET: &str = "lone\n[web]\nweb1\nweb2\nweb3\n[db]\ndb1\nweb1\n[web1]\ndb1\n[v6]\n2001:db8::1\n";

@@ -189,16 +189,9 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::diagnostic::Diagnostics;
-  use crate::source::FileId;
 
   fn settled(text: &str) -> Inventory {
-    let mut inventory = Inventory::default();
-    let mut diagnostics = Diagnostics::new();
-    crate::check::inventory::ini::parse(FileId(0), text, &mut inventory, &mut diagnostics);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    inventory.settle();
-    inventory
+    crate::check::inventory::settled_ini(text)
   }
 
   fn names(names: &[Name]) -> Vec<&str> {
