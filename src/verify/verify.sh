@@ -3,7 +3,15 @@
 #   MODE   ssh: this script runs as `ssh host cmd` runs commands (its own
 #          environment is that consumer); local: emulate that consumer.
 #   KIND   env (an exported variable), goenv (a `go env` setting), tool (a
-#          binary on PATH and its module version).
+#          binary on PATH, its module version and the Go that built it); of
+#          the host: sysctl (a live kernel parameter), file (a file's bytes,
+#          base64, at most 1 MiB), selinux (a path's context), ptrace (Yama's
+#          ptrace_scope).
+# Besides the shells, the user's running VS Code server processes (under
+# ~/.vscode-server and ~/.vscode-server-insiders, and the gopls they started)
+# are consumers: the probe runs with the environment each one really has
+# (/proc/PID/environ), and their start times are compared with the last change
+# of the files the environment comes from.
 # Each consumer runs a probe script with a timeout, stdin closed and stderr
 # dropped; only the probe's nonce-framed lines count, so rc files that print,
 # hang or exit cannot fake or corrupt a result.
@@ -63,6 +71,9 @@ while read -r kind name; do
     v=$("$go" version -m "$p" 2>/dev/null | awk '$1 == "mod" { print $3; exit }')
   fi
   printf 'tool.%s=%s %s\n' "$name" "$p" "$v"
+  if [ -n "$p" ] && [ -n "$go" ]; then
+    printf 'toolgo.%s=%s\n' "$name" "$("$go" version "$p" 2>/dev/null | awk '{ print $2; exit }')"
+  fi
 done < "$spec"
 echo "__VP_END_${nonce}__"
 PROBE
@@ -102,6 +113,39 @@ user_shell=${SHELL:-}
 echo "__VERIFY_BEGIN_${nonce}__"
 echo "shell=$user_shell"
 echo "user=$me"
+# Facts of the host, checked once.
+while read -r kind name; do
+  case $kind in
+    sysctl)
+      case $name in *[!A-Za-z0-9._-]* | .* | *..*) continue ;; esac
+      f=/proc/sys/$(printf '%s' "$name" | tr . /)
+      if [ -r "$f" ]; then
+        printf 'host.sysctl.%s=%s\n' "$name" "$(head -c 4096 "$f" | tr -s ' \t\n' '   ' | sed 's/ *$//')"
+      else
+        printf 'host.sysctl.%s=\n' "$name"
+      fi
+      ;;
+    file)
+      if [ -f "$name" ] && [ -r "$name" ]; then
+        printf 'host.file.%s=%s\n' "$name" "$(head -c 1048576 "$name" | base64 | tr -d '\n')"
+      else
+        printf 'host.nofile.%s=\n' "$name"
+      fi
+      ;;
+    selinux)
+      if have selinuxenabled && selinuxenabled 2>/dev/null; then
+        printf 'host.selinux.%s=%s\n' "$name" "$(stat -c %C -- "$name" 2>/dev/null)"
+      else
+        printf 'host.selinux.%s=off\n' "$name"
+      fi
+      ;;
+    ptrace)
+      f=/proc/sys/kernel/yama/ptrace_scope
+      if [ -r $f ]; then v=$(cat $f); else v=absent; fi
+      printf 'host.ptrace=%s\n' "$v"
+      ;;
+  esac
+done < "$tmp/spec"
 # `ssh host cmd`: the login shell, non-interactive, as sshd starts it.
 if [ "$mode" = ssh ]; then
   echo "__VC_BEGIN_${nonce}__ ssh 0"
@@ -143,4 +187,82 @@ else
 fi
 # The VS Code server resolves its environment with `$SHELL -ilc`.
 consumer vscode "$user_shell" -ilc "$probe"
+# Interactive dash (a terminal's `sh`) reads only the file $ENV names.
+consumer "dash -i" dash -ic "$probe"
+
+# When the files the environment comes from last changed: the newest of them.
+newest=0
+newest_file=
+for f in "$HOME/.profile" "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.bashrc" "$HOME/.zshenv" \
+  "$HOME/.zprofile" "$HOME/.zshrc" "$HOME/.zlogin" "$HOME/.config/fish/config.fish" \
+  "$HOME/.config/go/env" "$HOME"/.config/environment.d/*.conf "$HOME"/.config/fish/conf.d/*.fish \
+  /etc/profile /etc/profile.d/*.sh /etc/environment /etc/bash.bashrc /etc/zsh/zshenv /etc/zsh/zprofile \
+  /etc/zsh/zshrc /etc/zshenv /etc/zprofile /etc/zshrc /etc/fish/config.fish /etc/fish/conf.d/*.fish \
+  /etc/environment.d/*.conf; do
+  [ -f "$f" ] || continue
+  m=$(stat -c %Y -- "$f" 2>/dev/null) || continue
+  if [ "${m:-0}" -gt "$newest" ]; then newest=$m newest_file=$f; fi
+done
+printf 'envchanged=%s %s\n' "$newest" "$newest_file"
+
+# The user's running VS Code server processes (in this mount namespace) and
+# the gopls they started: each is a consumer with the environment it has.
+uid=$(id -u)
+myns=$(readlink /proc/self/ns/mnt 2>/dev/null)
+btime=$(awk '$1 == "btime" { print $2 }' /proc/stat 2>/dev/null)
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# started PID: the process's start, in seconds since the epoch.
+started() {
+  t=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }')
+  [ -n "$t" ] && [ -n "$btime" ] && echo $((btime + t / hz))
+}
+under_server() {
+  case $1 in "$HOME"/.vscode-server/* | "$HOME"/.vscode-server-insiders/*) return 0 ;; esac
+  return 1
+}
+servers=
+count=0
+for d in /proc/[0-9]*; do
+  pid=${d#/proc/}
+  [ "$pid" = $$ ] && continue
+  [ "$(stat -c %u "$d" 2>/dev/null)" = "$uid" ] || continue
+  [ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$myns" ] || continue
+  exe=$(readlink "$d/exe" 2>/dev/null)
+  args=$(head -c 65536 "$d/cmdline" 2>/dev/null | tr '\0\n' '\n ' | head -n 2)
+  arg0=$(printf '%s\n' "$args" | sed -n 1p)
+  arg1=$(printf '%s\n' "$args" | sed -n 2p)
+  if under_server "$exe" || under_server "$arg0" || under_server "$arg1"; then
+    servers="$servers $pid"
+  fi
+done
+# What the servers started: gopls (the Go extension's language server).
+for d in /proc/[0-9]*; do
+  pid=${d#/proc/}
+  [ "$(head -c 64 "$d/comm" 2>/dev/null)" = gopls ] || continue
+  [ "$(stat -c %u "$d" 2>/dev/null)" = "$uid" ] || continue
+  ppid=$(awk '$1 == "PPid:" { print $2 }' "$d/status" 2>/dev/null)
+  case " $servers " in *" $ppid "*) servers="$servers $pid" ;; esac
+done
+for pid in $servers; do
+  count=$((count + 1))
+  [ $count -le 8 ] || break
+  d=/proc/$pid
+  if [ "$(head -c 64 "$d/comm" 2>/dev/null)" = gopls ]; then
+    what=gopls
+  else
+    case $(head -c 65536 "$d/cmdline" 2>/dev/null | tr '\0\n' '  ') in
+      *--type=extensionHost*) what="extension host" ;;
+      *--type=*) continue ;;
+      *) what=server ;;
+    esac
+  fi
+  printf 'server=%s %s %s\n' "$pid" "$(started "$pid")" "$what"
+  # Only well-formed NAME=VALUE entries; nothing of this script's environment.
+  out=$(head -c 262144 "$d/environ" 2>/dev/null | grep -z '^[A-Za-z_][A-Za-z0-9_]*=' |
+    PROBE=$tmp/probe $limit xargs -0 -x sh -c 'exec env -i "$@" sh "$PROBE"' sh 2>/dev/null)
+  rc=$?
+  echo "__VC_BEGIN_${nonce}__ $what $pid $rc"
+  printf '%s\n' "$out" | framed
+  echo "__VC_END_${nonce}__ $what $pid"
+done
 echo "__VERIFY_END_${nonce}__"

@@ -110,14 +110,22 @@ impl Spec for GoTool {
   }
 
   fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    use crate::plan::expect::Expect;
+    let name = self.binary_name().to_owned();
+    // `dlv attach` needs Yama to let the user trace their own processes.
+    let mut out = if name == "dlv" { vec![Expect::Ptrace] } else { Vec::new() };
     // A prebuilt binary carries no build info to compare; its bytes are the check.
     if self.binary.is_some() {
-      return Vec::new();
+      return out;
     }
-    v.text(&self.version)
-      .map(|version| crate::plan::expect::Expect::Tool { name: self.binary_name().to_owned(), version })
-      .into_iter()
-      .collect()
+    if let Some(version) = v.text(&self.version) {
+      out.push(Expect::Tool { name: name.clone(), version });
+    }
+    // gopls and dlv read the standard library of the Go that runs beside them.
+    if matches!(name.as_str(), "gopls" | "dlv") {
+      out.push(Expect::ToolGo { name });
+    }
+    out
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {

@@ -146,6 +146,20 @@ impl Spec for VscodeSettings {
     "vscode settings".to_owned()
   }
 
+  /// Each key as the server reads it from the file (a declared object: its keys).
+  fn expects(&self, _v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    let file = host.expand(&self.file());
+    self
+      .settings
+      .iter()
+      .map(|(key, (value, _))| crate::plan::expect::Expect::VscodeSetting {
+        file: file.clone(),
+        key: key.clone(),
+        value: value.to_string(),
+      })
+      .collect()
+  }
+
   fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
     vec![Request::File(self.file())]
   }
