@@ -336,9 +336,10 @@ fn advise(matrix: &mut Matrix, host: &str) {
          unless `link = false`"
           .to_owned(),
       ),
-      Expect::PathEntry { .. } | Expect::Env { .. } if failing.contains(&"dash -i") => Some(
-        "interactive dash reads only the file $ENV names: export ENV=$HOME/.shrc from ~/.profile (and put \
-         the exports there); for tools, `go tool ... { link = true }` reaches every consumer"
+      Expect::PathEntry { .. } | Expect::Env { .. } if dash_only => Some(
+        "dash reads no file for `ssh host cmd` or the `dash -i` it starts: a plain value exported with \
+         `scope = system` goes into /etc/environment, which every ssh session gets; for tools on PATH, \
+         `go tool ... { link = true }` and `go toolchain` link into /usr/local/bin"
           .to_owned(),
       ),
       Expect::GoEnvRule { name, .. } => Some(format!(

@@ -187,8 +187,24 @@ else
 fi
 # The VS Code server resolves its environment with `$SHELL -ilc`.
 consumer vscode "$user_shell" -ilc "$probe"
-# Interactive dash (a terminal's `sh`) reads only the file $ENV names.
-consumer "dash -i" dash -ic "$probe"
+# `ssh -t host dash -i`: interactive dash, started the way `ssh host cmd`
+# starts commands; it reads only the file $ENV names.
+if [ "$mode" = ssh ]; then
+  if have dash; then
+    out=$($limit dash -ic "$probe" </dev/null 2>/dev/null)
+    rc=$?
+    echo "__VC_BEGIN_${nonce}__ dash -i $rc"
+    printf '%s\n' "$out" | framed
+    echo "__VC_END_${nonce}__ dash -i"
+  else
+    echo "__VC_ABSENT_${nonce}__ dash -i"
+  fi
+elif have dash; then
+  consumer "dash -i" env SSH_CLIENT="127.0.0.1 50000 22" SSH_CONNECTION="127.0.0.1 50000 127.0.0.1 22" \
+    "$user_shell" -c "dash -ic '$probe'"
+else
+  echo "__VC_ABSENT_${nonce}__ dash -i"
+fi
 
 # When the files the environment comes from last changed: the newest of them.
 newest=0

@@ -22,12 +22,15 @@ pub struct GoTool {
   pub binary: Option<Text>,
   /// Where the binary goes: GOBIN, `~/go/bin` by default.
   pub bin_dir: Option<Text>,
+  /// Link the binary into /usr/local/bin, which every consumer has on PATH
+  /// (dash reads no file for `ssh host cmd`).
+  pub link: bool,
 }
 
 pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["binary", "bin_dir"];
+const ATTRIBUTES: &[&str] = &["binary", "bin_dir", "link"];
 
 impl Kind for GoToolKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -76,7 +79,8 @@ impl Kind for GoToolKind {
         );
       }
     }
-    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir") }))
+    let link = options.bool(cx, "link").unwrap_or(false);
+    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir"), link }))
   }
 }
 
@@ -84,6 +88,11 @@ impl GoTool {
   /// The installed binary's name: `gopls` for `golang.org/x/tools/gopls`.
   pub fn binary_name(&self) -> &str {
     go::module::binary_name(&self.module.value)
+  }
+
+  /// With `link = true`: where the link goes.
+  fn link_path(&self) -> Option<String> {
+    self.link.then(|| format!("{}/{}", super::go_toolchain::DEFAULT_LINK_DIR, self.binary_name()))
   }
 }
 
@@ -94,19 +103,25 @@ impl Spec for GoTool {
 
   fn claims(&self) -> Vec<Text> {
     let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
-    vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
+    let mut claims = vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)];
+    claims.extend(self.link_path().map(|l| Text::new(format!("link {l}"), self.module.span)));
+    claims
   }
 
   fn paths(&self) -> Vec<HostPath> {
     let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
-    vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
+    let mut paths = vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))];
+    paths.extend(self.link_path().map(HostPath::File));
+    paths
   }
 
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
     let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
     // A prebuilt binary is compared by its bytes, a built one by its build info.
-    if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
+    let mut out = if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] };
+    out.extend(self.link_path().map(Request::Link));
+    out
   }
 
   fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
@@ -137,6 +152,65 @@ impl Spec for GoTool {
       return Vec::new();
     };
     let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    let mut changes = self.install(v, host, state, &path, &dir, &module, &version);
+    if let Some(link) = self.link_path()
+      && state.links.get(&link).cloned().flatten().as_deref() != Some(path.as_str())
+    {
+      changes.push(Change::Run {
+        summary: format!("link {link} -> {path}"),
+        script: sh!(
+          "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
+          d = super::go_toolchain::DEFAULT_LINK_DIR,
+          t = path,
+          l = link
+        )
+        .into(),
+        system: true,
+        payload: None,
+      });
+    }
+    changes
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    if let Some(path) = v.text(&self.module)
+      && let Err(e) = go::module::check_module_path(&path)
+    {
+      v.error(
+        Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
+          .label(self.module.span, "bad module path")
+          .help(e.help()),
+      );
+    }
+    if let Some(version) = v.text(&self.version)
+      && let Err(e) = go::module::check_semver(&version)
+    {
+      v.error(
+        Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
+          .label(self.version.span, "expected a version such as \"v0.16.2\"")
+          .help(e.help()),
+      );
+    }
+    if let Some(dir) = &self.bin_dir {
+      super::host_path(v, dir, "`bin_dir`");
+    }
+  }
+}
+
+impl GoTool {
+  /// The changes that install the binary at `path`.
+  #[allow(clippy::too_many_arguments)]
+  fn install(
+    &self,
+    v: &mut Validator,
+    host: &HostInfo,
+    state: &HostState,
+    path: &str,
+    dir: &str,
+    module: &str,
+    version: &str,
+  ) -> Vec<Change> {
+    let path = path.to_owned();
     if let Some(binary) = &self.binary {
       // The controller's bytes, written like a `file`: atomically, mode 0755,
       // and not at all when the installed bytes hash the same.
@@ -173,29 +247,5 @@ impl Spec for GoTool {
       system: host.is_system(&path),
       payload: None,
     }]
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    if let Some(path) = v.text(&self.module)
-      && let Err(e) = go::module::check_module_path(&path)
-    {
-      v.error(
-        Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
-          .label(self.module.span, "bad module path")
-          .help(e.help()),
-      );
-    }
-    if let Some(version) = v.text(&self.version)
-      && let Err(e) = go::module::check_semver(&version)
-    {
-      v.error(
-        Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
-          .label(self.version.span, "expected a version such as \"v0.16.2\"")
-          .help(e.help()),
-      );
-    }
-    if let Some(dir) = &self.bin_dir {
-      super::host_path(v, dir, "`bin_dir`");
-    }
   }
 }
