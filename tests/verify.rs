@@ -138,7 +138,14 @@ fn after_converging_the_example_playbook_every_cell_holds_for_every_login_shell(
     .collect();
   assert_eq!(
     labels,
-    ["go env GOPROXY", "go env GOPRIVATE", "go env GOTOOLCHAIN", "go env GOROOT", "go env GO111MODULE", "go env GOFLAGS"]
+    [
+      "go env GOPROXY",
+      "go env GOPRIVATE",
+      "go env GOTOOLCHAIN",
+      "go env GOROOT",
+      "go env GO111MODULE",
+      "go env GOFLAGS"
+    ]
   );
   let shells: Vec<&str> =
     doc["hosts"].as_array().into_iter().flatten().filter_map(|h| h["shell"].as_str()).collect();

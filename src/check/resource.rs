@@ -229,6 +229,7 @@ pub static KINDS: &[&dyn Kind] = &[
   &crate::check::resources::export::ExportKind,
   &crate::check::resources::export::PathKind,
   &crate::check::resources::vscode::VscodeSettingsKind,
+  &crate::check::resources::vscode_restart::VscodeRestartKind,
   &crate::check::resources::selinux::SelinuxLabelKind,
   &crate::check::resources::sysctl::SysctlKind,
   &crate::check::resources::file::FileKind,

@@ -220,6 +220,11 @@ pub struct EnforceArgs {
   #[arg(long, value_name = "DIR", requires = "git")]
   pub checkout: Option<PathBuf>,
 
+  /// After applying, run `converge verify` on every host: its matrices go into
+  /// the report and its cells into the metrics (`converge_verify_cells`).
+  #[arg(long)]
+  pub verify: bool,
+
   #[command(flatten)]
   pub vars: VarArgs,
 }

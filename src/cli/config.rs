@@ -124,7 +124,7 @@ impl Run {
   }
 
   fn enforce(args: EnforceArgs, fleet: FleetArgs) -> Run {
-    let mut run = Run::new(args.playbooks, None, true, false, fleet);
+    let mut run = Run::new(args.playbooks, None, true, args.verify, fleet);
     let dir = run.state_dir.clone().unwrap_or_else(|| PathBuf::from(".converge"));
     run.enforce = Some(Enforce {
       report: args.report.unwrap_or_else(|| dir.join("report.json")),
@@ -175,6 +175,9 @@ fn enforce_argv(args: &EnforceArgs, fleet: &FleetArgs) -> Vec<String> {
   opt("lock-timeout", (fleet.lock_timeout != 60).then(|| fleet.lock_timeout.to_string()));
   if fleet.local {
     argv.push("--local".to_owned());
+  }
+  if args.verify {
+    argv.push("--verify".to_owned());
   }
   argv.extend(crate::cli::vars::argv(&args.vars, &cwd));
   let playbooks: Vec<String> = if args.git.is_some() {

@@ -28,7 +28,7 @@ pub mod judge;
 pub(crate) mod parse;
 
 /// The probe and consumer runner.
-pub const SCRIPT: &str = include_str!("verify.sh");
+pub const SCRIPT: &str = concat!(include_str!("servers.sh"), include_str!("verify.sh"));
 
 /// The consumers every host is asked for, in the order reported; the running
 /// VS Code server processes follow them.

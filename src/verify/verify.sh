@@ -206,59 +206,12 @@ else
   echo "__VC_ABSENT_${nonce}__ dash -i"
 fi
 
-# When the files the environment comes from last changed: the newest of them.
-newest=0
-newest_file=
-for f in "$HOME/.profile" "$HOME/.bash_profile" "$HOME/.bash_login" "$HOME/.bashrc" "$HOME/.zshenv" \
-  "$HOME/.zprofile" "$HOME/.zshrc" "$HOME/.zlogin" "$HOME/.config/fish/config.fish" \
-  "$HOME/.config/go/env" "$HOME"/.config/environment.d/*.conf "$HOME"/.config/fish/conf.d/*.fish \
-  /etc/profile /etc/profile.d/*.sh /etc/environment /etc/bash.bashrc /etc/zsh/zshenv /etc/zsh/zprofile \
-  /etc/zsh/zshrc /etc/zshenv /etc/zprofile /etc/zshrc /etc/fish/config.fish /etc/fish/conf.d/*.fish \
-  /etc/environment.d/*.conf; do
-  [ -f "$f" ] || continue
-  m=$(stat -c %Y -- "$f" 2>/dev/null) || continue
-  if [ "${m:-0}" -gt "$newest" ]; then newest=$m newest_file=$f; fi
-done
+env_changed
 printf 'envchanged=%s %s\n' "$newest" "$newest_file"
-
 # The user's running VS Code server processes (in this mount namespace) and
 # the gopls they started: each is a consumer with the environment it has.
-uid=$(id -u)
-myns=$(readlink /proc/self/ns/mnt 2>/dev/null)
-btime=$(awk '$1 == "btime" { print $2 }' /proc/stat 2>/dev/null)
-hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-# started PID: the process's start, in seconds since the epoch.
-started() {
-  t=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }')
-  [ -n "$t" ] && [ -n "$btime" ] && echo $((btime + t / hz))
-}
-under_server() {
-  case $1 in "$HOME"/.vscode-server/* | "$HOME"/.vscode-server-insiders/*) return 0 ;; esac
-  return 1
-}
-servers=
+vscode_servers
 count=0
-for d in /proc/[0-9]*; do
-  pid=${d#/proc/}
-  [ "$pid" = $$ ] && continue
-  [ "$(stat -c %u "$d" 2>/dev/null)" = "$uid" ] || continue
-  [ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$myns" ] || continue
-  exe=$(readlink "$d/exe" 2>/dev/null)
-  args=$(head -c 65536 "$d/cmdline" 2>/dev/null | tr '\0\n' '\n ' | head -n 2)
-  arg0=$(printf '%s\n' "$args" | sed -n 1p)
-  arg1=$(printf '%s\n' "$args" | sed -n 2p)
-  if under_server "$exe" || under_server "$arg0" || under_server "$arg1"; then
-    servers="$servers $pid"
-  fi
-done
-# What the servers started: gopls (the Go extension's language server).
-for d in /proc/[0-9]*; do
-  pid=${d#/proc/}
-  [ "$(head -c 64 "$d/comm" 2>/dev/null)" = gopls ] || continue
-  [ "$(stat -c %u "$d" 2>/dev/null)" = "$uid" ] || continue
-  ppid=$(awk '$1 == "PPid:" { print $2 }' "$d/status" 2>/dev/null)
-  case " $servers " in *" $ppid "*) servers="$servers $pid" ;; esac
-done
 for pid in $servers; do
   count=$((count + 1))
   [ $count -le 8 ] || break

@@ -14,6 +14,7 @@ pub mod selinux;
 pub mod sysctl;
 pub mod template;
 pub mod vscode;
+pub mod vscode_restart;
 
 use crate::check::resource::Validator;
 use crate::check::text::Text;
