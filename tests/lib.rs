@@ -29,3 +29,4 @@ mod safety_values;
 mod ssh_config;
 mod test;
 mod verify;
+mod verify_servers;

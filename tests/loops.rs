@@ -305,7 +305,7 @@ fn two_concurrent_enforce_runs_never_interleave_writes() {
 
 /// The metrics file as the reference parser (prometheus_client) reads it:
 /// `name{labels} value` per sample, sorted.
-fn parse_metrics(path: &std::path::Path) -> Vec<String> {
+pub(crate) fn parse_metrics(path: &std::path::Path) -> Vec<String> {
   let lib = std::env::var("CONVERGE_TEST_PROMETHEUS")
     .unwrap_or_else(|_| panic!("CONVERGE_TEST_PROMETHEUS is not set: run scripts/test.sh"));
   let script = r#"

