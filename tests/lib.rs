@@ -29,4 +29,5 @@ mod safety_values;
 mod ssh_config;
 mod test;
 mod verify;
+mod verify_facts;
 mod verify_servers;

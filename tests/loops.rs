@@ -330,7 +330,7 @@ print("\n".join(sorted(out)))
   String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
 }
 
-fn assert_samples(path: &std::path::Path, expected: &[&str]) {
+pub(crate) fn assert_samples(path: &std::path::Path, expected: &[&str]) {
   let samples = parse_metrics(path);
   for e in expected {
     assert!(samples.iter().any(|s| s == e), "{e} missing from:\n{}", samples.join("\n"));

@@ -128,8 +128,10 @@ fn a_server_older_than_the_environment_is_flagged_until_the_restart_handler_stop
   assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
   let (code, doc) = verify(&fleet, &changed);
   assert_eq!(code, 1, "{doc}");
-  let stale: Vec<(String, String)> =
-    failures(&doc, "h01").into_iter().map(|(label, consumer, seen, _)| (format!("{label} {consumer}"), seen)).collect();
+  let stale: Vec<(String, String)> = failures(&doc, "h01")
+    .into_iter()
+    .map(|(label, consumer, seen, _)| (format!("{label} {consumer}"), seen))
+    .collect();
   assert_eq!(stale.len(), 3, "only the running processes see the old value: {stale:?}");
   for (at, seen) in &stale {
     assert!(at.starts_with("$PAGER ") && seen == "less -R", "{stale:?}");
