@@ -239,3 +239,118 @@ fn enforce_with_verify_puts_the_cells_in_the_report_and_the_metrics() {
   let samples = crate::loops::parse_metrics(&metrics);
   assert!(!samples.iter().any(|s| s.starts_with("converge_verify")), "{samples:?}");
 }
+
+/// A tiny HTTP server on loopback for the probe tests: answers each request
+/// with the status `answer` gives its request line, and records the lines.
+struct Http {
+  port: u16,
+  seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+  stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+  thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Http {
+  fn start(answer: fn(&str) -> u16) -> Http {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_else(|e| panic!("{e}"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (seen2, stop2) = (seen.clone(), stop.clone());
+    let thread = std::thread::spawn(move || {
+      while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+        let Ok((mut stream, _)) = listener.accept() else {
+          std::thread::sleep(std::time::Duration::from_millis(20));
+          continue;
+        };
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while request.len() < 8192 && !request.windows(4).any(|w| w == b"\r\n\r\n") {
+          match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+          }
+        }
+        let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+        let status = answer(&line);
+        if let Ok(mut seen) = seen2.lock() {
+          seen.push(line);
+        }
+        let _ = write!(stream, "HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      }
+    });
+    Http { port, seen, stop, thread: Some(thread) }
+  }
+
+  fn seen(&self) -> Vec<String> {
+    self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+  }
+}
+
+impl Drop for Http {
+  fn drop(&mut self) {
+    self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(t) = self.thread.take() {
+      let _ = t.join();
+    }
+  }
+}
+
+#[test]
+fn probe_requests_each_goproxy_entry_from_the_host_through_its_proxy_variables() {
+  let goproxy = Http::start(|_| 200);
+  // A forward proxy that cannot reach port 1, as a real one answers then.
+  let forward = Http::start(|line| if line.contains("127.0.0.1:1/") { 502 } else { 200 });
+  let fleet = Fleet::start_with(1, &[(go_root(), "/usr/local/go")]);
+  let (good, closed) = (format!("http://127.0.0.1:{}", goproxy.port), "http://127.0.0.1:1".to_owned());
+  let playbook = format!("{}proxy [\"{good}\", \"{closed}\", direct]\n", playbooks(&fleet, &[]));
+  let row = |doc: &Value, url: &str| {
+    let h = &doc["hosts"][0];
+    h["host_rows"]
+      .as_array()
+      .and_then(|rs| rs.iter().find(|r| r["label"] == format!("GOPROXY {url} answers")))
+      .cloned()
+      .unwrap_or_else(|| panic!("no probe row for {url}: {doc}"))
+  };
+
+  // Without --probe nothing is requested.
+  let (_, doc) = verify_with(&fleet, &playbook, &[]);
+  assert!(!doc.to_string().contains("answers"), "{doc}");
+  assert!(goproxy.seen().is_empty());
+
+  let (code, doc) = verify_with(&fleet, &playbook, &["--probe"]);
+  assert_eq!(code, 1, "{doc}");
+  let ok = row(&doc, &good);
+  assert_eq!(ok["cells"]["host"]["state"], "ok", "{ok}");
+  assert!(ok["detail"].as_str().is_some_and(|d| d.starts_with("HTTP 200 in ") && d.ends_with(" ms")), "{ok}");
+  let refused = row(&doc, &closed);
+  let seen = refused["cells"]["host"]["seen"].as_str().unwrap_or_default();
+  assert!(
+    seen.starts_with("unreachable after ") && seen.ends_with("connection refused or no route"),
+    "{seen}"
+  );
+  assert_eq!(goproxy.seen(), ["GET / HTTP/1.1"], "the host itself made the request");
+
+  // The host's proxy variables (PAM's /etc/environment, read by every ssh
+  // session): both entries now go through the forward proxy.
+  fleet.write(
+    "h01",
+    "/etc/environment",
+    format!("http_proxy=http://127.0.0.1:{}\n", forward.port).as_bytes(),
+  );
+  let (_, doc) = verify_with(&fleet, &playbook, &["--probe"]);
+  assert_eq!(row(&doc, &good)["cells"]["host"]["state"], "ok");
+  let through = row(&doc, &closed);
+  let seen = through["cells"]["host"]["seen"].as_str().unwrap_or_default();
+  assert!(seen.starts_with("HTTP 502 in ") && seen.ends_with(" ms"), "{through}");
+  let mut lines = forward.seen();
+  lines.sort();
+  assert_eq!(lines, ["GET http://127.0.0.1:1/ HTTP/1.1".to_owned(), format!("GET {good}/ HTTP/1.1")]);
+  assert_eq!(goproxy.seen().len(), 1, "through the forward proxy, not directly: {:?}", goproxy.seen());
+  let text =
+    String::from_utf8_lossy(&fleet.command(&playbook, &["verify"], &["--probe"]).stdout).into_owned();
+  assert!(text.contains(&format!("GOPROXY {good} answers")) && text.contains("(HTTP 200 in "), "{text}");
+}

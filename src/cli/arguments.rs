@@ -81,6 +81,11 @@ pub enum Command {
     /// Playbook files or directories (default: the `*.goenv` files here).
     #[arg(value_name = "PLAYBOOK")]
     playbooks: Vec<PathBuf>,
+    /// Also request each declared GOPROXY entry and GOSUMDB from every host,
+    /// with the host's own proxy variables (`curl`, 10 s each): status and
+    /// latency.
+    #[arg(long)]
+    probe: bool,
     #[command(flatten)]
     vars: VarArgs,
     #[command(flatten)]

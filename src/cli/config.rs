@@ -58,6 +58,8 @@ pub struct Run {
   pub verify: bool,
   /// `converge verify`: show the matrix only.
   pub verify_only: bool,
+  /// `converge verify --probe`: request the module proxies from each host.
+  pub probe: bool,
   pub forks: usize,
   pub limit: Option<String>,
   pub host_key_policy: Option<crate::host::ssh::HostKeyPolicy>,
@@ -102,6 +104,7 @@ impl Run {
       apply,
       verify,
       verify_only: false,
+      probe: false,
       forks: fleet.forks.unwrap_or(crate::fleet::DEFAULT_FORKS).max(1),
       limit: fleet.limit,
       host_key_policy: fleet.host_key_checking.map(|c| match c {
@@ -249,9 +252,10 @@ impl Config {
       Some(Command::Inventory(args)) => (Subcommand::Inventory(args), OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
       Some(Command::Lsp) => (Subcommand::Lsp, OutputArgs::default()),
-      Some(Command::Verify { playbooks, vars, fleet, output }) => (
+      Some(Command::Verify { playbooks, probe, vars, fleet, output }) => (
         Subcommand::Run(Box::new(Run {
           verify_only: true,
+          probe,
           vars: read(&vars)?,
           ..Run::new(playbooks, None, false, true, fleet)
         })),

@@ -30,6 +30,9 @@ pub enum Expect {
   SelinuxLabel { path: String, setype: String },
   /// A setting as the VS Code server reads it from its settings file (JSON text).
   VscodeSetting { file: String, key: String, value: String },
+  /// A module proxy or checksum database answers the host over HTTP(S), with
+  /// the host's proxy variables (`verify --probe`).
+  Reachable { what: String, url: String },
   /// The user's running VS Code server processes started after the files the
   /// environment comes from last changed (verify adds it when one runs).
   Fresh,
@@ -54,7 +57,12 @@ impl Expect {
   pub fn of_host(&self) -> bool {
     matches!(
       self,
-      Expect::Sysctl { .. } | Expect::Ptrace | Expect::SelinuxLabel { .. } | Expect::VscodeSetting { .. }
+      Expect::Sysctl { .. }
+        | Expect::Ptrace
+        | Expect::SelinuxLabel { .. }
+        | Expect::VscodeSetting { .. }
+        | Expect::Reachable { .. }
+        | Expect::Fresh
     )
   }
 }

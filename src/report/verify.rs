@@ -158,8 +158,9 @@ fn host_rows(s: &mut String, run: &HostRun, matrix: &Matrix, label_width: usize,
       Cell::Absent | Cell::Skipped { .. } => "2",
       _ => "31",
     };
-    let _ =
-      writeln!(s, "  {label:label_width$}  {}", paint(&format!("{:^4}", mark(cell)), code, color).trim_end());
+    let detail = row.detail.as_ref().map(|d| format!("  ({d})")).unwrap_or_default();
+    let mark = paint(mark(cell).trim(), code, color);
+    let _ = writeln!(s, "  {label:label_width$}   {mark}{detail}");
   }
   for row in &matrix.host_rows {
     match row.cells.first() {
@@ -243,6 +244,9 @@ pub struct VerifyRow {
   /// What fixes a failing cell, when converge knows.
   #[serde(skip_serializing_if = "Option::is_none")]
   pub advice: Option<String>,
+  /// What was measured for a fact of the host that holds (a probe's status and latency).
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub detail: Option<String>,
 }
 
 impl VerifyReport {
@@ -280,6 +284,7 @@ fn verify_host(run: &HostRun) -> VerifyHost {
       pending_change: row.pending && run.outcome().is_none(),
       cells,
       advice: row.advice.clone(),
+      detail: row.detail.clone(),
     }
   };
   let rows = m.rows.iter().map(|r| json_row(r, &m.consumers)).collect();
@@ -358,7 +363,9 @@ pub fn markdown(runs: &[HostRun]) -> String {
             format!("✗ `{}`", shown(run, row, seen).replace('|', "\\|"))
           }
           Some(Cell::Skipped { note }) => format!("· {note}"),
-          Some(other) => mark(other).to_owned(),
+          Some(other) => {
+            mark(other).to_owned() + &row.detail.as_ref().map(|d| format!(" {d}")).unwrap_or_default()
+          }
           None => String::new(),
         };
         let _ = writeln!(s, "| {} | {cell} |", row.label.replace('|', "\\|"));

@@ -22,6 +22,7 @@ impl Expect {
       Expect::SelinuxLabel { path, .. } => format!("SELinux type of {path}"),
       Expect::VscodeSetting { key, .. } => format!("vscode {key}"),
       Expect::Fresh => "VS Code server started after the environment last changed".to_owned(),
+      Expect::Reachable { what, url } => format!("{what} {url} answers"),
     }
   }
 
@@ -43,6 +44,7 @@ impl Expect {
       Expect::SelinuxLabel { setype, .. } => setype.clone(),
       Expect::VscodeSetting { value, .. } => value.clone(),
       Expect::Fresh => "started after the last change".to_owned(),
+      Expect::Reachable { .. } => "an HTTP answer below 500".to_owned(),
     }
   }
 }
@@ -220,7 +222,88 @@ pub fn judge_host(expect: &Expect, host: &BTreeMap<String, String>) -> Cell {
         Some(have) => wrong(have.to_string()),
       }
     }
+    Expect::Reachable { url, .. } => match probe(host, url) {
+      None => wrong("(not probed)".to_owned()),
+      Some(Probed::NoCurl) => Cell::Skipped { note: "no curl on the host".to_owned() },
+      Some(Probed::Failed { why, ms }) => wrong(format!("unreachable after {ms} ms: {why}")),
+      Some(Probed::Answered { status, .. }) if (100..500).contains(&status) => Cell::Ok,
+      Some(Probed::Answered { status, ms }) => wrong(format!("HTTP {status} in {ms} ms")),
+    },
     _ => Cell::Absent,
+  }
+}
+
+/// What `verify --probe` got from a URL.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Probed {
+  NoCurl,
+  Answered { status: u16, ms: u64 },
+  Failed { why: String, ms: u64 },
+}
+
+/// The script's `probe.URL` fact: `RC STATUS SECONDS`, or `absent`.
+pub fn probe(host: &BTreeMap<String, String>, url: &str) -> Option<Probed> {
+  let fact = host.get(&format!("probe.{url}"))?;
+  if fact == "absent" {
+    return Some(Probed::NoCurl);
+  }
+  let mut words = fact.split_whitespace();
+  let rc: i32 = words.next()?.parse().ok()?;
+  let status: u16 = words.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+  let seconds: f64 = words.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+  // Whole milliseconds of a time curl measured (at most its 10 s limit).
+  let ms = format!("{:.0}", seconds * 1000.0).parse().unwrap_or(0);
+  if rc == 0 && status > 0 {
+    return Some(Probed::Answered { status, ms });
+  }
+  let why = match rc {
+    5 => "cannot resolve the proxy".to_owned(),
+    6 => "cannot resolve the host".to_owned(),
+    7 => "connection refused or no route".to_owned(),
+    28 => "timed out".to_owned(),
+    35 => "TLS handshake failed".to_owned(),
+    60 => "certificate not trusted".to_owned(),
+    n => format!("curl exit status {n}"),
+  };
+  Some(Probed::Failed { why, ms })
+}
+
+/// The shown detail of a row whose cell holds: the status and latency of a probe.
+pub fn detail(expect: &Expect, host: &BTreeMap<String, String>) -> Option<String> {
+  match expect {
+    Expect::Reachable { url, .. } => match probe(host, url)? {
+      Probed::Answered { status, ms } => Some(format!("HTTP {status} in {ms} ms")),
+      _ => None,
+    },
+    _ => None,
+  }
+}
+
+/// The URLs `verify --probe` requests for a GOPROXY value: its http(s)
+/// entries (`direct`, `off` and `file://` are not requested).
+pub fn proxy_urls(goproxy: &str) -> Vec<String> {
+  goproxy
+    .split([',', '|'])
+    .map(str::trim)
+    .filter(|e| e.starts_with("https://") || e.starts_with("http://"))
+    .map(str::to_owned)
+    .collect()
+}
+
+/// The URL of a GOSUMDB value (`name`, `name+key`, `name+key URL`), or none for `off`.
+pub fn sumdb_url(gosumdb: &str) -> Option<String> {
+  let mut words = gosumdb.split_whitespace();
+  let name = words.next()?;
+  if name == "off" {
+    return None;
+  }
+  match words.next() {
+    Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url.to_owned()),
+    Some(_) => None,
+    None => {
+      let host = name.split('+').next().unwrap_or(name);
+      (!host.is_empty() && !host.contains('/')).then(|| format!("https://{host}"))
+    }
   }
 }
 
@@ -335,6 +418,37 @@ mod tests {
     let other = b64("net.ipv4.ip_local_port_range=1024 65000\nnet/ipv4/ip_local_port_range = 1 2\n");
     let later = [facts[0], ("file./etc/sysctl.d/90-converge.conf", other.as_str())];
     assert!(matches!(judge_host(&e, &host(&later)), Cell::Wrong { seen } if seen.ends_with("sets 1 2")));
+  }
+
+  #[test]
+  fn probed_urls_are_the_http_entries_of_goproxy_and_the_sumdb_server() {
+    assert_eq!(
+      proxy_urls("https://a.example.com|http://127.0.0.1:3000, direct,off,file:///srv/p"),
+      ["https://a.example.com", "http://127.0.0.1:3000"]
+    );
+    assert_eq!(sumdb_url("sum.golang.org").as_deref(), Some("https://sum.golang.org"));
+    assert_eq!(sumdb_url("sum.golang.org+033de0ae+Ac4z").as_deref(), Some("https://sum.golang.org"));
+    assert_eq!(
+      sumdb_url("sum.example.com+k https://sumdb.example.com/x").as_deref(),
+      Some("https://sumdb.example.com/x")
+    );
+    assert_eq!(sumdb_url("off"), None);
+    let e = Expect::Reachable { what: "GOPROXY".to_owned(), url: "https://p".to_owned() };
+    assert_eq!(judge_host(&e, &host(&[("probe.https://p", "0 404 0.012")])), Cell::Ok);
+    assert_eq!(
+      detail(&e, &host(&[("probe.https://p", "0 200 0.0126")])).as_deref(),
+      Some("HTTP 200 in 13 ms")
+    );
+    assert_eq!(
+      judge_host(&e, &host(&[("probe.https://p", "0 502 1.5")])),
+      Cell::Wrong { seen: "HTTP 502 in 1500 ms".to_owned() }
+    );
+    assert_eq!(
+      judge_host(&e, &host(&[("probe.https://p", "7 000 0.001")])),
+      Cell::Wrong { seen: "unreachable after 1 ms: connection refused or no route".to_owned() }
+    );
+    assert!(matches!(judge_host(&e, &host(&[("probe.https://p", "absent")])), Cell::Skipped { .. }));
+    assert_eq!(judge_host(&e, &host(&[])), Cell::Wrong { seen: "(not probed)".to_owned() });
   }
 
   #[test]

@@ -108,6 +108,9 @@ pub struct Row {
   /// What fixes a failing cell, when converge knows (the command, the attribute).
   #[serde(skip_serializing_if = "Option::is_none")]
   pub advice: Option<String>,
+  /// What was measured for a fact of the host that holds (a probe's status and latency).
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub detail: Option<String>,
 }
 
 /// The matrix of one host.
@@ -173,6 +176,7 @@ fn script_args(expect: &Expect) -> Vec<String> {
     Expect::SelinuxLabel { path, .. } => vec![("selinux", path)],
     Expect::VscodeSetting { file, .. } => vec![("file", file)],
     Expect::Ptrace => vec![("ptrace", "-")],
+    Expect::Reachable { url, .. } => vec![("probe", url)],
     Expect::PathEntry { .. } | Expect::Go { .. } | Expect::Fresh => Vec::new(),
   };
   pairs
@@ -205,10 +209,40 @@ fn expectations(plan: &HostPlan) -> Vec<(&str, bool, &Expect)> {
   out
 }
 
+/// `--probe`: each declared GOPROXY entry and GOSUMDB, requested from the host.
+fn probes<'a>(expects: &[(&'a str, bool, &Expect)]) -> Vec<(&'a str, bool, Expect)> {
+  let mut out: Vec<(&'a str, bool, Expect)> = Vec::new();
+  for (resource, pending, e) in expects {
+    let Expect::GoEnv { name, value } = e else { continue };
+    let urls = match name.as_str() {
+      "GOPROXY" => judge::proxy_urls(value),
+      "GOSUMDB" => judge::sumdb_url(value).into_iter().collect(),
+      _ => continue,
+    };
+    for url in urls {
+      let expect = Expect::Reachable { what: name.clone(), url };
+      if !out.iter().any(|(_, _, seen)| *seen == expect) {
+        out.push((resource, *pending, expect));
+      }
+    }
+  }
+  out
+}
+
 /// Runs the verify script on a host and builds its matrix from the plan's
-/// expectations. `ssh` says the script runs as `ssh host cmd` does.
-pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, timeout: Duration) -> Matrix {
-  let expects = expectations(plan);
+/// expectations. `ssh` says the script runs as `ssh host cmd` does; `probe`
+/// also requests the declared module proxies and checksum database.
+pub fn verify_host(
+  plan: &HostPlan,
+  transport: &mut dyn Transport,
+  ssh: bool,
+  timeout: Duration,
+  probe: bool,
+) -> Matrix {
+  let declared = expectations(plan);
+  let probed = if probe { probes(&declared) } else { Vec::new() };
+  let expects: Vec<(&str, bool, &Expect)> =
+    declared.into_iter().chain(probed.iter().map(|(r, p, e)| (*r, *p, e))).collect();
   let mut args = vec![crate::host::facts::nonce(), if ssh { "ssh" } else { "local" }.to_owned()];
   let nonce = args[0].clone();
   for (_, _, e) in &expects {
@@ -247,9 +281,12 @@ pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, ti
       pending: *pending,
       cells,
       advice: None,
+      detail: None,
     };
     if expect.of_host() {
-      host_rows.push(row(vec![judge_host(expect, &parsed.host)]));
+      let mut r = row(vec![judge_host(expect, &parsed.host)]);
+      r.detail = judge::detail(expect, &parsed.host);
+      host_rows.push(r);
       continue;
     }
     let cells = consumers
@@ -305,6 +342,7 @@ fn fresh_row(parsed: &parse::Parsed) -> Option<Row> {
     pending: false,
     cells: vec![cell],
     advice: None,
+    detail: None,
   })
 }
 

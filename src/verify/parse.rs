@@ -73,6 +73,13 @@ pub(crate) fn parse(stdout: &str, nonce: &str) -> Option<Parsed> {
       if let Some((key, value)) = rest.split_once('=') {
         parsed.host.insert(key.to_owned(), value.to_owned());
       }
+    } else if let Some(rest) = line.strip_prefix("probe=") {
+      // `absent URL` (no curl), or `RC STATUS SECONDS URL`.
+      if let Some(url) = rest.strip_prefix("absent ") {
+        parsed.host.insert(format!("probe.{url}"), "absent".to_owned());
+      } else if let [rc, status, seconds, url] = rest.splitn(4, ' ').collect::<Vec<_>>()[..] {
+        parsed.host.insert(format!("probe.{url}"), format!("{rc} {status} {seconds}"));
+      }
     } else if let Some(rest) = line.strip_prefix("envchanged=") {
       let (mtime, file) = rest.split_once(' ').unwrap_or((rest, ""));
       if let Ok(mtime) = mtime.parse::<u64>()

@@ -139,6 +139,18 @@ while read -r kind name; do
         printf 'host.selinux.%s=off\n' "$name"
       fi
       ;;
+    probe)
+      # A module proxy or checksum database, with this session's proxy variables.
+      case $name in http://* | https://*) ;; *) continue ;; esac
+      if have curl; then
+        r=$(curl -sS -o /dev/null --proto '=http,https' --connect-timeout 5 --max-time 10 \
+          -w '%{http_code} %{time_total}' -- "$name" </dev/null 2>/dev/null)
+        rc=$?
+        printf 'probe=%s %s %s\n' "$rc" "$(printf '%s' "${r:-000 0}" | tr -d '\n')" "$name"
+      else
+        printf 'probe=absent %s\n' "$name"
+      fi
+      ;;
     ptrace)
       f=/proc/sys/kernel/yama/ptrace_scope
       if [ -r $f ]; then v=$(cat $f); else v=absent; fi

@@ -222,6 +222,7 @@ fn options(
     forks: run.forks,
     ssh,
     verify: run.verify,
+    probe: run.probe,
     lock_wait: run.lock_wait,
     saved,
   };
