@@ -71,7 +71,9 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
     for c in &matrix.consumers {
       let _ = write!(header, "  {c}");
     }
-    let _ = writeln!(s, "{}", header.trim_end());
+    if !matrix.rows.is_empty() {
+      let _ = writeln!(s, "{}", header.trim_end());
+    }
     for row in &matrix.rows {
       let label: String = row.label.chars().take(label_width).collect();
       let mut line = format!("  {label:label_width$}");
@@ -136,7 +138,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
   let holding = runs.iter().filter(|r| r.verify().is_some_and(Matrix::holds)).count();
   let _ = writeln!(
     s,
-    "Verified {} host{}: {holding} hold, {} do not. (✓ holds, ✗ wrong value, – consumer absent, ? no answer)",
+    "Verified {} host{}: {holding} hold, {} do not. (✓ holds, ✗ wrong value, – consumer absent, ? no answer, · skipped)",
     runs.len(),
     if runs.len() == 1 { "" } else { "s" },
     runs.len() - holding
