@@ -116,6 +116,19 @@ fn sysctl_selinux_ptrace_settings_and_modules_rows_show_what_the_host_really_has
   assert!(modules.iter().all(|(_, seen)| seen == "off"), "{modules:?}");
   assert!(row_advice(&doc, "h01", "go env GO111MODULE").contains("goenv { GO111MODULE"), "{doc}");
 
+  // A workspace under the home that sets its own GOPROXY for the Go tools
+  // overrides the Machine settings in that folder.
+  let workspace = "mkdir -p \"$HOME/src/app/.vscode\" && printf '%s' '{ \"go.toolsEnvVars\": { \"GOPROXY\": \"off\" } }' > \"$HOME/src/app/.vscode/settings.json\" && echo ok";
+  assert_eq!(fleet.ssh("h01", "dev-bash", workspace).trim(), "ok");
+  let (_, doc) = verify_with(&fleet, &playbook, &[]);
+  let (cell, _) = host_cell(&doc, "h01", "vscode go.toolsEnvVars");
+  assert_eq!(
+    cell["seen"],
+    r#"{"GOPROXY":"off"} in /home/dev-bash/src/app/.vscode/settings.json, which overrides it in that folder"#,
+    "{cell}"
+  );
+  assert_eq!(fleet.ssh("h01", "dev-bash", "rm -r \"$HOME/src\" && echo ok").trim(), "ok");
+
   // The server's settings contradicting the declared value.
   assert_eq!(fleet.ssh("h01", "dev-bash", &settings("https://other.example.com")).trim(), "ok");
   let (_, doc) = verify_with(&fleet, &playbook, &[]);

@@ -218,7 +218,7 @@ pub fn judge_host(expect: &Expect, host: &BTreeMap<String, String>) -> Cell {
       };
       match settings.get(key) {
         None => wrong("(not set)".to_owned()),
-        Some(have) if setting_holds(&want, have) => Cell::Ok,
+        Some(have) if setting_holds(&want, have) => workspace_override(host, key, &want),
         Some(have) => wrong(have.to_string()),
       }
     }
@@ -305,6 +305,26 @@ pub fn sumdb_url(gosumdb: &str) -> Option<String> {
       (!host.is_empty() && !host.contains('/')).then(|| format!("https://{host}"))
     }
   }
+}
+
+/// A workspace's `.vscode/settings.json` under the home that sets the key to
+/// another value: in that folder the server uses it instead.
+fn workspace_override(host: &BTreeMap<String, String>, key: &str, want: &serde_json::Value) -> Cell {
+  for (name, b64) in host.range("workspace.".to_owned()..) {
+    let Some(path) = name.strip_prefix("workspace.") else { break };
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) else { continue };
+    let options = jsonc_parser::ParseOptions::default();
+    let text = String::from_utf8_lossy(&bytes);
+    let Ok(settings) = jsonc_parser::parse_to_serde_value::<serde_json::Value>(&text, &options) else {
+      continue;
+    };
+    if let Some(have) = settings.get(key)
+      && !setting_holds(want, have)
+    {
+      return Cell::Wrong { seen: format!("{have} in {path}, which overrides it in that folder") };
+    }
+  }
+  Cell::Ok
 }
 
 /// A declared object holds when each of its keys does (the user's other keys
@@ -494,6 +514,17 @@ mod tests {
       judge_host(&e("go.goroot", r#""/usr/local/go""#), &facts),
       Cell::Wrong { seen: "(not set)".to_owned() }
     );
+    // A workspace under the home that sets the key otherwise overrides it there.
+    let workspace = b64("{ \"go.useLanguageServer\": false }");
+    let mut overridden = facts.clone();
+    overridden.insert("workspace./home/u/src/app/.vscode/settings.json".to_owned(), workspace);
+    assert_eq!(
+      judge_host(&e("go.useLanguageServer", "true"), &overridden),
+      Cell::Wrong {
+        seen: "false in /home/u/src/app/.vscode/settings.json, which overrides it in that folder".to_owned()
+      }
+    );
+    assert_eq!(judge_host(&e("go.toolsEnvVars", r#"{"GOPROXY":"https://p"}"#), &overridden), Cell::Ok);
     let broken = host(&[(&format!("file.{file}"), b64("{ \"a\": ").as_str())]);
     assert!(
       matches!(judge_host(&e("a", "1"), &broken), Cell::Wrong { seen } if seen.contains("cannot read"))

@@ -174,7 +174,7 @@ fn script_args(expect: &Expect) -> Vec<String> {
     Expect::Tool { name, .. } | Expect::ToolGo { name } => vec![("tool", name)],
     Expect::Sysctl { key, file, .. } => vec![("sysctl", key), ("file", file)],
     Expect::SelinuxLabel { path, .. } => vec![("selinux", path)],
-    Expect::VscodeSetting { file, .. } => vec![("file", file)],
+    Expect::VscodeSetting { file, .. } => vec![("file", file), ("workspaces", "-")],
     Expect::Ptrace => vec![("ptrace", "-")],
     Expect::Reachable { url, .. } => vec![("probe", url)],
     Expect::PathEntry { .. } | Expect::Go { .. } | Expect::Fresh => Vec::new(),
@@ -246,7 +246,11 @@ pub fn verify_host(
   let mut args = vec![crate::host::facts::nonce(), if ssh { "ssh" } else { "local" }.to_owned()];
   let nonce = args[0].clone();
   for (_, _, e) in &expects {
-    args.extend(script_args(e));
+    for pair in script_args(e).chunks(2) {
+      if !args[2..].chunks(2).any(|seen| seen == pair) {
+        args.extend_from_slice(pair);
+      }
+    }
   }
   let empty = |error: String| Matrix {
     user: String::new(),

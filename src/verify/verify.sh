@@ -151,6 +151,17 @@ while read -r kind name; do
         printf 'probe=absent %s\n' "$name"
       fi
       ;;
+    workspaces)
+      # Workspace settings under the home, which override the server's
+      # Machine settings in that folder: at most 20, 4 levels deep, 10 s.
+      $limit find "$HOME" -maxdepth 4 \( -name node_modules -o -name .cache -o -name .vscode-server \
+        -o -name .vscode-server-insiders -o -path "$HOME/go/pkg" \) -prune -o \
+        -path '*/.vscode/settings.json' -type f -print 2>/dev/null </dev/null | head -n 20 |
+        while IFS= read -r w; do
+          [ -r "$w" ] || continue
+          printf 'host.workspace.%s=%s\n' "$w" "$(head -c 1048576 "$w" | base64 | tr -d '\n')"
+        done
+      ;;
     ptrace)
       f=/proc/sys/kernel/yama/ptrace_scope
       if [ -r $f ]; then v=$(cat $f); else v=absent; fi
