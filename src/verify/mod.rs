@@ -402,6 +402,11 @@ fn advise(matrix: &mut Matrix, host: &str) {
         restart_command(&servers),
         matrix.user
       )),
+      Expect::Reachable { what, .. } => Some(format!(
+        "`go` reaches {what} from this host with the proxy variables of its sessions (https_proxy, no_proxy; \
+         /etc/environment or the shells' files): fix them, or the entry; with GOTOOLCHAIN=auto an unreachable \
+         proxy also makes `go` fail to switch toolchains"
+      )),
       Expect::Ptrace => Some(
         "`dlv attach` needs `sysctl kernel.yama.ptrace_scope = 0` (or dlv run with CAP_SYS_PTRACE)"
           .to_owned(),

@@ -153,13 +153,14 @@ while read -r kind name; do
       ;;
     workspaces)
       # Workspace settings under the home, which override the server's
-      # Machine settings in that folder: at most 20, 4 levels deep, 10 s.
+      # Machine settings in that folder: at most 20, 4 levels deep, 256 KiB
+      # each, 20 s.
       $limit find "$HOME" -maxdepth 4 \( -name node_modules -o -name .cache -o -name .vscode-server \
         -o -name .vscode-server-insiders -o -path "$HOME/go/pkg" \) -prune -o \
         -path '*/.vscode/settings.json' -type f -print 2>/dev/null </dev/null | head -n 20 |
         while IFS= read -r w; do
           [ -r "$w" ] || continue
-          printf 'host.workspace.%s=%s\n' "$w" "$(head -c 1048576 "$w" | base64 | tr -d '\n')"
+          printf 'host.workspace.%s=%s\n' "$w" "$(head -c 262144 "$w" | base64 | tr -d '\n')"
         done
       ;;
     ptrace)
