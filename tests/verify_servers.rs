@@ -170,3 +170,29 @@ fn a_server_older_than_the_environment_is_flagged_until_the_restart_handler_stop
   assert_eq!(out.status.code(), Some(0));
   assert!(group(second).iter().any(|c| c == "node"), "an unneeded restart: {:?}", group(second));
 }
+
+#[test]
+fn under_root_the_restart_handler_leaves_the_servers_of_the_machine_alone() {
+  use std::os::unix::fs::PermissionsExt;
+  use std::os::unix::process::CommandExt;
+  let tree = crate::test::Tree::new(crate::test::Transport::Local);
+  // A server under the tree's home, run by this machine's user: what the
+  // handler would find if it looked at this machine's processes.
+  let node = tree.home().join(".vscode-server/bin/0123abcd/node");
+  std::fs::create_dir_all(node.parent().unwrap_or(&node)).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(&node, GOPLS).unwrap_or_else(|e| panic!("{e}"));
+  std::fs::set_permissions(&node, std::fs::Permissions::from_mode(0o755)).unwrap_or_else(|e| panic!("{e}"));
+  let mut child = std::process::Command::new(&node)
+    .process_group(0)
+    .stdin(std::process::Stdio::null())
+    .spawn()
+    .unwrap_or_else(|e| panic!("{e}"));
+  let _started = Started(vec![child.id()]);
+  std::thread::sleep(Duration::from_millis(1500));
+  let playbook = "export PAGER = \"less -R\" {\n  notify = \"restart vscode\"\n}\nhandler \"restart vscode\" {\n  vscode restart\n}\n";
+  let out = tree.converge(playbook, &[]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(0), "{text}");
+  assert!(!text.contains("stop the VS Code server"), "{text}");
+  assert!(matches!(child.try_wait(), Ok(None)), "the machine's process was stopped:\n{text}");
+}

@@ -4,6 +4,7 @@
 //! ("restart Remote-SSH, not just reload the window"). Meant for a handler
 //! notified by the resources that change the environment (exports, PATH
 //! entries, go settings): it then runs only when one of them changed the host.
+//! Under `--root` it does nothing: a tree has no running server.
 
 use crate::check::reader::{Cx, Reader};
 use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
@@ -21,7 +22,8 @@ const SERVERS: &str = include_str!("../../verify/servers.sh");
 /// Stops the stale ones by PID; nothing changed when none is stale. A process
 /// started in the same second as the last change counts as stale: the handler
 /// runs right after the change.
-const STOP: &str = r#"env_changed
+const STOP: &str = r#"[ -z "$CONVERGE_ROOT" ] || cv_unchanged
+env_changed
 vscode_servers
 stale=
 for pid in $servers; do
@@ -67,7 +69,13 @@ impl Spec for VscodeRestart {
     vec![Request::Guard(running_guard())]
   }
 
-  fn plan(&self, v: &mut Validator, _host: &HostInfo, state: &HostState) -> Vec<Change> {
+  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    // A directory tree (`--root`) has no server of its own: the processes
+    // found would be those of the machine converge runs on.
+    if host.rooted {
+      v.note("skipped: converging a directory tree (`--root`), not a running host");
+      return Vec::new();
+    }
     match state.guards.get(&running_guard()) {
       Some(0) => {}
       Some(_) => {
