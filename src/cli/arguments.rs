@@ -226,7 +226,8 @@ pub struct EnforceArgs {
   pub checkout: Option<PathBuf>,
 
   /// After applying, run `converge verify` on every host: its matrices go into
-  /// the report and its cells into the metrics (`converge_verify_cells`).
+  /// the report and its cells into the metrics (`converge_verify_cells`); a
+  /// failing cell makes the exit status 1.
   #[arg(long)]
   pub verify: bool,
 
@@ -357,7 +358,8 @@ Examples:
 Examples:
   converge verify                     what every shell and tool sees on every host
   converge verify -l dev01            one host
-  converge verify --format markdown   a table for a pull-request comment";
+  converge verify --format markdown   a table for a pull-request comment
+  converge verify --probe             also request the module proxies from each host";
 
   pub const APPLY: &str = "\
 Examples:
@@ -369,7 +371,8 @@ Examples:
   converge enforce                    converge, write report.json and converge.prom
   converge enforce --report /var/lib/node_exporter/converge.json
   converge enforce --local --git https://git.example.com/goenv.git
-                                      pull mode: this machine, playbooks from git";
+                                      pull mode: this machine, playbooks from git
+  converge enforce --verify           also verify every host: cells in the report and metrics";
 
   pub const SCHEDULE: &str = "\
 Examples:
