@@ -39,3 +39,50 @@ fn a_declared_object_setting_keeps_the_users_other_entries_and_the_plan_says_so(
     "{written}"
   );
 }
+
+/// `converge check --format json` of `playbook`: exit status and each
+/// diagnostic as (code, message, the text its primary span covers).
+fn check(playbook: &str) -> (i32, Vec<(String, String, String)>) {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  std::fs::write(dir.path().join("site.goenv"), playbook).unwrap_or_else(|e| panic!("{e}"));
+  let out = crate::test::run_in(dir.path(), &["check", "--format", "json", "site.goenv"]);
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+  let found = doc["diagnostics"]
+    .as_array()
+    .cloned()
+    .unwrap_or_default()
+    .iter()
+    .map(|d| {
+      let span = &d["span"];
+      let (start, end) = (span["start"].as_u64().unwrap_or(0) as usize, span["end"].as_u64().unwrap_or(0) as usize);
+      let covered = playbook.get(start..end).unwrap_or("").to_owned();
+      (d["code"].as_str().unwrap_or("").to_owned(), d["message"].as_str().unwrap_or("").to_owned(), covered)
+    })
+    .collect();
+  (out.status.code().unwrap_or(-1), found)
+}
+
+fn codes(found: &[(String, String, String)]) -> Vec<&str> {
+  found.iter().map(|(c, _, _)| c.as_str()).collect()
+}
+
+#[test]
+fn godebug_is_exported_without_advice_to_move_it_to_the_go_env_file() {
+  // `go env -w GODEBUG=...` fails ("can only be set using the OS environment"),
+  // so an export is the one place for it: no W500 pointing back at goenv.
+  let (status, found) = check("export GODEBUG = \"http2client=0\"\n");
+  assert_eq!((status, codes(&found)), (0, vec![]), "{found:?}");
+  let (status, found) = check("goenv {\n  GODEBUG = \"http2client=0\"\n}\n");
+  assert_eq!((status, codes(&found)), (1, vec!["E403"]), "{found:?}");
+  let go = std::env::var("CONVERGE_TEST_GO").unwrap_or_default();
+  if !go.is_empty() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(&go)
+      .args(["env", "-w", "GODEBUG=http2client=0"])
+      .env("GOENV", dir.path().join("env"))
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success(), "the real go refuses GODEBUG in the go env file");
+  }
+}
