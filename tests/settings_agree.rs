@@ -55,7 +55,8 @@ fn check(playbook: &str) -> (i32, Vec<(String, String, String)>) {
     .iter()
     .map(|d| {
       let span = &d["span"];
-      let (start, end) = (span["start"].as_u64().unwrap_or(0) as usize, span["end"].as_u64().unwrap_or(0) as usize);
+      let (start, end) =
+        (span["start"].as_u64().unwrap_or(0) as usize, span["end"].as_u64().unwrap_or(0) as usize);
       let covered = playbook.get(start..end).unwrap_or("").to_owned();
       (d["code"].as_str().unwrap_or("").to_owned(), d["message"].as_str().unwrap_or("").to_owned(), covered)
     })

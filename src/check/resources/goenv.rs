@@ -247,6 +247,37 @@ impl Spec for GoEnv {
             .help("to exempt only private modules, set GOPRIVATE or GONOSUMDB instead"),
         );
       }
+      if name.value == "GOOS" || name.value == "GOARCH" {
+        v.error(
+          Diagnostic::new(
+            Code::GoTargetInGoEnv,
+            format!("`{}={rendered}` in the go env file cross-compiles every build on the host", name.value),
+          )
+          .label(value.span, "applies to every `go build` and `go install`")
+          .help(format!(
+            "binaries installed with `go install` stop running on the host; set `{}` for one command instead: `{}={rendered} go build`",
+            name.value, name.value
+          )),
+        );
+      }
+      if (name.value == "GONOPROXY" || name.value == "GOPRIVATE")
+        && rendered.split(',').any(|p| p.trim() == "*")
+      {
+        v.error(
+          Diagnostic::new(
+            Code::NoProxyForAll,
+            format!(
+              "`{}` has the pattern `*`: every module is fetched directly, never through GOPROXY",
+              name.value
+            ),
+          )
+          .label(value.span, "matches every module path")
+          .help("list the private module prefixes instead, such as `git.example.com/team`"),
+        );
+      }
+      if name.value == "GO111MODULE" {
+        gopath_mode(v, &rendered, value.span, "the go env file");
+      }
       if name.value == "GOPROXY" && rendered.contains('|') {
         v.error(
           Diagnostic::new(
@@ -259,4 +290,22 @@ impl Spec for GoEnv {
       }
     }
   }
+}
+
+/// Warns when `GO111MODULE` (seen by a consumer through `place`) puts the go
+/// command in GOPATH mode: `off` always, `auto` outside a module.
+pub fn gopath_mode(v: &mut Validator, value: &str, span: crate::source::Span, place: &str) {
+  if value != "off" && value != "auto" {
+    return;
+  }
+  let what = if value == "off" {
+    "turns modules off: go.mod files are ignored and `go get` and `go install` work in GOPATH".to_owned()
+  } else {
+    "makes the go command work in GOPATH mode wherever no go.mod is found".to_owned()
+  };
+  v.error(
+    Diagnostic::new(Code::GopathMode, format!("`GO111MODULE={value}` in {place} {what}"))
+      .label(span, "GOPATH mode")
+      .help("modules are on by default since go 1.16: remove the setting, or write `on`"),
+  );
 }

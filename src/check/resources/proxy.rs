@@ -186,6 +186,20 @@ impl Spec for Proxy {
   }
 
   fn validate(&self, v: &mut Validator) {
+    if let [(only, None)] = self.entries.as_slice()
+      && v.text(only).as_deref() == Some("direct")
+    {
+      v.error(
+        Diagnostic::new(
+          Code::ProxyDirectOnly,
+          "`direct` alone fetches every module from its origin: no proxy, no cache, every VCS must be reachable",
+        )
+        .label(only.span, "no proxy in the chain")
+        .help(
+          "put a proxy before it (`proxy [\"https://proxy.golang.org\", direct]`); for private modules only, set GOPRIVATE",
+        ),
+      );
+    }
     let mut terminal: Option<(String, crate::source::Span)> = None;
     let mut warned = false;
     for (text, sep) in &self.entries {

@@ -299,7 +299,13 @@ impl Spec for Export {
     // refused when planned.
     let (rendered, _) = self.read_values(v);
     match &self.action {
-      Action::Set(_) => {}
+      Action::Set(value) => {
+        if self.name.value == "GO111MODULE"
+          && let Some(Some(rendered)) = rendered.first()
+        {
+          crate::check::resources::goenv::gopath_mode(v, rendered, value.span, "the shell files");
+        }
+      }
       Action::Prepend(entries) | Action::Append(entries) => {
         let append = matches!(self.action, Action::Append(_));
         for (entry, dir) in entries.iter().zip(rendered) {

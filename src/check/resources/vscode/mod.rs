@@ -130,6 +130,25 @@ impl VscodeSettings {
   }
 }
 
+impl Setting {
+  /// The entries of an object value, as written: key and value syntax.
+  pub(crate) fn entries(&self) -> Vec<(&str, &Value)> {
+    let ValueKind::Map(block) = &self.written.kind else { return Vec::new() };
+    block.stmts.iter().filter_map(|stmt| Some((entry_key(stmt)?, stmt.value.as_ref()?))).collect()
+  }
+}
+
+/// A scalar setting value rendered for the host as the text a program
+/// reads: strings as they are, numbers and booleans as JSON writes them.
+pub(crate) fn render_text(value: &Value, v: &mut Validator) -> Option<String> {
+  match render(value, v)? {
+    serde_json::Value::String(s) => Some(s),
+    serde_json::Value::Number(n) => Some(n.to_string()),
+    serde_json::Value::Bool(b) => Some(b.to_string()),
+    _ => None,
+  }
+}
+
 /// The key of a map entry as [`attribute`] reads it.
 fn entry_key(stmt: &crate::syntax::ast::Stmt) -> Option<&str> {
   match stmt.head.as_slice() {
@@ -141,7 +160,7 @@ fn entry_key(stmt: &crate::syntax::ast::Stmt) -> Option<&str> {
 
 /// `value` as JSON, each string rendered as a template for the host. Entries
 /// the reader refused (and reported) are left out, as [`json_of`] leaves them.
-fn render(value: &Value, v: &mut Validator) -> Option<serde_json::Value> {
+pub(crate) fn render(value: &Value, v: &mut Validator) -> Option<serde_json::Value> {
   Some(match &value.kind {
     ValueKind::Str(s) => serde_json::Value::String(v.text(&Text::new(s.value.clone(), value.span))?),
     ValueKind::Int(i) => serde_json::Value::from(i.value),
