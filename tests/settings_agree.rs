@@ -87,3 +87,22 @@ fn godebug_is_exported_without_advice_to_move_it_to_the_go_env_file() {
     assert!(!out.status.success(), "the real go refuses GODEBUG in the go env file");
   }
 }
+
+#[test]
+fn the_plan_names_vscode_go_paths_that_do_not_exist_on_the_host() {
+  let tree = Tree::new(Transport::Local);
+  tree.write("/opt/go/VERSION", b"go1.24.2\n");
+  let playbook = "vscode settings {\n  \"go.goroot\" = \"/opt/go\"\n  \"go.gopath\" = \"$HOME/gopath\"\n  \"go.alternateTools\" = { gopls = \"~/go/bin/gopls\" }\n}\n";
+  let (status, plan) = tree.plan(playbook);
+  assert_eq!(status, 2, "{plan}");
+  assert!(!plan.contains("`go.goroot` names"), "/opt/go exists:\n{plan}");
+  assert!(plan.contains("`go.gopath` names `~/gopath`, which does not exist on this host"), "{plan}");
+  assert!(
+    plan.contains("`go.alternateTools.gopls` names `~/go/bin/gopls`, which does not exist on this host"),
+    "{plan}"
+  );
+  std::fs::create_dir_all(tree.path("/home/dev/gopath")).unwrap_or_else(|e| panic!("{e}"));
+  tree.write("/home/dev/go/bin/gopls", b"#!/bin/sh\n");
+  let (_, plan) = tree.plan(playbook);
+  assert!(!plan.contains("does not exist on this host"), "{plan}");
+}

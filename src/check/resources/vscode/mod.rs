@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 
 mod keys;
 mod merge;
+mod paths;
 pub use merge::merge;
 
 pub struct VscodeSettingsKind;
@@ -208,8 +209,11 @@ impl Spec for VscodeSettings {
     "vscode settings".to_owned()
   }
 
-  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
-    vec![Request::File(self.file())]
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
+    let named = paths::named_paths(self, v);
+    let mut out = vec![Request::File(self.file())];
+    out.extend(paths::requests(&named));
+    out
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
@@ -217,6 +221,8 @@ impl Spec for VscodeSettings {
     let existing =
       state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
     let Some(settings) = self.rendered(v) else { return Vec::new() };
+    let named = paths::named_paths(self, v);
+    paths::check(&named, v);
     match merge(&existing, &settings) {
       Ok(Some(merged)) => {
         for (key, kept) in merge::kept_entries(&existing, &settings) {
