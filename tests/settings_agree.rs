@@ -106,3 +106,96 @@ fn the_plan_names_vscode_go_paths_that_do_not_exist_on_the_host() {
   let (_, plan) = tree.plan(playbook);
   assert!(!plan.contains("does not exist on this host"), "{plan}");
 }
+
+/// The diagnostics of `code` as (message, covered text).
+fn of<'a>(found: &'a [(String, String, String)], code: &str) -> Vec<(&'a str, &'a str)> {
+  found.iter().filter(|(c, _, _)| c == code).map(|(_, m, s)| (m.as_str(), s.as_str())).collect()
+}
+
+#[test]
+fn tools_env_vars_that_contradict_goenv_proxy_or_export_name_both_values_at_the_vscode_value() {
+  let playbook = "proxy [\"https://goproxy.example.com\", direct]\ngoenv {\n  GOFLAGS = \"-mod=mod\"\n}\nexport GOPRIVATE = \"git.example.com\"\nvscode settings {\n  \"go.toolsEnvVars\" = {\n    GOPROXY = \"off\"\n    GOFLAGS = \"-mod=vendor\"\n    GOPRIVATE = \"git.other.com\"\n    CGO_ENABLED = \"0\"\n  }\n  \"go.gopath\" = \"/srv/go\"\n}\ngoenv {\n  name = \"gopath\"\n  GOPATH = \"/home/dev/go\"\n}\n";
+  let (status, found) = check(playbook);
+  assert_eq!(status, 0, "{found:?}");
+  let w512 = of(&found, "W512");
+  assert_eq!(w512.len(), 4, "{found:?}");
+  for (value, other, place) in [
+    ("\"off\"", "GOPROXY=https://goproxy.example.com,direct", "`proxy`"),
+    ("\"-mod=vendor\"", "GOFLAGS=-mod=mod", "`goenv`"),
+    ("\"git.other.com\"", "GOPRIVATE=git.example.com", "`export`"),
+    ("\"/srv/go\"", "GOPATH=/home/dev/go", "`goenv`"),
+  ] {
+    assert!(
+      w512.iter().any(|(m, s)| *s == value && m.contains(other) && m.contains(place)),
+      "{value}: {w512:?}"
+    );
+  }
+  // The same values everywhere: nothing to say.
+  let agreeing = "proxy [\"https://goproxy.example.com\", direct]\nvscode settings {\n  \"go.toolsEnvVars\" = { GOPROXY = \"https://goproxy.example.com,direct\", CGO_ENABLED = \"0\" }\n}\n";
+  assert_eq!(check(agreeing), (0, vec![]));
+}
+
+#[test]
+fn go111module_off_or_auto_is_flagged_wherever_a_consumer_sees_it() {
+  let playbook = "goenv {\n  GO111MODULE = \"auto\"\n}\nexport GO111MODULE = \"off\"\nvscode settings {\n  \"go.toolsEnvVars\" = { GO111MODULE = \"off\" }\n}\n";
+  let (status, found) = check(playbook);
+  assert_eq!(status, 0, "{found:?}");
+  let spans: Vec<&str> = of(&found, "W510").iter().map(|(_, s)| *s).collect();
+  assert_eq!(spans.len(), 3, "{found:?}");
+  assert!(spans.contains(&"\"auto\"") && spans.iter().filter(|s| **s == "\"off\"").count() == 2, "{spans:?}");
+  assert_eq!(check("goenv {\n  GO111MODULE = \"on\"\n}\n"), (0, vec![]));
+}
+
+#[test]
+fn gotoolchain_auto_or_unset_with_goproxy_off_is_flagged_and_local_is_not() {
+  let (_, found) = check("proxy [off]\n");
+  assert_eq!(of(&found, "W511").len(), 1, "unset is auto: {found:?}");
+  let (_, found) = check("proxy [off]\ngoenv {\n  GOTOOLCHAIN = \"go1.24.2+auto\"\n}\n");
+  assert_eq!(of(&found, "W511").iter().map(|(_, s)| *s).collect::<Vec<_>>(), vec!["\"go1.24.2+auto\""]);
+  assert_eq!(check("proxy [off]\ngoenv {\n  GOTOOLCHAIN = \"local\"\n}\n"), (0, vec![]));
+}
+
+#[test]
+fn proxy_variables_hold_together_with_goprivate() {
+  let (_, found) = check("export http_proxy = \"http://proxy:3128\"\n");
+  assert_eq!(of(&found, "W508").len(), 1, "{found:?}");
+  let covered = "goenv {\n  GOPRIVATE = \"git.corp.example/x,*.internal.example\"\n}\nexport HTTPS_PROXY = \"http://proxy:3128\"\nexport NO_PROXY = \".corp.example,internal.example\"\n";
+  assert_eq!(check(covered), (0, vec![]));
+  let missed = covered.replace(".corp.example,", "");
+  let (_, found) = check(&missed);
+  let w509 = of(&found, "W509");
+  assert_eq!(w509.len(), 1, "{found:?}");
+  assert!(w509[0].0.contains("git.corp.example") && !w509[0].0.contains("internal"), "{w509:?}");
+  assert_eq!(w509[0].1, "\"git.corp.example/x,*.internal.example\"");
+}
+
+#[test]
+fn vscode_go_paths_and_tools_are_checked_against_the_declared_toolchain() {
+  let toolchain = "go toolchain \"1.23.4\" {\n  sha256 = \"6924efde5de86fe277676e929dc9917d466efa02fb934197bc2eba35d5680971\"\n}\n";
+  let fits = format!(
+    "{toolchain}go tool \"golang.org/x/tools/gopls@v0.18.1\"\ngo tool \"github.com/go-delve/delve/cmd/dlv@v1.23.1\"\nvscode settings {{\n  \"go.goroot\" = \"/usr/local/go/\"\n  \"go.alternateTools\" = {{ go = \"/usr/local/bin/go\" }}\n}}\n"
+  );
+  assert_eq!(check(&fits), (0, vec![]));
+  let misfits = format!(
+    "{toolchain}go tool \"golang.org/x/tools/gopls@v0.19.0\"\ngo tool \"github.com/go-delve/delve/cmd/dlv@v1.21.0\"\nvscode settings {{\n  \"go.alternateTools\" = {{ go = \"/usr/lib/go-1.19/bin/go\" }}\n}}\n"
+  );
+  let (status, found) = check(&misfits);
+  assert_eq!(status, 0, "{found:?}");
+  let w516: Vec<&str> = of(&found, "W516").iter().map(|(_, s)| *s).collect();
+  assert_eq!(w516.len(), 2, "{found:?}");
+  assert!(w516[0].contains("v0.19.0") && w516[1].contains("v1.21.0"), "the spans are the versions: {w516:?}");
+  assert_eq!(
+    of(&found, "W515").iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+    vec!["\"/usr/lib/go-1.19/bin/go\""]
+  );
+}
+
+#[test]
+fn client_only_and_unknown_go_keys_in_machine_settings_are_flagged() {
+  let playbook = "vscode settings {\n  \"remote.SSH.remotePlatform\" = { dev = \"linux\" }\n  \"terminal.integrated.defaultProfile.linux\" = \"bash\"\n  \"go.formatToool\" = \"gofumpt\"\n  \"go.toolsManagement.autoUpdate\" = false\n  \"gopls\" = { \"ui.semanticTokens\" = true }\n}\n";
+  let (status, found) = check(playbook);
+  assert_eq!(status, 0, "{found:?}");
+  assert_eq!(of(&found, "W513").len(), 2, "{found:?}");
+  let w514 = of(&found, "W514");
+  assert_eq!(w514.iter().map(|(_, s)| *s).collect::<Vec<_>>(), vec!["\"go.formatToool\""], "{found:?}");
+}
