@@ -6,21 +6,21 @@ use crate::test::{Transport, Tree};
 
 const SETTINGS: &str = "/home/dev/.vscode-server/data/Machine/settings.json";
 
-#[test]
-fn templates_in_vscode_settings_are_rendered_before_they_are_written() {
-  let tree = Tree::new(Transport::Local);
-  let playbook = "vars {\n  goproxy = \"https://goproxy.example.com\"\n}\nvscode settings {\n  \"go.toolsEnvVars\" = { GOPROXY = \"{{ goproxy }}\" }\n  \"go.testFlags\" = [\"-run={{ host }}\"]\n}\n";
+crate::converge_test!(templates_in_vscode_settings_are_rendered_before_they_are_written);
+fn templates_in_vscode_settings_are_rendered_before_they_are_written(transport: Transport) {
+  let tree = Tree::new(transport);
+  let playbook = "vars {\n  goproxy = \"https://goproxy.example.com\"\n}\nvscode settings {\n  \"go.toolsEnvVars\" = { GOPROXY = \"{{ goproxy }}\" }\n  \"go.testFlags\" = [\"-run={{ facts.home }}\"]\n}\n";
   tree.apply(playbook);
   let written = String::from_utf8_lossy(&tree.read(SETTINGS)).into_owned();
   let value: serde_json::Value = serde_json::from_str(&written).unwrap_or_else(|e| panic!("{e}: {written}"));
   assert_eq!(value["go.toolsEnvVars"]["GOPROXY"], "https://goproxy.example.com", "{written}");
-  assert_eq!(value["go.testFlags"][0], "-run=localhost", "{written}");
+  assert_eq!(value["go.testFlags"][0], "-run=/home/dev", "{written}");
   assert!(!written.contains("{{"), "{written}");
 }
 
-#[test]
-fn a_declared_object_setting_keeps_the_users_other_entries_and_the_plan_says_so() {
-  let tree = Tree::new(Transport::Local);
+crate::converge_test!(a_declared_object_setting_keeps_the_users_other_entries_and_the_plan_says_so);
+fn a_declared_object_setting_keeps_the_users_other_entries_and_the_plan_says_so(transport: Transport) {
+  let tree = Tree::new(transport);
   let before = "{\n  // mine\n  \"go.toolsEnvVars\": {\n    \"CGO_ENABLED\": \"0\", // no C here\n    \"GOFLAGS\": \"-tags=dev\"\n  },\n  \"editor.tabSize\": 2\n}\n";
   tree.write(SETTINGS, before.as_bytes());
   let playbook = "vscode settings {\n  \"go.toolsEnvVars\" = { GOFLAGS = \"-mod=mod\", GOPRIVATE = \"git.example.com\" }\n}\n";
@@ -88,9 +88,9 @@ fn godebug_is_exported_without_advice_to_move_it_to_the_go_env_file() {
   }
 }
 
-#[test]
-fn the_plan_names_vscode_go_paths_that_do_not_exist_on_the_host() {
-  let tree = Tree::new(Transport::Local);
+crate::converge_test!(the_plan_names_vscode_go_paths_that_do_not_exist_on_the_host);
+fn the_plan_names_vscode_go_paths_that_do_not_exist_on_the_host(transport: Transport) {
+  let tree = Tree::new(transport);
   tree.write("/opt/go/VERSION", b"go1.24.2\n");
   let playbook = "vscode settings {\n  \"go.goroot\" = \"/opt/go\"\n  \"go.gopath\" = \"$HOME/gopath\"\n  \"go.alternateTools\" = { gopls = \"~/go/bin/gopls\" }\n}\n";
   let (status, plan) = tree.plan(playbook);

@@ -17,6 +17,13 @@ use crate::source::Span;
 use std::any::Any;
 use std::sync::Arc;
 
+/// A value as messages show it: at most 80 characters, escaped.
+fn shown(value: &str) -> String {
+  let short: String = value.chars().take(80).collect();
+  let more = if short.len() < value.len() { "..." } else { "" };
+  format!("{}{more}", short.escape_debug())
+}
+
 /// The specs of kind `T` among `resources`.
 fn each<T: 'static>(resources: &[Arc<Resource>]) -> impl Iterator<Item = &T> {
   resources.iter().filter_map(|r| (r.spec.as_ref() as &dyn Any).downcast_ref::<T>())
@@ -138,11 +145,14 @@ fn other_go(v: &mut Validator, key: &str, path: &str, span: Span, version: &str,
   v.error(
     Diagnostic::new(
       Code::SettingOtherGo,
-      format!("`{key}` is `{path}`, not the declared Go {version} in `{prefix}`"),
+      format!("`{key}` is `{}`, not the declared Go {} in `{}`", shown(path), shown(version), shown(prefix)),
     )
     .label(span, "VS Code's Go tools use this Go")
     .label(at, "the declared toolchain")
-    .help(format!("remove `{key}` (VS Code finds the declared Go on PATH), or point it into `{prefix}`")),
+    .help(format!(
+      "remove `{key}` (VS Code finds the declared Go on PATH), or point it into `{}`",
+      shown(prefix)
+    )),
   );
 }
 
@@ -150,16 +160,17 @@ fn other_go(v: &mut Validator, key: &str, path: &str, span: Span, version: &str,
 /// declared Go setting: the tools VS Code runs and the shells would differ.
 fn contradiction(v: &mut Validator, go: &[Declared], name: &str, value: &str, span: Span, place: &str) {
   let Some(other) = go.iter().find(|d| d.name == name && d.value != value) else { return };
+  let (value, other_value) = (shown(value), shown(&other.value));
   v.error(
     Diagnostic::new(
       Code::SettingContradicts,
       format!(
-        "{place} sets {name}={value} for the tools VS Code runs, but `{}` declares {name}={}",
-        other.place, other.value
+        "{place} sets {name}={value} for the tools VS Code runs, but `{}` declares {name}={other_value}",
+        other.place
       ),
     )
     .label(span, format!("{name}={value} in {place}"))
-    .label(other.span, format!("{name}={} in `{}`", other.value, other.place))
+    .label(other.span, format!("{name}={other_value} in `{}`", other.place))
     .help(format!(
       "remove {name} from {place}: the VS Code server reads the go env file and the login environment; or make both values the same"
     )),
@@ -213,7 +224,7 @@ fn proxy_variables(go: &[Declared], exported: &[Declared], v: &mut Validator) {
     format!(
       "{} reaches {} through `{}`: NO_PROXY does not name {}",
       private.name,
-      missed.join(", "),
+      shown(&missed.join(", ")),
       proxy.name,
       if missed.len() == 1 { "it" } else { "them" }
     ),
@@ -225,7 +236,7 @@ fn proxy_variables(go: &[Declared], exported: &[Declared], v: &mut Validator) {
   }
   v.error(d.help(format!(
     "add {} to an exported NO_PROXY, so the private hosts are reached without the proxy",
-    missed.join(",")
+    shown(&missed.join(","))
   )));
 }
 
@@ -250,7 +261,7 @@ fn toolchain_download(go: &[Declared], v: &mut Validator) {
     return;
   }
   let (what, span) = match setting {
-    Some(d) => (format!("`GOTOOLCHAIN={}`", d.value), d.span),
+    Some(d) => (format!("`GOTOOLCHAIN={}`", shown(&d.value)), d.span),
     None => ("GOTOOLCHAIN, unset, is `auto`: it".to_owned(), off.span),
   };
   let mut d = Diagnostic::new(

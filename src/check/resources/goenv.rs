@@ -248,6 +248,7 @@ impl Spec for GoEnv {
         );
       }
       if name.value == "GOOS" || name.value == "GOARCH" {
+        let rendered: String = rendered.chars().take(40).collect::<String>().escape_debug().to_string();
         v.error(
           Diagnostic::new(
             Code::GoTargetInGoEnv,
