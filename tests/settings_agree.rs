@@ -199,3 +199,24 @@ fn client_only_and_unknown_go_keys_in_machine_settings_are_flagged() {
   let w514 = of(&found, "W514");
   assert_eq!(w514.iter().map(|(_, s)| *s).collect::<Vec<_>>(), vec!["\"go.formatToool\""], "{found:?}");
 }
+
+#[test]
+fn goos_and_goarch_get_one_piece_of_advice_wherever_they_are_declared() {
+  // An export of GOOS is no better than the go env file: both cross-compile
+  // every build where they are read. W500 ("use goenv") would send the user
+  // to W505 ("not in goenv") and back.
+  for playbook in ["export GOARCH = \"arm64\"\n", "goenv {\n  GOARCH = \"arm64\"\n}\n"] {
+    let (status, found) = check(playbook);
+    assert_eq!((status, codes(&found)), (0, vec!["W505"]), "{playbook}: {found:?}");
+    assert_eq!(found[0].2, "\"arm64\"", "the span is the value");
+  }
+}
+
+#[test]
+fn a_goproxy_of_direct_alone_is_flagged_in_goenv_as_in_proxy() {
+  for playbook in ["proxy [direct]\n", "proxy \"direct\"\n", "goenv {\n  GOPROXY = \"direct\"\n}\n"] {
+    let (status, found) = check(playbook);
+    assert_eq!((status, codes(&found)), (0, vec!["W507"]), "{playbook}: {found:?}");
+  }
+  assert_eq!(check("proxy [\"https://proxy.golang.org\", direct]\n"), (0, vec![]));
+}

@@ -248,18 +248,10 @@ impl Spec for GoEnv {
         );
       }
       if name.value == "GOOS" || name.value == "GOARCH" {
-        let rendered: String = rendered.chars().take(40).collect::<String>().escape_debug().to_string();
-        v.error(
-          Diagnostic::new(
-            Code::GoTargetInGoEnv,
-            format!("`{}={rendered}` in the go env file cross-compiles every build on the host", name.value),
-          )
-          .label(value.span, "applies to every `go build` and `go install`")
-          .help(format!(
-            "binaries installed with `go install` stop running on the host; set `{}` for one command instead: `{}={rendered} go build`",
-            name.value, name.value
-          )),
-        );
+        cross_compiles(v, &name.value, &rendered, value.span, "the go env file");
+      }
+      if name.value == "GOPROXY" && rendered == "direct" {
+        super::proxy::direct_only(v, value.span);
       }
       if (name.value == "GONOPROXY" || name.value == "GOPRIVATE")
         && rendered.split(',').any(|p| p.trim() == "*")
@@ -308,5 +300,21 @@ pub fn gopath_mode(v: &mut Validator, value: &str, span: crate::source::Span, pl
     Diagnostic::new(Code::GopathMode, format!("`GO111MODULE={value}` in {place} {what}"))
       .label(span, "GOPATH mode")
       .help("modules are on by default since go 1.16: remove the setting, or write `on`"),
+  );
+}
+
+/// Warns that `GOOS` or `GOARCH`, read from `place` by every go process that
+/// sees it, cross-compiles every build and `go install` on the host.
+pub fn cross_compiles(v: &mut Validator, name: &str, value: &str, span: crate::source::Span, place: &str) {
+  let value: String = value.chars().take(40).collect::<String>().escape_debug().to_string();
+  v.error(
+    Diagnostic::new(
+      Code::GoTargetInGoEnv,
+      format!("`{name}={value}` in {place} cross-compiles every build on the host"),
+    )
+    .label(span, "applies to every `go build` and `go install`")
+    .help(format!(
+      "binaries installed with `go install` stop running on the host; set `{name}` for one command instead: `{name}={value} go build`"
+    )),
   );
 }

@@ -189,16 +189,7 @@ impl Spec for Proxy {
     if let [(only, None)] = self.entries.as_slice()
       && v.text(only).as_deref() == Some("direct")
     {
-      v.error(
-        Diagnostic::new(
-          Code::ProxyDirectOnly,
-          "`direct` alone fetches every module from its origin: no proxy, no cache, every VCS must be reachable",
-        )
-        .label(only.span, "no proxy in the chain")
-        .help(
-          "put a proxy before it (`proxy [\"https://proxy.golang.org\", direct]`); for private modules only, set GOPRIVATE",
-        ),
-      );
+      direct_only(v, only.span);
     }
     let mut terminal: Option<(String, crate::source::Span)> = None;
     let mut warned = false;
@@ -258,4 +249,18 @@ impl Spec for Proxy {
       }
     }
   }
+}
+
+/// Warns that a GOPROXY of `direct` alone uses no proxy at all.
+pub fn direct_only(v: &mut Validator, span: crate::source::Span) {
+  v.error(
+    Diagnostic::new(
+      Code::ProxyDirectOnly,
+      "`direct` alone fetches every module from its origin: no proxy, no cache, every VCS must be reachable",
+    )
+    .label(span, "no proxy in the chain")
+    .help(
+      "put a proxy before it (`proxy [\"https://proxy.golang.org\", direct]`); for private modules only, set GOPRIVATE",
+    ),
+  );
 }

@@ -113,7 +113,10 @@ impl Kind for ExportKind {
         // Only what `go env -w` can write has a better place than an export:
         // GODEBUG and GOENV are read from the process environment only, and
         // computed or read-only names (GOROOT, GOVERSION) refuse `go env -w`.
+        // GOOS and GOARCH belong in neither (W505, when the value is known).
         if crate::go::env::is_go_variable(&name.value)
+          && name.value != "GOOS"
+          && name.value != "GOARCH"
           && matches!(
             crate::go::env::check_write(&name.value, ""),
             Ok(()) | Err(crate::go::env::GoEnvError::InvalidValue { .. })

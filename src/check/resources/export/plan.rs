@@ -300,10 +300,20 @@ impl Spec for Export {
     let (rendered, _) = self.read_values(v);
     match &self.action {
       Action::Set(value) => {
-        if self.name.value == "GO111MODULE"
-          && let Some(Some(rendered)) = rendered.first()
-        {
-          crate::check::resources::goenv::gopath_mode(v, rendered, value.span, "the shell files");
+        if let Some(Some(rendered)) = rendered.first() {
+          match self.name.value.as_str() {
+            "GO111MODULE" => {
+              crate::check::resources::goenv::gopath_mode(v, rendered, value.span, "the shell files")
+            }
+            "GOOS" | "GOARCH" => crate::check::resources::goenv::cross_compiles(
+              v,
+              &self.name.value,
+              rendered,
+              value.span,
+              "the shell files",
+            ),
+            _ => {}
+          }
         }
       }
       Action::Prepend(entries) | Action::Append(entries) => {
