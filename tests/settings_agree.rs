@@ -173,11 +173,11 @@ fn proxy_variables_hold_together_with_goprivate() {
 fn vscode_go_paths_and_tools_are_checked_against_the_declared_toolchain() {
   let toolchain = "go toolchain \"1.23.4\" {\n  sha256 = \"6924efde5de86fe277676e929dc9917d466efa02fb934197bc2eba35d5680971\"\n}\n";
   let fits = format!(
-    "{toolchain}go tool \"golang.org/x/tools/gopls@v0.18.1\"\ngo tool \"github.com/go-delve/delve/cmd/dlv@v1.23.1\"\nvscode settings {{\n  \"go.goroot\" = \"/usr/local/go/\"\n  \"go.alternateTools\" = {{ go = \"/usr/local/bin/go\" }}\n}}\n"
+    "{toolchain}go tool \"golang.org/x/tools/gopls@v0.18.1\"\ngo tool \"github.com/go-delve/delve/cmd/dlv@v1.23.1\"\nvscode settings {{\n  \"go.goroot\" = \"/usr/local/go/\"\n  \"go.alternateTools\" = {{ go = \"/usr/local/bin/go\" }}\n  \"go.toolsManagement.go\" = \"/usr/local/go/bin/go\"\n}}\n"
   );
   assert_eq!(check(&fits), (0, vec![]));
   let misfits = format!(
-    "{toolchain}go tool \"golang.org/x/tools/gopls@v0.19.0\"\ngo tool \"github.com/go-delve/delve/cmd/dlv@v1.21.0\"\nvscode settings {{\n  \"go.alternateTools\" = {{ go = \"/usr/lib/go-1.19/bin/go\" }}\n}}\n"
+    "{toolchain}go tool \"golang.org/x/tools/gopls@v0.19.0\"\ngo tool \"github.com/go-delve/delve/cmd/dlv@v1.21.0\"\nvscode settings {{\n  \"go.alternateTools\" = {{ go = \"/usr/lib/go-1.19/bin/go\" }}\n  \"go.toolsManagement.go\" = \"/opt/go/bin/go\"\n}}\n"
   );
   let (status, found) = check(&misfits);
   assert_eq!(status, 0, "{found:?}");
@@ -186,7 +186,7 @@ fn vscode_go_paths_and_tools_are_checked_against_the_declared_toolchain() {
   assert!(w516[0].contains("v0.19.0") && w516[1].contains("v1.21.0"), "the spans are the versions: {w516:?}");
   assert_eq!(
     of(&found, "W515").iter().map(|(_, s)| *s).collect::<Vec<_>>(),
-    vec!["\"/usr/lib/go-1.19/bin/go\""]
+    vec!["\"/usr/lib/go-1.19/bin/go\"", "\"/opt/go/bin/go\""]
   );
 }
 

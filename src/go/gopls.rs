@@ -205,6 +205,17 @@ mod tests {
     assert_eq!(gopls_supports("v0.16.0", "tip"), Fit::Unknown);
   }
 
+  proptest::proptest! {
+    /// Versions read from a host or a playbook, whatever they hold, are
+    /// judged without a panic.
+    #[test]
+    fn any_versions_are_judged(tool in "\\PC*", go in "\\PC*") {
+      let _ = gopls_supports(&tool, &go);
+      let _ = dlv_supports(&tool, &go);
+      let _ = gopls_supports(&format!("v0.{tool}"), &format!("1.{go}"));
+    }
+  }
+
   #[test]
   fn dlv_range_follows_compat_go() {
     assert_eq!(dlv_supports("v1.23.1", "1.22.3"), Fit::Fits);

@@ -129,6 +129,14 @@ fn vscode_settings(resources: &[Arc<Resource>], go: &[Declared], v: &mut Validat
     {
       other_go(v, "go.goroot", &rendered, goroot.written.span, version, *version_span, prefix);
     }
+    if let Some(tools_go) = settings.settings.get("go.toolsManagement.go")
+      && let Some(rendered) = render_text(&tools_go.written, v)
+      && !rendered.is_empty()
+      && rendered != format!("{prefix}/bin/go")
+      && link.as_deref() != Some(rendered.as_str())
+    {
+      other_go(v, "go.toolsManagement.go", &rendered, tools_go.written.span, version, *version_span, prefix);
+    }
     if let Some(tools) = settings.settings.get("go.alternateTools")
       && let Some((_, go_path)) = tools.entries().into_iter().find(|(k, _)| *k == "go")
       && let Some(rendered) = render_text(go_path, v)
@@ -305,6 +313,14 @@ fn tool_releases(resources: &[Arc<Resource>], v: &mut Validator) {
 #[cfg(test)]
 mod tests {
   use super::covered;
+
+  proptest::proptest! {
+    /// Any text as a GOPRIVATE host and NO_PROXY entry is judged without a panic.
+    #[test]
+    fn any_host_and_entry_are_judged(host in "\\PC*", entry in "\\PC*") {
+      let _ = covered(&host, &[entry.as_str()]);
+    }
+  }
 
   #[test]
   fn no_proxy_covers_hosts_and_their_domains() {
