@@ -107,6 +107,26 @@ fn cmp_go(a: (u64, u64, u64), b: &str) -> Ordering {
   go_release(b).map_or(Ordering::Equal, |b| a.cmp(&b))
 }
 
+/// The gopls release lines that fit Go `go_v`: of those that support it and
+/// build with it, the newest ones, those with the same oldest supported Go.
+fn gopls_fitting(go_v: (u64, u64, u64), go: &str) -> String {
+  let fitting: Vec<&Gopls> =
+    GOPLS.iter().filter(|r| r.oldest_go <= go_v.1 && cmp_go(go_v, r.build_go) != Ordering::Less).collect();
+  let Some(newest) = fitting.iter().map(|r| r.oldest_go).max() else {
+    return format!("no gopls release in converge's table fits Go {go}");
+  };
+  let lines: Vec<String> = fitting
+    .iter()
+    .filter(|r| r.oldest_go == newest)
+    .map(|r| format!("v{}.{}.x", r.release.0, r.release.1))
+    .collect();
+  match lines.as_slice() {
+    [one] => format!("gopls {one} fits Go {go}"),
+    [first, .., last] => format!("gopls {first} to {last} fit Go {go}"),
+    [] => format!("no gopls release in converge's table fits Go {go}"),
+  }
+}
+
 /// Whether gopls `gopls` (a module version, `v0.16.2`) supports the `go`
 /// command of Go `go` (`1.22.3` or `go1.22.3`) without warnings, and whether
 /// that Go can build it without downloading another toolchain.
@@ -117,29 +137,17 @@ pub fn gopls_supports(gopls: &str, go: &str) -> Fit {
     return Fit::Unknown;
   }
   if go_v.1 < row.oldest_go {
-    let last = GOPLS.iter().rev().find(|r| r.oldest_go <= go_v.1).map(|r| r.release);
-    let fits = match last {
-      Some((a, b)) => format!("gopls v{a}.{b}.x or older supports Go 1.{}", go_v.1),
-      None => format!("no gopls release in converge's table supports Go 1.{}", go_v.1),
-    };
     return Fit::Misfit(format!(
-      "gopls {gopls} supports the go command of Go 1.{} and newer, not Go {go}; {fits}",
-      row.oldest_go
+      "gopls {gopls} supports the go command of Go 1.{} and newer, not Go {go}; {}",
+      row.oldest_go,
+      gopls_fitting(go_v, go)
     ));
   }
   if cmp_go(go_v, row.build_go) == Ordering::Less {
-    let newest = GOPLS
-      .iter()
-      .rev()
-      .find(|r| r.oldest_go <= go_v.1 && cmp_go(go_v, r.build_go) != Ordering::Less)
-      .map(|r| r.release);
-    let range = match newest {
-      Some((a, b)) => format!("gopls v{a}.{b}.x is the newest release line that fits Go {go}"),
-      None => format!("no gopls release in converge's table fits Go {go}"),
-    };
     return Fit::Misfit(format!(
-      "gopls {gopls} needs Go {} or newer to build, and Go {go} is declared; {range}",
-      row.build_go
+      "gopls {gopls} needs Go {} or newer to build, not Go {go}; {}",
+      row.build_go,
+      gopls_fitting(go_v, go)
     ));
   }
   Fit::Fits
@@ -189,13 +197,13 @@ mod tests {
   fn gopls_too_new_to_build_with_the_declared_go_names_the_releases_that_fit() {
     let Fit::Misfit(why) = gopls_supports("v0.21.0", "1.23.4") else { panic!("fits") };
     assert!(why.contains("needs Go 1.25"), "{why}");
-    assert!(why.contains("v0.18.x is the newest"), "{why}");
+    assert!(why.contains("gopls v0.16.x to v0.18.x fit Go 1.23.4"), "{why}");
   }
 
   #[test]
   fn gopls_too_new_for_an_old_go_command() {
     let Fit::Misfit(why) = gopls_supports("v0.17.0", "1.20.14") else { panic!("fits") };
-    assert!(why.contains("v0.15.x or older"), "{why}");
+    assert!(why.contains("gopls v0.15.x fits Go 1.20.14"), "{why}");
   }
 
   #[test]
