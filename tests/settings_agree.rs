@@ -220,3 +220,16 @@ fn a_goproxy_of_direct_alone_is_flagged_in_goenv_as_in_proxy() {
   }
   assert_eq!(check("proxy [\"https://proxy.golang.org\", direct]\n"), (0, vec![]));
 }
+
+#[test]
+fn hostile_vscode_go_paths_are_not_asked_of_the_host_and_the_plan_goes_on() {
+  let tree = Tree::new(Transport::Local);
+  let long = "/x".repeat(3000);
+  let playbook = format!(
+    "vscode settings {{\n  \"go.goroot\" = \"/opt/go\\u{{0}}/evil\"\n  \"go.gopath\" = \"/a\\nb:{long}\"\n  \"go.alternateTools\" = {{ gopls = \"$(touch /tmp/cv-pwned)\", dlv = \"/opt/dlv\" }}\n}}\n"
+  );
+  let (status, plan) = tree.plan(&playbook);
+  assert_eq!(status, 2, "{plan}");
+  assert!(plan.contains("`go.alternateTools.dlv` names `/opt/dlv`, which does not exist"), "{plan}");
+  assert!(!plan.contains("go.goroot` names") && !plan.contains("go.gopath` names"), "{plan}");
+}

@@ -17,8 +17,13 @@ pub(super) struct NamedPath {
 }
 
 /// `$HOME/x` and `${HOME}/x` as `~/x`; other paths that are not absolute
-/// (VS Code's `${env:...}`, relative names looked up on PATH) are left out.
+/// (VS Code's `${env:...}`, relative names looked up on PATH) are left out,
+/// and so are those no file can have (control characters, longer than
+/// PATH_MAX), which are not asked of the host.
 fn host_path(path: &str) -> Option<String> {
+  if path.len() > 4096 || path.chars().any(char::is_control) {
+    return None;
+  }
   for prefix in ["$HOME/", "${HOME}/"] {
     if let Some(rest) = path.strip_prefix(prefix) {
       return Some(format!("~/{rest}"));
