@@ -77,14 +77,14 @@ async def test_diagnostics_on_open_match_converge_check_codes_ranges_and_help(wo
 
 
 async def test_diagnostics_follow_unsaved_changes_and_clear_when_fixed(workspace: Workspace):
-    first = await workspace.open("site.goenv", 'proxy [direct]\n')
+    first = await workspace.open("site.goenv", 'proxy ["https://proxy.golang.org", direct]\n')
     assert first == []
-    broken = await workspace.change("site.goenv", "proxy [direct]\nsysctl \"inotify\" = 1\n")
+    broken = await workspace.change("site.goenv", 'proxy ["https://proxy.golang.org", direct]\n' "sysctl \"inotify\" = 1\n")
     assert [d.code for d in broken] == ["E409"]
     assert span(broken[0]) == (1, 7, 1, 16)
     # The file on disk was never changed: the buffer is what is checked.
-    assert (workspace.root / "site.goenv").read_text() == "proxy [direct]\n"
-    fixed = await workspace.change("site.goenv", "proxy [direct]\nsysctl \"fs.file-max\" = 1\n")
+    assert (workspace.root / "site.goenv").read_text() == 'proxy ["https://proxy.golang.org", direct]\n'
+    fixed = await workspace.change("site.goenv", 'proxy ["https://proxy.golang.org", direct]\n' "sysctl \"fs.file-max\" = 1\n")
     assert fixed == []
 
 
