@@ -26,6 +26,7 @@ mod safety_outputs;
 mod safety_ssh;
 mod safety_toolchain;
 mod safety_values;
+mod settings_agree;
 mod ssh_config;
 mod test;
 mod verify;

@@ -55,7 +55,7 @@ pub struct KindDoc {
 }
 
 /// The typed input of one resource.
-pub trait Spec: std::fmt::Debug + Send + Sync {
+pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
   /// The implicit name of the resource, used by `after` when no `name` is given:
   /// `go toolchain`, `sysctl fs.inotify.max_user_watches`.
   fn id(&self) -> String;

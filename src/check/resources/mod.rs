@@ -1,6 +1,7 @@
 //! The resource kinds, one file each. See [`crate::check::resource`] for the traits
 //! and the registry.
 
+pub mod agree;
 pub mod assert;
 pub mod command;
 pub mod export;
