@@ -4,7 +4,7 @@
 //! true }`, and `enforce --verify` in the report and the metrics.
 
 use crate::fleet::Fleet;
-use crate::verify::{failures, go_root, playbooks};
+use crate::verify::{failures, go_root, old_go_root, playbooks};
 use serde_json::Value;
 use std::path::Path;
 
@@ -366,4 +366,54 @@ fn probe_requests_each_goproxy_entry_from_the_host_through_its_proxy_variables()
   let text =
     String::from_utf8_lossy(&fleet.command(&playbook, &["verify"], &["--probe"]).stdout).into_owned();
   assert!(text.contains(&format!("GOPROXY {good} answers")) && text.contains("(HTTP 200 in "), "{text}");
+}
+
+/// gopls built by an older Go than the one first on PATH (the toolchain was
+/// upgraded, the tools were not rebuilt) misreads the newer standard library:
+/// verify names the Go that built it.
+#[test]
+fn a_gopls_built_by_another_go_than_the_one_first_on_path_is_flagged() {
+  let fleet = Fleet::start_with(1, &[(go_root(), "/usr/local/go"), (old_go_root(), "/opt/go1.22")]);
+  gopls_proxy(&fleet, "h01");
+  let build = "GOTOOLCHAIN=local GOPROXY=file:///opt/proxy GONOSUMDB=example.com GOFLAGS=-mod=mod \
+               /opt/go1.22/bin/go install example.com/gopls@v1.0.0 && echo ok";
+  assert_eq!(fleet.ssh("h01", "dev-bash", build).trim(), "ok");
+  let playbook = format!(
+    "{}goenv {{\n  GOPROXY = \"file:///opt/proxy\"\n  GONOSUMDB = \"example.com\"\n  GOTOOLCHAIN = \"local\"\n}}\n\
+     path prepend [\"/usr/local/go/bin\", \"$HOME/go/bin\"]\ngo tool \"example.com/gopls\" \"v1.0.0\"\n",
+    playbooks(&fleet, &[])
+  );
+  // Converged: PATH holds $HOME/go/bin, and gopls v1.0.0 is already there.
+  let out = fleet.converge(&playbook, &[]);
+  assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+  let (code, doc) = verify_with(&fleet, &playbook, &[]);
+  assert_eq!(code, 1, "{doc}");
+  let built: Vec<(String, String)> = failures(&doc, "h01")
+    .into_iter()
+    .filter(|(label, ..)| label == "gopls built by the go on PATH")
+    .map(|(_, consumer, seen, _)| (consumer, seen))
+    .collect();
+  assert!(!built.is_empty(), "{doc}");
+  let old = String::from_utf8_lossy(
+    &std::process::Command::new(old_go_root().join("bin/go"))
+      .args(["env", "GOVERSION"])
+      .output()
+      .unwrap_or_else(|e| panic!("{e}"))
+      .stdout,
+  )
+  .trim()
+  .to_owned();
+  for (consumer, seen) in &built {
+    assert!(seen.contains(&format!("built by {old}")), "{consumer}: {seen}");
+  }
+  // Rebuilt by the Go on PATH, every consumer that finds gopls holds.
+  let rebuild = "GOTOOLCHAIN=local GOPROXY=file:///opt/proxy GONOSUMDB=example.com GOFLAGS=-mod=mod \
+                 /usr/local/go/bin/go install example.com/gopls@v1.0.0 && echo ok";
+  assert_eq!(fleet.ssh("h01", "dev-bash", rebuild).trim(), "ok");
+  let (_, doc) = verify_with(&fleet, &playbook, &[]);
+  let left: Vec<_> = failures(&doc, "h01")
+    .into_iter()
+    .filter(|(label, ..)| label == "gopls built by the go on PATH")
+    .collect();
+  assert!(left.is_empty(), "{left:?}");
 }
