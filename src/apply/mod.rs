@@ -425,12 +425,18 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
     if step.failed() {
       continue;
     }
-    let line = Line::Resource {
-      name: step.name.clone(),
-      kind: step.kind.clone(),
-      source: step.source.clone(),
-      run: f.run.to_owned(),
-      at: f.at,
+    // A removed resource leaves the ledger; what a removal kept (drift) stays.
+    let line = if step.removal && step.owns.is_empty() {
+      Line::Forget { name: step.name.clone(), run: f.run.to_owned(), at: f.at }
+    } else {
+      Line::Resource {
+        name: step.name.clone(),
+        kind: step.kind.clone(),
+        source: step.source.clone(),
+        run: f.run.to_owned(),
+        at: f.at,
+        owns: Some(step.owns.clone()),
+      }
     };
     let Ok(json) = serde_json::to_string(&line) else { continue };
     s.line(

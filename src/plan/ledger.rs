@@ -13,6 +13,13 @@
 //! travels with the host and is the only one in pull mode. Per resource a
 //! record holds its kind and a hash of its source text; per file converge reads,
 //! the sha256 of its bytes right after the apply, computed on the host.
+//!
+//! A resource record also lists what the resource wrote ([`Owned`]: a whole
+//! file, a managed block, a key of a settings file, a tool binary), so that a
+//! resource that leaves the playbook can be removed ([`crate::plan::prune`]).
+//! Records written before converge kept that list have none (`owns` absent):
+//! such a resource is never pruned. A pruned resource leaves the ledger by a
+//! [`Line::Forget`].
 
 use crate::plan::change::{Change, FileState, HostState};
 use serde::{Deserialize, Serialize};
@@ -50,8 +57,19 @@ impl Label {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "lowercase")]
 pub enum Line {
-  /// A resource converged by the run `run`.
-  Resource { name: String, kind: String, source: String, run: String, at: u64 },
+  /// A resource converged by the run `run`, and what it wrote (`None` in
+  /// records of a converge that did not keep it).
+  Resource {
+    name: String,
+    kind: String,
+    source: String,
+    run: String,
+    at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owns: Option<Vec<Owned>>,
+  },
+  /// A resource removed from the host by the run `run` (it left the playbook).
+  Forget { name: String, run: String, at: u64 },
   /// A file's sha256 (`absent`, `unreadable`) right after the run `run`.
   Path { path: String, sha256: String, run: String, at: u64 },
 }
@@ -64,6 +82,104 @@ pub struct Record {
   pub source: String,
   pub run: String,
   pub at: u64,
+  /// What it wrote; `None` when the record does not say.
+  pub owns: Option<Vec<Owned>>,
+}
+
+/// The format of a settings file converge sets keys in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyFile {
+  /// The go env file (`KEY=value` lines, as `go env -w` writes them).
+  GoEnv,
+  /// A sysctl.d file (`key = value` lines).
+  Sysctl,
+  /// A VS Code settings file (JSON with comments).
+  Vscode,
+}
+
+/// One thing a resource wrote on a host, as the ledger records it. Paths are
+/// expanded (absolute, below `--root` when converging a tree).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "lowercase")]
+pub enum Owned {
+  /// A whole file (`file`, `template`), with its sha256 right after the apply.
+  /// `created`: the file was absent before converge first wrote it.
+  File {
+    path: String,
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    created: bool,
+  },
+  /// A managed block: the file, the comment leader of its markers, its name
+  /// and the sha256 of its lines (markers included). `created`: converge
+  /// created the file, so it is deleted once no block is left in it.
+  Block {
+    path: String,
+    comment: String,
+    name: String,
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    created: bool,
+  },
+  /// A key of a settings file.
+  Key {
+    path: String,
+    file: KeyFile,
+    key: String,
+    #[serde(default)]
+    created: bool,
+  },
+  /// A tool binary `go install` put there.
+  Tool { path: String },
+}
+
+impl Owned {
+  pub fn path(&self) -> &str {
+    match self {
+      Owned::File { path, .. }
+      | Owned::Block { path, .. }
+      | Owned::Key { path, .. }
+      | Owned::Tool { path } => path,
+    }
+  }
+
+  /// The same thing, hashes and flags left out: what two resources may share.
+  pub fn identity(&self) -> Owned {
+    match self {
+      Owned::File { path, .. } => Owned::File { path: path.clone(), sha256: String::new(), created: false },
+      Owned::Block { path, comment, name, .. } => Owned::Block {
+        path: path.clone(),
+        comment: comment.clone(),
+        name: name.clone(),
+        sha256: String::new(),
+        created: false,
+      },
+      Owned::Key { path, file, key, .. } => {
+        Owned::Key { path: path.clone(), file: *file, key: key.clone(), created: false }
+      }
+      Owned::Tool { path } => Owned::Tool { path: path.clone() },
+    }
+  }
+
+  /// Marks it as written into a file converge created.
+  pub fn set_created(&mut self, yes: bool) {
+    if let Owned::File { created, .. } | Owned::Block { created, .. } | Owned::Key { created, .. } = self {
+      *created = yes;
+    }
+  }
+
+  /// Whether the record says converge created its file.
+  pub fn created(&self) -> bool {
+    matches!(
+      self,
+      Owned::File { created: true, .. }
+        | Owned::Block { created: true, .. }
+        | Owned::Key { created: true, .. }
+    )
+  }
 }
 
 /// The folded ledger of one host: the last record of every resource and path.
@@ -85,9 +201,13 @@ impl Ledger {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
       ledger.lines += 1;
       match serde_json::from_str::<Line>(line) {
-        Ok(Line::Resource { name, kind, source, run, at }) => {
+        Ok(Line::Resource { name, kind, source, run, at, owns }) => {
           ledger.folded.insert((0, name.clone()), line.to_owned());
-          ledger.resources.insert(name, Record { kind, source, run, at });
+          ledger.resources.insert(name, Record { kind, source, run, at, owns });
+        }
+        Ok(Line::Forget { name, .. }) => {
+          ledger.folded.remove(&(0, name.clone()));
+          ledger.resources.remove(&name);
         }
         Ok(Line::Path { path, sha256, .. }) => {
           ledger.folded.insert((1, path.clone()), line.to_owned());
@@ -245,6 +365,7 @@ mod tests {
         source: "s1".into(),
         run: "x".into(),
         at: 1,
+        owns: None,
       }),
       serde_json::to_string(&Line::Path {
         path: path.into(),

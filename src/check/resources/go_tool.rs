@@ -167,6 +167,15 @@ impl Spec for GoTool {
     }]
   }
 
+  fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
+    else {
+      return Vec::new();
+    };
+    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    vec![crate::plan::ledger::Owned::Tool { path }]
+  }
+
   fn validate(&self, v: &mut Validator) {
     if let Some(path) = v.text(&self.module)
       && let Err(e) = go::module::check_module_path(&path)

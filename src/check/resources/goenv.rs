@@ -137,6 +137,16 @@ pub fn write_go_env(
     .collect()
 }
 
+/// A key of the go env file, as the ledger records it.
+pub fn go_env_key(path: &str, key: &str) -> crate::plan::ledger::Owned {
+  crate::plan::ledger::Owned::Key {
+    path: path.to_owned(),
+    file: crate::plan::ledger::KeyFile::GoEnv,
+    key: key.to_owned(),
+    created: false,
+  }
+}
+
 /// Why a host has no go env file to write to ([`HostInfo::go_env_path`] is `None`).
 fn no_go_env_file(host: &HostInfo, at: crate::source::Span) -> Diagnostic {
   let (what, label, help) = match &host.go_env_file {
@@ -232,6 +242,11 @@ impl Spec for GoEnv {
     }
     let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
     write_go_env(v, host, state, &vars, at)
+  }
+
+  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Some(path) = host.go_env_path() else { return Vec::new() };
+    self.vars.iter().map(|(name, _)| go_env_key(&path, &name.value)).collect()
   }
 
   fn validate(&self, v: &mut Validator) {

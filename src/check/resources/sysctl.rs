@@ -89,6 +89,27 @@ pub fn set_line(existing: &[u8], key: &str, value: &str) -> Vec<u8> {
   out.into_bytes()
 }
 
+/// The sysctl file without the lines that set `key`; other lines kept byte
+/// for byte.
+pub fn remove_line(existing: &[u8], key: &str) -> Vec<u8> {
+  let mut out = Vec::with_capacity(existing.len());
+  for line in existing.split_inclusive(|b| *b == b'\n') {
+    let l = String::from_utf8_lossy(line);
+    let k = l.trim_start_matches('-').split('=').next().unwrap_or("").trim().replace('/', ".");
+    if !l.trim_start().starts_with(['#', ';']) && l.contains('=') && k == key {
+      continue;
+    }
+    out.extend_from_slice(line);
+  }
+  out
+}
+
+/// Whether a sysctl file holds nothing but the header converge writes into
+/// a file it creates.
+pub fn only_header(data: &[u8]) -> bool {
+  data.is_empty() || data == b"# Managed by converge: keys set by playbooks.\n"
+}
+
 /// Keys that hold one integer, with the range the kernel takes.
 const INTEGER_KEYS: &[(&str, i64, i64)] = &[
   ("fs.inotify.max_user_watches", 1, i32::MAX as i64),
@@ -245,6 +266,17 @@ impl Spec for Sysctl {
       });
     }
     changes
+  }
+
+  fn owns(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Some(key) = v.text(&self.key) else { return Vec::new() };
+    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    vec![crate::plan::ledger::Owned::Key {
+      path: file,
+      file: crate::plan::ledger::KeyFile::Sysctl,
+      key: key.replace('/', "."),
+      created: false,
+    }]
   }
 
   fn validate(&self, v: &mut Validator) {

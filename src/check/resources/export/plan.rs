@@ -294,6 +294,33 @@ impl Spec for Export {
       .collect()
   }
 
+  fn owns(&self, _v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    // Its own block, and the shared ones (the POSIX functions, the hooks that
+    // read the env files) that stay while another export needs them.
+    let marker = self.block_name();
+    let files = match self.scope {
+      Scope::User => USER_FILES.iter().chain(USER_HOOKS).chain(USER_OPTIONAL_HOOKS).collect::<Vec<_>>(),
+      Scope::System => SYSTEM_FILES.iter().chain(SYSTEM_HOOKS).collect(),
+    };
+    let mut owned = Vec::new();
+    for (path, _) in files {
+      let path = host.expand(path);
+      let Some(file) = state.file(&path) else { continue };
+      for name in [marker.as_str(), "functions", "env"] {
+        if block_merge::block(&file.data, "#", name).is_some() {
+          owned.push(crate::plan::ledger::Owned::Block {
+            path: path.clone(),
+            comment: "#".to_owned(),
+            name: name.to_owned(),
+            sha256: String::new(),
+            created: false,
+          });
+        }
+      }
+    }
+    owned
+  }
+
   fn validate(&self, v: &mut Validator) {
     // Values known at check time are refused here; those that need facts are
     // refused when planned.
