@@ -218,14 +218,17 @@ fn removal(
         step.changes.extend(changes);
       }
       Outcome::Gone => {}
-      Outcome::Drift(why) => {
+      Outcome::Forced(changes, why) => {
         drift = true;
-        if force {
-          step.notes.push(format!("{why}: removed (--force-remove)"));
-        } else {
-          step.notes.push(format!("{why}: kept (drift); `--force-remove` removes it"));
-          step.owns.push(owned.clone());
+        step.notes.push(format!("{why}: removed (--force-remove)"));
+        for change in &changes {
+          state.apply(change);
         }
+        step.changes.extend(changes);
+      }
+      Outcome::Drift(why) => {
+        step.notes.push(format!("{why}: kept (drift); `--force-remove` removes it"));
+        step.owns.push(owned.clone());
       }
       Outcome::Kept(why) => step.notes.push(why),
     }
@@ -234,11 +237,8 @@ fn removal(
     }
   }
   step.changes = collapse(std::mem::take(&mut step.changes));
-  // Forced removals over drift carry their changes; other drift is kept.
-  if drift && force {
-    step.label = (!step.changes.is_empty()).then_some(Label::Drift);
-  } else if !step.changes.is_empty() {
-    step.label = Some(Label::Intent);
+  if !step.changes.is_empty() {
+    step.label = Some(if drift { Label::Drift } else { Label::Intent });
   }
   step
 }
@@ -247,8 +247,9 @@ enum Outcome {
   Changes(Vec<Change>),
   /// Already not there.
   Gone,
-  /// Edited since converge wrote it; with `--force-remove` this is never
-  /// returned for what can be removed anyway.
+  /// Edited since converge wrote it, and removed anyway (`--force-remove`).
+  Forced(Vec<Change>, String),
+  /// Edited since converge wrote it: kept.
   Drift(String),
   /// Left on purpose, and why.
   Kept(String),
@@ -273,10 +274,8 @@ fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: bool) -> Out
       let edited = sha256_of(Some(file)) != *sha256;
       let change = Change::Remove { path: path.clone(), before: file.clone(), system };
       if edited {
-        if force {
-          return Outcome::Changes(vec![change]);
-        }
-        return Outcome::Drift(format!("`{path}` was edited since converge wrote it"));
+        let why = format!("`{path}` was edited since converge wrote it");
+        return if force { Outcome::Forced(vec![change], why) } else { Outcome::Drift(why) };
       }
       if !created && !force {
         return Outcome::Kept(format!("`{path}` existed before converge wrote it: kept"));
@@ -291,11 +290,16 @@ fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: bool) -> Out
         }
         return Outcome::Gone;
       }
-      if !sha256.is_empty() && block_hash(Some(file), comment, name) != *sha256 && !force {
-        return Outcome::Drift(format!("the block `{name}` in `{path}` was edited since converge wrote it"));
+      let edited = !sha256.is_empty() && block_hash(Some(file), comment, name) != *sha256;
+      let why = format!("the block `{name}` in `{path}` was edited since converge wrote it");
+      if edited && !force {
+        return Outcome::Drift(why);
       }
       match block_merge::try_merge(&file.data, comment, name, "", Place::Bottom) {
-        Ok(data) => Outcome::Changes(vec![rewrite(path, file, data, *created, system, |d| d.is_empty())]),
+        Ok(data) => {
+          let changes = vec![rewrite(path, file, data, *created, system, |d| d.is_empty())];
+          if edited { Outcome::Forced(changes, why) } else { Outcome::Changes(changes) }
+        }
         Err(e) => Outcome::Kept(format!("`{path}`: {e}: kept")),
       }
     }

@@ -1,0 +1,216 @@
+//! Removal converges too: what leaves a playbook is taken off the hosts by
+//! the ledger's record of what converge wrote, byte for byte, and only that.
+
+use crate::converge_test;
+use crate::test::{NO_CHANGES, Transport, Tree};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Every file below the tree's `dir` (converge's own state left out), by path.
+fn snapshot(tree: &Tree, dir: &str) -> BTreeMap<String, Vec<u8>> {
+  fn walk(base: &Path, at: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(at) else { return };
+    for entry in entries.flatten() {
+      let path = entry.path();
+      let rel = path.strip_prefix(base).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+      if rel.starts_with(".local/state/converge") {
+        continue;
+      }
+      match entry.file_type() {
+        Ok(t) if t.is_dir() => walk(base, &path, out),
+        Ok(_) => {
+          out.insert(rel, std::fs::read(&path).unwrap_or_default());
+        }
+        Err(_) => {}
+      }
+    }
+  }
+  let base = tree.path(dir);
+  let mut out = BTreeMap::new();
+  walk(&base, &base, &mut out);
+  out
+}
+
+/// A home with the user's own lines in the files converge writes blocks into.
+fn seeded(transport: Transport) -> Tree {
+  let tree = Tree::new(transport);
+  tree.write("/home/dev/.bashrc", b"# my bashrc\nalias ll='ls -l'\n");
+  tree.write("/home/dev/.profile", b"# my profile\numask 022\n");
+  tree.write("/home/dev/.config/go/env", b"GOFLAGS=-mod=mod\n");
+  tree.write(
+    "/home/dev/.vscode-server/data/Machine/settings.json",
+    b"{\n  // mine\n  \"editor.tabSize\": 2\n}\n",
+  );
+  tree
+}
+
+/// Applies `playbook` on the tree, then a playbook without it, and checks the
+/// home holds exactly its bytes from before.
+fn add_then_remove(tree: &Tree, what: &str, playbook: &str) {
+  let before = snapshot(tree, "/home/dev");
+  tree.apply(playbook);
+  assert_ne!(snapshot(tree, "/home/dev"), before, "{what}: the apply changed nothing");
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 2, "{what}: the removal is planned:\n{text}");
+  assert!(text.contains("0 to create, 0 to update, ") && !text.contains(" 0 to remove"), "{what}:\n{text}");
+  assert!(text.contains("(intent)"), "{what}: a removal is intent:\n{text}");
+  tree.apply("");
+  let after = snapshot(tree, "/home/dev");
+  for (path, bytes) in &before {
+    assert_eq!(
+      after.get(path).map(|b| String::from_utf8_lossy(b).into_owned()),
+      Some(String::from_utf8_lossy(bytes).into_owned()),
+      "{what}: `{path}` is not as it was"
+    );
+  }
+  let left: Vec<&String> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+  assert!(left.is_empty(), "{what}: files left behind: {left:?}");
+}
+
+converge_test!(every_kind_added_then_removed_leaves_the_bytes_it_found);
+fn every_kind_added_then_removed_leaves_the_bytes_it_found(transport: Transport) {
+  let tree = seeded(transport);
+  for (what, playbook) in [
+    ("export", "export EDITOR = \"vim\"\n"),
+    ("path", "path prepend [\"$HOME/go/bin\"]\n"),
+    ("two exports", "export EDITOR = \"vim\"\nexport PAGER = \"less\"\n"),
+    ("managed block", "managed block \"~/.bashrc\" {\n  content = \"alias gt='go test ./...'\\n\"\n}\n"),
+    ("file", "file \"~/.config/motd\" {\n  content = \"hello\\n\"\n}\n"),
+    ("template", "template \"~/.gitconfig\" {\n  content = \"[user]\\n  name = {{ host }}\\n\"\n}\n"),
+    ("goenv", "goenv {\n  GOPRIVATE = \"git.example.com\"\n}\n"),
+    ("proxy", "proxy [\"https://goproxy.example.com\", direct]\n"),
+    ("vscode", "vscode settings {\n  \"go.useLanguageServer\" = true\n}\n"),
+  ] {
+    add_then_remove(&tree, what, playbook);
+  }
+}
+
+/// Local only: a live `sysctl -w` on the testbed would change this machine's kernel.
+#[test]
+fn a_sysctl_key_leaves_the_file_converge_created() {
+  let tree = Tree::new(Transport::Local);
+  tree.apply("sysctl \"fs.inotify.max_user_watches\" = 524288\n");
+  assert!(tree.path("/etc/sysctl.d/90-converge.conf").exists());
+  let (_, text) = tree.plan("");
+  assert!(text.contains("the live value of `fs.inotify.max_user_watches` is kept"), "{text}");
+  tree.apply("");
+  assert!(!tree.path("/etc/sysctl.d/90-converge.conf").exists(), "the file converge created is gone");
+}
+
+#[test]
+fn a_sysctl_key_leaves_a_file_that_holds_other_keys() {
+  let tree = Tree::new(Transport::Local);
+  tree.write("/etc/sysctl.d/90-converge.conf", b"# kept\nvm.swappiness = 10\n");
+  tree.apply("sysctl \"fs.inotify.max_user_watches\" = 524288\n");
+  tree.apply("");
+  assert_eq!(tree.read("/etc/sysctl.d/90-converge.conf"), b"# kept\nvm.swappiness = 10\n");
+}
+
+converge_test!(a_removed_resource_leaves_the_ones_still_declared_alone);
+fn a_removed_resource_leaves_the_ones_still_declared_alone(transport: Transport) {
+  let tree = seeded(transport);
+  tree.apply("export EDITOR = \"vim\"\nexport PAGER = \"less\"\n");
+  tree.apply("export PAGER = \"less\"\n");
+  let env = String::from_utf8_lossy(&tree.read("/home/dev/.config/converge/env.sh")).into_owned();
+  assert!(!env.contains("EDITOR"), "{env}");
+  assert!(env.contains("export PAGER=\"less\"") && env.contains("BEGIN converge: functions"), "{env}");
+  let bashrc = String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")).into_owned();
+  assert!(bashrc.contains("BEGIN converge: env"), "the hook stays for PAGER:\n{bashrc}");
+  let out = tree.shell(&["bash", "-lc", "echo \"[${EDITOR:-}] [$PAGER]\""], &[]);
+  assert_eq!(out, "[] [less]");
+}
+
+converge_test!(a_hand_edited_file_is_kept_as_drift_unless_force_remove);
+fn a_hand_edited_file_is_kept_as_drift_unless_force_remove(transport: Transport) {
+  let tree = Tree::new(transport);
+  tree.apply("file \"/etc/converge-motd\" {\n  content = \"hello\\n\"\n}\n");
+  tree.write("/etc/converge-motd", b"hello, edited by hand\n");
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 0, "nothing is removed:\n{text}");
+  assert!(text.contains("was edited since converge wrote it: kept (drift)"), "{text}");
+  let out = tree.converge("", &[]);
+  assert_eq!(out.status.code(), Some(0));
+  assert_eq!(tree.read("/etc/converge-motd"), b"hello, edited by hand\n");
+  let out = tree.converge("", &["--force-remove"]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(0), "{text}");
+  assert!(text.contains("- file /etc/converge-motd (drift)"), "{text}");
+  assert!(!tree.path("/etc/converge-motd").exists(), "--force-remove removes it");
+  let (status, text) = tree.plan("");
+  assert!(status == 0 && text.contains(NO_CHANGES), "the ledger forgot it:\n{text}");
+}
+
+converge_test!(a_hand_edited_block_is_kept_as_drift);
+fn a_hand_edited_block_is_kept_as_drift(transport: Transport) {
+  let tree = seeded(transport);
+  tree.apply("managed block \"~/.bashrc\" {\n  content = \"alias gt='go test ./...'\\n\"\n}\n");
+  let edited = String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")).replace("alias gt=", "alias gt2=");
+  tree.write("/home/dev/.bashrc", edited.as_bytes());
+  let (_, text) = tree.plan("");
+  assert!(text.contains("was edited since converge wrote it: kept (drift)"), "{text}");
+  tree.converge("", &[]);
+  assert_eq!(String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")), edited);
+  tree.converge("", &["--force-remove"]);
+  assert_eq!(tree.read("/home/dev/.bashrc"), b"# my bashrc\nalias ll='ls -l'\n");
+}
+
+converge_test!(no_prune_keeps_everything);
+fn no_prune_keeps_everything(transport: Transport) {
+  let tree = seeded(transport);
+  tree.apply("export EDITOR = \"vim\"\nfile \"/etc/converge-motd\" {\n  content = \"hello\\n\"\n}\n");
+  let before = snapshot(&tree, "/home/dev");
+  let out = tree.converge("", &["--no-prune"]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(0), "{text}");
+  assert!(text.contains("not pruned (--no-prune): export EDITOR, file /etc/converge-motd"), "{text}");
+  assert_eq!(snapshot(&tree, "/home/dev"), before);
+  assert_eq!(tree.read("/etc/converge-motd"), b"hello\n");
+  // The ledger still knows them: a run without the flag removes them.
+  tree.apply("");
+  assert!(!tree.path("/etc/converge-motd").exists());
+}
+
+converge_test!(a_host_without_a_ledger_prunes_nothing_and_says_why);
+fn a_host_without_a_ledger_prunes_nothing_and_says_why(transport: Transport) {
+  let tree = seeded(transport);
+  tree.apply("file \"/etc/converge-motd\" {\n  content = \"hello\\n\"\n}\n");
+  std::fs::remove_file(tree.path("/home/dev/.local/state/converge/ledger.jsonl"))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let _ = std::fs::remove_dir_all(tree.dir().join("state"));
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 0, "{text}");
+  assert!(text.contains("nothing is pruned: converge has no ledger of this host"), "{text}");
+  tree.apply("");
+  assert_eq!(tree.read("/etc/converge-motd"), b"hello\n");
+}
+
+converge_test!(json_and_markdown_plans_carry_removals);
+fn json_and_markdown_plans_carry_removals(transport: Transport) {
+  let tree = seeded(transport);
+  tree.apply("export EDITOR = \"vim\"\n");
+  let out = tree.converge("", &["--plan", "--format", "json"]);
+  let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+    .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+  let steps = &json["hosts"][0]["steps"];
+  assert_eq!(steps[0]["name"], "export EDITOR", "{json}");
+  assert_eq!(steps[0]["action"], "remove", "{json}");
+  assert_eq!(steps[0]["label"], "intent", "{json}");
+  assert!(steps[0]["changes"].as_array().is_some_and(|c| !c.is_empty()), "{json}");
+  let out = tree.converge("", &["--plan", "--format", "markdown"]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert!(text.contains("- `export EDITOR`"), "{text}");
+  assert!(text.contains("-export EDITOR=\"vim\""), "{text}");
+}
+
+#[test]
+fn a_saved_plan_removes_what_it_showed() {
+  let tree = Tree::new(Transport::Local);
+  tree.apply("file \"/etc/converge-motd\" {\n  content = \"hello\\n\"\n}\n");
+  let out = tree.converge("", &["--plan", "--out", "plan.json"]);
+  assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+  let saved = std::fs::read_to_string(tree.dir().join("plan.json")).unwrap_or_default();
+  assert!(saved.contains("\"action\": \"remove\"") || saved.contains("\"action\":\"remove\""), "{saved}");
+  let out = tree.run(&["apply", "plan.json"]);
+  assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+  assert!(!tree.path("/etc/converge-motd").exists());
+}
