@@ -214,3 +214,51 @@ fn a_saved_plan_removes_what_it_showed() {
   assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
   assert!(!tree.path("/etc/converge-motd").exists());
 }
+
+/// SSH only: verify runs each shell on a live host.
+#[test]
+fn verify_after_removing_an_export_shows_it_gone_for_every_consumer() {
+  let fleet = crate::fleet::Fleet::start(1);
+  let with = format!("{}export CONVERGE_REMOVED = \"yes\"\n", fleet.inventory());
+  let without = fleet.inventory();
+  let out = fleet.converge(&with, &[]);
+  assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+  let rows = |doc: &serde_json::Value| -> Vec<(String, Vec<String>)> {
+    doc["hosts"][0]["rows"]
+      .as_array()
+      .into_iter()
+      .flatten()
+      .filter(|r| r["label"] == "$CONVERGE_REMOVED")
+      .map(|r| {
+        let states = r["cells"].as_object().into_iter().flatten();
+        (r["pending_change"].to_string(), states.map(|(_, c)| c["state"].to_string()).collect())
+      })
+      .collect()
+  };
+  // Planned but not applied: every consumer still sees it, and a pending change removes it.
+  let out = fleet.command(&without, &["verify"], &["--format", "json"]);
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  let before = rows(&doc);
+  assert_eq!(before.len(), 1, "{doc}");
+  assert_eq!(before[0].0, "true", "{doc}");
+  assert!(before[0].1.iter().any(|s| s == "\"wrong\""), "{doc}");
+  let out = fleet.converge(&without, &["--verify", "--format", "json"]);
+  let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+  assert_eq!(out.status.code(), Some(0), "{doc}");
+  // The apply's own verify checks the removal: no consumer sees the variable.
+  let removed: Vec<&serde_json::Value> = doc["verify"]["hosts"][0]["rows"]
+    .as_array()
+    .into_iter()
+    .flatten()
+    .filter(|r| r["label"] == "$CONVERGE_REMOVED")
+    .collect();
+  assert_eq!(removed.len(), 1, "{doc}");
+  let cells =
+    removed[0]["cells"].as_object().map(|c| c.values().cloned().collect::<Vec<_>>()).unwrap_or_default();
+  assert_eq!(cells.len(), 10, "{doc}");
+  assert!(cells.iter().all(|c| c["state"] == "ok"), "{doc}");
+  for shell in ["bash -lc", "zsh -lc", "sh -lc"] {
+    let seen = fleet.ssh("h01", "dev", &format!("{shell} 'echo \"[${{CONVERGE_REMOVED:-}}]\"'"));
+    assert_eq!(seen.trim(), "[]", "{shell}");
+  }
+}

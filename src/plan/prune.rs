@@ -198,6 +198,9 @@ fn removal(
     );
     return step;
   };
+  if let Some(var) = name.strip_prefix("export ").filter(|_| record.kind == "export") {
+    step.expects.push(crate::plan::expect::Expect::Unset { name: var.to_owned() });
+  }
   if record.kind == "command" {
     step.notes.push("left the playbook; a command is never undone".to_owned());
   }

@@ -32,7 +32,7 @@ impl Expect {
   /// How the expectation is shown in a table row.
   pub fn label(&self) -> String {
     match self {
-      Expect::Env { name, .. } => format!("${name}"),
+      Expect::Env { name, .. } | Expect::Unset { name } => format!("${name}"),
       Expect::PathEntry { dir, before_system: true } => format!("PATH starts with {dir}"),
       Expect::PathEntry { dir, .. } => format!("PATH has {dir}"),
       Expect::GoEnv { name, .. } => format!("go env {name}"),
@@ -45,6 +45,7 @@ impl Expect {
   pub fn wanted(&self) -> String {
     match self {
       Expect::Env { value, .. } | Expect::GoEnv { value, .. } => value.clone(),
+      Expect::Unset { .. } => "(unset)".to_owned(),
       Expect::PathEntry { dir, .. } => dir.clone(),
       Expect::Go { version, paths } => format!("go{version} at {}", paths.join(" or ")),
       Expect::Tool { name, version } => format!("{name} {version}"),
@@ -142,7 +143,7 @@ pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, ti
   let nonce = args[0].clone();
   for (_, _, e) in &expects {
     match e {
-      Expect::Env { name, .. } => args.extend(["env".to_owned(), name.clone()]),
+      Expect::Env { name, .. } | Expect::Unset { name } => args.extend(["env".to_owned(), name.clone()]),
       Expect::GoEnv { name, .. } => args.extend(["goenv".to_owned(), name.clone()]),
       Expect::Tool { name, .. } => args.extend(["tool".to_owned(), name.clone()]),
       Expect::PathEntry { .. } | Expect::Go { .. } => {}
@@ -201,6 +202,10 @@ pub fn judge(expect: &Expect, seen: &Seen) -> Cell {
       Some(Some(v)) if v == value => Cell::Ok,
       Some(Some(v)) => wrong(v.clone()),
       _ => wrong("(unset)".to_owned()),
+    },
+    Expect::Unset { name } => match seen.env.get(name) {
+      Some(Some(v)) => wrong(v.clone()),
+      _ => Cell::Ok,
     },
     Expect::PathEntry { dir, before_system } => {
       let entries: Vec<&str> = seen.path.split(':').collect();
