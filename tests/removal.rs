@@ -262,3 +262,22 @@ fn verify_after_removing_an_export_shows_it_gone_for_every_consumer() {
     assert_eq!(seen.trim(), "[]", "{shell}");
   }
 }
+
+converge_test!(state_absent_takes_out_an_export_and_a_path_entry_converge_never_wrote);
+fn state_absent_takes_out_an_export_and_a_path_entry_converge_never_wrote(transport: Transport) {
+  let tree = Tree::new(transport);
+  tree.write(
+    "/home/dev/.profile",
+    b"# mine\nexport EDITOR=vi\nexport PATH=\"$PATH:/opt/old/bin\"\n[ -d /opt/old/bin ] && echo old\numask 022\n",
+  );
+  tree.write("/home/dev/.bashrc", b"PATH=/opt/old/bin:$PATH\nalias ll='ls -l'\n");
+  tree.apply("export EDITOR { state = \"absent\" }\npath append [\"/opt/old/bin\"] { state = \"absent\" }\n");
+  assert_eq!(
+    String::from_utf8_lossy(&tree.read("/home/dev/.profile")),
+    "# mine\n[ -d /opt/old/bin ] && echo old\numask 022\n"
+  );
+  assert_eq!(String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")), "alias ll='ls -l'\n");
+  assert!(!tree.path("/home/dev/.config/converge/env.sh").exists(), "an absent export writes no file");
+  let out = tree.shell(&["bash", "-lc", "echo \"[${EDITOR:-}] $PATH\""], &[]);
+  assert!(out.starts_with("[] ") && !out.contains("/opt/old/bin"), "{out}");
+}
