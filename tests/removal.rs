@@ -281,3 +281,38 @@ fn state_absent_takes_out_an_export_and_a_path_entry_converge_never_wrote(transp
   let out = tree.shell(&["bash", "-lc", "echo \"[${EDITOR:-}] $PATH\""], &[]);
   assert!(out.starts_with("[] ") && !out.contains("/opt/old/bin"), "{out}");
 }
+
+converge_test!(state_absent_takes_out_a_block_go_settings_and_vscode_keys_converge_never_wrote);
+fn state_absent_takes_out_a_block_go_settings_and_vscode_keys_converge_never_wrote(transport: Transport) {
+  let tree = Tree::new(transport);
+  tree.write(
+    "/home/dev/.bashrc",
+    b"# mine\n# BEGIN converge: old\nalias x=y\n# END converge: old\nalias ll='ls -l'\n",
+  );
+  tree.write("/home/dev/.config/go/env", b"GOFLAGS=-mod=mod\nGOPRIVATE=git.example.com\n");
+  let settings = "/home/dev/.vscode-server/data/Machine/settings.json";
+  tree.write(settings, b"{\n  // mine\n  \"go.useLanguageServer\": true,\n  \"editor.tabSize\": 2\n}\n");
+  tree.apply(
+    "managed block \"~/.bashrc\" {\n  marker = \"old\"\n  state = \"absent\"\n}\n\
+     goenv {\n  state = \"absent\"\n  GOFLAGS = \"\"\n}\n\
+     vscode settings {\n  state = \"absent\"\n  \"go.useLanguageServer\" = true\n}\n",
+  );
+  assert_eq!(String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")), "# mine\nalias ll='ls -l'\n");
+  assert_eq!(String::from_utf8_lossy(&tree.read("/home/dev/.config/go/env")), "GOPRIVATE=git.example.com\n");
+  let text = String::from_utf8_lossy(&tree.read(settings)).into_owned();
+  assert!(
+    !text.contains("useLanguageServer") && text.contains("// mine") && text.contains("\"editor.tabSize\": 2"),
+    "{text}"
+  );
+}
+
+#[test]
+fn state_absent_takes_a_sysctl_key_out_of_its_file() {
+  let tree = Tree::new(Transport::Local);
+  tree.write(
+    "/etc/sysctl.d/90-converge.conf",
+    b"# kept\nvm.swappiness = 10\nfs.inotify.max_user_watches = 1\n",
+  );
+  tree.apply("sysctl \"fs.inotify.max_user_watches\" { state = \"absent\" }\n");
+  assert_eq!(tree.read("/etc/sysctl.d/90-converge.conf"), b"# kept\nvm.swappiness = 10\n");
+}

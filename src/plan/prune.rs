@@ -266,12 +266,7 @@ fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: bool) -> Out
   }
   let system = info.is_system(path);
   match owned {
-    Owned::Tool { path } => Outcome::Changes(vec![Change::Run {
-      summary: format!("remove {path}"),
-      script: crate::host::shell::sh!("rm -f -- \"$CONVERGE_ROOT\"{}", path.as_str()).into(),
-      system,
-      payload: None,
-    }]),
+    Owned::Tool { path } => Outcome::Changes(vec![remove_binary(path, system)]),
     Owned::File { path, sha256, created } => {
       let Some(file) = state.file(path) else { return Outcome::Gone };
       let edited = sha256_of(Some(file)) != *sha256;
@@ -374,6 +369,16 @@ fn collapse(changes: Vec<Change>) -> Vec<Change> {
   out
 }
 
+/// The change that deletes a tool binary (`path` expanded, below `--root`).
+pub(crate) fn remove_binary(path: &str, system: bool) -> Change {
+  Change::Run {
+    summary: format!("remove {path}"),
+    script: crate::host::shell::sh!("rm -f -- \"$CONVERGE_ROOT\"{}", path).into(),
+    system,
+    payload: None,
+  }
+}
+
 /// The change that leaves `data` in `path`, or removes the file when converge
 /// created it and nothing of anyone's is left in it.
 fn rewrite(
@@ -393,6 +398,17 @@ fn rewrite(
     after: FileState { data, mode: file.mode, owner: file.owner.clone() },
     system,
   }
+}
+
+/// The change that takes `names` out of the host's go env file (`goenv`
+/// with `state = "absent"`), every other byte kept.
+pub(crate) fn unset_go_env(host: &HostInfo, state: &HostState, names: &[&str]) -> Vec<Change> {
+  let Some(path) = host.go_env_path() else { return Vec::new() };
+  let Some(file) = state.file(&path) else { return Vec::new() };
+  let data = names.iter().fold(file.data.clone(), |data, name| remove_go_env_key(&data, name));
+  crate::plan::change::write_if_changed(state, &path, data, None, None, host.is_system(&path))
+    .into_iter()
+    .collect()
 }
 
 /// The go env file without the lines that set `key` (as `go env -u`), every

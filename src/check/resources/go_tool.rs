@@ -22,12 +22,14 @@ pub struct GoTool {
   pub binary: Option<Text>,
   /// Where the binary goes: GOBIN, `~/go/bin` by default.
   pub bin_dir: Option<Text>,
+  /// `state = "absent"`: the binary is deleted.
+  pub absent: bool,
 }
 
 pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["binary", "bin_dir"];
+const ATTRIBUTES: &[&str] = &["binary", "bin_dir", "state"];
 
 impl Kind for GoToolKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -76,7 +78,8 @@ impl Kind for GoToolKind {
         );
       }
     }
-    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir") }))
+    let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
+    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir"), absent }))
   }
 }
 
@@ -84,6 +87,21 @@ impl GoTool {
   /// The installed binary's name: `gopls` for `golang.org/x/tools/gopls`.
   pub fn binary_name(&self) -> &str {
     go::module::binary_name(&self.module.value)
+  }
+}
+
+impl GoTool {
+  /// `state = "absent"`: the binary is deleted when it is there.
+  fn plan_absent(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
+    else {
+      return Vec::new();
+    };
+    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    if state.tools.get(&path).is_none_or(Option::is_none) {
+      return Vec::new();
+    }
+    vec![crate::plan::prune::remove_binary(&path, host.is_system(&path))]
   }
 }
 
@@ -106,12 +124,12 @@ impl Spec for GoTool {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
     let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
     // A prebuilt binary is compared by its bytes, a built one by its build info.
-    if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
+    if self.binary.is_some() && !self.absent { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
   }
 
   fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
     // A prebuilt binary carries no build info to compare; its bytes are the check.
-    if self.binary.is_some() {
+    if self.binary.is_some() || self.absent {
       return Vec::new();
     }
     v.text(&self.version)
@@ -121,6 +139,9 @@ impl Spec for GoTool {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(v, host, state);
+    }
     let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
       return Vec::new();
     };
@@ -168,6 +189,9 @@ impl Spec for GoTool {
   }
 
   fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
     let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
     else {
       return Vec::new();

@@ -34,7 +34,7 @@ pub struct ManagedBlock {
 }
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["content", "marker", "comment", "position", "mode", "owner", "group"];
+const ATTRIBUTES: &[&str] = &["content", "marker", "comment", "position", "state", "mode", "owner", "group"];
 
 impl Kind for ManagedBlockKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -50,7 +50,10 @@ impl Kind for ManagedBlockKind {
     r.finish(cx)?;
     r.no_value(cx)?;
     let options = r.options(cx, ATTRIBUTES);
+    let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
     let content = match options.text(cx, "content") {
+      // An absent block is a block with no lines.
+      _ if absent => Text::new(String::new(), r.stmt().head_span()),
       Some(c) => c,
       None => {
         if !options.has("content") {

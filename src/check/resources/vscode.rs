@@ -19,11 +19,13 @@ pub struct VscodeSettings {
   pub settings: IndexMap<String, (serde_json::Value, Text)>,
   /// Use `~/.vscode-server-insiders`.
   pub insiders: bool,
+  /// `state = "absent"`: the settings' keys leave the file.
+  pub absent: bool,
 }
 
 /// Plain words that are options of the statement, not settings, besides
 /// `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["insiders"];
+const ATTRIBUTES: &[&str] = &["insiders", "state"];
 
 impl Kind for VscodeSettingsKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -47,6 +49,7 @@ impl Kind for VscodeSettingsKind {
     };
     let mut settings = IndexMap::new();
     let mut insiders = false;
+    let mut absent = false;
     for stmt in &block.stmts {
       let Some((key, span, value)) = attribute(stmt, cx, "vscode settings") else { continue };
       let quoted = matches!(
@@ -55,6 +58,9 @@ impl Kind for VscodeSettingsKind {
       );
       if !quoted && (ATTRIBUTES.contains(&key.as_str()) || crate::check::reader::META.contains(&key.as_str()))
       {
+        if key == "state" {
+          absent = crate::check::reader::text_of(value, cx, "`state`").is_some_and(|s| s.value == "absent");
+        }
         if key == "insiders" {
           match &value.kind {
             crate::syntax::ast::ValueKind::Bool(b) => insiders = *b,
@@ -83,7 +89,7 @@ impl Kind for VscodeSettingsKind {
       }
     }
     r.meta_only(cx);
-    Some(Box::new(VscodeSettings { settings, insiders }))
+    Some(Box::new(VscodeSettings { settings, insiders, absent }))
   }
 }
 
@@ -153,6 +159,24 @@ pub fn remove_key(existing: &str, key: &str) -> Result<Option<String>, String> {
   Ok(Some(root.to_string()))
 }
 
+impl VscodeSettings {
+  /// `state = "absent"`: its keys leave the settings file, comments and other
+  /// keys kept. A file that is not JSON with comments is left alone.
+  fn plan_absent(&self, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let path = host.expand(&self.file());
+    let Some(current) = state.file(&path) else { return Vec::new() };
+    let mut text = String::from_utf8_lossy(&current.data).into_owned();
+    for key in self.settings.keys() {
+      match remove_key(&text, key) {
+        Ok(Some(updated)) => text = updated,
+        Ok(None) => {}
+        Err(_) => return Vec::new(),
+      }
+    }
+    write_if_changed(state, &path, text.into_bytes(), None, None, host.is_system(&path)).into_iter().collect()
+  }
+}
+
 impl Spec for VscodeSettings {
   fn id(&self) -> String {
     "vscode settings".to_owned()
@@ -163,6 +187,9 @@ impl Spec for VscodeSettings {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(host, state);
+    }
     let path = host.expand(&self.file());
     let existing =
       state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
@@ -191,6 +218,9 @@ impl Spec for VscodeSettings {
   }
 
   fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
     let path = host.expand(&self.file());
     self
       .settings

@@ -23,12 +23,7 @@ use super::{Action, Export, Scope};
 /// Whether the statement's block says `state = "absent"` (read before the
 /// statement's value is required).
 pub(super) fn asked(stmt: &Stmt) -> bool {
-  stmt.block.as_ref().is_some_and(|b| {
-    b.stmts.iter().any(|s| {
-      matches!(s.head.as_slice(), [t] if t.word() == Some("state"))
-        && s.value.as_ref().and_then(|v| v.as_str()) == Some("absent")
-    })
-  })
+  super::super::state_absent(stmt)
 }
 
 /// `state`: `true` for `"absent"`.
