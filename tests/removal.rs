@@ -316,3 +316,20 @@ fn state_absent_takes_a_sysctl_key_out_of_its_file() {
   tree.apply("sysctl \"fs.inotify.max_user_watches\" { state = \"absent\" }\n");
   assert_eq!(tree.read("/etc/sysctl.d/90-converge.conf"), b"# kept\nvm.swappiness = 10\n");
 }
+
+converge_test!(a_command_is_never_undone_unless_it_has_undo);
+fn a_command_is_never_undone_unless_it_has_undo(transport: Transport) {
+  let tree = Tree::new(transport);
+  tree.apply(
+    "command \"echo a > \\\"$HOME/made-a\\\"\" {\n  creates = \"~/made-a\"\n}\n\
+     command \"echo b > \\\"$HOME/made-b\\\"\" {\n  creates = \"~/made-b\"\n  undo = \"rm -f \\\"$HOME/made-b\\\"\"\n}\n",
+  );
+  assert!(tree.path("/home/dev/made-a").exists() && tree.path("/home/dev/made-b").exists());
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("a command is never undone"), "{text}");
+  assert!(text.contains("undo: rm -f"), "{text}");
+  tree.apply("");
+  assert!(tree.path("/home/dev/made-a").exists(), "a command without undo is not undone");
+  assert!(!tree.path("/home/dev/made-b").exists(), "undo ran");
+}

@@ -134,6 +134,9 @@ pub enum Owned {
   },
   /// A tool binary `go install` put there.
   Tool { path: String },
+  /// A command's `undo`: run (as the login user, never through sudo) when
+  /// the command leaves the playbook.
+  Undo { command: String },
 }
 
 impl Owned {
@@ -143,6 +146,7 @@ impl Owned {
       | Owned::Block { path, .. }
       | Owned::Key { path, .. }
       | Owned::Tool { path } => path,
+      Owned::Undo { .. } => "",
     }
   }
 
@@ -161,6 +165,7 @@ impl Owned {
         Owned::Key { path: path.clone(), file: *file, key: key.clone(), created: false }
       }
       Owned::Tool { path } => Owned::Tool { path: path.clone() },
+      Owned::Undo { command } => Owned::Undo { command: command.clone() },
     }
   }
 

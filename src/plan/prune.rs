@@ -52,7 +52,7 @@ pub(crate) fn fill_owned(steps: &mut [Step], ledger: &Ledger, observed: &HostSta
         Owned::Block { path, comment, name, sha256, .. } => {
           *sha256 = block_hash(state.file(path), comment, name);
         }
-        Owned::Key { .. } | Owned::Tool { .. } => {}
+        Owned::Key { .. } | Owned::Tool { .. } | Owned::Undo { .. } => {}
       }
     }
   }
@@ -92,7 +92,7 @@ pub fn queries(plan: &HostPlan, ledger: &HostLedger, options: &PlanOptions) -> V
   for (_, record) in candidates(plan, &ledger.ledger) {
     for owned in record.owns.iter().flatten() {
       let path = owned.path();
-      if matches!(owned, Owned::Tool { .. }) || !usable(path) || read.contains(path) {
+      if matches!(owned, Owned::Tool { .. } | Owned::Undo { .. }) || !usable(path) || read.contains(path) {
         continue;
       }
       out.insert(Request::File(path.to_owned()));
@@ -201,12 +201,14 @@ fn removal(
   if let Some(var) = name.strip_prefix("export ").filter(|_| record.kind == "export") {
     step.expects.push(crate::plan::expect::Expect::Unset { name: var.to_owned() });
   }
-  if record.kind == "command" {
-    step.notes.push("left the playbook; a command is never undone".to_owned());
+  if record.kind == "command" && !owns.iter().any(|o| matches!(o, Owned::Undo { .. })) {
+    step.notes.push(
+      "left the playbook; a command is never undone (give it `undo` to run a command on removal)".to_owned(),
+    );
   }
   let mut drift = false;
   for owned in owns {
-    if !usable(owned.path()) {
+    if !matches!(owned, Owned::Undo { .. }) && !usable(owned.path()) {
       step.notes.push(format!("the ledger names `{}`, which is not an absolute path: ignored", owned.path()));
       continue;
     }
@@ -267,6 +269,13 @@ fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: bool) -> Out
   let system = info.is_system(path);
   match owned {
     Owned::Tool { path } => Outcome::Changes(vec![remove_binary(path, system)]),
+    // The login user can write the ledger, so the command runs as that user.
+    Owned::Undo { command } => Outcome::Changes(vec![Change::Run {
+      summary: format!("undo: {command}"),
+      script: format!("cd \"${{HOME:-/}}\"\n{command}"),
+      system: false,
+      payload: None,
+    }]),
     Owned::File { path, sha256, created } => {
       let Some(file) = state.file(path) else { return Outcome::Gone };
       let edited = sha256_of(Some(file)) != *sha256;
