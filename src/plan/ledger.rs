@@ -424,6 +424,33 @@ mod tests {
   }
 
   #[test]
+  fn a_ledger_without_owns_still_parses_and_says_it_does_not_know() {
+    let old = r#"{"t":"resource","name":"export A","kind":"export","source":"s","run":"x","at":1}"#;
+    let ledger = Ledger::parse(old);
+    assert_eq!(ledger.resources.get("export A").map(|r| r.owns.clone()), Some(None));
+  }
+
+  #[test]
+  fn owns_round_trip_and_a_forget_line_drops_the_resource() {
+    let line = Line::Resource {
+      name: "r".into(),
+      kind: "file".into(),
+      source: "s".into(),
+      run: "x".into(),
+      at: 1,
+      owns: Some(vec![Owned::File { path: "/etc/motd".into(), sha256: "ab".into(), created: true }]),
+    };
+    let text = serde_json::to_string(&line).unwrap_or_default();
+    let ledger = Ledger::parse(&text);
+    assert_eq!(ledger.resources.get("r").and_then(|r| r.owns.as_ref()).map(Vec::len), Some(1));
+    let forget =
+      serde_json::to_string(&Line::Forget { name: "r".into(), run: "y".into(), at: 2 }).unwrap_or_default();
+    let ledger = Ledger::parse(&format!("{text}\n{forget}\n"));
+    assert!(ledger.resources.is_empty());
+    assert_eq!(ledger.folded(), "", "the folded ledger has neither line");
+  }
+
+  #[test]
   fn source_hash_ignores_layout() {
     assert_eq!(source_hash("export A {\n  value = 1\n}"), source_hash("export A { value = 1 }"));
     assert_ne!(source_hash("export A { value = 1 }"), source_hash("export A { value = 2 }"));
