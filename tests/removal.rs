@@ -333,3 +333,16 @@ fn a_command_is_never_undone_unless_it_has_undo(transport: Transport) {
   assert!(tree.path("/home/dev/made-a").exists(), "a command without undo is not undone");
   assert!(!tree.path("/home/dev/made-b").exists(), "undo ran");
 }
+
+#[test]
+fn the_undo_of_a_sensitive_command_is_not_shown() {
+  let tree = Tree::new(Transport::Local);
+  tree.apply(
+    "command \"echo s3cret-token > \\\"$HOME/token\\\"\" {\n  creates = \"~/token\"\n  undo = \"rm -f \\\"$HOME/token\\\" # s3cret-token\"\n  sensitive = true\n}\n",
+  );
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("run: (sensitive)") && !text.contains("s3cret-token"), "{text}");
+  tree.apply("");
+  assert!(!tree.path("/home/dev/token").exists());
+}

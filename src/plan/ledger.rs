@@ -136,7 +136,12 @@ pub enum Owned {
   Tool { path: String },
   /// A command's `undo`: run (as the login user, never through sudo) when
   /// the command leaves the playbook.
-  Undo { command: String },
+  Undo {
+    command: String,
+    /// The command is `sensitive`: plans do not show it.
+    #[serde(default)]
+    sensitive: bool,
+  },
 }
 
 impl Owned {
@@ -165,7 +170,7 @@ impl Owned {
         Owned::Key { path: path.clone(), file: *file, key: key.clone(), created: false }
       }
       Owned::Tool { path } => Owned::Tool { path: path.clone() },
-      Owned::Undo { command } => Owned::Undo { command: command.clone() },
+      Owned::Undo { command, sensitive } => Owned::Undo { command: command.clone(), sensitive: *sensitive },
     }
   }
 

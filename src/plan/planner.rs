@@ -394,6 +394,13 @@ fn plan_resource(
       let mut scratch = Diagnostics::new();
       let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut scratch);
       owns = resource.spec.owns(&mut v, info, state);
+      if resource.meta.sensitive {
+        for owned in &mut owns {
+          if let crate::plan::ledger::Owned::Undo { sensitive, .. } = owned {
+            *sensitive = true;
+          }
+        }
+      }
     }
     changes
   };

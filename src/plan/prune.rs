@@ -215,6 +215,9 @@ fn removal(
     if !done.insert(owned.identity()) {
       continue;
     }
+    if let Owned::Undo { sensitive: true, .. } = owned {
+      step.sensitive = true;
+    }
     match remove(owned, state, info, force) {
       Outcome::Changes(changes) => {
         for change in &changes {
@@ -270,8 +273,8 @@ fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: bool) -> Out
   match owned {
     Owned::Tool { path } => Outcome::Changes(vec![remove_binary(path, system)]),
     // The login user can write the ledger, so the command runs as that user.
-    Owned::Undo { command } => Outcome::Changes(vec![Change::Run {
-      summary: format!("undo: {command}"),
+    Owned::Undo { command, sensitive } => Outcome::Changes(vec![Change::Run {
+      summary: if *sensitive { "undo (sensitive)".to_owned() } else { format!("undo: {command}") },
       script: format!("cd \"${{HOME:-/}}\"\n{command}"),
       system: false,
       payload: None,

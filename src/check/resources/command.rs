@@ -142,7 +142,7 @@ impl Spec for Command {
 
   fn owns(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
     let Some(undo) = self.undo.as_ref().and_then(|u| v.text(u)) else { return Vec::new() };
-    vec![crate::plan::ledger::Owned::Undo { command: undo }]
+    vec![crate::plan::ledger::Owned::Undo { command: undo, sensitive: false }]
   }
 
   fn validate(&self, v: &mut Validator) {
