@@ -184,7 +184,8 @@ fn run_host(
     };
   measured.facts = phase.elapsed();
   let phase = Instant::now();
-  let ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
+  let mut ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
+  ledger.local = local;
   let mut plan = plan(play, &playbook.handlers, &facts, &ledger, sources);
   // What left the playbook: a second round trip only for files the first did not read.
   let more = crate::plan::prune::queries(&plan, &ledger, &options.plan);

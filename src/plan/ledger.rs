@@ -274,6 +274,13 @@ pub struct HostLedger {
   pub on_host: bool,
   /// The sha256 of the host's ledger file, or `absent`.
   pub sha256: String,
+  /// The controller's copy of the host's ledger (empty when it has none).
+  /// The login user can edit the host's file, so pruning a system path
+  /// through sudo needs this copy to agree ([`crate::plan::prune`]).
+  pub controller: Ledger,
+  /// The host's file is as trustworthy as the controller's: converge runs on
+  /// this machine, as the user who owns it.
+  pub local: bool,
 }
 
 impl HostLedger {
@@ -291,14 +298,15 @@ impl HostLedger {
       _ => None,
     };
     let sha256 = sha256_of(on_host.as_ref());
+    let controller = state_dir
+      .and_then(|dir| std::fs::read_to_string(controller_file(dir, host)).ok())
+      .map(|text| Ledger::parse(&text))
+      .unwrap_or_default();
     let ledger = match &on_host {
       Some(file) => Ledger::parse(&String::from_utf8_lossy(&file.data)),
-      None => state_dir
-        .and_then(|dir| std::fs::read_to_string(controller_file(dir, host)).ok())
-        .map(|text| Ledger::parse(&text))
-        .unwrap_or_default(),
+      None => controller.clone(),
     };
-    HostLedger { ledger, on_host: on_host.is_some(), sha256 }
+    HostLedger { ledger, on_host: on_host.is_some(), sha256, controller, local: false }
   }
 }
 

@@ -161,9 +161,43 @@ pub fn prune(
   let mut kept: BTreeSet<Owned> =
     plan.steps.iter().flat_map(|s| s.owns.iter().map(Owned::identity)).collect();
   for (name, record) in candidates {
-    let step = removal(&name, &record, &plan.info, &mut state, &mut kept, options.force_remove);
+    let record = trusted(&name, record, ledger, &plan.info);
+    let mut step = removal(&name, &record.0, &plan.info, &mut state, &mut kept, options.force_remove);
+    step.notes.extend(record.1);
     plan.steps.push(step);
   }
+}
+
+/// The record with what it may remove: what the host's ledger says of a
+/// system path (changed through sudo) is taken only when converge runs as
+/// root or on this machine, or when the controller's copy says the same, since
+/// the login user can edit the host's file. Returns what was left out, said.
+fn trusted(name: &str, mut record: Record, ledger: &HostLedger, info: &HostInfo) -> (Record, Vec<String>) {
+  if info.privileged || ledger.local {
+    return (record, Vec::new());
+  }
+  let agreed: BTreeSet<Owned> = ledger
+    .controller
+    .resources
+    .get(name)
+    .and_then(|r| r.owns.as_ref())
+    .map(|owns| owns.iter().map(Owned::identity).collect())
+    .unwrap_or_default();
+  let mut notes = Vec::new();
+  if let Some(owns) = &mut record.owns {
+    owns.retain(|o| {
+      let system = !matches!(o, Owned::Undo { .. }) && info.is_system(o.path());
+      let keep = !system || agreed.contains(&o.identity());
+      if !keep {
+        notes.push(format!(
+          "`{}` is kept: only the host's own ledger, which its login user can edit, says converge wrote it, and removing it takes sudo",
+          o.path()
+        ));
+      }
+      keep
+    });
+  }
+  (record, notes)
 }
 
 /// The removal step of one resource.
@@ -561,6 +595,28 @@ mod tests {
       [Change::Remove { before, .. }] => assert_eq!(before.data, two.as_bytes()),
       other => panic!("{other:?}"),
     }
+  }
+
+  #[test]
+  fn a_system_path_only_the_hosts_ledger_names_is_not_removed_through_sudo() {
+    let owned = Owned::File { path: "/etc/passwd".into(), sha256: "x".into(), created: true };
+    let home = Owned::File { path: "/home/dev/f".into(), sha256: "x".into(), created: true };
+    let host_only = HostLedger::default();
+    let (record, notes) = trusted("f", record(Some(vec![owned.clone(), home.clone()])), &host_only, &info());
+    assert_eq!(record.owns, Some(vec![home.clone()]));
+    assert!(notes.iter().any(|n| n.contains("`/etc/passwd` is kept")), "{notes:?}");
+    let mut agreed = HostLedger::default();
+    agreed.controller.resources.insert("f".into(), record_with(vec![owned.clone()]));
+    let (record, notes) = trusted("f", record_with(vec![owned.clone(), home.clone()]), &agreed, &info());
+    assert_eq!(record.owns, Some(vec![owned.clone(), home.clone()]));
+    assert!(notes.is_empty());
+    let root = HostInfo { privileged: true, ..info() };
+    let (record, _) = trusted("f", record_with(vec![owned.clone()]), &host_only, &root);
+    assert_eq!(record.owns, Some(vec![owned]));
+  }
+
+  fn record_with(owns: Vec<Owned>) -> Record {
+    record(Some(owns))
   }
 
   #[test]
