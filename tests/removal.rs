@@ -346,3 +346,15 @@ fn the_undo_of_a_sensitive_command_is_not_shown() {
   tree.apply("");
   assert!(!tree.path("/home/dev/token").exists());
 }
+
+converge_test!(a_handler_that_was_not_notified_is_not_pruned);
+fn a_handler_that_was_not_notified_is_not_pruned(transport: Transport) {
+  let tree = Tree::new(transport);
+  let playbook = "file \"/etc/converge-marker\" {\n  content = \"x\"\n  notify = [\"reload\"]\n}\n\
+                  handler \"reload\" {\n  command \"echo reloaded >> \\\"$HOME/handler.log\\\"\" {\n    undo = \"rm -f \\\"$HOME/handler.log\\\"\"\n  }\n}\n";
+  // The apply's own re-plan must be empty: the handler is not notified then,
+  // but it is still in the playbook.
+  tree.apply(playbook);
+  tree.apply(playbook);
+  assert_eq!(tree.read("/home/dev/handler.log"), b"reloaded\n");
+}

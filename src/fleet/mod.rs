@@ -188,7 +188,8 @@ fn run_host(
   ledger.local = local;
   let mut plan = plan(play, &playbook.handlers, &facts, &ledger, sources);
   // What left the playbook: a second round trip only for files the first did not read.
-  let more = crate::plan::prune::queries(&plan, &ledger, &options.plan);
+  let handlers = crate::plan::prune::Handlers::of(&playbook.handlers);
+  let more = crate::plan::prune::queries(&plan, &ledger, &handlers, &options.plan);
   let extra = if more.is_empty() {
     None
   } else {
@@ -197,7 +198,7 @@ fn run_host(
       Err(e) => return stopped(HostError::Facts(format!("cannot read the files to prune: {e}")), measured),
     }
   };
-  crate::plan::prune::prune(&mut plan, &facts, extra.as_ref(), &ledger, &options.plan);
+  crate::plan::prune::prune(&mut plan, &facts, extra.as_ref(), &ledger, &handlers, &options.plan);
   measured.plan = phase.elapsed();
   let gate = options.saved.as_ref().map(|saved| saved.gate(&plan));
   let apply = options.apply && matches!(gate, None | Some(crate::plan::saved_plan::Gate::Apply));

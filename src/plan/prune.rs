@@ -67,9 +67,41 @@ fn block_hash(file: Option<&FileState>, comment: &str, name: &str) -> String {
 }
 
 /// The resources of the ledger that are not in the plan: pruning removes them.
-fn candidates<'a>(plan: &HostPlan, ledger: &'a Ledger) -> Vec<(&'a String, &'a Record)> {
+/// Handlers that were not notified this time are not in the plan, but still
+/// in the playbook: `handlers` are their names (and, for a `sensitive` one,
+/// its kind, since its name is hidden).
+fn candidates<'a>(plan: &HostPlan, ledger: &'a Ledger, handlers: &Handlers) -> Vec<(&'a String, &'a Record)> {
   let planned: BTreeSet<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
-  ledger.resources.iter().filter(|(name, _)| !planned.contains(name.as_str())).collect()
+  ledger
+    .resources
+    .iter()
+    .filter(|(name, _)| !planned.contains(name.as_str()))
+    .filter(|(name, record)| {
+      let hidden_handler = name.contains(" (sensitive, ") && handlers.sensitive_kinds.contains(&record.kind);
+      !(handlers.names.contains(name.as_str()) || hidden_handler)
+    })
+    .collect()
+}
+
+/// The resources of a playbook's handlers, which a plan holds only when they
+/// are notified.
+#[derive(Debug, Default)]
+pub struct Handlers {
+  names: BTreeSet<String>,
+  sensitive_kinds: BTreeSet<String>,
+}
+
+impl Handlers {
+  pub fn of(handlers: &[std::sync::Arc<crate::check::playbook::Handler>]) -> Handlers {
+    let mut out = Handlers::default();
+    for resource in handlers.iter().flat_map(|h| h.resources.iter()) {
+      out.names.insert(resource.name());
+      if resource.meta.sensitive {
+        out.sensitive_kinds.insert(resource.kind.clone());
+      }
+    }
+    out
+  }
 }
 
 /// A path from a ledger (which the host can edit) that pruning may act on:
@@ -83,13 +115,18 @@ fn usable(path: &str) -> bool {
 
 /// The files pruning must read that the facts round trip did not: asked in a
 /// second, small round trip, only when there is something to prune.
-pub fn queries(plan: &HostPlan, ledger: &HostLedger, options: &PlanOptions) -> Vec<Request> {
+pub fn queries(
+  plan: &HostPlan,
+  ledger: &HostLedger,
+  handlers: &Handlers,
+  options: &PlanOptions,
+) -> Vec<Request> {
   if !options.prune || plan.error.is_some() {
     return Vec::new();
   }
   let read: BTreeSet<&str> = plan.files.iter().map(String::as_str).collect();
   let mut out = BTreeSet::new();
-  for (_, record) in candidates(plan, &ledger.ledger) {
+  for (_, record) in candidates(plan, &ledger.ledger, handlers) {
     for owned in record.owns.iter().flatten() {
       let path = owned.path();
       if matches!(owned, Owned::Tool { .. } | Owned::Undo { .. }) || !usable(path) || read.contains(path) {
@@ -109,6 +146,7 @@ pub fn prune(
   facts: &Facts,
   extra: Option<&Facts>,
   ledger: &HostLedger,
+  handlers: &Handlers,
   options: &PlanOptions,
 ) {
   if plan.error.is_some() {
@@ -121,7 +159,7 @@ pub fn prune(
     return;
   }
   let candidates: Vec<(String, Record)> =
-    candidates(plan, &ledger.ledger).into_iter().map(|(n, r)| (n.clone(), r.clone())).collect();
+    candidates(plan, &ledger.ledger, handlers).into_iter().map(|(n, r)| (n.clone(), r.clone())).collect();
   if candidates.is_empty() {
     return;
   }
