@@ -332,6 +332,20 @@ fn a_command_is_never_undone_unless_it_has_undo(transport: Transport) {
   tree.apply("");
   assert!(tree.path("/home/dev/made-a").exists(), "a command without undo is not undone");
   assert!(!tree.path("/home/dev/made-b").exists(), "undo ran");
+  // Both left the ledger: the plan no longer mentions them.
+  let (_, text) = tree.plan("");
+  assert!(!text.contains("never undone"), "{text}");
+}
+
+converge_test!(a_command_without_undo_leaves_the_ledger_on_its_own);
+fn a_command_without_undo_leaves_the_ledger_on_its_own(transport: Transport) {
+  let tree = Tree::new(transport);
+  tree.apply("command \"echo a > \\\"$HOME/made-a\\\"\" {\n  creates = \"~/made-a\"\n}\n");
+  let (status, text) = tree.plan("");
+  assert!(status == 0 && text.contains("a command is never undone"), "{text}");
+  tree.apply("");
+  let (_, text) = tree.plan("");
+  assert!(!text.contains("never undone"), "the ledger forgot it:\n{text}");
 }
 
 #[test]

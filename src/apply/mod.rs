@@ -473,7 +473,10 @@ pub fn apply_host(
   let mut outcome =
     HostOutcome { host: plan.host.clone(), steps: Vec::new(), error: None, ledger: Vec::new() };
   let has_changes = plan.steps.iter().any(|s| !s.changes.is_empty() && !s.failed());
-  let results = if has_changes {
+  // A resource that left the playbook with nothing to take off the host (a
+  // command, an assertion) still leaves the ledger: the script runs for it.
+  let forgets = plan.steps.iter().any(|s| s.removal && s.changes.is_empty() && s.owns.is_empty());
+  let results = if has_changes || forgets {
     let nonce = crate::host::shell::nonce();
     let run = crate::host::shell::nonce();
     // The whole apply, its wait for the host lock included, has `timeout`:
