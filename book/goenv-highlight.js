@@ -40,7 +40,7 @@
         keyword: "inventory vars host group hosts handler",
         // The words of the resource kinds (src/check/resource.rs, KINDS).
         built_in:
-          "go toolchain tool proxy goenv export path vscode settings selinux label sysctl file " +
+          "go toolchain tool proxy goenv export path vscode settings restart selinux label sysctl file " +
           "template managed block command assert prepend append",
         literal: "true false direct off",
       },

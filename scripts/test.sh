@@ -25,6 +25,8 @@ done
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v flock >/dev/null 2>&1 || missing+=(util-linux)
+# The editor tests drive `converge lsp` with Neovim's built-in client too.
+command -v nvim >/dev/null 2>&1 || missing+=(neovim)
 # The CLI tests render the man page with `man -l`.
 command -v man >/dev/null 2>&1 || missing+=(man-db)
 # The static musl build (when its Rust target is installed) compiles the

@@ -103,6 +103,18 @@ codes! {
   ProxyUnreachable = "W502", Warning, "GOPROXY entries after `off` or `direct` are never used";
   SumdbOff = "W503", Warning, "GOSUMDB=off turns off checksum verification for every module";
   PathAppendGo = "W504", Warning, "appending a Go bin directory lets an older distro `go` win";
+  GoTargetInGoEnv = "W505", Warning, "GOOS or GOARCH in the go env file changes every build and `go install` on the host";
+  NoProxyForAll = "W506", Warning, "GONOPROXY or GOPRIVATE matches every module, so no proxy is ever used";
+  ProxyDirectOnly = "W507", Warning, "`proxy [direct]` alone: every module is fetched from its origin";
+  HttpProxyOnly = "W508", Warning, "HTTP_PROXY without HTTPS_PROXY: GOPROXY's https URLs bypass the proxy";
+  NoProxyMissesPrivate = "W509", Warning, "NO_PROXY does not cover a GOPRIVATE host, so private fetches go through the proxy";
+  GopathMode = "W510", Warning, "GO111MODULE=off or auto puts the go command in GOPATH mode";
+  ToolchainDownload = "W511", Warning, "GOTOOLCHAIN=auto with no proxy to download a toolchain from";
+  SettingContradicts = "W512", Warning, "a VS Code setting contradicts a Go setting declared elsewhere";
+  ClientOnlySetting = "W513", Warning, "a VS Code client setting in the server's machine settings, where it does nothing";
+  UnknownGoSetting = "W514", Warning, "a `go.*` VS Code setting the Go extension does not have";
+  SettingOtherGo = "W515", Warning, "a VS Code Go path that is missing or is another Go than the declared toolchain";
+  ToolMisfitsGo = "W516", Warning, "a gopls or dlv release that does not fit the declared Go toolchain";
   Unsupported = "E600", Error, "a resource kind this build cannot plan or apply";
   AssertionFailed = "E601", Error, "a host fact does not satisfy an `assert`";
   HostLacks = "E602", Error, "the host lacks what the resource manages (a sysctl key, a command)";

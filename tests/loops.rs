@@ -305,7 +305,7 @@ fn two_concurrent_enforce_runs_never_interleave_writes() {
 
 /// The metrics file as the reference parser (prometheus_client) reads it:
 /// `name{labels} value` per sample, sorted.
-fn parse_metrics(path: &std::path::Path) -> Vec<String> {
+pub(crate) fn parse_metrics(path: &std::path::Path) -> Vec<String> {
   let lib = std::env::var("CONVERGE_TEST_PROMETHEUS")
     .unwrap_or_else(|_| panic!("CONVERGE_TEST_PROMETHEUS is not set: run scripts/test.sh"));
   let script = r#"
@@ -330,7 +330,7 @@ print("\n".join(sorted(out)))
   String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
 }
 
-fn assert_samples(path: &std::path::Path, expected: &[&str]) {
+pub(crate) fn assert_samples(path: &std::path::Path, expected: &[&str]) {
   let samples = parse_metrics(path);
   for e in expected {
     assert!(samples.iter().any(|s| s == e), "{e} missing from:\n{}", samples.join("\n"));

@@ -37,7 +37,7 @@ fn resources(playbook: &Playbook, host: &str) -> Vec<String> {
 
 #[test]
 fn no_inventory_means_this_machine() {
-  let (playbook, diagnostics) = resolve(&[("a.goenv", "proxy [direct]\n")]);
+  let (playbook, diagnostics) = resolve(&[("a.goenv", "proxy [\"https://proxy.golang.org\", direct]\n")]);
   assert!(diagnostics.is_empty(), "{diagnostics:?}");
   assert!(playbook.local);
   assert_eq!(resources(&playbook, "localhost"), vec!["proxy"]);

@@ -442,8 +442,9 @@ fn contents(target: &Target, marks: &Path, escape: &Path, counts: &mut Counts) {
         wants.push(Want::Block(format!("{}/cv/blocks", target.home), marker, content.clone()));
       }
     }
-    // Settings are JSON values, not templates.
-    let setting = format!("  \"cv.k{i}\" = {}\n", literal(value));
+    // Setting strings are templates, as every other kind's: a value that
+    // looks like one is written inside `{% raw %}`, and arrives exactly.
+    let setting = format!("  \"cv.k{i}\" = {}\n", literal_raw(value));
     if !count(counts, "vscode setting", !refused(&format!("vscode settings {{\n{setting}}}\n")).is_empty()) {
       settings.push_str(&setting);
       wants.push(Want::Setting(format!("cv.k{i}"), value.clone()));

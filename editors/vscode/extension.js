@@ -19,7 +19,11 @@ async function start() {
       { scheme: "file", language: "goenv" },
       { scheme: "untitled", language: "goenv" },
     ],
+    // Hover shows a variable's value on this host (every host's without one).
+    initializationOptions: { host: config.get("host") || "" },
     synchronize: {
+      // `converge.*` settings reach the server as they change.
+      configurationSection: "converge",
       // Inventories and playbooks changed outside the editor are read again.
       fileEvents: vscode.workspace.createFileSystemWatcher("**/*.{goenv,ini}"),
     },

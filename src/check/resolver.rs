@@ -475,6 +475,7 @@ fn validate_host(
   for resource in resources.iter().chain(handler_resources) {
     resource.spec.validate(&mut v);
   }
+  crate::check::resources::agree::check(resources, &mut v);
   check_names(resources, diagnostics);
   check_references(resources, handler_names, diagnostics);
   check_cycles(resources, diagnostics);

@@ -55,7 +55,7 @@ pub struct KindDoc {
 }
 
 /// The typed input of one resource.
-pub trait Spec: std::fmt::Debug + Send + Sync {
+pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
   /// The implicit name of the resource, used by `after` when no `name` is given:
   /// `go toolchain`, `sysctl fs.inotify.max_user_watches`.
   fn id(&self) -> String;
@@ -243,6 +243,7 @@ pub static KINDS: &[&dyn Kind] = &[
   &crate::check::resources::export::ExportKind,
   &crate::check::resources::export::PathKind,
   &crate::check::resources::vscode::VscodeSettingsKind,
+  &crate::check::resources::vscode_restart::VscodeRestartKind,
   &crate::check::resources::selinux::SelinuxLabelKind,
   &crate::check::resources::sysctl::SysctlKind,
   &crate::check::resources::file::FileKind,

@@ -91,6 +91,11 @@ pub enum Command {
     /// Playbook files or directories (default: the `*.goenv` files here).
     #[arg(value_name = "PLAYBOOK")]
     playbooks: Vec<PathBuf>,
+    /// Also request each declared GOPROXY entry and GOSUMDB from every host,
+    /// with the host's own proxy variables (`curl`, 10 s each): status and
+    /// latency.
+    #[arg(long)]
+    probe: bool,
     #[command(flatten)]
     vars: VarArgs,
     #[command(flatten)]
@@ -230,6 +235,12 @@ pub struct EnforceArgs {
   #[arg(long, value_name = "DIR", requires = "git")]
   pub checkout: Option<PathBuf>,
 
+  /// After applying, run `converge verify` on every host: its matrices go into
+  /// the report and its cells into the metrics (`converge_verify_cells`); a
+  /// failing cell makes the exit status 1.
+  #[arg(long)]
+  pub verify: bool,
+
   #[command(flatten)]
   pub vars: VarArgs,
 }
@@ -357,7 +368,8 @@ Examples:
 Examples:
   converge verify                     what every shell and tool sees on every host
   converge verify -l dev01            one host
-  converge verify --format markdown   a table for a pull-request comment";
+  converge verify --format markdown   a table for a pull-request comment
+  converge verify --probe             also request the module proxies from each host";
 
   pub const APPLY: &str = "\
 Examples:
@@ -369,7 +381,8 @@ Examples:
   converge enforce                    converge, write report.json and converge.prom
   converge enforce --report /var/lib/node_exporter/converge.json
   converge enforce --local --git https://git.example.com/goenv.git
-                                      pull mode: this machine, playbooks from git";
+                                      pull mode: this machine, playbooks from git
+  converge enforce --verify           also verify every host: cells in the report and metrics";
 
   pub const SCHEDULE: &str = "\
 Examples:

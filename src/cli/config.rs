@@ -58,6 +58,8 @@ pub struct Run {
   pub verify: bool,
   /// `converge verify`: show the matrix only.
   pub verify_only: bool,
+  /// `converge verify --probe`: request the module proxies from each host.
+  pub probe: bool,
   pub forks: usize,
   pub limit: Option<String>,
   pub host_key_policy: Option<crate::host::ssh::HostKeyPolicy>,
@@ -106,6 +108,7 @@ impl Run {
       apply,
       verify,
       verify_only: false,
+      probe: false,
       forks: fleet.forks.unwrap_or(crate::fleet::DEFAULT_FORKS).max(1),
       limit: fleet.limit,
       host_key_policy: fleet.host_key_checking.map(|c| match c {
@@ -130,7 +133,7 @@ impl Run {
   }
 
   fn enforce(args: EnforceArgs, fleet: FleetArgs) -> Run {
-    let mut run = Run::new(args.playbooks, None, true, false, fleet);
+    let mut run = Run::new(args.playbooks, None, true, args.verify, fleet);
     let dir = run.state_dir.clone().unwrap_or_else(|| PathBuf::from(".converge"));
     run.enforce = Some(Enforce {
       report: args.report.unwrap_or_else(|| dir.join("report.json")),
@@ -181,6 +184,9 @@ fn enforce_argv(args: &EnforceArgs, fleet: &FleetArgs) -> Vec<String> {
   opt("lock-timeout", (fleet.lock_timeout != 60).then(|| fleet.lock_timeout.to_string()));
   if fleet.local {
     argv.push("--local".to_owned());
+  }
+  if args.verify {
+    argv.push("--verify".to_owned());
   }
   argv.extend(crate::cli::vars::argv(&args.vars, &cwd));
   let playbooks: Vec<String> = if args.git.is_some() {
@@ -252,9 +258,10 @@ impl Config {
       Some(Command::Inventory(args)) => (Subcommand::Inventory(args), OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
       Some(Command::Lsp) => (Subcommand::Lsp, OutputArgs::default()),
-      Some(Command::Verify { playbooks, vars, fleet, output }) => (
+      Some(Command::Verify { playbooks, probe, vars, fleet, output }) => (
         Subcommand::Run(Box::new(Run {
           verify_only: true,
+          probe,
           vars: read(&vars)?,
           ..Run::new(playbooks, None, false, true, fleet)
         })),

@@ -34,6 +34,8 @@ pub struct RunOptions {
   pub ssh: crate::host::ssh::Options,
   /// Run every consumer afterwards and build the verify matrix.
   pub verify: bool,
+  /// With `verify`: also request each GOPROXY entry and GOSUMDB from the host.
+  pub probe: bool,
   /// How long to wait for another run's lock on a host.
   pub lock_wait: Duration,
   /// `converge apply PLAN`: the saved plan each host is checked against.
@@ -219,8 +221,9 @@ fn run_host(
     warnings.push(format!("cannot record the ledger on the controller: {e}"));
   }
   let phase = Instant::now();
-  let verify = (options.verify && !is_lost())
-    .then(|| crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout));
+  let verify = (options.verify && !is_lost()).then(|| {
+    crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout, options.probe)
+  });
   measured.verify = phase.elapsed();
   measured.stats = transport.stats();
   let lost = is_lost();

@@ -81,6 +81,9 @@ struct Server {
   due: HashMap<Scope, Instant>,
   /// When each scope was last checked.
   checked: HashMap<Scope, Instant>,
+  /// The host whose variable values hover shows (`converge.host`); every
+  /// host's when `None`.
+  host: Option<String>,
   /// The documents diagnostics were last published for, per scope.
   published: HashMap<Scope, HashSet<Url>>,
 }
@@ -101,8 +104,8 @@ pub fn serve(connection: &Connection) -> Result<(), Error> {
     document_symbol_provider: Some(OneOf::Left(true)),
     ..ServerCapabilities::default()
   };
-  connection.initialize(serde_json::to_value(capabilities)?)?;
-  let mut server = Server::default();
+  let initialize = connection.initialize(serde_json::to_value(capabilities)?)?;
+  let mut server = Server { host: chosen_host(initialize.get("initializationOptions")), ..Server::default() };
   loop {
     let wait = server
       .due
@@ -140,6 +143,14 @@ pub fn serve(connection: &Connection) -> Result<(), Error> {
   }
 }
 
+/// The host named by a client's settings, `{"host": "web1"}` in
+/// `initializationOptions` or `{"converge": {"host": "web1"}}` in
+/// `workspace/didChangeConfiguration`; an empty name chooses none.
+fn chosen_host(settings: Option<&serde_json::Value>) -> Option<String> {
+  let host = settings?.get("host")?.as_str()?.trim();
+  (!host.is_empty()).then(|| host.to_owned())
+}
+
 fn params<P: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<P, Error> {
   Ok(serde_json::from_value(value)?)
 }
@@ -174,6 +185,10 @@ impl Server {
           if let Some(document) = self.documents.remove(&p.text_document.uri) {
             self.due.insert(document.scope, Instant::now());
           }
+        }
+        notif::DidChangeConfiguration::METHOD => {
+          let p: lsp_types::DidChangeConfigurationParams = params(n.params)?;
+          self.host = chosen_host(p.settings.get("converge"));
         }
         notif::DidChangeWatchedFiles::METHOD => {
           // A playbook or an inventory changed on disk: check again the
@@ -290,8 +305,15 @@ impl Server {
       req::HoverRequest::METHOD => {
         let p: lsp_types::HoverParams = params(r.params)?;
         let at = p.text_document_position_params;
+        let host = self.host.clone();
         let (analysis, text) = self.analysis(connection, &at.text_document.uri)?;
-        serde_json::to_value(navigate::hover(analysis, &at.text_document.uri, text, at.position))?
+        serde_json::to_value(navigate::hover(
+          analysis,
+          &at.text_document.uri,
+          text,
+          at.position,
+          host.as_deref(),
+        ))?
       }
       req::GotoDefinition::METHOD => {
         let p: lsp_types::GotoDefinitionParams = params(r.params)?;

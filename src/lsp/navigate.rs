@@ -43,12 +43,19 @@ fn markdown(value: String) -> Hover {
 }
 
 /// The hover at `position`: the reference text of a statement, resource kind or
-/// attribute; a variable's value for each host; a fact's description.
-pub(crate) fn hover(analysis: &Analysis, url: &Url, text: &str, position: Position) -> Option<Hover> {
+/// attribute; a variable's value for the chosen `host` (each host's without
+/// one); a fact's description.
+pub(crate) fn hover(
+  analysis: &Analysis,
+  url: &Url,
+  text: &str,
+  position: Position,
+  host: Option<&str>,
+) -> Option<Hover> {
   let offset = LineIndex::new(text).offset(position);
   if context::at(text, offset).in_template {
     let (_, name) = context::identifier(text, offset)?;
-    return variable_hover(analysis, name).map(markdown);
+    return variable_hover(analysis, name, host).map(markdown);
   }
   let (_, stmts) = document(analysis, url)?;
   let chain = chain(stmts, offset);
@@ -77,7 +84,7 @@ pub(crate) fn hover(analysis: &Analysis, url: &Url, text: &str, position: Positi
   None
 }
 
-fn variable_hover(analysis: &Analysis, name: &str) -> Option<String> {
+fn variable_hover(analysis: &Analysis, name: &str, host: Option<&str>) -> Option<String> {
   if let Some(fact) = name.strip_prefix("facts.") {
     let fact = facts::find(fact.split('.').next()?)?;
     return Some(format!(
@@ -89,6 +96,13 @@ fn variable_hover(analysis: &Analysis, name: &str) -> Option<String> {
     return Some("**`facts`**: what converge gathers from each host at plan time".to_owned());
   }
   let name = name.split('.').next()?;
+  if let Some(chosen) = host.and_then(|h| analysis.playbook.hosts.iter().find(|p| p.name == h)) {
+    let value = chosen.vars.get(name).map_or_else(|| "not set".to_owned(), |v| format!("`{v}`"));
+    return Some(format!(
+      "**variable `{name}`** on host `{}`: {value}\n\n(the host chosen by the `converge.host` setting)",
+      chosen.name
+    ));
+  }
   let hosts: Vec<String> = analysis
     .playbook
     .hosts
@@ -102,6 +116,12 @@ fn variable_hover(analysis: &Analysis, name: &str) -> Option<String> {
   out.push_str(&hosts.iter().take(MAX_HOSTS_SHOWN).cloned().collect::<Vec<_>>().join("\n"));
   if hosts.len() > MAX_HOSTS_SHOWN {
     out.push_str(&format!("\n\nand {} more hosts", hosts.len() - MAX_HOSTS_SHOWN));
+  }
+  match host {
+    Some(h) => {
+      out.push_str(&format!("\n\nThe `converge.host` setting names `{h}`, which no play here reaches."))
+    }
+    None => out.push_str("\n\nSet `converge.host` to one host's name to see only its value."),
   }
   Some(out)
 }

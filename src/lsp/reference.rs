@@ -51,6 +51,11 @@ const PAGES: &[Page] = &[
     section: None,
   },
   Page {
+    keywords: "vscode restart",
+    text: include_str!("../../book/src/reference/resources/vscode-restart.md"),
+    section: None,
+  },
+  Page {
     keywords: "selinux label",
     text: include_str!("../../book/src/reference/resources/selinux-label.md"),
     section: None,

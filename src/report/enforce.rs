@@ -81,7 +81,43 @@ pub fn metrics(runs: &[HostRun], finished: u64, duration: Duration) -> String {
       run.duration().as_secs_f64()
     );
   }
+  verify_metrics(&mut s, runs);
   s
+}
+
+/// With `--verify`: per host and consumer, the cells that hold and those that
+/// fail (the host's own facts under `consumer="host"`), and whether every cell
+/// of the host holds.
+fn verify_metrics(s: &mut String, runs: &[HostRun]) {
+  if !runs.iter().any(|r| r.verify().is_some()) {
+    return;
+  }
+  let family = |s: &mut String, name: &str, help: &str| {
+    let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge");
+  };
+  family(
+    s,
+    "converge_verify_cells",
+    "Cells of the verify matrix after the last run, by host, consumer and state.",
+  );
+  for run in runs {
+    let Some(matrix) = run.verify() else { continue };
+    let host = label_value(run.host());
+    for (consumer, ok, failed) in matrix.cells_by_consumer() {
+      let consumer = label_value(&consumer);
+      for (state, n) in [("ok", ok), ("failed", failed)] {
+        let _ = writeln!(
+          s,
+          "converge_verify_cells{{host=\"{host}\",consumer=\"{consumer}\",state=\"{state}\"}} {n}"
+        );
+      }
+    }
+  }
+  family(s, "converge_verify_host_holds", "1 when every consumer of the host sees the declared environment.");
+  for run in runs {
+    let holds = u8::from(run.verify().is_some_and(crate::verify::Matrix::holds));
+    let _ = writeln!(s, "converge_verify_host_holds{{host=\"{}\"}} {holds}", label_value(run.host()));
+  }
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ fn mark(cell: &Cell) -> &'static str {
     Cell::Wrong { .. } => "✗",
     Cell::Absent => "–",
     Cell::Broken { .. } => "?",
+    Cell::Skipped { .. } => "·",
   }
 }
 
@@ -59,17 +60,20 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
       let _ = writeln!(s, "  {} {e}\n", paint("!", "31", color));
       continue;
     }
-    if matrix.rows.is_empty() {
+    if matrix.rows.is_empty() && matrix.host_rows.is_empty() {
       let _ =
         writeln!(s, "  nothing to verify: the playbook declares no export, PATH entry, go setting or tool\n");
       continue;
     }
-    let label_width = matrix.rows.iter().map(|r| r.label.chars().count()).max().unwrap_or(0).min(48);
+    let label_width =
+      matrix.rows.iter().chain(&matrix.host_rows).map(|r| r.label.chars().count()).max().unwrap_or(0).min(64);
     let mut header = format!("  {:label_width$}", "");
     for c in &matrix.consumers {
       let _ = write!(header, "  {c}");
     }
-    let _ = writeln!(s, "{}", header.trim_end());
+    if !matrix.rows.is_empty() {
+      let _ = writeln!(s, "{}", header.trim_end());
+    }
     for row in &matrix.rows {
       let label: String = row.label.chars().take(label_width).collect();
       let mut line = format!("  {label:label_width$}");
@@ -91,7 +95,7 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
       for (c, cell) in matrix.consumers.iter().zip(&row.cells) {
         let seen = match cell {
           Cell::Wrong { seen } | Cell::Broken { seen } => seen.as_str(),
-          Cell::Ok | Cell::Absent => continue,
+          Cell::Ok | Cell::Absent | Cell::Skipped { .. } => continue,
         };
         match groups.iter_mut().find(|(s, _)| *s == seen) {
           Some((_, consumers)) => consumers.push(c),
@@ -115,7 +119,11 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
           row.resource
         );
       }
+      if let Some(advice) = &row.advice {
+        let _ = writeln!(s, "    fix: {advice}");
+      }
     }
+    host_rows(&mut s, run, matrix, label_width, color);
     let failures = matrix.failures();
     let _ = writeln!(
       s,
@@ -130,12 +138,54 @@ pub fn human(runs: &[HostRun], color: bool) -> String {
   let holding = runs.iter().filter(|r| r.verify().is_some_and(Matrix::holds)).count();
   let _ = writeln!(
     s,
-    "Verified {} host{}: {holding} hold, {} do not. (✓ holds, ✗ wrong value, – consumer absent, ? no answer)",
+    "Verified {} host{}: {holding} hold, {} do not. (✓ holds, ✗ wrong value, – consumer absent, ? no answer, · skipped)",
     runs.len(),
     if runs.len() == 1 { "" } else { "s" },
     runs.len() - holding
   );
   all_secrets(runs).redact(&s)
+}
+
+/// The facts of the host, a mark each, then what fails or was skipped.
+fn host_rows(s: &mut String, run: &HostRun, matrix: &Matrix, label_width: usize, color: bool) {
+  if matrix.host_rows.is_empty() {
+    return;
+  }
+  let _ = writeln!(s, "  {:label_width$}  host", "");
+  for row in &matrix.host_rows {
+    let Some(cell) = row.cells.first() else { continue };
+    let label: String = row.label.chars().take(label_width).collect();
+    let code = match cell {
+      Cell::Ok => "32",
+      Cell::Absent | Cell::Skipped { .. } => "2",
+      _ => "31",
+    };
+    let detail = row.detail.as_ref().map(|d| format!("  ({d})")).unwrap_or_default();
+    let mark = paint(mark(cell).trim(), code, color);
+    let _ = writeln!(s, "  {label:label_width$}   {mark}{detail}");
+  }
+  for row in &matrix.host_rows {
+    match row.cells.first() {
+      Some(Cell::Wrong { seen } | Cell::Broken { seen }) => {
+        let _ = writeln!(
+          s,
+          "  {} {}: saw {:?}, want {:?} ({})",
+          paint("✗", "31", color),
+          row.label,
+          shown(run, row, seen),
+          shown(run, row, &row.expect.wanted()),
+          row.resource
+        );
+        if let Some(advice) = &row.advice {
+          let _ = writeln!(s, "    fix: {advice}");
+        }
+      }
+      Some(Cell::Skipped { note }) => {
+        let _ = writeln!(s, "  · {}: skipped, {note}", row.label);
+      }
+      _ => {}
+    }
+  }
 }
 
 /// `converge verify --format json` (and `verify` inside a run's document).
@@ -174,6 +224,11 @@ pub enum VerifyHost {
     failures: usize,
     consumers: Vec<String>,
     rows: Vec<VerifyRow>,
+    /// Facts of the host (sysctl, SELinux, VS Code settings, a stale server):
+    /// one cell each, under `host`.
+    host_rows: Vec<VerifyRow>,
+    /// The user's running VS Code server processes: pid, what, start.
+    servers: Vec<crate::verify::Server>,
   },
 }
 
@@ -186,8 +241,14 @@ pub struct VerifyRow {
   pub expect: serde_json::Value,
   /// The plan has a change for this resource that was not applied.
   pub pending_change: bool,
-  /// Per consumer: `ok`, `wrong` (with `seen`), `absent`, `broken`.
+  /// Per consumer: `ok`, `wrong` (with `seen`), `absent`, `broken`, `skipped` (with `note`).
   pub cells: serde_json::Map<String, serde_json::Value>,
+  /// What fixes a failing cell, when converge knows.
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub advice: Option<String>,
+  /// What was measured for a fact of the host that holds (a probe's status and latency).
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub detail: Option<String>,
 }
 
 impl VerifyReport {
@@ -209,26 +270,27 @@ fn verify_host(run: &HostRun) -> VerifyHost {
       error: run.error().map_or_else(|| "not verified".to_owned(), |e| e.to_string()),
     };
   };
-  let rows = m
-    .rows
-    .iter()
-    .map(|row| {
-      let mut expect = json!(row.expect);
-      let mut cells: serde_json::Map<String, serde_json::Value> =
-        m.consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect();
-      if sensitive(run, row) {
-        hide_values(&mut expect);
-        cells.values_mut().for_each(hide_values);
-      }
-      VerifyRow {
-        label: row.label.clone(),
-        resource: row.resource.clone(),
-        expect,
-        pending_change: row.pending && run.outcome().is_none(),
-        cells,
-      }
-    })
-    .collect();
+  let host = [crate::verify::HOST.to_owned()];
+  let json_row = |row: &Row, consumers: &[String]| {
+    let mut expect = json!(row.expect);
+    let mut cells: serde_json::Map<String, serde_json::Value> =
+      consumers.iter().zip(&row.cells).map(|(c, cell)| (c.clone(), json!(cell))).collect();
+    if sensitive(run, row) {
+      hide_values(&mut expect);
+      cells.values_mut().for_each(hide_values);
+    }
+    VerifyRow {
+      label: row.label.clone(),
+      resource: row.resource.clone(),
+      expect,
+      pending_change: row.pending && run.outcome().is_none(),
+      cells,
+      advice: row.advice.clone(),
+      detail: row.detail.clone(),
+    }
+  };
+  let rows = m.rows.iter().map(|r| json_row(r, &m.consumers)).collect();
+  let host_rows = m.host_rows.iter().map(|r| json_row(r, &host)).collect();
   VerifyHost::Verified {
     host: run.host().to_owned(),
     holds: m.holds(),
@@ -238,6 +300,8 @@ fn verify_host(run: &HostRun) -> VerifyHost {
     failures: m.failures(),
     consumers: m.consumers.clone(),
     rows,
+    host_rows,
+    servers: m.servers.clone(),
   }
 }
 
@@ -292,6 +356,22 @@ pub fn markdown(runs: &[HostRun]) -> String {
         })
         .collect();
       let _ = writeln!(s, "| {} | {} |", row.label.replace('|', "\\|"), cells.join(" | "));
+    }
+    if !m.host_rows.is_empty() {
+      let _ = writeln!(s, "\n| fact of the host | state |\n| --- | :-: |");
+      for row in &m.host_rows {
+        let cell = match row.cells.first() {
+          Some(Cell::Wrong { seen } | Cell::Broken { seen }) => {
+            format!("✗ `{}`", shown(run, row, seen).replace('|', "\\|"))
+          }
+          Some(Cell::Skipped { note }) => format!("· {note}"),
+          Some(other) => {
+            mark(other).to_owned() + &row.detail.as_ref().map(|d| format!(" {d}")).unwrap_or_default()
+          }
+          None => String::new(),
+        };
+        let _ = writeln!(s, "| {} | {cell} |", row.label.replace('|', "\\|"));
+      }
     }
     s.push('\n');
   }

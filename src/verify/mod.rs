@@ -4,53 +4,43 @@
 //! A consumer is a way a program gets its environment: `ssh host cmd`, login
 //! bash, interactive bash, zsh in its three modes, a POSIX login shell, fish,
 //! the systemd user manager (through the environment.d generator) and the VS
-//! Code server (`$SHELL -ilc`). An expectation is one declared fact: an
-//! exported variable, a PATH entry, a `go env` setting, which `go` comes first
-//! and its version, a tool and its version. One script (`scripts/verify.sh`),
-//! run once per host, runs a probe under every consumer; the result is a
-//! matrix of consumer × expectation where each cell holds or shows the value
-//! actually seen.
+//! Code server's environment resolution (`$SHELL -ilc`), interactive dash, and
+//! the user's VS Code server processes that are running now (their
+//! `/proc/PID/environ`). An expectation is one declared fact: an exported
+//! variable, a PATH entry, a `go env` setting, which `go` comes first and its
+//! version, a tool, its version and the Go that built it. One script
+//! (`verify.sh`), run once per host, runs a probe under every consumer; the
+//! result is a matrix of consumer × expectation where each cell holds or shows
+//! the value actually seen. Facts of the host itself (live sysctl values,
+//! SELinux types, the VS Code server's settings file, Yama's ptrace scope, a
+//! running server older than the environment's files) are rows of their own,
+//! checked once ([`judge::judge_host`]).
 
 use crate::host::transport::Transport;
 pub use crate::plan::expect::Expect;
 use crate::plan::planner::HostPlan;
+pub use judge::{judge, judge_host};
+pub use parse::Server;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The probe and consumer runner.
-pub const SCRIPT: &str = include_str!("verify.sh");
+pub mod judge;
+pub(crate) mod parse;
 
-/// The consumers, in the order reported.
-pub const CONSUMERS: &[&str] =
-  &["ssh", "bash -l", "bash -i", "zsh -c", "zsh -l", "zsh -i", "sh -l", "fish", "systemd", "vscode"];
+/// The probe and consumer runner.
+pub const SCRIPT: &str = concat!(include_str!("servers.sh"), include_str!("verify.sh"));
+
+/// The consumers every host is asked for, in the order reported; the running
+/// VS Code server processes follow them.
+pub const CONSUMERS: &[&str] = &[
+  "ssh", "bash -l", "bash -i", "zsh -c", "zsh -l", "zsh -i", "sh -l", "fish", "systemd", "vscode", "dash -i",
+];
+
+/// The column of the rows that are facts of the host.
+pub const HOST: &str = "host";
 
 fn consumer_names() -> Vec<String> {
   CONSUMERS.iter().map(|c| (*c).to_owned()).collect()
-}
-
-impl Expect {
-  /// How the expectation is shown in a table row.
-  pub fn label(&self) -> String {
-    match self {
-      Expect::Env { name, .. } | Expect::Unset { name } => format!("${name}"),
-      Expect::PathEntry { dir, before_system: true } => format!("PATH starts with {dir}"),
-      Expect::PathEntry { dir, .. } => format!("PATH has {dir}"),
-      Expect::GoEnv { name, .. } => format!("go env {name}"),
-      Expect::Go { version, .. } => format!("go {version} first on PATH"),
-      Expect::Tool { name, version } => format!("{name} {version}"),
-    }
-  }
-
-  /// The value wanted, for people.
-  pub fn wanted(&self) -> String {
-    match self {
-      Expect::Env { value, .. } | Expect::GoEnv { value, .. } => value.clone(),
-      Expect::Unset { .. } => "(unset)".to_owned(),
-      Expect::PathEntry { dir, .. } => dir.clone(),
-      Expect::Go { version, paths } => format!("go{version} at {}", paths.join(" or ")),
-      Expect::Tool { name, version } => format!("{name} {version}"),
-    }
-  }
 }
 
 /// What one consumer saw.
@@ -63,6 +53,8 @@ pub struct Seen {
   pub go_env: BTreeMap<String, String>,
   /// Tool name → (path, module version).
   pub tools: BTreeMap<String, (String, String)>,
+  /// Tool name → the Go that built it (`go1.22.5`).
+  pub tool_go: BTreeMap<String, String>,
 }
 
 /// A consumer's result.
@@ -91,9 +83,20 @@ pub enum Cell {
   Broken {
     seen: String,
   },
+  /// Not checked on this host, and why (SELinux is off).
+  Skipped {
+    note: String,
+  },
 }
 
-/// One row: an expectation, the resource that declares it, and a cell per consumer.
+impl Cell {
+  pub fn failed(&self) -> bool {
+    matches!(self, Cell::Wrong { .. } | Cell::Broken { .. })
+  }
+}
+
+/// One row: an expectation, the resource that declares it, and a cell per
+/// consumer (one cell, [`HOST`], for a fact of the host).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Row {
   pub expect: Expect,
@@ -102,6 +105,12 @@ pub struct Row {
   /// The plan has a change pending for that resource.
   pub pending: bool,
   pub cells: Vec<Cell>,
+  /// What fixes a failing cell, when converge knows (the command, the attribute).
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub advice: Option<String>,
+  /// What was measured for a fact of the host that holds (a probe's status and latency).
+  #[serde(skip_serializing_if = "Option::is_none")]
+  pub detail: Option<String>,
 }
 
 /// The matrix of one host.
@@ -111,42 +120,136 @@ pub struct Matrix {
   pub shell: String,
   pub consumers: Vec<String>,
   pub rows: Vec<Row>,
+  /// Facts of the host, one cell each.
+  pub host_rows: Vec<Row>,
+  /// The user's running VS Code server processes (also in `consumers`).
+  pub servers: Vec<Server>,
   /// Why there is no matrix (the script failed).
   pub error: Option<String>,
 }
 
 impl Matrix {
-  /// Cells that do not hold (absent consumers hold nothing and fail nothing).
+  /// Cells that do not hold (absent consumers and skipped checks fail nothing).
   pub fn failures(&self) -> usize {
-    self
-      .rows
-      .iter()
-      .flat_map(|r| &r.cells)
-      .filter(|c| matches!(c, Cell::Wrong { .. } | Cell::Broken { .. }))
-      .count()
+    self.rows.iter().chain(&self.host_rows).flat_map(|r| &r.cells).filter(|c| c.failed()).count()
   }
 
   pub fn holds(&self) -> bool {
     self.error.is_none() && self.failures() == 0
   }
+
+  /// Per consumer (and [`HOST`] for the host's facts): cells that hold and
+  /// cells that fail, in column order.
+  pub fn cells_by_consumer(&self) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = self.consumers.iter().map(|c| (c.clone(), 0, 0)).collect();
+    for row in &self.rows {
+      for (slot, cell) in out.iter_mut().zip(&row.cells) {
+        count(slot, cell);
+      }
+    }
+    if !self.host_rows.is_empty() {
+      let mut slot = (HOST.to_owned(), 0, 0);
+      self.host_rows.iter().flat_map(|r| &r.cells).for_each(|c| count(&mut slot, c));
+      out.push(slot);
+    }
+    out
+  }
+}
+
+fn count(slot: &mut (String, usize, usize), cell: &Cell) {
+  match cell {
+    Cell::Ok => slot.1 += 1,
+    c if c.failed() => slot.2 += 1,
+    _ => {}
+  }
+}
+
+/// The script's arguments for an expectation: what each consumer (or the host)
+/// must report. Names holding a line break are left out (the row then shows
+/// "not reported"): the script reads its list a line at a time.
+fn script_args(expect: &Expect) -> Vec<String> {
+  let pairs: Vec<(&str, &str)> = match expect {
+    Expect::Env { name, .. } | Expect::Unset { name } => vec![("env", name)],
+    Expect::GoEnv { name, .. } | Expect::GoEnvRule { name, .. } => vec![("goenv", name)],
+    Expect::Tool { name, .. } | Expect::ToolGo { name } => vec![("tool", name)],
+    Expect::Sysctl { key, file, .. } => vec![("sysctl", key), ("file", file)],
+    Expect::SelinuxLabel { path, .. } => vec![("selinux", path)],
+    Expect::VscodeSetting { file, .. } => vec![("file", file), ("workspaces", "-")],
+    Expect::Ptrace => vec![("ptrace", "-")],
+    Expect::Reachable { url, .. } => vec![("probe", url)],
+    Expect::PathEntry { .. } | Expect::Go { .. } | Expect::Fresh => Vec::new(),
+  };
+  pairs
+    .into_iter()
+    .filter(|(_, name)| !name.is_empty() && !name.contains(['\n', '\r']))
+    .flat_map(|(kind, name)| [kind.to_owned(), name.to_owned()])
+    .collect()
+}
+
+/// The plan's expectations, each with its resource and whether a change is
+/// pending for it: once each, and a `go env` rule only where no resource
+/// declares that setting's value.
+fn expectations(plan: &HostPlan) -> Vec<(&str, bool, &Expect)> {
+  let mut out: Vec<(&str, bool, &Expect)> = Vec::new();
+  for step in &plan.steps {
+    for e in &step.expects {
+      if !out.iter().any(|(_, _, seen)| *seen == e) {
+        out.push((step.name.as_str(), !step.changes.is_empty(), e));
+      }
+    }
+  }
+  let declared: Vec<String> = out
+    .iter()
+    .filter_map(|(_, _, e)| match e {
+      Expect::GoEnv { name, .. } => Some(name.clone()),
+      _ => None,
+    })
+    .collect();
+  out.retain(|(_, _, e)| !matches!(e, Expect::GoEnvRule { name, .. } if declared.contains(name)));
+  out
+}
+
+/// `--probe`: each declared GOPROXY entry and GOSUMDB, requested from the host.
+fn probes<'a>(expects: &[(&'a str, bool, &Expect)]) -> Vec<(&'a str, bool, Expect)> {
+  let mut out: Vec<(&'a str, bool, Expect)> = Vec::new();
+  for (resource, pending, e) in expects {
+    let Expect::GoEnv { name, value } = e else { continue };
+    let urls = match name.as_str() {
+      "GOPROXY" => judge::proxy_urls(value),
+      "GOSUMDB" => judge::sumdb_url(value).into_iter().collect(),
+      _ => continue,
+    };
+    for url in urls {
+      let expect = Expect::Reachable { what: name.clone(), url };
+      if !out.iter().any(|(_, _, seen)| *seen == expect) {
+        out.push((resource, *pending, expect));
+      }
+    }
+  }
+  out
 }
 
 /// Runs the verify script on a host and builds its matrix from the plan's
-/// expectations. `ssh` says the script runs as `ssh host cmd` does.
-pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, timeout: Duration) -> Matrix {
-  let expects: Vec<(&str, bool, &Expect)> = plan
-    .steps
-    .iter()
-    .flat_map(|s| s.expects.iter().map(move |e| (s.name.as_str(), !s.changes.is_empty(), e)))
-    .collect();
+/// expectations. `ssh` says the script runs as `ssh host cmd` does; `probe`
+/// also requests the declared module proxies and checksum database.
+pub fn verify_host(
+  plan: &HostPlan,
+  transport: &mut dyn Transport,
+  ssh: bool,
+  timeout: Duration,
+  probe: bool,
+) -> Matrix {
+  let declared = expectations(plan);
+  let probed = if probe { probes(&declared) } else { Vec::new() };
+  let expects: Vec<(&str, bool, &Expect)> =
+    declared.into_iter().chain(probed.iter().map(|(r, p, e)| (*r, *p, e))).collect();
   let mut args = vec![crate::host::facts::nonce(), if ssh { "ssh" } else { "local" }.to_owned()];
   let nonce = args[0].clone();
   for (_, _, e) in &expects {
-    match e {
-      Expect::Env { name, .. } | Expect::Unset { name } => args.extend(["env".to_owned(), name.clone()]),
-      Expect::GoEnv { name, .. } => args.extend(["goenv".to_owned(), name.clone()]),
-      Expect::Tool { name, .. } => args.extend(["tool".to_owned(), name.clone()]),
-      Expect::PathEntry { .. } | Expect::Go { .. } => {}
+    for pair in script_args(e).chunks(2) {
+      if !args[2..].chunks(2).any(|seen| seen == pair) {
+        args.extend_from_slice(pair);
+      }
     }
   }
   let empty = |error: String| Matrix {
@@ -154,6 +257,8 @@ pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, ti
     shell: String::new(),
     consumers: consumer_names(),
     rows: Vec::new(),
+    host_rows: Vec::new(),
+    servers: Vec::new(),
     error: Some(error),
   };
   let output = match transport.run_script(SCRIPT, &args, timeout) {
@@ -161,210 +266,152 @@ pub fn verify_host(plan: &HostPlan, transport: &mut dyn Transport, ssh: bool, ti
     Err(e) => return empty(format!("cannot run the verify script: {e}")),
   };
   let stdout = String::from_utf8_lossy(&output.stdout);
-  let Some(parsed) = parse(&stdout, &nonce) else {
+  let Some(parsed) = parse::parse(&stdout, &nonce) else {
     return empty(format!(
       "the verify script printed no framed output (exit status {:?}): {}",
       output.status,
       String::from_utf8_lossy(&output.stderr).trim()
     ));
   };
-  let rows = expects
-    .iter()
-    .map(|(resource, pending, expect)| Row {
+  let mut consumers = consumer_names();
+  consumers.extend(parsed.servers.iter().map(Server::consumer));
+  let mut rows = Vec::new();
+  let mut host_rows = Vec::new();
+  for (resource, pending, expect) in &expects {
+    let row = |cells: Vec<Cell>| Row {
       label: expect.label(),
       expect: (*expect).clone(),
       resource: (*resource).to_owned(),
       pending: *pending,
-      cells: CONSUMERS
-        .iter()
-        .map(|c| match parsed.probes.get(*c) {
-          None | Some(Probe::Absent) => Cell::Absent,
-          Some(Probe::Broken { status }) => Cell::Broken {
-            seen: if *status == 124 || *status == 137 {
-              "no answer: it hung (timed out)".to_owned()
-            } else {
-              format!("no answer: exit status {status} before the probe ran")
-            },
-          },
-          Some(Probe::Ran(seen)) => judge(expect, seen),
-        })
-        .collect(),
-    })
-    .collect();
-  Matrix { user: parsed.user, shell: parsed.shell, consumers: consumer_names(), rows, error: None }
-}
-
-/// Whether what a consumer saw meets an expectation.
-pub fn judge(expect: &Expect, seen: &Seen) -> Cell {
-  let wrong = |s: String| Cell::Wrong { seen: s };
-  match expect {
-    Expect::Env { name, value } => match seen.env.get(name) {
-      Some(Some(v)) if v == value => Cell::Ok,
-      Some(Some(v)) => wrong(v.clone()),
-      _ => wrong("(unset)".to_owned()),
-    },
-    Expect::Unset { name } => match seen.env.get(name) {
-      Some(Some(v)) => wrong(v.clone()),
-      _ => Cell::Ok,
-    },
-    Expect::PathEntry { dir, before_system } => {
-      let entries: Vec<&str> = seen.path.split(':').collect();
-      match entries.iter().position(|e| e.trim_end_matches('/') == dir.trim_end_matches('/')) {
-        None => wrong(format!("not on PATH: {}", seen.path)),
-        Some(at) => {
-          let system = entries.iter().position(|e| matches!(*e, "/usr/bin" | "/bin" | "/usr/local/bin"));
-          if *before_system && system.is_some_and(|s| s < at) {
-            wrong(format!("after system directories: {}", seen.path))
+      cells,
+      advice: None,
+      detail: None,
+    };
+    if expect.of_host() {
+      let mut r = row(vec![judge_host(expect, &parsed.host)]);
+      r.detail = judge::detail(expect, &parsed.host);
+      host_rows.push(r);
+      continue;
+    }
+    let cells = consumers
+      .iter()
+      .map(|c| match parsed.probes.get(c) {
+        None | Some(Probe::Absent) => Cell::Absent,
+        Some(Probe::Broken { status }) => Cell::Broken {
+          seen: if *status == 124 || *status == 137 {
+            "no answer: it hung (timed out)".to_owned()
           } else {
-            Cell::Ok
-          }
-        }
-      }
-    }
-    Expect::GoEnv { name, value } => {
-      if seen.go.is_empty() {
-        return wrong("(no go on PATH)".to_owned());
-      }
-      match seen.go_env.get(name) {
-        Some(v) if v == value => Cell::Ok,
-        Some(v) if v.is_empty() => wrong("(empty)".to_owned()),
-        Some(v) => wrong(v.clone()),
-        None => wrong("(not reported)".to_owned()),
-      }
-    }
-    Expect::Go { version, paths } => {
-      if seen.go.is_empty() {
-        return wrong("(no go on PATH)".to_owned());
-      }
-      let reported = seen.go_version.split_whitespace().nth(2).unwrap_or_default();
-      let at_right_place = paths.iter().any(|p| p == &seen.go);
-      if at_right_place && reported == format!("go{version}") {
-        Cell::Ok
-      } else {
-        wrong(format!("{} ({})", seen.go, if reported.is_empty() { "?" } else { reported }))
-      }
-    }
-    Expect::Tool { name, version } => match seen.tools.get(name) {
-      Some((path, v)) if !path.is_empty() && v == version => Cell::Ok,
-      Some((path, v)) if !path.is_empty() => {
-        wrong(format!("{path} ({})", if v.is_empty() { "?" } else { v }))
-      }
-      _ => wrong("(not on PATH)".to_owned()),
-    },
+            format!("no answer: exit status {status} before the probe ran")
+          },
+        },
+        Some(Probe::Ran(seen)) => judge(expect, seen),
+      })
+      .collect();
+    rows.push(row(cells));
   }
+  if let Some(fresh) = fresh_row(&parsed) {
+    host_rows.push(fresh);
+  }
+  let mut matrix = Matrix {
+    user: parsed.user,
+    shell: parsed.shell,
+    consumers,
+    rows,
+    host_rows,
+    servers: parsed.servers,
+    error: None,
+  };
+  advise(&mut matrix, &plan.host);
+  matrix
 }
 
-struct Parsed {
-  user: String,
-  shell: String,
-  probes: BTreeMap<String, Probe>,
+/// "restart needed": a running server process that started before the files
+/// its environment comes from last changed still has the old environment.
+fn fresh_row(parsed: &parse::Parsed) -> Option<Row> {
+  if parsed.servers.is_empty() {
+    return None;
+  }
+  let (changed, file) = parsed.env_changed.clone().unwrap_or_default();
+  let stale: Vec<String> = parsed
+    .servers
+    .iter()
+    .filter(|s| s.started < changed)
+    .map(|s| format!("{} started {} s before {file} changed", s.consumer(), changed - s.started))
+    .collect();
+  let cell = if stale.is_empty() { Cell::Ok } else { Cell::Wrong { seen: stale.join("; ") } };
+  Some(Row {
+    expect: Expect::Fresh,
+    label: Expect::Fresh.label(),
+    resource: "vscode server".to_owned(),
+    pending: false,
+    cells: vec![cell],
+    advice: None,
+    detail: None,
+  })
 }
 
-fn parse(stdout: &str, nonce: &str) -> Option<Parsed> {
-  let begin = format!("__VERIFY_BEGIN_{nonce}__");
-  let end = format!("__VERIFY_END_{nonce}__");
-  let start = stdout.find(&begin)? + begin.len();
-  let stop = start + stdout[start..].find(&end)?;
-  let body = &stdout[start..stop];
-  let consumer_begin = format!("__VC_BEGIN_{nonce}__ ");
-  let consumer_end = format!("__VC_END_{nonce}__ ");
-  let absent = format!("__VC_ABSENT_{nonce}__ ");
-  let probe_begin = format!("__VP_BEGIN_{nonce}__");
-  let probe_end = format!("__VP_END_{nonce}__");
-  let mut parsed = Parsed { user: String::new(), shell: String::new(), probes: BTreeMap::new() };
-  // The consumer being read: its id, exit status, and lines so far.
-  let mut current: Option<(String, i32, Vec<&str>)> = None;
-  for line in body.lines() {
-    if let Some(id) = line.strip_prefix(&absent) {
-      parsed.probes.insert(id.to_owned(), Probe::Absent);
-    } else if let Some(rest) = line.strip_prefix(&consumer_begin) {
-      let (id, status) = rest.rsplit_once(' ').unwrap_or((rest, "0"));
-      current = Some((id.to_owned(), status.parse().unwrap_or(-1), Vec::new()));
-    } else if line.starts_with(&consumer_end) {
-      if let Some((id, status, lines)) = current.take() {
-        let framed =
-          lines.first() == Some(&probe_begin.as_str()) && lines.last() == Some(&probe_end.as_str());
-        // A consumer that timed out is broken even if its shell went on to run
-        // the probe after the interrupt: a real one would still be waiting.
-        let timed_out = status == 124 || status == 137;
-        let probe =
-          if framed && !timed_out { Probe::Ran(Box::new(seen(&lines))) } else { Probe::Broken { status } };
-        parsed.probes.insert(id, probe);
-      }
-    } else if let Some((_, _, lines)) = &mut current {
-      lines.push(line);
-    } else if let Some(v) = line.strip_prefix("user=") {
-      parsed.user = v.to_owned();
-    } else if let Some(v) = line.strip_prefix("shell=") {
-      parsed.shell = v.to_owned();
+/// The command a person runs to restart the user's VS Code server: its
+/// processes stopped by PID, so that the next connection starts a fresh one.
+pub fn restart_command(servers: &[Server]) -> String {
+  let pids: Vec<String> = servers.iter().filter(|s| s.what != "gopls").map(|s| s.pid.to_string()).collect();
+  format!("kill {}", pids.join(" "))
+}
+
+/// Names the fix of rows that fail where converge knows one.
+fn advise(matrix: &mut Matrix, host: &str) {
+  let dash = matrix.shell.ends_with("/dash") || matrix.shell.ends_with("/sh");
+  let consumers = matrix.consumers.clone();
+  for row in &mut matrix.rows {
+    let failing: Vec<&str> =
+      consumers.iter().zip(&row.cells).filter(|(_, c)| c.failed()).map(|(n, _)| n.as_str()).collect();
+    if failing.is_empty() {
+      continue;
     }
+    let dash_only = failing.iter().all(|c| *c == "dash -i" || (dash && *c == "ssh"));
+    row.advice = match &row.expect {
+      Expect::Tool { name, .. } | Expect::ToolGo { name } if dash_only => Some(format!(
+        "dash reads no file for `ssh host cmd` or `dash -i`, so ~/go/bin is not on their PATH: \
+         `go tool ... {{ link = true }}` links {name} into /usr/local/bin, which every consumer has"
+      )),
+      Expect::Go { .. } if dash_only => Some(
+        "dash reads no file for `ssh host cmd` or `dash -i`: `go toolchain` links go into /usr/local/bin \
+         unless `link = false`"
+          .to_owned(),
+      ),
+      Expect::PathEntry { .. } | Expect::Env { .. } if dash_only => Some(
+        "dash reads no file for `ssh host cmd` or the `dash -i` it starts: a plain value exported with \
+         `scope = system` goes into /etc/environment, which every ssh session gets; for tools on PATH, \
+         `go tool ... { link = true }` and `go toolchain` link into /usr/local/bin"
+          .to_owned(),
+      ),
+      Expect::GoEnvRule { name, .. } => Some(format!(
+        "declare the value with `goenv {{ {name} = ... }}` and remove what sets it where the consumers above read it"
+      )),
+      _ => None,
+    };
   }
-  Some(parsed)
-}
-
-fn seen(lines: &[&str]) -> Seen {
-  let mut seen = Seen::default();
-  for line in lines {
-    let Some((key, value)) = line.split_once('=') else { continue };
-    if let Some(name) = key.strip_prefix("env.") {
-      seen.env.insert(name.to_owned(), Some(value.to_owned()));
-    } else if let Some(name) = key.strip_prefix("unset.") {
-      seen.env.insert(name.to_owned(), None);
-    } else if let Some(name) = key.strip_prefix("goenv.") {
-      seen.go_env.insert(name.to_owned(), value.to_owned());
-    } else if let Some(name) = key.strip_prefix("tool.") {
-      let (path, version) = value.split_once(' ').unwrap_or((value, ""));
-      seen.tools.insert(name.to_owned(), (path.to_owned(), version.trim().to_owned()));
-    } else {
-      match key {
-        "path" => seen.path = value.to_owned(),
-        "which.go" => seen.go = value.to_owned(),
-        "go.version" => seen.go_version = value.to_owned(),
-        _ => {}
-      }
+  let servers = matrix.servers.clone();
+  for row in &mut matrix.host_rows {
+    if !row.cells.iter().any(Cell::failed) {
+      continue;
     }
-  }
-  seen
-}
-
-#[cfg(test)]
-mod tests {
-  use super::*;
-
-  fn seen_with(path: &str) -> Seen {
-    Seen { path: path.to_owned(), ..Seen::default() }
-  }
-
-  #[test]
-  fn a_prepended_dir_behind_usr_bin_does_not_hold() {
-    let e = Expect::PathEntry { dir: "/usr/local/go/bin".to_owned(), before_system: true };
-    assert_eq!(judge(&e, &seen_with("/usr/local/go/bin:/usr/bin")), Cell::Ok);
-    assert!(matches!(judge(&e, &seen_with("/usr/bin:/usr/local/go/bin")), Cell::Wrong { .. }));
-    assert!(matches!(judge(&e, &seen_with("/usr/bin")), Cell::Wrong { .. }));
-  }
-
-  #[test]
-  fn the_go_first_on_path_must_be_the_declared_one_at_the_declared_version() {
-    let e = Expect::Go { version: "1.22.5".to_owned(), paths: vec!["/usr/local/go/bin/go".to_owned()] };
-    let mut s = Seen { go: "/usr/local/go/bin/go".to_owned(), ..Seen::default() };
-    s.go_version = "go version go1.22.5 linux/amd64".to_owned();
-    assert_eq!(judge(&e, &s), Cell::Ok);
-    s.go = "/usr/bin/go".to_owned();
-    s.go_version = "go version go1.19.8 linux/amd64".to_owned();
-    assert_eq!(judge(&e, &s), Cell::Wrong { seen: "/usr/bin/go (go1.19.8)".to_owned() });
-  }
-
-  #[test]
-  fn a_consumer_without_its_frame_is_broken_not_wrong() {
-    let out = "noise\n__VERIFY_BEGIN_n__\nuser=u\nshell=/bin/zsh\n__VC_BEGIN_n__ zsh -c 124\nhello from zshrc\n\
-               __VC_END_n__ zsh -c\n__VC_ABSENT_n__ fish\n__VC_BEGIN_n__ ssh 0\n__VP_BEGIN_n__\nenv.A=1\n\
-               unset.B=\npath=/bin\n__VP_END_n__\n__VC_END_n__ ssh\n__VERIFY_END_n__\n";
-    let parsed = parse(out, "n").unwrap_or_else(|| panic!("framed"));
-    assert_eq!(parsed.shell, "/bin/zsh");
-    assert_eq!(parsed.probes.get("zsh -c"), Some(&Probe::Broken { status: 124 }));
-    assert_eq!(parsed.probes.get("fish"), Some(&Probe::Absent));
-    let Some(Probe::Ran(seen)) = parsed.probes.get("ssh") else { panic!("ssh ran") };
-    assert_eq!(seen.env.get("A"), Some(&Some("1".to_owned())));
-    assert_eq!(seen.env.get("B"), Some(&None));
+    row.advice = match &row.expect {
+      Expect::Fresh => Some(format!(
+        "restart the VS Code server: `{}` on {host} as {}, then reconnect (or run \"Remote-SSH: Kill VS Code \
+         Server on Host\"); a `vscode restart` handler notified by the environment's resources does it",
+        restart_command(&servers),
+        matrix.user
+      )),
+      Expect::Reachable { what, .. } => Some(format!(
+        "`go` reaches {what} from this host with the proxy variables of its sessions (https_proxy, no_proxy; \
+         /etc/environment or the shells' files): fix them, or the entry; with GOTOOLCHAIN=auto an unreachable \
+         proxy also makes `go` fail to switch toolchains"
+      )),
+      Expect::Ptrace => Some(
+        "`dlv attach` needs `sysctl kernel.yama.ptrace_scope = 0` (or dlv run with CAP_SYS_PTRACE)"
+          .to_owned(),
+      ),
+      _ => None,
+    };
   }
 }

@@ -77,14 +77,14 @@ async def test_diagnostics_on_open_match_converge_check_codes_ranges_and_help(wo
 
 
 async def test_diagnostics_follow_unsaved_changes_and_clear_when_fixed(workspace: Workspace):
-    first = await workspace.open("site.goenv", 'proxy [direct]\n')
+    first = await workspace.open("site.goenv", 'proxy ["https://proxy.golang.org", direct]\n')
     assert first == []
-    broken = await workspace.change("site.goenv", "proxy [direct]\nsysctl \"inotify\" = 1\n")
+    broken = await workspace.change("site.goenv", 'proxy ["https://proxy.golang.org", direct]\n' "sysctl \"inotify\" = 1\n")
     assert [d.code for d in broken] == ["E409"]
     assert span(broken[0]) == (1, 7, 1, 16)
     # The file on disk was never changed: the buffer is what is checked.
-    assert (workspace.root / "site.goenv").read_text() == "proxy [direct]\n"
-    fixed = await workspace.change("site.goenv", "proxy [direct]\nsysctl \"fs.file-max\" = 1\n")
+    assert (workspace.root / "site.goenv").read_text() == 'proxy ["https://proxy.golang.org", direct]\n'
+    fixed = await workspace.change("site.goenv", 'proxy ["https://proxy.golang.org", direct]\n' "sysctl \"fs.file-max\" = 1\n")
     assert fixed == []
 
 
@@ -140,6 +140,34 @@ async def test_hover_shows_the_reference_and_variable_values(workspace: Workspac
     assert "/etc/sysctl.d/90-converge.conf" in attribute.contents.value
     variable = await client.text_document_hover_async(types.HoverParams(**at(uri, 5, 18)))
     assert "| `dev01` | `\"1.23.4\"` |" in variable.contents.value, variable.contents.value
+
+
+async def test_hover_shows_the_value_on_the_host_the_settings_choose(workspace: Workspace):
+    inventory = INVENTORY.replace("dev02\n", "dev02 go_version=1.24.1\n")
+    workspace.write("inventory.ini", inventory)
+    text = 'inventory "inventory.ini"\nfile "/etc/motd" {\n  content = "{{ go_version }}"\n}\n'
+    uri = workspace.uri("site.goenv")
+    await workspace.open("site.goenv", text)
+    client = workspace.client
+
+    async def hover() -> str:
+        return (await client.text_document_hover_async(types.HoverParams(**at(uri, 2, 18)))).contents.value
+
+    def choose(host: str):
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"converge": {"host": host}})
+        )
+
+    every = await hover()
+    assert "| `dev01` | `\"1.23.4\"` |" in every and "| `dev02` | `\"1.24.1\"` |" in every, every
+    choose("dev02")
+    one = await hover()
+    assert "on host `dev02`" in one and "1.24.1" in one and "1.23.4" not in one, one
+    choose("nosuch")
+    unknown = await hover()
+    assert "`nosuch`, which no play here reaches" in unknown and "| `dev01` |" in unknown, unknown
+    choose("")
+    assert await hover() == every
 
 
 async def test_definition_of_variables_handlers_groups_and_hosts(workspace: Workspace):

@@ -24,12 +24,15 @@ pub struct GoTool {
   pub bin_dir: Option<Text>,
   /// `state = "absent"`: the binary is deleted.
   pub absent: bool,
+  /// Link the binary into /usr/local/bin, which every consumer has on PATH
+  /// (dash reads no file for `ssh host cmd`).
+  pub link: bool,
 }
 
 pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["binary", "bin_dir", "state"];
+const ATTRIBUTES: &[&str] = &["binary", "bin_dir", "link", "state"];
 
 impl Kind for GoToolKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -78,8 +81,9 @@ impl Kind for GoToolKind {
         );
       }
     }
+    let link = options.bool(cx, "link").unwrap_or(false);
     let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
-    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir"), absent }))
+    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir"), link, absent }))
   }
 }
 
@@ -87,6 +91,11 @@ impl GoTool {
   /// The installed binary's name: `gopls` for `golang.org/x/tools/gopls`.
   pub fn binary_name(&self) -> &str {
     go::module::binary_name(&self.module.value)
+  }
+
+  /// With `link = true`: where the link goes.
+  fn link_path(&self) -> Option<String> {
+    self.link.then(|| format!("{}/{}", super::go_toolchain::DEFAULT_LINK_DIR, self.binary_name()))
   }
 }
 
@@ -112,30 +121,51 @@ impl Spec for GoTool {
 
   fn claims(&self) -> Vec<Text> {
     let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
-    vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)]
+    let mut claims = vec![Text::new(format!("go tool {dir}/{}", self.binary_name()), self.module.span)];
+    claims.extend(self.link_path().map(|l| Text::new(format!("link {l}"), self.module.span)));
+    claims
   }
 
   fn paths(&self) -> Vec<HostPath> {
     let dir = self.bin_dir.as_ref().map_or(DEFAULT_BIN_DIR, |d| d.value.as_str());
-    vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))]
+    let mut paths = vec![HostPath::File(format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()))];
+    paths.extend(self.link_path().map(HostPath::File));
+    paths
   }
 
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
     let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
     // A prebuilt binary is compared by its bytes, a built one by its build info.
-    if self.binary.is_some() && !self.absent { vec![Request::File(path)] } else { vec![Request::Tool(path)] }
+    let mut out = if self.binary.is_some() && !self.absent {
+      vec![Request::File(path)]
+    } else {
+      vec![Request::Tool(path)]
+    };
+    out.extend(self.link_path().map(Request::Link));
+    out
   }
 
   fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    use crate::plan::expect::Expect;
+    let name = self.binary_name().to_owned();
+    // `dlv attach` needs Yama to let the user trace their own processes.
+    let mut out = if name == "dlv" { vec![Expect::Ptrace] } else { Vec::new() };
     // A prebuilt binary carries no build info to compare; its bytes are the check.
-    if self.binary.is_some() || self.absent {
+    if self.absent {
       return Vec::new();
     }
-    v.text(&self.version)
-      .map(|version| crate::plan::expect::Expect::Tool { name: self.binary_name().to_owned(), version })
-      .into_iter()
-      .collect()
+    if self.binary.is_some() {
+      return out;
+    }
+    if let Some(version) = v.text(&self.version) {
+      out.push(Expect::Tool { name: name.clone(), version });
+    }
+    // gopls and dlv read the standard library of the Go that runs beside them.
+    if matches!(name.as_str(), "gopls" | "dlv") {
+      out.push(Expect::ToolGo { name });
+    }
+    out
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
@@ -150,42 +180,24 @@ impl Spec for GoTool {
       return Vec::new();
     };
     let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
-    if let Some(binary) = &self.binary {
-      // The controller's bytes, written like a `file`: atomically, mode 0755,
-      // and not at all when the installed bytes hash the same.
-      let Some(local) = v.text(binary).map(|b| super::controller_path(v, binary, &b)) else {
-        return Vec::new();
-      };
-      let Some(data) = read_controller_file(v, binary, &local) else { return Vec::new() };
-      return write_if_changed(state, &path, data, Some(0o755), None, host.is_system(&path))
-        .into_iter()
-        .collect();
+    let mut changes = self.install(v, host, state, &path, &dir, &module, &version);
+    if let Some(link) = self.link_path()
+      && state.links.get(&link).cloned().flatten().as_deref() != Some(path.as_str())
+    {
+      changes.push(Change::Run {
+        summary: format!("link {link} -> {path}"),
+        script: sh!(
+          "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
+          d = super::go_toolchain::DEFAULT_LINK_DIR,
+          t = path,
+          l = link
+        )
+        .into(),
+        system: true,
+        payload: None,
+      });
     }
-    let installed = state.tools.get(&path).cloned().flatten();
-    if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
-      return Vec::new();
-    }
-    // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
-    let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
-      Some(rest) => sh!("\"$HOME\"/{}", rest),
-      None => sh!("\"$CONVERGE_ROOT\"{}", dir),
-    };
-    let was = installed.map_or_else(
-      || "not installed".to_owned(),
-      |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
-    );
-    let script = sh!(
-      "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
-      gobin = gobin,
-      target = format!("{module}@{version}"),
-    )
-    .into();
-    vec![Change::Run {
-      summary: format!("go install {module}@{version} into {dir} (was {was})"),
-      script,
-      system: host.is_system(&path),
-      payload: None,
-    }]
+    changes
   }
 
   fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
@@ -222,5 +234,58 @@ impl Spec for GoTool {
     if let Some(dir) = &self.bin_dir {
       super::host_path(v, dir, "`bin_dir`");
     }
+  }
+}
+
+impl GoTool {
+  /// The changes that install the binary at `path`.
+  #[allow(clippy::too_many_arguments)]
+  fn install(
+    &self,
+    v: &mut Validator,
+    host: &HostInfo,
+    state: &HostState,
+    path: &str,
+    dir: &str,
+    module: &str,
+    version: &str,
+  ) -> Vec<Change> {
+    let path = path.to_owned();
+    if let Some(binary) = &self.binary {
+      // The controller's bytes, written like a `file`: atomically, mode 0755,
+      // and not at all when the installed bytes hash the same.
+      let Some(local) = v.text(binary).map(|b| super::controller_path(v, binary, &b)) else {
+        return Vec::new();
+      };
+      let Some(data) = read_controller_file(v, binary, &local) else { return Vec::new() };
+      return write_if_changed(state, &path, data, Some(0o755), None, host.is_system(&path))
+        .into_iter()
+        .collect();
+    }
+    let installed = state.tools.get(&path).cloned().flatten();
+    if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
+      return Vec::new();
+    }
+    // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
+    let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
+      Some(rest) => sh!("\"$HOME\"/{}", rest),
+      None => sh!("\"$CONVERGE_ROOT\"{}", dir),
+    };
+    let was = installed.map_or_else(
+      || "not installed".to_owned(),
+      |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
+    );
+    let script = sh!(
+      "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
+      gobin = gobin,
+      target = format!("{module}@{version}"),
+    )
+    .into();
+    vec![Change::Run {
+      summary: format!("go install {module}@{version} into {dir} (was {was})"),
+      script,
+      system: host.is_system(&path),
+      payload: None,
+    }]
   }
 }

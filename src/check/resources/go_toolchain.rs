@@ -237,7 +237,16 @@ impl Spec for GoToolchain {
       let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
       paths.push(format!("{}/go", host.expand(&dir).trim_end_matches('/')));
     }
-    vec![crate::plan::expect::Expect::Go { version, paths }]
+    use crate::plan::expect::{Expect, GoEnvRule};
+    let goroot = host.expand(&prefix).trim_end_matches('/').to_owned();
+    let rule = |name: &str, rule: GoEnvRule| Expect::GoEnvRule { name: name.to_owned(), rule };
+    vec![
+      Expect::Go { version: version.clone(), paths },
+      Expect::GoEnv { name: "GOROOT".to_owned(), value: goroot },
+      rule("GO111MODULE", GoEnvRule::ModulesOn),
+      rule("GOFLAGS", GoEnvRule::Empty),
+      rule("GOTOOLCHAIN", GoEnvRule::NoOtherToolchain { version }),
+    ]
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {

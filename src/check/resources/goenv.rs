@@ -283,6 +283,30 @@ impl Spec for GoEnv {
             .help("to exempt only private modules, set GOPRIVATE or GONOSUMDB instead"),
         );
       }
+      if name.value == "GOOS" || name.value == "GOARCH" {
+        cross_compiles(v, &name.value, &rendered, value.span, "the go env file");
+      }
+      if name.value == "GOPROXY" && rendered == "direct" {
+        super::proxy::direct_only(v, value.span);
+      }
+      if (name.value == "GONOPROXY" || name.value == "GOPRIVATE")
+        && rendered.split(',').any(|p| p.trim() == "*")
+      {
+        v.error(
+          Diagnostic::new(
+            Code::NoProxyForAll,
+            format!(
+              "`{}` has the pattern `*`: every module is fetched directly, never through GOPROXY",
+              name.value
+            ),
+          )
+          .label(value.span, "matches every module path")
+          .help("list the private module prefixes instead, such as `git.example.com/team`"),
+        );
+      }
+      if name.value == "GO111MODULE" {
+        gopath_mode(v, &rendered, value.span, "the go env file");
+      }
       if name.value == "GOPROXY" && rendered.contains('|') {
         v.error(
           Diagnostic::new(
@@ -295,4 +319,38 @@ impl Spec for GoEnv {
       }
     }
   }
+}
+
+/// Warns when `GO111MODULE` (seen by a consumer through `place`) puts the go
+/// command in GOPATH mode: `off` always, `auto` outside a module.
+pub fn gopath_mode(v: &mut Validator, value: &str, span: crate::source::Span, place: &str) {
+  if value != "off" && value != "auto" {
+    return;
+  }
+  let what = if value == "off" {
+    "turns modules off: go.mod files are ignored and `go get` and `go install` work in GOPATH".to_owned()
+  } else {
+    "makes the go command work in GOPATH mode wherever no go.mod is found".to_owned()
+  };
+  v.error(
+    Diagnostic::new(Code::GopathMode, format!("`GO111MODULE={value}` in {place} {what}"))
+      .label(span, "GOPATH mode")
+      .help("modules are on by default since go 1.16: remove the setting, or write `on`"),
+  );
+}
+
+/// Warns that `GOOS` or `GOARCH`, read from `place` by every go process that
+/// sees it, cross-compiles every build and `go install` on the host.
+pub fn cross_compiles(v: &mut Validator, name: &str, value: &str, span: crate::source::Span, place: &str) {
+  let value: String = value.chars().take(40).collect::<String>().escape_debug().to_string();
+  v.error(
+    Diagnostic::new(
+      Code::GoTargetInGoEnv,
+      format!("`{name}={value}` in {place} cross-compiles every build on the host"),
+    )
+    .label(span, "applies to every `go build` and `go install`")
+    .help(format!(
+      "binaries installed with `go install` stop running on the host; set `{name}` for one command instead: `{name}={value} go build`"
+    )),
+  );
 }

@@ -1,6 +1,7 @@
 //! The resource kinds, one file each. See [`crate::check::resource`] for the traits
 //! and the registry.
 
+pub mod agree;
 pub mod assert;
 pub mod command;
 pub mod export;
@@ -14,6 +15,7 @@ pub mod selinux;
 pub mod sysctl;
 pub mod template;
 pub mod vscode;
+pub mod vscode_restart;
 
 use crate::check::resource::Validator;
 use crate::check::text::Text;

@@ -190,6 +190,11 @@ impl Spec for Proxy {
   }
 
   fn validate(&self, v: &mut Validator) {
+    if let [(only, None)] = self.entries.as_slice()
+      && v.text(only).as_deref() == Some("direct")
+    {
+      direct_only(v, only.span);
+    }
     let mut terminal: Option<(String, crate::source::Span)> = None;
     let mut warned = false;
     for (text, sep) in &self.entries {
@@ -248,4 +253,18 @@ impl Spec for Proxy {
       }
     }
   }
+}
+
+/// Warns that a GOPROXY of `direct` alone uses no proxy at all.
+pub fn direct_only(v: &mut Validator, span: crate::source::Span) {
+  v.error(
+    Diagnostic::new(
+      Code::ProxyDirectOnly,
+      "`direct` alone fetches every module from its origin: no proxy, no cache, every VCS must be reachable",
+    )
+    .label(span, "no proxy in the chain")
+    .help(
+      "put a proxy before it (`proxy [\"https://proxy.golang.org\", direct]`); for private modules only, set GOPRIVATE",
+    ),
+  );
 }

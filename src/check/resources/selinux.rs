@@ -96,6 +96,14 @@ impl Spec for SelinuxLabel {
     Some(self.path.as_ref().map_or_else(|| Self::default_path(&self.pattern.value), |p| p.value.clone()))
   }
 
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    let (Some(pattern), Some(setype)) = (v.text(&self.pattern), v.text(&self.setype)) else {
+      return Vec::new();
+    };
+    let path = self.path.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| Self::default_path(&pattern));
+    vec![crate::plan::expect::Expect::SelinuxLabel { path: host.expand(&path), setype }]
+  }
+
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     // Paths are expanded on the host for guards; `~`/`$HOME` are expanded there.
     let (Some(pattern), Some(setype)) = (v.text(&self.pattern), v.text(&self.setype)) else {

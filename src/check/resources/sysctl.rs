@@ -255,6 +255,19 @@ impl Spec for Sysctl {
     vec![Text::new(format!("sysctl {}", self.key.value.replace('/', ".")), self.key.span)]
   }
 
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) else { return Vec::new() };
+    let file = self.file.as_ref().map_or_else(|| Some(DEFAULT_FILE.to_owned()), |f| v.text(f));
+    file
+      .map(|f| crate::plan::expect::Expect::Sysctl {
+        key: key.replace('/', "."),
+        value,
+        file: host.expand(&f),
+      })
+      .into_iter()
+      .collect()
+  }
+
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(key) = v.text(&self.key) {

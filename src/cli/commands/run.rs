@@ -224,6 +224,7 @@ fn options(
     forks: run.forks,
     ssh,
     verify: run.verify,
+    probe: run.probe,
     lock_wait: run.lock_wait,
     saved,
   };

@@ -118,7 +118,18 @@ impl Kind for ExportKind {
           ValueKind::Int(i) => Text::new(i.value.to_string(), value.span),
           _ => text_of(value, cx, &format!("the value of `{}`", name.value))?,
         };
-        if crate::go::env::is_go_variable(&name.value) {
+        // Only what `go env -w` can write has a better place than an export:
+        // GODEBUG and GOENV are read from the process environment only, and
+        // computed or read-only names (GOROOT, GOVERSION) refuse `go env -w`.
+        // GOOS and GOARCH belong in neither (W505, when the value is known).
+        if crate::go::env::is_go_variable(&name.value)
+          && name.value != "GOOS"
+          && name.value != "GOARCH"
+          && matches!(
+            crate::go::env::check_write(&name.value, ""),
+            Ok(()) | Err(crate::go::env::GoEnvError::InvalidValue { .. })
+          )
+        {
           cx.error(
             Diagnostic::new(Code::GoExportOverrides, format!("exporting `{}` in shell files overrides `go env -w`", name.value))
               .label(name.span, "a shell export wins over the go env file")

@@ -341,7 +341,23 @@ impl Spec for Export {
     // refused when planned.
     let (rendered, _) = self.read_values(v);
     match &self.action {
-      Action::Set(_) => {}
+      Action::Set(value) => {
+        if let Some(Some(rendered)) = rendered.first() {
+          match self.name.value.as_str() {
+            "GO111MODULE" => {
+              crate::check::resources::goenv::gopath_mode(v, rendered, value.span, "the shell files")
+            }
+            "GOOS" | "GOARCH" => crate::check::resources::goenv::cross_compiles(
+              v,
+              &self.name.value,
+              rendered,
+              value.span,
+              "the shell files",
+            ),
+            _ => {}
+          }
+        }
+      }
       Action::Prepend(entries) | Action::Append(entries) => {
         let append = matches!(self.action, Action::Append(_));
         for (entry, dir) in entries.iter().zip(rendered) {

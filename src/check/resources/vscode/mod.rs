@@ -9,14 +9,30 @@ use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
 use crate::plan::change::{Change, HostState, write_if_changed};
+use crate::syntax::ast::{Term, Value, ValueKind};
 use indexmap::IndexMap;
-use jsonc_parser::cst::{CstInputValue, CstRootNode};
+
+mod keys;
+mod merge;
+mod paths;
+pub use merge::{merge, remove_key};
 
 pub struct VscodeSettingsKind;
 
+/// One declared setting.
+#[derive(Debug)]
+pub struct Setting {
+  /// The key as written, with its span.
+  pub key: Text,
+  /// The value as written: templates in its strings not yet rendered.
+  pub value: serde_json::Value,
+  /// The value's syntax, for its spans and templates.
+  pub written: Value,
+}
+
 #[derive(Debug)]
 pub struct VscodeSettings {
-  pub settings: IndexMap<String, (serde_json::Value, Text)>,
+  pub settings: IndexMap<String, Setting>,
   /// Use `~/.vscode-server-insiders`.
   pub insiders: bool,
   /// `state = "absent"`: the settings' keys leave the file.
@@ -75,17 +91,18 @@ impl Kind for VscodeSettingsKind {
         }
         continue;
       }
-      if let Some((_, first)) = settings.get(&key) {
-        let first: &Text = first;
+      if let Some(first) = settings.get(&key) {
+        let first: &Setting = first;
         cx.error(
           Diagnostic::new(Code::DuplicateAttribute, format!("the setting `{key}` is given twice"))
             .label(span, "given again here")
-            .label(first.span, "first given here"),
+            .label(first.key.span, "first given here"),
         );
         continue;
       }
       if let Some(json) = json_of(value, cx) {
-        settings.insert(key.clone(), (json, Text::new(key, span)));
+        settings
+          .insert(key.clone(), Setting { key: Text::new(key, span), value: json, written: value.clone() });
       }
     }
     r.meta_only(cx);
@@ -103,60 +120,94 @@ impl VscodeSettings {
   fn file(&self) -> String {
     format!("{}/data/Machine/settings.json", self.server_dir())
   }
-}
 
-/// A JSON value as the JSONC editor takes it.
-fn input(value: &serde_json::Value) -> CstInputValue {
-  match value {
-    serde_json::Value::Null => CstInputValue::Null,
-    serde_json::Value::Bool(b) => CstInputValue::Bool(*b),
-    serde_json::Value::Number(n) => CstInputValue::Number(n.to_string()),
-    serde_json::Value::String(s) => CstInputValue::String(s.clone()),
-    serde_json::Value::Array(items) => CstInputValue::Array(items.iter().map(input).collect()),
-    serde_json::Value::Object(map) => {
-      CstInputValue::Object(map.iter().map(|(k, v)| (k.clone(), input(v))).collect())
-    }
-  }
-}
-
-/// The settings file with `settings` merged in: declared keys set, every other
-/// key, comment and blank line kept. `Err` with the parser's message when the
-/// file is not JSON with comments.
-pub fn merge(existing: &str, settings: &[(String, serde_json::Value)]) -> Result<Option<String>, String> {
-  let text = if existing.trim().is_empty() { "{}\n" } else { existing };
-  let options = jsonc_parser::ParseOptions::default();
-  let current: serde_json::Value =
-    jsonc_parser::parse_to_serde_value::<serde_json::Value>(text, &options).map_err(|e| e.to_string())?;
-  if !existing.trim().is_empty() && settings.iter().all(|(k, v)| current.get(k) == Some(v)) {
-    return Ok(None);
-  }
-  let root = CstRootNode::parse(text, &options).map_err(|e| e.to_string())?;
-  let object = root.object_value_or_set();
-  for (key, value) in settings {
-    match object.get(key) {
-      Some(prop) => prop.set_value(input(value)),
-      None => {
-        object.append(key, input(value));
+  /// Every setting with the templates of its strings rendered for the host;
+  /// `None` when one cannot be rendered yet (it uses facts) or failed (which
+  /// is reported).
+  pub fn rendered(&self, v: &mut Validator) -> Option<Vec<(String, serde_json::Value)>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, setting) in &self.settings {
+      match render(&setting.written, v) {
+        Some(value) => out.push((key.clone(), value)),
+        None => ok = false,
       }
     }
+    ok.then_some(out)
   }
-  let mut out = root.to_string();
-  if !out.ends_with('\n') {
-    out.push('\n');
-  }
-  Ok(Some(out))
 }
 
-/// The settings file without `key` (its comments and other keys kept), or
-/// `None` when it does not hold it. `Err` when the file is not JSON with
-/// comments.
-pub fn remove_key(existing: &str, key: &str) -> Result<Option<String>, String> {
-  let options = jsonc_parser::ParseOptions::default();
-  let root = CstRootNode::parse(existing, &options).map_err(|e| e.to_string())?;
-  let Some(object) = root.object_value() else { return Ok(None) };
-  let Some(prop) = object.get(key) else { return Ok(None) };
-  prop.remove();
-  Ok(Some(root.to_string()))
+impl Setting {
+  /// The entries of an object value, as written: key and value syntax.
+  pub(crate) fn entries(&self) -> Vec<(&str, &Value)> {
+    let ValueKind::Map(block) = &self.written.kind else { return Vec::new() };
+    block.stmts.iter().filter_map(|stmt| Some((entry_key(stmt)?, stmt.value.as_ref()?))).collect()
+  }
+}
+
+/// A scalar setting value rendered for the host as the text a program
+/// reads: strings as they are, numbers and booleans as JSON writes them.
+pub(crate) fn render_text(value: &Value, v: &mut Validator) -> Option<String> {
+  match render(value, v)? {
+    serde_json::Value::String(s) => Some(s),
+    serde_json::Value::Number(n) => Some(n.to_string()),
+    serde_json::Value::Bool(b) => Some(b.to_string()),
+    _ => None,
+  }
+}
+
+/// The key of a map entry as [`attribute`] reads it.
+fn entry_key(stmt: &crate::syntax::ast::Stmt) -> Option<&str> {
+  match stmt.head.as_slice() {
+    [Term::Value(Value { kind: ValueKind::Word(w), .. })] => Some(w),
+    [Term::Value(Value { kind: ValueKind::Str(s), .. })] => Some(&s.value),
+    _ => None,
+  }
+}
+
+/// `value` as JSON, each string rendered as a template for the host. Entries
+/// the reader refused (and reported) are left out, as [`json_of`] leaves them.
+pub(crate) fn render(value: &Value, v: &mut Validator) -> Option<serde_json::Value> {
+  Some(match &value.kind {
+    ValueKind::Str(s) => serde_json::Value::String(v.text(&Text::new(s.value.clone(), value.span))?),
+    ValueKind::Int(i) => serde_json::Value::from(i.value),
+    ValueKind::Bool(b) => serde_json::Value::Bool(*b),
+    ValueKind::Word(_) => return None,
+    ValueKind::List(items) => {
+      let mut out = Vec::new();
+      let mut ok = true;
+      for item in items {
+        match render(item, v) {
+          Some(x) => out.push(x),
+          None => ok = false,
+        }
+      }
+      if !ok {
+        return None;
+      }
+      serde_json::Value::Array(out)
+    }
+    ValueKind::Map(block) => {
+      let mut out = serde_json::Map::new();
+      let mut ok = true;
+      for stmt in &block.stmts {
+        let (Some(key), Some(item), None) = (entry_key(stmt), &stmt.value, &stmt.block) else { continue };
+        if out.contains_key(key) {
+          continue;
+        }
+        match render(item, v) {
+          Some(x) => {
+            out.insert(key.to_owned(), x);
+          }
+          None => ok = false,
+        }
+      }
+      if !ok {
+        return None;
+      }
+      serde_json::Value::Object(out)
+    }
+  })
 }
 
 impl VscodeSettings {
@@ -182,8 +233,28 @@ impl Spec for VscodeSettings {
     "vscode settings".to_owned()
   }
 
-  fn requests(&self, _v: &mut QueryScope) -> Vec<Request> {
-    vec![Request::File(self.file())]
+  /// Each key as the server reads it from the file (a declared object: its keys).
+  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    if self.absent {
+      return Vec::new();
+    }
+    let file = host.expand(&self.file());
+    let Some(settings) = self.rendered(v) else { return Vec::new() };
+    settings
+      .into_iter()
+      .map(|(key, value)| crate::plan::expect::Expect::VscodeSetting {
+        file: file.clone(),
+        key,
+        value: value.to_string(),
+      })
+      .collect()
+  }
+
+  fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
+    let named = paths::named_paths(self, v);
+    let mut out = vec![Request::File(self.file())];
+    out.extend(paths::requests(&named));
+    out
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
@@ -193,17 +264,24 @@ impl Spec for VscodeSettings {
     let path = host.expand(&self.file());
     let existing =
       state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
-    let settings: Vec<(String, serde_json::Value)> =
-      self.settings.iter().map(|(k, (value, _))| (k.clone(), value.clone())).collect();
+    let Some(settings) = self.rendered(v) else { return Vec::new() };
+    let named = paths::named_paths(self, v);
+    paths::check(&named, v);
     match merge(&existing, &settings) {
       Ok(Some(merged)) => {
+        for (key, kept) in merge::kept_entries(&existing, &settings) {
+          v.note(format!(
+            "`{key}` is merged key by key into the object `{path}` has: its other entries ({}) are kept",
+            kept.join(", ")
+          ));
+        }
         write_if_changed(state, &path, merged.into_bytes(), None, None, host.is_system(&path))
           .into_iter()
           .collect()
       }
       Ok(None) => Vec::new(),
       Err(e) => {
-        let span = self.settings.values().next().map(|(_, t)| t.span).unwrap_or_default();
+        let span = self.settings.values().next().map(|s| s.key.span).unwrap_or_default();
         v.error(
           Diagnostic::new(
             Code::HostLacks,
@@ -215,6 +293,11 @@ impl Spec for VscodeSettings {
         Vec::new()
       }
     }
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.rendered(v);
+    keys::check(self, v);
   }
 
   fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
@@ -238,59 +321,7 @@ impl Spec for VscodeSettings {
     self
       .settings
       .values()
-      .map(|(_, key)| Text::new(format!("vscode setting {} {}", self.server_dir(), key.value), key.span))
+      .map(|s| Text::new(format!("vscode setting {} {}", self.server_dir(), s.key.value), s.key.span))
       .collect()
-  }
-}
-
-#[cfg(test)]
-mod tests {
-  use super::merge;
-  use serde_json::json;
-
-  #[test]
-  fn merges_keys_and_keeps_comments_and_other_keys() {
-    let existing = "{\n  // my theme\n  \"workbench.colorTheme\": \"Dark\",\n  \"go.toolsManagement.autoUpdate\": true, // old\n}\n";
-    let settings = vec![
-      ("go.toolsManagement.autoUpdate".to_owned(), json!(false)),
-      ("gopls".to_owned(), json!({"ui.semanticTokens": true})),
-    ];
-    let merged = merge(existing, &settings).ok().flatten().unwrap_or_default();
-    assert!(
-      merged.contains("// my theme") && merged.contains("\"workbench.colorTheme\": \"Dark\""),
-      "{merged}"
-    );
-    assert!(merged.contains("\"go.toolsManagement.autoUpdate\": false"), "{merged}");
-    assert!(merged.contains("\"ui.semanticTokens\": true"), "{merged}");
-    assert_eq!(merge(&merged, &settings), Ok(None), "merging again changes nothing");
-  }
-
-  proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
-    /// Any key and string value, however hostile (quotes, backslashes, control
-    /// characters, `*/`, newlines), is written as JSON that VS Code reads back as
-    /// exactly that key and value, next to the user's comments and keys.
-    #[test]
-    fn any_string_is_read_back_exactly(key in "\\PC*", value in "(\\PC|[\"\\\\\n\t\u{0}-\u{1f}\u{7f}\u{2028}\u{2029}/*])*") {
-      let existing = "{\n  // keep me */ \"x\"\n  \"other\": 1\n}\n";
-      for base in ["", existing] {
-        let merged = merge(base, &[(key.clone(), json!(value.clone()))]).ok().flatten().unwrap_or_default();
-        let options = jsonc_parser::ParseOptions::default();
-        let read: serde_json::Value =
-          jsonc_parser::parse_to_serde_value(&merged, &options).unwrap_or_else(|e| panic!("{e}: {merged}"));
-        proptest::prop_assert_eq!(read.get(&key), Some(&json!(value.clone())), "{}", merged);
-        if !base.is_empty() && key != "other" {
-          proptest::prop_assert_eq!(read.get("other"), Some(&json!(1)));
-          proptest::prop_assert!(merged.contains("// keep me */ \"x\""));
-        }
-      }
-    }
-  }
-
-  #[test]
-  fn creates_the_file_and_refuses_a_broken_one() {
-    let created = merge("", &[("a".to_owned(), json!(1))]).ok().flatten().unwrap_or_default();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&created).ok(), Some(json!({"a": 1})));
-    assert!(merge("{ \"a\": ", &[("a".to_owned(), json!(1))]).is_err());
   }
 }
