@@ -7,7 +7,12 @@
 #   - the next run converges cleanly and leaves no temporary file,
 #   - a plan after that is empty.
 #
-# Usage: scripts/crash-trials.sh [TRIALS]   (default 30)
+# Then the same for a removal: the file and the managed block leave the
+# playbook of a converged tree, and the run that prunes them is killed; each
+# of their files is as before or as after the removal, whole, and the next run
+# finishes the removal.
+#
+# Usage: scripts/crash-trials.sh [TRIALS] [REMOVAL_TRIALS]   (default 30, 10)
 # Env:   CONVERGE_BIN (default target/debug/converge)
 # Everything started is bounded by `timeout` and killed by process group.
 set -euo pipefail
@@ -125,7 +130,60 @@ for i in $(seq 1 "$trials"); do
   rm -rf -- "$t" "$work/state-t$i"
 done
 
+# Removal: the file (index 3) and the managed block (index 4) leave the playbook.
+removal_trials=${2:-10}
+removed=$work/removed.goenv
+: >"$removed"
+for ((k = 0; k < ${#resources[@]}; k++)); do
+  if ((k != 3 && k != 4)); then printf '%s\n' "${resources[$k]}" >>"$removed"; fi
+done
+seed "$work/refrm"
+run "$work/refrm" "$playbook" || { echo "crash-trials: the reference converge failed" >&2; exit 1; }
+start=$(date +%s%N)
+run "$work/refrm" "$removed" || { echo "crash-trials: the reference removal failed" >&2; exit 1; }
+took_rm=$((($(date +%s%N) - start) / 1000000))
+manifest "$work/refrm" >"$work/refrm.sums"
+rm_bad=0 rm_killed=0 rm_unclean=0
+for i in $(seq 1 "$removal_trials"); do
+  t=$work/r$i
+  seed "$t"
+  run "$t" "$playbook" || { echo "removal trial $i: the first converge failed" >&2; rm_unclean=$((rm_unclean + 1)); }
+  before=$(cd "$t" && sha256sum home/dev/.bashrc etc/converge-crash/config)
+  delay=$((RANDOM % (took_rm + 1)))
+  setsid bash -c 'exec "$@"' _ env HOME=/home/dev NO_COLOR=1 timeout -k 5 120 "$bin" "$removed" \
+    --root "$t" --state-dir "$work/state-r$i" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+  if kill -0 "$pid" 2>/dev/null; then
+    if ((i % 2)); then kill -KILL "$pid" 2>/dev/null || true; else kill -KILL -- "-$pid" 2>/dev/null || true; fi
+    rm_killed=$((rm_killed + 1))
+  fi
+  wait "$pid" 2>/dev/null || true
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 -- "-$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  # The block is in ~/.bashrc or not, whole; the file is there as written or gone.
+  bashrc=$(cd "$t" && sha256sum home/dev/.bashrc)
+  if ! grep -qxF "$bashrc" <<<"$before" && ! grep -qxF "$bashrc" "$work/refrm.sums"; then
+    echo "removal trial $i: ~/.bashrc is neither as before nor as after the removal" >&2
+    rm_bad=$((rm_bad + 1))
+  fi
+  if [ -e "$t/etc/converge-crash/config" ]; then
+    config=$(cd "$t" && sha256sum etc/converge-crash/config)
+    grep -qxF "$config" <<<"$before" || { echo "removal trial $i: the removed file is torn" >&2; rm_bad=$((rm_bad + 1)); }
+  fi
+  if ! run "$t" "$removed"; then echo "removal trial $i: the next run failed" >&2; rm_unclean=$((rm_unclean + 1)); fi
+  if ! diff -q <(manifest "$t") "$work/refrm.sums" >/dev/null; then
+    echo "removal trial $i: the next run did not finish the removal" >&2
+    rm_unclean=$((rm_unclean + 1))
+  fi
+  rm -rf -- "$t" "$work/state-r$i"
+done
+
 printf 'trials %d: killed %d, finished before the kill %d (kills within %d ms)\n' "$trials" "$killed" "$finished" "$took"
 printf 'files absent or between steps %d, as converged %d, torn or foreign %d\n' "$as_old" "$as_new" "$bad"
 printf 'next runs unclean %d, trials with temporary files left %d\n' "$unclean" "$leftover"
-[ "$bad" -eq 0 ] && [ "$unclean" -eq 0 ] && [ "$leftover" -eq 0 ]
+printf 'removal trials %d: killed %d; torn %d, unclean %d\n' "$removal_trials" "$rm_killed" "$rm_bad" "$rm_unclean"
+[ "$bad" -eq 0 ] && [ "$unclean" -eq 0 ] && [ "$leftover" -eq 0 ] && [ "$rm_bad" -eq 0 ] && [ "$rm_unclean" -eq 0 ]

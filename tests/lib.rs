@@ -16,6 +16,7 @@ mod inventory_resolve;
 mod loops;
 mod lsp;
 mod playbooks;
+mod removal;
 mod resolve;
 mod run_report;
 mod safety_fleet;

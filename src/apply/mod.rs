@@ -425,12 +425,18 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
     if step.failed() {
       continue;
     }
-    let line = Line::Resource {
-      name: step.name.clone(),
-      kind: step.kind.clone(),
-      source: step.source.clone(),
-      run: f.run.to_owned(),
-      at: f.at,
+    // A removed resource leaves the ledger; what a removal kept (drift) stays.
+    let line = if step.removal && step.owns.is_empty() {
+      Line::Forget { name: step.name.clone(), run: f.run.to_owned(), at: f.at }
+    } else {
+      Line::Resource {
+        name: step.name.clone(),
+        kind: step.kind.clone(),
+        source: step.source.clone(),
+        run: f.run.to_owned(),
+        at: f.at,
+        owns: Some(step.owns.clone()),
+      }
     };
     let Ok(json) = serde_json::to_string(&line) else { continue };
     s.line(
@@ -467,7 +473,10 @@ pub fn apply_host(
   let mut outcome =
     HostOutcome { host: plan.host.clone(), steps: Vec::new(), error: None, ledger: Vec::new() };
   let has_changes = plan.steps.iter().any(|s| !s.changes.is_empty() && !s.failed());
-  let results = if has_changes {
+  // A resource that left the playbook with nothing to take off the host (a
+  // command, an assertion) still leaves the ledger: the script runs for it.
+  let forgets = plan.steps.iter().any(|s| s.removal && s.changes.is_empty() && s.owns.is_empty());
+  let results = if has_changes || forgets {
     let nonce = crate::host::shell::nonce();
     let run = crate::host::shell::nonce();
     // The whole apply, its wait for the host lock included, has `timeout`:

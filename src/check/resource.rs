@@ -128,6 +128,20 @@ pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
     Vec::new()
   }
 
+  /// What it wrote on the host, once planned: `state` is the host as the
+  /// plan leaves it after this resource. The ledger records it, and a
+  /// resource that leaves the playbook is removed by it
+  /// ([`crate::plan::prune`]). Hashes and `created` flags are filled in by the
+  /// planner. Nothing by default: such a resource is never undone.
+  fn owns(
+    &self,
+    _v: &mut Validator,
+    _host: &HostInfo,
+    _state: &crate::plan::change::HostState,
+  ) -> Vec<crate::plan::ledger::Owned> {
+    Vec::new()
+  }
+
   /// The changes that bring the host to the desired state, computed against the
   /// predicted `state`, which the planner then updates. Errors are reported
   /// through the validator and fail this resource only.

@@ -45,6 +45,16 @@ pub struct Arguments {
   #[arg(long, requires = "plan")]
   pub no_guards: bool,
 
+  /// Remove nothing that left the playbook: what converge wrote for resources
+  /// no longer declared stays on the hosts.
+  #[arg(long)]
+  pub no_prune: bool,
+
+  /// Remove what left the playbook even where it was edited by hand since
+  /// converge wrote it (without, such drift is kept and shown).
+  #[arg(long, conflicts_with = "no_prune")]
+  pub force_remove: bool,
+
   #[command(flatten)]
   pub vars: VarArgs,
 

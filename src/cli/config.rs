@@ -75,6 +75,10 @@ pub struct Run {
   pub out: Option<PathBuf>,
   /// `--no-guards` (or `--out`): plan without running the playbooks' guards.
   pub no_guards: bool,
+  /// `--no-prune`: what left the playbook stays on the hosts.
+  pub no_prune: bool,
+  /// `--force-remove`: what left the playbook goes even where edited by hand.
+  pub force_remove: bool,
   /// `converge apply PLAN`.
   pub saved: Option<PathBuf>,
   /// `converge enforce`.
@@ -119,6 +123,8 @@ impl Run {
       lock_wait: std::time::Duration::from_secs(fleet.lock_timeout),
       out: None,
       no_guards: false,
+      no_prune: false,
+      force_remove: false,
       saved: None,
       enforce: None,
       git: None,
@@ -283,6 +289,8 @@ impl Config {
       None => (
         Subcommand::Run(Box::new(Run {
           no_guards: arguments.no_guards || arguments.out.is_some(),
+          no_prune: arguments.no_prune,
+          force_remove: arguments.force_remove,
           out: arguments.out,
           vars: read(&arguments.vars)?,
           ..Run::new(arguments.playbooks, arguments.root, !arguments.plan, arguments.verify, arguments.fleet)

@@ -186,8 +186,21 @@ fn run_host(
     };
   measured.facts = phase.elapsed();
   let phase = Instant::now();
-  let ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
-  let plan = plan(play, &playbook.handlers, &facts, &ledger, sources);
+  let mut ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
+  ledger.local = local;
+  let mut plan = plan(play, &playbook.handlers, &facts, &ledger, sources);
+  // What left the playbook: a second round trip only for files the first did not read.
+  let handlers = crate::plan::prune::Handlers::of(&playbook.handlers);
+  let more = crate::plan::prune::queries(&plan, &ledger, &handlers, &options.plan);
+  let extra = if more.is_empty() {
+    None
+  } else {
+    match crate::host::facts::gather(transport.as_mut(), &options.plan.root, &more, options.plan.timeout) {
+      Ok(extra) => Some(extra),
+      Err(e) => return stopped(HostError::Facts(format!("cannot read the files to prune: {e}")), measured),
+    }
+  };
+  crate::plan::prune::prune(&mut plan, &facts, extra.as_ref(), &ledger, &handlers, &options.plan);
   measured.plan = phase.elapsed();
   let gate = options.saved.as_ref().map(|saved| saved.gate(&plan));
   let apply = options.apply && matches!(gate, None | Some(crate::plan::saved_plan::Gate::Apply));

@@ -326,7 +326,7 @@ mod tests {
     let inner = labels_at("hosts \"all\" {\n  sy|\n}\n");
     assert!(inner.contains(&"sysctl".to_owned()) && !inner.contains(&"hosts".to_owned()), "{inner:?}");
     let attributes = labels_at("sysctl \"fs.file-max\" = 1 {\n  |\n}\n");
-    assert_eq!(attributes, ["file", "name", "after", "notify", "sensitive"]);
+    assert_eq!(attributes, ["file", "state", "name", "after", "notify", "sensitive"]);
     let goenv = labels_at("goenv {\n  GOPR|\n}\n");
     assert!(goenv.contains(&"GOPRIVATE".to_owned()), "{goenv:?}");
     let scope = labels_at("export EDITOR = \"vim\" {\n  scope = |\n}\n");

@@ -224,7 +224,7 @@ mod tests {
 
   #[test]
   fn attributes_come_from_the_attribute_tables() {
-    assert_eq!(attributes("sysctl"), ["file", "name", "after", "notify", "sensitive"]);
+    assert_eq!(attributes("sysctl"), ["file", "state", "name", "after", "notify", "sensitive"]);
     assert!(attributes("go toolchain").contains(&"sha256"));
     let doc = attribute_doc("sysctl", "file").unwrap_or_default();
     assert!(doc.contains("| Attribute |") && doc.contains("/etc/sysctl.d/90-converge.conf"), "{doc}");

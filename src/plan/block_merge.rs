@@ -130,6 +130,17 @@ pub fn names(text: &[u8], comment: &str) -> Vec<String> {
     .collect()
 }
 
+/// The lines of the block `name` (its markers included), when the file holds
+/// it once with markers that pair up.
+pub fn block<'a>(text: &'a [u8], comment: &str, name: &str) -> Option<&'a [u8]> {
+  let begin = begin_marker(comment, name);
+  let end = end_marker(comment, name);
+  match find(text, name, begin.as_bytes(), end.as_bytes()) {
+    Ok(Some((start, stop))) => Some(&text[start..stop]),
+    _ => None,
+  }
+}
+
 #[cfg(test)]
 /// [`try_merge`] for callers that write only content of their own making:
 /// when the block cannot be merged safely the file is left exactly as it is.

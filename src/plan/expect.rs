@@ -7,6 +7,8 @@
 pub enum Expect {
   /// An exported variable and its value.
   Env { name: String, value: String },
+  /// A variable no consumer sees: its export left the playbook.
+  Unset { name: String },
   /// A directory on PATH; `before_system` for `path prepend`: ahead of /usr/bin.
   PathEntry { dir: String, before_system: bool },
   /// A setting as `go env NAME` reports it.

@@ -13,6 +13,13 @@
 //! travels with the host and is the only one in pull mode. Per resource a
 //! record holds its kind and a hash of its source text; per file converge reads,
 //! the sha256 of its bytes right after the apply, computed on the host.
+//!
+//! A resource record also lists what the resource wrote ([`Owned`]: a whole
+//! file, a managed block, a key of a settings file, a tool binary), so that a
+//! resource that leaves the playbook can be removed ([`crate::plan::prune`]).
+//! Records written before converge kept that list have none (`owns` absent):
+//! such a resource is never pruned. A pruned resource leaves the ledger by a
+//! [`Line::Forget`].
 
 use crate::plan::change::{Change, FileState, HostState};
 use serde::{Deserialize, Serialize};
@@ -50,8 +57,19 @@ impl Label {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "lowercase")]
 pub enum Line {
-  /// A resource converged by the run `run`.
-  Resource { name: String, kind: String, source: String, run: String, at: u64 },
+  /// A resource converged by the run `run`, and what it wrote (`None` in
+  /// records of a converge that did not keep it).
+  Resource {
+    name: String,
+    kind: String,
+    source: String,
+    run: String,
+    at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owns: Option<Vec<Owned>>,
+  },
+  /// A resource removed from the host by the run `run` (it left the playbook).
+  Forget { name: String, run: String, at: u64 },
   /// A file's sha256 (`absent`, `unreadable`) right after the run `run`.
   Path { path: String, sha256: String, run: String, at: u64 },
 }
@@ -64,6 +82,114 @@ pub struct Record {
   pub source: String,
   pub run: String,
   pub at: u64,
+  /// What it wrote; `None` when the record does not say.
+  pub owns: Option<Vec<Owned>>,
+}
+
+/// The format of a settings file converge sets keys in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyFile {
+  /// The go env file (`KEY=value` lines, as `go env -w` writes them).
+  GoEnv,
+  /// A sysctl.d file (`key = value` lines).
+  Sysctl,
+  /// A VS Code settings file (JSON with comments).
+  Vscode,
+}
+
+/// One thing a resource wrote on a host, as the ledger records it. Paths are
+/// expanded (absolute, below `--root` when converging a tree).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "lowercase")]
+pub enum Owned {
+  /// A whole file (`file`, `template`), with its sha256 right after the apply.
+  /// `created`: the file was absent before converge first wrote it.
+  File {
+    path: String,
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    created: bool,
+  },
+  /// A managed block: the file, the comment leader of its markers, its name
+  /// and the sha256 of its lines (markers included). `created`: converge
+  /// created the file, so it is deleted once no block is left in it.
+  Block {
+    path: String,
+    comment: String,
+    name: String,
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    created: bool,
+  },
+  /// A key of a settings file.
+  Key {
+    path: String,
+    file: KeyFile,
+    key: String,
+    #[serde(default)]
+    created: bool,
+  },
+  /// A tool binary `go install` put there.
+  Tool { path: String },
+  /// A command's `undo`: run (as the login user, never through sudo) when
+  /// the command leaves the playbook.
+  Undo {
+    command: String,
+    /// The command is `sensitive`: plans do not show it.
+    #[serde(default)]
+    sensitive: bool,
+  },
+}
+
+impl Owned {
+  pub fn path(&self) -> &str {
+    match self {
+      Owned::File { path, .. }
+      | Owned::Block { path, .. }
+      | Owned::Key { path, .. }
+      | Owned::Tool { path } => path,
+      Owned::Undo { .. } => "",
+    }
+  }
+
+  /// The same thing, hashes and flags left out: what two resources may share.
+  pub fn identity(&self) -> Owned {
+    match self {
+      Owned::File { path, .. } => Owned::File { path: path.clone(), sha256: String::new(), created: false },
+      Owned::Block { path, comment, name, .. } => Owned::Block {
+        path: path.clone(),
+        comment: comment.clone(),
+        name: name.clone(),
+        sha256: String::new(),
+        created: false,
+      },
+      Owned::Key { path, file, key, .. } => {
+        Owned::Key { path: path.clone(), file: *file, key: key.clone(), created: false }
+      }
+      Owned::Tool { path } => Owned::Tool { path: path.clone() },
+      Owned::Undo { command, sensitive } => Owned::Undo { command: command.clone(), sensitive: *sensitive },
+    }
+  }
+
+  /// Marks it as written into a file converge created.
+  pub fn set_created(&mut self, yes: bool) {
+    if let Owned::File { created, .. } | Owned::Block { created, .. } | Owned::Key { created, .. } = self {
+      *created = yes;
+    }
+  }
+
+  /// Whether the record says converge created its file.
+  pub fn created(&self) -> bool {
+    matches!(
+      self,
+      Owned::File { created: true, .. }
+        | Owned::Block { created: true, .. }
+        | Owned::Key { created: true, .. }
+    )
+  }
 }
 
 /// The folded ledger of one host: the last record of every resource and path.
@@ -85,9 +211,13 @@ impl Ledger {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
       ledger.lines += 1;
       match serde_json::from_str::<Line>(line) {
-        Ok(Line::Resource { name, kind, source, run, at }) => {
+        Ok(Line::Resource { name, kind, source, run, at, owns }) => {
           ledger.folded.insert((0, name.clone()), line.to_owned());
-          ledger.resources.insert(name, Record { kind, source, run, at });
+          ledger.resources.insert(name, Record { kind, source, run, at, owns });
+        }
+        Ok(Line::Forget { name, .. }) => {
+          ledger.folded.remove(&(0, name.clone()));
+          ledger.resources.remove(&name);
         }
         Ok(Line::Path { path, sha256, .. }) => {
           ledger.folded.insert((1, path.clone()), line.to_owned());
@@ -144,6 +274,13 @@ pub struct HostLedger {
   pub on_host: bool,
   /// The sha256 of the host's ledger file, or `absent`.
   pub sha256: String,
+  /// The controller's copy of the host's ledger (empty when it has none).
+  /// The login user can edit the host's file, so pruning a system path
+  /// through sudo needs this copy to agree ([`crate::plan::prune`]).
+  pub controller: Ledger,
+  /// The host's file is as trustworthy as the controller's: converge runs on
+  /// this machine, as the user who owns it.
+  pub local: bool,
 }
 
 impl HostLedger {
@@ -161,14 +298,15 @@ impl HostLedger {
       _ => None,
     };
     let sha256 = sha256_of(on_host.as_ref());
+    let controller = state_dir
+      .and_then(|dir| std::fs::read_to_string(controller_file(dir, host)).ok())
+      .map(|text| Ledger::parse(&text))
+      .unwrap_or_default();
     let ledger = match &on_host {
       Some(file) => Ledger::parse(&String::from_utf8_lossy(&file.data)),
-      None => state_dir
-        .and_then(|dir| std::fs::read_to_string(controller_file(dir, host)).ok())
-        .map(|text| Ledger::parse(&text))
-        .unwrap_or_default(),
+      None => controller.clone(),
     };
-    HostLedger { ledger, on_host: on_host.is_some(), sha256 }
+    HostLedger { ledger, on_host: on_host.is_some(), sha256, controller, local: false }
   }
 }
 
@@ -245,6 +383,7 @@ mod tests {
         source: "s1".into(),
         run: "x".into(),
         at: 1,
+        owns: None,
       }),
       serde_json::to_string(&Line::Path {
         path: path.into(),
@@ -295,6 +434,33 @@ mod tests {
       Change::Run { summary: "go install".into(), script: "true".into(), system: false, payload: None };
     assert_eq!(ledger.label("r", "s1", std::slice::from_ref(&run), &HostState::default()), Label::Drift);
     assert_eq!(ledger.label("r", "s2", &[run], &HostState::default()), Label::Intent);
+  }
+
+  #[test]
+  fn a_ledger_without_owns_still_parses_and_says_it_does_not_know() {
+    let old = r#"{"t":"resource","name":"export A","kind":"export","source":"s","run":"x","at":1}"#;
+    let ledger = Ledger::parse(old);
+    assert_eq!(ledger.resources.get("export A").map(|r| r.owns.clone()), Some(None));
+  }
+
+  #[test]
+  fn owns_round_trip_and_a_forget_line_drops_the_resource() {
+    let line = Line::Resource {
+      name: "r".into(),
+      kind: "file".into(),
+      source: "s".into(),
+      run: "x".into(),
+      at: 1,
+      owns: Some(vec![Owned::File { path: "/etc/motd".into(), sha256: "ab".into(), created: true }]),
+    };
+    let text = serde_json::to_string(&line).unwrap_or_default();
+    let ledger = Ledger::parse(&text);
+    assert_eq!(ledger.resources.get("r").and_then(|r| r.owns.as_ref()).map(Vec::len), Some(1));
+    let forget =
+      serde_json::to_string(&Line::Forget { name: "r".into(), run: "y".into(), at: 2 }).unwrap_or_default();
+    let ledger = Ledger::parse(&format!("{text}\n{forget}\n"));
+    assert!(ledger.resources.is_empty());
+    assert_eq!(ledger.folded(), "", "the folded ledger has neither line");
   }
 
   #[test]

@@ -11,7 +11,8 @@
 //! contract with apply, and [`expect::Expect`]s, what `verify` checks. The
 //! [`ledger`] says why a change is there (drift, intent, new); [`saved_plan`]
 //! writes and gates `--out` plan files; [`block_merge`] is the managed-block
-//! format inside files converge does not own.
+//! format inside files converge does not own; [`prune`] removes what the
+//! ledger says converge wrote for resources that left the playbook.
 
 pub mod block_merge;
 pub mod change;
@@ -20,6 +21,7 @@ pub mod ledger;
 pub mod observed;
 pub mod order;
 pub mod planner;
+pub mod prune;
 pub mod saved_plan;
 
 #[cfg(test)]

@@ -44,6 +44,12 @@ pub struct Step {
   pub source: String,
   /// Where it is declared, `site.goenv:12`.
   pub at: String,
+  /// What it writes on the host: the ledger records it, so that it can be
+  /// removed once it leaves the playbook.
+  pub owns: Vec<crate::plan::ledger::Owned>,
+  /// A resource of the ledger that left the playbook: its changes remove what
+  /// it wrote ([`crate::plan::prune`]).
+  pub removal: bool,
 }
 
 impl Step {
@@ -78,6 +84,9 @@ pub struct HostPlan {
   /// not change meanwhile.
   pub ledger_base: String,
   pub ledger_sha256: String,
+  /// What the plan says of the host besides its steps ("nothing is pruned:
+  /// ...").
+  pub notes: Vec<String>,
   /// The values of its `sensitive` resources: already hidden in step names,
   /// notes, errors and fact names; outputs hide them in diffs and the rest.
   pub secrets: crate::check::secrets::Secrets,
@@ -105,6 +114,12 @@ pub struct PlanOptions {
   /// the plan runs no command of the playbook's; those resources are decided
   /// at apply (`--no-guards`).
   pub run_guards: bool,
+  /// Remove what the ledger says converge wrote for resources that left the
+  /// playbook (off with `--no-prune`).
+  pub prune: bool,
+  /// Remove it even where it was edited since converge wrote it
+  /// (`--force-remove`).
+  pub force_remove: bool,
 }
 
 /// The names a template of `play` may use: its variables, `host` and `facts`.
@@ -257,6 +272,7 @@ pub fn plan_against(
       step.label = Some(ledger.ledger.label(&step.name, &step.source, &step.changes, &observed));
     }
   }
+  crate::plan::prune::fill_owned(&mut steps, &ledger.ledger, &observed, &state);
   let ledger_base = if ledger.on_host { ledger.ledger.folded() } else { String::new() };
   HostPlan {
     host: play.name.clone(),
@@ -269,6 +285,7 @@ pub fn plan_against(
     read,
     ledger_base,
     ledger_sha256: ledger.sha256.clone(),
+    notes: Vec::new(),
     secrets,
   }
 }
@@ -347,6 +364,7 @@ fn plan_resource(
   let mut notes = Vec::new();
   let mut expects = Vec::new();
   let mut values = Vec::new();
+  let mut owns = Vec::new();
   let changes = if blocked {
     Vec::new()
   } else {
@@ -372,6 +390,18 @@ fn plan_resource(
     for change in &changes {
       state.apply(change);
     }
+    if !diagnostics.has_errors() {
+      let mut scratch = Diagnostics::new();
+      let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut scratch);
+      owns = resource.spec.owns(&mut v, info, state);
+      if resource.meta.sensitive {
+        for owned in &mut owns {
+          if let crate::plan::ledger::Owned::Undo { sensitive, .. } = owned {
+            *sensitive = true;
+          }
+        }
+      }
+    }
     changes
   };
   let mut errors: Vec<Diagnostic> = diagnostics.sorted().into_iter().filter(Diagnostic::is_error).collect();
@@ -396,6 +426,8 @@ fn plan_resource(
     label: None,
     source: crate::plan::ledger::source_hash(sources.snippet(resource.span)),
     at: format!("{file}:{line}"),
+    owns,
+    removal: false,
   };
   (step, values)
 }

@@ -53,6 +53,12 @@ pub struct SavedPlan {
   /// and the apply decides the guarded commands.
   #[serde(default)]
   pub no_guards: bool,
+  /// Planned with `--no-prune`: the apply prunes nothing either.
+  #[serde(default)]
+  pub no_prune: bool,
+  /// Planned with `--force-remove`: the apply removes the same.
+  #[serde(default)]
+  pub force_remove: bool,
   pub hosts: BTreeMap<String, SavedHost>,
   /// The plan as `--format json` shows it.
   pub plan: serde_json::Value,

@@ -75,6 +75,8 @@ pub struct HostReport {
   pub error_code: Option<&'static str>,
   /// Things about the run that are not a resource's (`W711`).
   pub warnings: Vec<String>,
+  /// What the plan says of the host besides its steps (why nothing is pruned).
+  pub notes: Vec<String>,
   pub steps: Vec<StepReport>,
 }
 
@@ -241,6 +243,7 @@ fn host_report(run: &HostRun, sources: &Sources) -> HostReport {
     error: error.as_ref().map(ToString::to_string),
     error_code: error.as_ref().map(|e| e.code().as_str()),
     warnings: run.warnings().to_vec(),
+    notes: run.plan().map(|p| p.notes.clone()).unwrap_or_default(),
     steps: run
       .plan()
       .map(|plan| plan.steps.iter().map(|s| step_report(run, plan, s, sources)).collect())

@@ -26,6 +26,9 @@ impl Action {
     if step.changes.is_empty() {
       return Action::None;
     }
+    if step.removal {
+      return Action::Remove;
+    }
     let writes_new = step.changes.iter().all(|c| matches!(c, Change::Write { before: None, .. }));
     let removes = step.changes.iter().all(|c| matches!(c, Change::Remove { .. }));
     if writes_new {
@@ -227,6 +230,9 @@ fn host_human(run: &HostRun, color: bool) -> String {
     let _ = writeln!(s, "  {} {error} [{}]", paint("!", "31", color), error.code().as_str());
   }
   let Some(plan) = run.plan() else { return s };
+  for note in &plan.notes {
+    let _ = writeln!(s, "  {} {note}", paint("·", "2", color));
+  }
   for step in &plan.steps {
     let action = Action::of(step);
     if step.failed() {

@@ -10,7 +10,7 @@ impl Expect {
   /// How the expectation is shown in a table row.
   pub fn label(&self) -> String {
     match self {
-      Expect::Env { name, .. } => format!("${name}"),
+      Expect::Env { name, .. } | Expect::Unset { name } => format!("${name}"),
       Expect::PathEntry { dir, before_system: true } => format!("PATH starts with {dir}"),
       Expect::PathEntry { dir, .. } => format!("PATH has {dir}"),
       Expect::GoEnv { name, .. } | Expect::GoEnvRule { name, .. } => format!("go env {name}"),
@@ -30,6 +30,7 @@ impl Expect {
   pub fn wanted(&self) -> String {
     match self {
       Expect::Env { value, .. } | Expect::GoEnv { value, .. } => value.clone(),
+      Expect::Unset { .. } => "(unset)".to_owned(),
       Expect::GoEnvRule { rule: GoEnvRule::ModulesOn, .. } => "empty or on".to_owned(),
       Expect::GoEnvRule { rule: GoEnvRule::Empty, .. } => "empty (no resource declares it)".to_owned(),
       Expect::GoEnvRule { rule: GoEnvRule::NoOtherToolchain { version }, .. } => {
@@ -57,6 +58,10 @@ pub fn judge(expect: &Expect, seen: &Seen) -> Cell {
       Some(Some(v)) if v == value => Cell::Ok,
       Some(Some(v)) => wrong(v.clone()),
       _ => wrong("(unset)".to_owned()),
+    },
+    Expect::Unset { name } => match seen.env.get(name) {
+      Some(Some(v)) => wrong(v.clone()),
+      _ => Cell::Ok,
     },
     Expect::PathEntry { dir, before_system } => {
       let entries: Vec<&str> = seen.path.split(':').collect();

@@ -169,7 +169,7 @@ fn count(slot: &mut (String, usize, usize), cell: &Cell) {
 /// "not reported"): the script reads its list a line at a time.
 fn script_args(expect: &Expect) -> Vec<String> {
   let pairs: Vec<(&str, &str)> = match expect {
-    Expect::Env { name, .. } => vec![("env", name)],
+    Expect::Env { name, .. } | Expect::Unset { name } => vec![("env", name)],
     Expect::GoEnv { name, .. } | Expect::GoEnvRule { name, .. } => vec![("goenv", name)],
     Expect::Tool { name, .. } | Expect::ToolGo { name } => vec![("tool", name)],
     Expect::Sysctl { key, file, .. } => vec![("sysctl", key), ("file", file)],

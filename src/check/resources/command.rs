@@ -19,10 +19,12 @@ pub struct Command {
   pub only_if: Option<Text>,
   /// Run through `sudo -n` when the login user is not root.
   pub become_root: bool,
+  /// Run when the command leaves the playbook (as the login user).
+  pub undo: Option<Text>,
 }
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["creates", "unless", "only_if", "become"];
+const ATTRIBUTES: &[&str] = &["creates", "unless", "only_if", "become", "undo"];
 
 impl Kind for CommandKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -44,6 +46,7 @@ impl Kind for CommandKind {
       unless: options.text(cx, "unless"),
       only_if: options.text(cx, "only_if"),
       become_root: options.bool(cx, "become").unwrap_or(false),
+      undo: options.text(cx, "undo"),
     }))
   }
 }
@@ -137,7 +140,17 @@ impl Spec for Command {
     vec![Change::Run { summary: command, script, system: self.become_root, payload: None }]
   }
 
+  fn owns(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Some(undo) = self.undo.as_ref().and_then(|u| v.text(u)) else { return Vec::new() };
+    vec![crate::plan::ledger::Owned::Undo { command: undo, sensitive: false }]
+  }
+
   fn validate(&self, v: &mut Validator) {
+    if let Some(undo) = &self.undo
+      && v.text(undo).is_some_and(|u| u.trim().is_empty())
+    {
+      v.error(Diagnostic::new(Code::WrongType, "`undo` is empty").label(undo.span, "nothing to run"));
+    }
     if let Some(c) = v.text(&self.command)
       && c.trim().is_empty()
     {

@@ -256,6 +256,17 @@ impl Spec for File {
     write_if_changed(state, &path, data, mode, owner, system).into_iter().collect()
   }
 
+  fn owns(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+    if state.file(&path).is_none() {
+      return Vec::new();
+    }
+    vec![crate::plan::ledger::Owned::File { path, sha256: String::new(), created: false }]
+  }
+
   fn validate(&self, v: &mut Validator) {
     super::host_path(v, &self.path, "a file path");
     if let Some(Content::Inline(t)) = &self.content {

@@ -22,6 +22,8 @@ pub struct GoTool {
   pub binary: Option<Text>,
   /// Where the binary goes: GOBIN, `~/go/bin` by default.
   pub bin_dir: Option<Text>,
+  /// `state = "absent"`: the binary is deleted.
+  pub absent: bool,
   /// Link the binary into /usr/local/bin, which every consumer has on PATH
   /// (dash reads no file for `ssh host cmd`).
   pub link: bool,
@@ -30,7 +32,7 @@ pub struct GoTool {
 pub const DEFAULT_BIN_DIR: &str = "~/go/bin";
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["binary", "bin_dir", "link"];
+const ATTRIBUTES: &[&str] = &["binary", "bin_dir", "link", "state"];
 
 impl Kind for GoToolKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -80,7 +82,8 @@ impl Kind for GoToolKind {
       }
     }
     let link = options.bool(cx, "link").unwrap_or(false);
-    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir"), link }))
+    let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
+    Some(Box::new(GoTool { module, version, binary, bin_dir: options.text(cx, "bin_dir"), link, absent }))
   }
 }
 
@@ -93,6 +96,21 @@ impl GoTool {
   /// With `link = true`: where the link goes.
   fn link_path(&self) -> Option<String> {
     self.link.then(|| format!("{}/{}", super::go_toolchain::DEFAULT_LINK_DIR, self.binary_name()))
+  }
+}
+
+impl GoTool {
+  /// `state = "absent"`: the binary is deleted when it is there.
+  fn plan_absent(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
+    else {
+      return Vec::new();
+    };
+    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    if state.tools.get(&path).is_none_or(Option::is_none) {
+      return Vec::new();
+    }
+    vec![crate::plan::prune::remove_binary(&path, host.is_system(&path))]
   }
 }
 
@@ -119,7 +137,11 @@ impl Spec for GoTool {
     let dir = self.bin_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
     let path = format!("{}/{}", dir.trim_end_matches('/'), self.binary_name());
     // A prebuilt binary is compared by its bytes, a built one by its build info.
-    let mut out = if self.binary.is_some() { vec![Request::File(path)] } else { vec![Request::Tool(path)] };
+    let mut out = if self.binary.is_some() && !self.absent {
+      vec![Request::File(path)]
+    } else {
+      vec![Request::Tool(path)]
+    };
     out.extend(self.link_path().map(Request::Link));
     out
   }
@@ -130,6 +152,9 @@ impl Spec for GoTool {
     // `dlv attach` needs Yama to let the user trace their own processes.
     let mut out = if name == "dlv" { vec![Expect::Ptrace] } else { Vec::new() };
     // A prebuilt binary carries no build info to compare; its bytes are the check.
+    if self.absent {
+      return Vec::new();
+    }
     if self.binary.is_some() {
       return out;
     }
@@ -144,6 +169,9 @@ impl Spec for GoTool {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(v, host, state);
+    }
     let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
       return Vec::new();
     };
@@ -170,6 +198,18 @@ impl Spec for GoTool {
       });
     }
     changes
+  }
+
+  fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
+    else {
+      return Vec::new();
+    };
+    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
+    vec![crate::plan::ledger::Owned::Tool { path }]
   }
 
   fn validate(&self, v: &mut Validator) {

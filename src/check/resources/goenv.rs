@@ -20,6 +20,9 @@ pub struct GoEnvKind;
 pub struct GoEnv {
   /// Variable, its value, and the span of the name.
   pub vars: Vec<(Text, Text)>,
+  /// `state = "absent"`: the variables leave the go env file (their values
+  /// are not used).
+  pub absent: bool,
 }
 
 /// Variables whose list form is joined with spaces; the others use commas.
@@ -53,9 +56,14 @@ impl Kind for GoEnvKind {
       return None;
     };
     let mut vars: Vec<(Text, Text)> = Vec::new();
+    let mut absent = false;
     for stmt in &block.stmts {
       let Some((name, name_span, value)) = attribute(stmt, cx, "goenv") else { continue };
       if META.contains(&name.as_str()) {
+        continue;
+      }
+      if name == "state" {
+        absent = text_of(value, cx, "`state`").is_some_and(|s| s.value == "absent");
         continue;
       }
       if let Some((first, _)) = vars.iter().find(|(n, _)| n.value == name) {
@@ -102,7 +110,7 @@ impl Kind for GoEnvKind {
       vars.push((Text::new(name, name_span), text));
     }
     r.meta_only(cx);
-    Some(Box::new(GoEnv { vars }))
+    Some(Box::new(GoEnv { vars, absent }))
   }
 }
 
@@ -135,6 +143,16 @@ pub fn write_go_env(
   write_if_changed(state, &path, updated.into_bytes(), None, None, host.is_system(&path))
     .into_iter()
     .collect()
+}
+
+/// A key of the go env file, as the ledger records it.
+pub fn go_env_key(path: &str, key: &str) -> crate::plan::ledger::Owned {
+  crate::plan::ledger::Owned::Key {
+    path: path.to_owned(),
+    file: crate::plan::ledger::KeyFile::GoEnv,
+    key: key.to_owned(),
+    created: false,
+  }
 }
 
 /// Why a host has no go env file to write to ([`HostInfo::go_env_path`] is `None`).
@@ -206,6 +224,9 @@ impl Spec for GoEnv {
   }
 
   fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    if self.absent {
+      return Vec::new();
+    }
     self
       .vars
       .iter()
@@ -216,6 +237,10 @@ impl Spec for GoEnv {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      let names: Vec<&str> = self.vars.iter().map(|(n, _)| n.value.as_str()).collect();
+      return crate::plan::prune::unset_go_env(host, state, &names);
+    }
     let mut vars = Vec::new();
     let mut refused = false;
     for (name, value) in &self.vars {
@@ -234,7 +259,18 @@ impl Spec for GoEnv {
     write_go_env(v, host, state, &vars, at)
   }
 
+  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    let Some(path) = host.go_env_path() else { return Vec::new() };
+    self.vars.iter().map(|(name, _)| go_env_key(&path, &name.value)).collect()
+  }
+
   fn validate(&self, v: &mut Validator) {
+    if self.absent {
+      return;
+    }
     for (name, value) in &self.vars {
       let Some(rendered) = v.text(value) else { continue };
       if refuse(v, name, value, &rendered) {

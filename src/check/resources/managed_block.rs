@@ -10,6 +10,7 @@ use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
 use crate::plan::block_merge::{self, Place};
 use crate::plan::change::{Change, HostState, write_if_changed};
+use crate::plan::ledger::Owned;
 
 pub struct ManagedBlockKind;
 
@@ -33,7 +34,7 @@ pub struct ManagedBlock {
 }
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["content", "marker", "comment", "position", "mode", "owner", "group"];
+const ATTRIBUTES: &[&str] = &["content", "marker", "comment", "position", "state", "mode", "owner", "group"];
 
 impl Kind for ManagedBlockKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -49,7 +50,10 @@ impl Kind for ManagedBlockKind {
     r.finish(cx)?;
     r.no_value(cx)?;
     let options = r.options(cx, ATTRIBUTES);
+    let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
     let content = match options.text(cx, "content") {
+      // An absent block is a block with no lines.
+      _ if absent => Text::new(String::new(), r.stmt().head_span()),
       Some(c) => c,
       None => {
         if !options.has("content") {
@@ -142,6 +146,18 @@ impl Spec for ManagedBlock {
     };
     let (mode, owner) = self.ownership.desired(v, current);
     write_if_changed(state, &path, data, mode, owner, host.is_system(&path)).into_iter().collect()
+  }
+
+  fn owns(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Owned> {
+    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+    let comment = self.comment.as_ref().map_or_else(|| Some("#".to_owned()), |c| v.text(c));
+    let marker = self.marker.as_ref().map_or_else(|| Some("converge".to_owned()), |m| v.text(m));
+    let (Some(comment), Some(name)) = (comment, marker) else { return Vec::new() };
+    let held = state.file(&path).is_some_and(|f| block_merge::block(&f.data, &comment, &name).is_some());
+    if !held {
+      return Vec::new();
+    }
+    vec![Owned::Block { path, comment, name, sha256: String::new(), created: false }]
   }
 
   fn validate(&self, v: &mut Validator) {

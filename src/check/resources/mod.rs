@@ -21,6 +21,17 @@ use crate::check::resource::Validator;
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 
+/// Whether a statement's block says `state = "absent"`: read before the kind
+/// asks for a value that an absent resource does not need.
+pub fn state_absent(stmt: &crate::syntax::ast::Stmt) -> bool {
+  stmt.block.as_ref().is_some_and(|b| {
+    b.stmts.iter().any(|s| {
+      matches!(s.head.as_slice(), [t] if t.word() == Some("state"))
+        && s.value.as_ref().and_then(|v| v.as_str()) == Some("absent")
+    })
+  })
+}
+
 /// Checks that a path on the host is absolute or starts at the home directory
 /// (`~/`, `$HOME/`), and returns the rendered path.
 pub fn host_path(v: &mut Validator, path: &Text, what: &str) -> Option<String> {

@@ -166,6 +166,10 @@ impl Spec for Proxy {
       .collect()
   }
 
+  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    host.go_env_path().map(|path| super::goenv::go_env_key(&path, "GOPROXY")).into_iter().collect()
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
     let at = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();

@@ -20,10 +20,12 @@ pub struct Sysctl {
   /// The value as written: numbers are written as their decimal text.
   pub value: Text,
   pub file: Option<Text>,
+  /// `state = "absent"`: the key leaves the file (the live value is kept).
+  pub absent: bool,
 }
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["file"];
+const ATTRIBUTES: &[&str] = &["file", "state"];
 
 impl Kind for SysctlKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -37,6 +39,12 @@ impl Kind for SysctlKind {
   fn read(&self, r: &mut Reader, cx: &mut Cx) -> Option<Box<dyn Spec>> {
     let key = r.label_or_word(cx, "key")?;
     r.finish(cx)?;
+    if r.stmt().value.is_none() && super::state_absent(r.stmt()) {
+      let options = r.options(cx, ATTRIBUTES);
+      let file = options.text(cx, "file");
+      options.choice(cx, "state", &["present", "absent"]);
+      return Some(Box::new(Sysctl { value: Text::new(String::new(), key.span), key, file, absent: true }));
+    }
     let raw = r.value(cx, "value")?;
     let value = match &raw.kind {
       ValueKind::Int(i) => Text::new(i.value.to_string(), raw.span),
@@ -55,7 +63,8 @@ impl Kind for SysctlKind {
     };
     let options = r.options(cx, ATTRIBUTES);
     let file = options.text(cx, "file");
-    Some(Box::new(Sysctl { key, value, file }))
+    let absent = options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent");
+    Some(Box::new(Sysctl { key, value, file, absent }))
   }
 }
 
@@ -87,6 +96,27 @@ pub fn set_line(existing: &[u8], key: &str, value: &str) -> Vec<u8> {
     out.push('\n');
   }
   out.into_bytes()
+}
+
+/// The sysctl file without the lines that set `key`; other lines kept byte
+/// for byte.
+pub fn remove_line(existing: &[u8], key: &str) -> Vec<u8> {
+  let mut out = Vec::with_capacity(existing.len());
+  for line in existing.split_inclusive(|b| *b == b'\n') {
+    let l = String::from_utf8_lossy(line);
+    let k = l.trim_start_matches('-').split('=').next().unwrap_or("").trim().replace('/', ".");
+    if !l.trim_start().starts_with(['#', ';']) && l.contains('=') && k == key {
+      continue;
+    }
+    out.extend_from_slice(line);
+  }
+  out
+}
+
+/// Whether a sysctl file holds nothing but the header converge writes into
+/// a file it creates.
+pub fn only_header(data: &[u8]) -> bool {
+  data.is_empty() || data == b"# Managed by converge: keys set by playbooks.\n"
 }
 
 /// Keys that hold one integer, with the range the kernel takes.
@@ -193,6 +223,29 @@ impl Sysctl {
   }
 }
 
+impl Sysctl {
+  /// `state = "absent"`: the key's lines leave the file; a file that holds
+  /// nothing but converge's header then is deleted. The live value is kept.
+  fn plan_absent(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let Some(key) = v.text(&self.key).map(|k| k.replace('/', ".")) else { return Vec::new() };
+    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    let Some(current) = state.file(&file) else { return Vec::new() };
+    let data = remove_line(&current.data, &key);
+    if data == current.data {
+      return Vec::new();
+    }
+    v.note(format!("the live value of `{key}` is kept until the next boot"));
+    if only_header(&data) {
+      return vec![Change::Remove {
+        path: file.clone(),
+        before: current.clone(),
+        system: host.is_system(&file),
+      }];
+    }
+    write_if_changed(state, &file, data, None, None, true).into_iter().collect()
+  }
+}
+
 impl Spec for Sysctl {
   fn id(&self) -> String {
     format!("sysctl {}", self.key.value)
@@ -226,6 +279,9 @@ impl Spec for Sysctl {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(v, host, state);
+    }
     let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) else { return Vec::new() };
     let key = key.replace('/', ".");
     let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
@@ -260,7 +316,24 @@ impl Spec for Sysctl {
     changes
   }
 
+  fn owns(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    let Some(key) = v.text(&self.key) else { return Vec::new() };
+    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    vec![crate::plan::ledger::Owned::Key {
+      path: file,
+      file: crate::plan::ledger::KeyFile::Sysctl,
+      key: key.replace('/', "."),
+      created: false,
+    }]
+  }
+
   fn validate(&self, v: &mut Validator) {
+    if self.absent {
+      return;
+    }
     if let Some(key) = v.text(&self.key)
       && !is_key(&key)
     {

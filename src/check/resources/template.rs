@@ -80,6 +80,14 @@ impl Spec for Template {
       .collect()
   }
 
+  fn owns(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+    if state.file(&path).is_none() {
+      return Vec::new();
+    }
+    vec![crate::plan::ledger::Owned::File { path, sha256: String::new(), created: false }]
+  }
+
   fn validate(&self, v: &mut Validator) {
     super::host_path(v, &self.path, "a template's destination");
     match &self.content {

@@ -39,10 +39,13 @@ pub struct Export {
   pub scope: Scope,
   /// Its number among the `prepend`/`append` resources of the same variable.
   pub ordinal: usize,
+  /// `state = "absent"`: the variable or the entries are taken out of the
+  /// consumers' files ([`absent`]).
+  pub absent: bool,
 }
 
 /// The attributes of its block, besides `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["scope"];
+const ATTRIBUTES: &[&str] = &["scope", "state"];
 
 impl Kind for ExportKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -84,6 +87,11 @@ impl Kind for ExportKind {
         let entries = read_entries(r, cx)?;
         r.no_value(cx)?;
         if prepend { Action::Prepend(entries) } else { Action::Append(entries) }
+      }
+      _ if r.stmt().value.is_none() && absent::asked(r.stmt()) => {
+        // `export NAME { state = "absent" }`: no value to write.
+        r.finish(cx)?;
+        Action::Set(Text::new(String::new(), name.span))
       }
       _ => {
         r.finish(cx)?;
@@ -136,7 +144,8 @@ impl Kind for ExportKind {
     };
     let options = r.options(cx, ATTRIBUTES);
     let scope = read_scope(&options, cx);
-    Some(Box::new(Export { name, action, scope, ordinal: 1 }))
+    let absent = absent::read(&options, cx);
+    Some(Box::new(Export { name, action, scope, ordinal: 1, absent }))
   }
 }
 
@@ -173,7 +182,8 @@ impl Kind for PathKind {
     let scope = read_scope(&options, cx);
     let name = Text::new("PATH", r.stmt().head_span().slice(0, 4));
     let action = if prepend { Action::Prepend(entries) } else { Action::Append(entries) };
-    Some(Box::new(Export { name, action, scope, ordinal: 1 }))
+    let absent = absent::read(&options, cx);
+    Some(Box::new(Export { name, action, scope, ordinal: 1, absent }))
   }
 }
 
@@ -235,5 +245,6 @@ fn check_name(name: &Text, cx: &mut Cx) -> Option<()> {
   None
 }
 
+mod absent;
 mod files;
 mod plan;

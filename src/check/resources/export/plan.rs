@@ -134,7 +134,7 @@ impl Export {
   /// The name of its blocks: `export NAME`, or for entries the stem and its
   /// number (`PATH prepend`, `PATH prepend #2`), which stay when the entries
   /// are edited.
-  fn block_name(&self) -> String {
+  pub(super) fn block_name(&self) -> String {
     match (self.key_stem(), self.ordinal) {
       (None, _) => self.id(),
       (Some(stem), 0 | 1) => stem,
@@ -197,6 +197,12 @@ impl Spec for Export {
 
   fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<Expect> {
     let name = &self.name.value;
+    if self.absent {
+      return match self.action {
+        Action::Set(_) => vec![Expect::Unset { name: name.clone() }],
+        Action::Prepend(_) | Action::Append(_) => Vec::new(),
+      };
+    }
     match &self.action {
       Action::Set(t) => v
         .text(t)
@@ -216,6 +222,9 @@ impl Spec for Export {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(v, host, state);
+    }
     let Some(action) = self.read_values(v).1 else { return Vec::new() };
     let name = &self.name.value;
     let marker = self.block_name();
@@ -294,7 +303,40 @@ impl Spec for Export {
       .collect()
   }
 
+  fn owns(&self, _v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    // Its own block, and the shared ones (the POSIX functions, the hooks that
+    // read the env files) that stay while another export needs them.
+    if self.absent {
+      return Vec::new();
+    }
+    let marker = self.block_name();
+    let files = match self.scope {
+      Scope::User => USER_FILES.iter().chain(USER_HOOKS).chain(USER_OPTIONAL_HOOKS).collect::<Vec<_>>(),
+      Scope::System => SYSTEM_FILES.iter().chain(SYSTEM_HOOKS).collect(),
+    };
+    let mut owned = Vec::new();
+    for (path, _) in files {
+      let path = host.expand(path);
+      let Some(file) = state.file(&path) else { continue };
+      for name in [marker.as_str(), "functions", "env"] {
+        if block_merge::block(&file.data, "#", name).is_some() {
+          owned.push(crate::plan::ledger::Owned::Block {
+            path: path.clone(),
+            comment: "#".to_owned(),
+            name: name.to_owned(),
+            sha256: String::new(),
+            created: false,
+          });
+        }
+      }
+    }
+    owned
+  }
+
   fn validate(&self, v: &mut Validator) {
+    if self.absent {
+      return;
+    }
     // Values known at check time are refused here; those that need facts are
     // refused when planned.
     let (rendered, _) = self.read_values(v);

@@ -94,6 +94,18 @@ pub fn merge(existing: &str, settings: &[(String, serde_json::Value)]) -> Result
   Ok(Some(out))
 }
 
+/// The settings file without `key` (its comments and other keys kept), or
+/// `None` when it does not hold it. `Err` when the file is not JSON with
+/// comments.
+pub fn remove_key(existing: &str, key: &str) -> Result<Option<String>, String> {
+  let options = jsonc_parser::ParseOptions::default();
+  let root = CstRootNode::parse(existing, &options).map_err(|e| e.to_string())?;
+  let Some(object) = root.object_value() else { return Ok(None) };
+  let Some(prop) = object.get(key) else { return Ok(None) };
+  prop.remove();
+  Ok(Some(root.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
   use super::{kept_entries, merge};

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 mod keys;
 mod merge;
 mod paths;
-pub use merge::merge;
+pub use merge::{merge, remove_key};
 
 pub struct VscodeSettingsKind;
 
@@ -35,11 +35,13 @@ pub struct VscodeSettings {
   pub settings: IndexMap<String, Setting>,
   /// Use `~/.vscode-server-insiders`.
   pub insiders: bool,
+  /// `state = "absent"`: the settings' keys leave the file.
+  pub absent: bool,
 }
 
 /// Plain words that are options of the statement, not settings, besides
 /// `name`, `after`, `notify` and `sensitive`.
-const ATTRIBUTES: &[&str] = &["insiders"];
+const ATTRIBUTES: &[&str] = &["insiders", "state"];
 
 impl Kind for VscodeSettingsKind {
   fn keywords(&self) -> &'static [&'static str] {
@@ -63,6 +65,7 @@ impl Kind for VscodeSettingsKind {
     };
     let mut settings = IndexMap::new();
     let mut insiders = false;
+    let mut absent = false;
     for stmt in &block.stmts {
       let Some((key, span, value)) = attribute(stmt, cx, "vscode settings") else { continue };
       let quoted = matches!(
@@ -71,6 +74,9 @@ impl Kind for VscodeSettingsKind {
       );
       if !quoted && (ATTRIBUTES.contains(&key.as_str()) || crate::check::reader::META.contains(&key.as_str()))
       {
+        if key == "state" {
+          absent = crate::check::reader::text_of(value, cx, "`state`").is_some_and(|s| s.value == "absent");
+        }
         if key == "insiders" {
           match &value.kind {
             crate::syntax::ast::ValueKind::Bool(b) => insiders = *b,
@@ -100,7 +106,7 @@ impl Kind for VscodeSettingsKind {
       }
     }
     r.meta_only(cx);
-    Some(Box::new(VscodeSettings { settings, insiders }))
+    Some(Box::new(VscodeSettings { settings, insiders, absent }))
   }
 }
 
@@ -204,6 +210,24 @@ pub(crate) fn render(value: &Value, v: &mut Validator) -> Option<serde_json::Val
   })
 }
 
+impl VscodeSettings {
+  /// `state = "absent"`: its keys leave the settings file, comments and other
+  /// keys kept. A file that is not JSON with comments is left alone.
+  fn plan_absent(&self, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let path = host.expand(&self.file());
+    let Some(current) = state.file(&path) else { return Vec::new() };
+    let mut text = String::from_utf8_lossy(&current.data).into_owned();
+    for key in self.settings.keys() {
+      match remove_key(&text, key) {
+        Ok(Some(updated)) => text = updated,
+        Ok(None) => {}
+        Err(_) => return Vec::new(),
+      }
+    }
+    write_if_changed(state, &path, text.into_bytes(), None, None, host.is_system(&path)).into_iter().collect()
+  }
+}
+
 impl Spec for VscodeSettings {
   fn id(&self) -> String {
     "vscode settings".to_owned()
@@ -211,6 +235,9 @@ impl Spec for VscodeSettings {
 
   /// Each key as the server reads it from the file (a declared object: its keys).
   fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    if self.absent {
+      return Vec::new();
+    }
     let file = host.expand(&self.file());
     let Some(settings) = self.rendered(v) else { return Vec::new() };
     settings
@@ -231,6 +258,9 @@ impl Spec for VscodeSettings {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(host, state);
+    }
     let path = host.expand(&self.file());
     let existing =
       state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
@@ -268,6 +298,23 @@ impl Spec for VscodeSettings {
   fn validate(&self, v: &mut Validator) {
     self.rendered(v);
     keys::check(self, v);
+  }
+
+  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    let path = host.expand(&self.file());
+    self
+      .settings
+      .keys()
+      .map(|key| crate::plan::ledger::Owned::Key {
+        path: path.clone(),
+        file: crate::plan::ledger::KeyFile::Vscode,
+        key: key.clone(),
+        created: false,
+      })
+      .collect()
   }
 
   fn claims(&self) -> Vec<Text> {
