@@ -406,6 +406,52 @@ fn a_go_toolchain_is_installed_swapped_in_and_linked(transport: Transport) {
   assert_eq!(status, 0, "{text}");
 }
 
+converge_test!(a_go_toolchain_that_leaves_the_playbook_is_removed_unless_another_uses_its_prefix);
+fn a_go_toolchain_that_leaves_the_playbook_is_removed_unless_another_uses_its_prefix(transport: Transport) {
+  let (tarball, sum) = go_tarball();
+  let version = go_version_of_tree();
+  let tree = Tree::new(transport);
+  let toolchain = |name: &str| {
+    format!(
+      "go toolchain \"{version}\" {{\n  name = \"{name}\"\n  source = \"{}\"\n  sha256 = \"{sum}\"\n  prefix = \"/opt/go\"\n}}\n",
+      tarball.display()
+    )
+  };
+  tree.apply(&toolchain("team-go"));
+  assert!(tree.path("/opt/go/bin/go").exists());
+  // Another toolchain resource at the same prefix keeps the tree.
+  let (status, text) = tree.plan(&toolchain("platform-go"));
+  assert_eq!(status, 0, "{text}");
+  tree.apply(&toolchain("platform-go"));
+  assert!(tree.path("/opt/go/bin/go").exists());
+  // No toolchain at the prefix any more: the tree and its links go.
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains(&format!("remove the Go tree /opt/go (go{version})")), "{text}");
+  assert!(text.contains("remove the link /usr/local/bin/gofmt -> /opt/go/bin/gofmt"), "{text}");
+  tree.apply("");
+  assert!(!tree.path("/opt/go").exists(), "the Go tree is removed");
+  assert!(std::fs::symlink_metadata(tree.path("/usr/local/bin/go")).is_err(), "the go link is removed");
+  assert!(std::fs::symlink_metadata(tree.path("/usr/local/bin/gofmt")).is_err(), "the gofmt link is removed");
+  let left: Vec<String> = std::fs::read_dir(tree.path("/opt"))
+    .map(|d| {
+      d.flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".converge") || n == "go")
+        .collect()
+    })
+    .unwrap_or_default();
+  assert!(left.is_empty(), "nothing of it is left: {left:?}");
+  let (status, text) = tree.plan("");
+  assert_eq!(status, 0, "{text}");
+
+  // A tree that is no longer the Go converge installed is kept.
+  tree.apply(&toolchain("team-go"));
+  tree.write("/opt/go/VERSION", b"go1.0-hand-built\n");
+  tree.apply("");
+  assert!(tree.path("/opt/go/VERSION").exists(), "a tree replaced by hand is kept");
+}
+
 converge_test!(a_wrong_sha256_changes_nothing);
 fn a_wrong_sha256_changes_nothing(transport: Transport) {
   let (tarball, _) = go_tarball();

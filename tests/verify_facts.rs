@@ -206,6 +206,16 @@ fn the_dash_user_sees_gopls_only_through_its_link_and_verify_names_that_fix() {
     (out.status.code(), ())
   };
   assert_eq!(code, Some(0));
+
+  // The tool leaves the playbook: its binary and its link leave the host.
+  let without = playbook.replace("go tool \"example.com/gopls\" \"v1.0.0\"\n", "");
+  assert_ne!(without, playbook);
+  let out = fleet.converge(&without, &limit);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(0), "{text}");
+  assert!(text.contains("remove the link /usr/local/bin/gopls -> /home/dev-dash/go/bin/gopls"), "{text}");
+  assert!(std::fs::symlink_metadata(fleet.host_path("h03", "/usr/local/bin/gopls")).is_err(), "{text}");
+  assert!(!fleet.host_path("h03", "/home/dev-dash/go/bin/gopls").exists(), "{text}");
 }
 
 #[test]

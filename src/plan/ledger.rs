@@ -134,6 +134,13 @@ pub enum Owned {
   },
   /// A tool binary `go install` put there.
   Tool { path: String },
+  /// A symbolic link converge made (`link = true`) and what it points at:
+  /// removed only while it still points there.
+  Link { path: String, target: String },
+  /// A Go tree `go toolchain` installed at `prefix`, and its version
+  /// (`go1.22.5`): removed only while its VERSION still says so, and only
+  /// when no declared toolchain uses the prefix.
+  Toolchain { prefix: String, version: String },
   /// A command's `undo`: run (as the login user, never through sudo) when
   /// the command leaves the playbook.
   Undo {
@@ -150,7 +157,9 @@ impl Owned {
       Owned::File { path, .. }
       | Owned::Block { path, .. }
       | Owned::Key { path, .. }
-      | Owned::Tool { path } => path,
+      | Owned::Tool { path }
+      | Owned::Link { path, .. } => path,
+      Owned::Toolchain { prefix, .. } => prefix,
       Owned::Undo { .. } => "",
     }
   }
@@ -170,6 +179,9 @@ impl Owned {
         Owned::Key { path: path.clone(), file: *file, key: key.clone(), created: false }
       }
       Owned::Tool { path } => Owned::Tool { path: path.clone() },
+      Owned::Link { path, target } => Owned::Link { path: path.clone(), target: target.clone() },
+      // Any toolchain at the prefix keeps the tree: the declared one replaces it.
+      Owned::Toolchain { prefix, .. } => Owned::Toolchain { prefix: prefix.clone(), version: String::new() },
       Owned::Undo { command, sensitive } => Owned::Undo { command: command.clone(), sensitive: *sensitive },
     }
   }

@@ -209,7 +209,8 @@ impl Spec for GoTool {
       return Vec::new();
     };
     let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
-    vec![crate::plan::ledger::Owned::Tool { path }]
+    let link = self.link_path().map(|l| crate::plan::ledger::Owned::Link { path: l, target: path.clone() });
+    std::iter::once(crate::plan::ledger::Owned::Tool { path }).chain(link).collect()
   }
 
   fn validate(&self, v: &mut Validator) {

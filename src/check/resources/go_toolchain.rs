@@ -249,6 +249,32 @@ impl Spec for GoToolchain {
     ]
   }
 
+  /// The Go tree at the prefix and, with `link`, the `go` and `gofmt` links.
+  fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    use crate::plan::ledger::Owned;
+    let Some(version) = v.text(&self.version) else { return Vec::new() };
+    let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };
+    let prefix = match &self.prefix {
+      Some(p) => match v.text(p) {
+        Some(p) => host.expand(&p),
+        None => return Vec::new(),
+      },
+      None => DEFAULT_PREFIX.to_owned(),
+    };
+    let mut out = vec![Owned::Toolchain { prefix: prefix.clone(), version: version.to_string() }];
+    if self.link {
+      let dir = self
+        .link_dir
+        .as_ref()
+        .and_then(|d| v.text(d))
+        .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d));
+      for tool in ["go", "gofmt"] {
+        out.push(Owned::Link { path: format!("{dir}/{tool}"), target: format!("{prefix}/bin/{tool}") });
+      }
+    }
+    out
+  }
+
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
     let Some(version) = v.text(&self.version) else { return Vec::new() };
     let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };

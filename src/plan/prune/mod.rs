@@ -56,7 +56,11 @@ pub(crate) fn fill_owned(steps: &mut [Step], ledger: &Ledger, observed: &HostSta
         Owned::Block { path, comment, name, sha256, .. } => {
           *sha256 = block_hash(state.file(path), comment, name);
         }
-        Owned::Key { .. } | Owned::Tool { .. } | Owned::Undo { .. } => {}
+        Owned::Key { .. }
+        | Owned::Tool { .. }
+        | Owned::Link { .. }
+        | Owned::Toolchain { .. }
+        | Owned::Undo { .. } => {}
       }
     }
   }
@@ -133,7 +137,12 @@ pub fn queries(
   for (_, record) in candidates(plan, &ledger.ledger, handlers) {
     for owned in record.owns.iter().flatten() {
       let path = owned.path();
-      if matches!(owned, Owned::Tool { .. } | Owned::Undo { .. }) || !usable(path) || read.contains(path) {
+      // Binaries, links and trees are checked by the removal script itself.
+      let checked_at_apply = matches!(
+        owned,
+        Owned::Tool { .. } | Owned::Link { .. } | Owned::Toolchain { .. } | Owned::Undo { .. }
+      );
+      if checked_at_apply || !usable(path) || read.contains(path) {
         continue;
       }
       out.insert(Request::File(path.to_owned()));

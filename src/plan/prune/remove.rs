@@ -27,6 +27,19 @@ pub(super) fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: b
   let system = info.is_system(path);
   match owned {
     Owned::Tool { path } => Outcome::Changes(vec![remove_binary(path, system)]),
+    Owned::Link { path, target } => match state.links.get(path) {
+      Some(None) => Outcome::Gone,
+      Some(Some(now)) if now != target => {
+        Outcome::Kept(format!("`{path}` now points at `{now}`, not where converge linked it: kept"))
+      }
+      _ => Outcome::Changes(vec![remove_link(path, target, system)]),
+    },
+    Owned::Toolchain { prefix, version } => {
+      if prefix.trim_end_matches('/').matches('/').count() < 2 {
+        return Outcome::Kept(format!("`{prefix}` is too near `/` to be removed as a Go tree: kept"));
+      }
+      Outcome::Changes(vec![remove_toolchain(prefix, version, system)])
+    }
     // The login user can write the ledger, so the command runs as that user.
     Owned::Undo { command, sensitive } => Outcome::Changes(vec![Change::Run {
       summary: if *sensitive { "undo (sensitive)".to_owned() } else { format!("undo: {command}") },
@@ -141,6 +154,42 @@ pub(crate) fn remove_binary(path: &str, system: bool) -> Change {
   Change::Run {
     summary: format!("remove {path}"),
     script: crate::host::shell::sh!("rm -f -- \"$CONVERGE_ROOT\"{}", path).into(),
+    system,
+    payload: None,
+  }
+}
+
+/// The change that deletes the link `path` while it still points at `target`.
+fn remove_link(path: &str, target: &str, system: bool) -> Change {
+  Change::Run {
+    summary: format!("remove the link {path} -> {target}"),
+    script: crate::host::shell::sh!(
+      "l=\"$CONVERGE_ROOT\"{l}\nif [ -L \"$l\" ] && [ \"$(readlink -- \"$l\")\" = {t} ]; then rm -f -- \"$l\"; fi",
+      l = path,
+      t = target
+    )
+    .into(),
+    system,
+    payload: None,
+  }
+}
+
+/// The change that deletes the Go tree at `prefix` while its VERSION file
+/// still names `version`: the tree is first renamed aside within its parent
+/// (one atomic step, so no half-deleted Go is ever at the prefix), then
+/// deleted. A tree that is not that Go any more is kept, with a message.
+fn remove_toolchain(prefix: &str, version: &str, system: bool) -> Change {
+  Change::Run {
+    summary: format!("remove the Go tree {prefix} ({version})"),
+    script: crate::host::shell::sh!(
+      "p=\"$CONVERGE_ROOT\"{p}\n\
+       if [ -d \"$p\" ] && [ ! -L \"$p\" ] && [ -f \"$p/VERSION\" ] && [ \"$(head -n 1 -- \"$p/VERSION\")\" = {v} ]; then\n\
+       t=$(mktemp -d -- \"$(dirname -- \"$p\")/.converge-remove.XXXXXX\") && mv -- \"$p\" \"$t/go\" && rm -rf -- \"$t\"\n\
+       elif [ -e \"$p\" ]; then echo \"converge: $p is not the Go tree converge installed: kept\" >&2; fi",
+      p = prefix,
+      v = version
+    )
+    .into(),
     system,
     payload: None,
   }
