@@ -139,6 +139,7 @@ fn run_host(
   options: &RunOptions,
 ) -> HostRun {
   let started = Instant::now();
+  let cpu_start = host_run::thread_cpu();
   let mut measured = Measured::default();
   let stopped = |error: HostError, mut measured: Measured| {
     measured.total = started.elapsed();
@@ -158,11 +159,21 @@ fn run_host(
       Err(e) => {
         measured.stats = Stats { connections: 1, channels: 0 };
         measured.connect = started.elapsed();
+        measured.cpu.connect = host_run::thread_cpu().saturating_sub(cpu_start);
         return stopped(HostError::Unreachable(e.to_string()), measured);
       }
     },
   };
   measured.connect = started.elapsed();
+  let mut cpu_mark = host_run::thread_cpu();
+  measured.cpu.connect = cpu_mark.saturating_sub(cpu_start);
+  // The CPU this thread used since the last mark.
+  let mut cpu_since = || {
+    let now = host_run::thread_cpu();
+    let spent = now.saturating_sub(cpu_mark);
+    cpu_mark = now;
+    spent
+  };
   let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
   let phase = Instant::now();
   let asked = queries(play, &playbook.handlers, options.plan.run_guards, sources);
@@ -172,6 +183,7 @@ fn run_host(
       Err(e) => {
         // No facts: the host stops here.
         measured.facts = phase.elapsed();
+        measured.cpu.facts = cpu_since();
         measured.stats = transport.stats();
         let lost = matches!(e, FactsError::Transport(_)) || is_lost();
         let error = if lost {
@@ -183,10 +195,12 @@ fn run_host(
       }
     };
   measured.facts = phase.elapsed();
+  measured.cpu.facts = cpu_since();
   let phase = Instant::now();
   let ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
   let plan = plan(play, &playbook.handlers, &facts, &ledger, sources);
   measured.plan = phase.elapsed();
+  measured.cpu.plan = cpu_since();
   let gate = options.saved.as_ref().map(|saved| saved.gate(&plan));
   let apply = options.apply && matches!(gate, None | Some(crate::plan::saved_plan::Gate::Apply));
   let apply_options = crate::apply::ApplyOptions {
@@ -198,6 +212,7 @@ fn run_host(
   let outcome =
     (apply && plan.error.is_none()).then(|| apply_host(&plan, transport.as_mut(), &apply_options));
   measured.apply = phase.elapsed();
+  measured.cpu.apply = cpu_since();
   let mut warnings = Vec::new();
   if let (Some(Ok(o)), Some(dir), false) = (&outcome, &options.plan.state_dir, local)
     && let Err(e) = crate::plan::ledger::append_controller(dir, &plan.host, &o.ledger)
@@ -209,6 +224,7 @@ fn run_host(
   let verify = (options.verify && !is_lost())
     .then(|| crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout));
   measured.verify = phase.elapsed();
+  measured.cpu.verify = cpu_since();
   measured.stats = transport.stats();
   let lost = is_lost();
   drop(transport);
