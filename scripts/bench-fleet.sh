@@ -37,6 +37,9 @@
 #   --ansible-max N  time Ansible only on fleets of at most N hosts (default
 #                 all); larger fleets print `-` for it
 #
+# CONVERGE_BIN=PATH times that converge binary instead of building one (to
+# compare two builds on the same machine).
+#
 # Needs root (the testbed makes mount namespaces), sshd, sudo, zsh, fish, dash,
 # python3 with venv, and /usr/bin/python3 (the hosts share it, for Ansible).
 set -euo pipefail
@@ -66,9 +69,13 @@ say() { echo "== $*" >&2; }
 [ -x /usr/bin/python3 ] || die "needs /usr/bin/python3: Ansible runs it on the hosts"
 command -v python3 >/dev/null || die "needs python3 to install ansible-core"
 
-say "building converge (release)"
-cargo build --release --quiet
-converge=${CARGO_TARGET_DIR:-$repo/target}/release/converge
+if [ -n "${CONVERGE_BIN:-}" ]; then
+  converge=$CONVERGE_BIN
+else
+  say "building converge (release)"
+  cargo build --release --quiet
+  converge=${CARGO_TARGET_DIR:-$repo/target}/release/converge
+fi
 
 tools=$repo/target/bench-tools
 if [ ! -x "$tools/ansible/bin/ansible-playbook" ]; then

@@ -67,7 +67,7 @@ pub struct Measured {
   /// The whole run of the host.
   pub total: Duration,
   /// The controller's CPU time in each phase (the host's thread).
-  pub cpu: PhaseCpu,
+  pub cpu: Box<PhaseCpu>,
 }
 
 /// The controller's CPU time (user and system, of the thread that ran the host)
