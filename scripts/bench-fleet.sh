@@ -19,6 +19,8 @@
 #                   testbed host is one sshd whose children (sessions, shells,
 #                   and all they start) are reaped into its /proc cutime/cstime
 #   peak RSS        converge's maximum resident set
+# converge runs with --forks N and --connect-timeout 60: on a loaded 2-core
+# machine, 200 hosts' handshakes at once can outrun the default 10 s.
 # Before timing, it checks that the two playbooks agree: after converge,
 # Ansible's check mode finds nothing to change, and after Ansible, converge's
 # first no-op run finds nothing to change.
@@ -160,7 +162,8 @@ run_converge() {
   h0=$(host_ticks)
   start=$(now_us)
   /usr/bin/time -o "$log.time" -f '%U %S %M' \
-    "$converge" -v -F "$work/ssh_config" --forks "$n" --format json --color never "$@" "$work/fleet.goenv" \
+    "$converge" -v -F "$work/ssh_config" --forks "$n" --connect-timeout 60 --format json --color never "$@" \
+    "$work/fleet.goenv" \
     > "$log" 2> "$log.err" || rc=$?
   end=$(now_us)
   h1=$(host_ticks)
@@ -277,7 +280,7 @@ for n in $sizes; do
   restart "$n"
   times_by=()
   for ((r = 1; r <= runs; r++)); do
-    times_by[converge]+=" $(run_converge 2 changed "$work/dry-converge-$r.json" --plan)"
+    times_by[converge]+=" $(run_converge 2 changed "$work/dry-converge-$n-$r.json" --plan)"
     has ansible && times_by[ansible]+=" $(run_ansible implicit changed "$work/dry-ansible-$r.log" --check --diff)"
     if has ansible_nofacts; then
       times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/dry-ansible-nofacts-$r.log" --check --diff)"
@@ -288,13 +291,13 @@ for n in $sizes; do
     result[$n,dry,$v]=$(median ${times_by[$v]})
     echo "   $v: ${times_by[$v]# } s" >&2
   done
-  result[$n,dry,metrics]=$(metrics_median "$work"/dry-converge-*.json.metrics)
+  result[$n,dry,metrics]=$(metrics_median "$work"/dry-converge-$n-*.json.metrics)
 
   say "$n hosts: first converge (fresh hosts every run)"
   times_by=()
   for ((r = 1; r <= runs; r++)); do
     restart "$n"
-    times_by[converge]+=" $(run_converge 0 changed "$work/first-converge-$r.json")"
+    times_by[converge]+=" $(run_converge 0 changed "$work/first-converge-$n-$r.json")"
     if has ansible; then
       restart "$n"
       times_by[ansible]+=" $(run_ansible implicit changed "$work/first-ansible-$r.log")"
@@ -309,14 +312,14 @@ for n in $sizes; do
     result[$n,first,$v]=$(median ${times_by[$v]})
     echo "   $v: ${times_by[$v]# } s" >&2
   done
-  result[$n,first,metrics]=$(metrics_median "$work"/first-converge-*.json.metrics)
+  result[$n,first,metrics]=$(metrics_median "$work"/first-converge-$n-*.json.metrics)
 
   # The hosts were last converged by Ansible: converge's first no-op run also
   # checks that it finds Ansible's files byte for byte as its own.
   say "$n hosts: no-op re-run"
   times_by=()
   for ((r = 1; r <= runs; r++)); do
-    times_by[converge]+=" $(run_converge 0 ok "$work/noop-converge-$r.json")"
+    times_by[converge]+=" $(run_converge 0 ok "$work/noop-converge-$n-$r.json")"
     has ansible && times_by[ansible]+=" $(run_ansible implicit ok "$work/noop-ansible-$r.log")"
     if has ansible_nofacts; then
       times_by[ansible_nofacts]+=" $(run_ansible explicit ok "$work/noop-ansible-nofacts-$r.log")"
@@ -327,8 +330,8 @@ for n in $sizes; do
     result[$n,noop,$v]=$(median ${times_by[$v]})
     echo "   $v: ${times_by[$v]# } s" >&2
   done
-  result[$n,noop,metrics]=$(metrics_median "$work"/noop-converge-*.json.metrics)
-  result[$n,channels]=$(python3 - "$work/noop-converge-1.json" <<'PY'
+  result[$n,noop,metrics]=$(metrics_median "$work"/noop-converge-$n-*.json.metrics)
+  result[$n,channels]=$(python3 - "$work/noop-converge-$n-1.json" <<'PY'
 import collections, json, sys
 text, i, dec, hosts = open(sys.argv[1]).read(), 0, json.JSONDecoder(), []
 while i < len(text):
@@ -343,6 +346,13 @@ fmt = lambda c: ", ".join(f"{k} on {v} hosts" for k, v in sorted(c.items()))
 print(f"channels per host: {fmt(chan)}; connections per host: {fmt(conn)}")
 PY
 )
+  # This size's figures at once, so a later size that fails loses nothing.
+  for run in first noop dry; do
+    say "$n hosts, $run: converge ${result[$n,$run,converge]} s (floor ${result[$n,floor]} s);" \
+      "ctrl/conn/facts/plan/apply/host ms per host, RSS MB: ${result[$n,$run,metrics]}" \
+      "(load $(cut -d' ' -f1-3 /proc/loadavg))"
+  done
+  say "$n hosts: ssh floor host CPU ${result[$n,floor_host]} ms per host"
   "$repo/tests/testbed/testbed.sh" down "$testbed"
 done
 
