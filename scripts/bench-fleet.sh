@@ -11,6 +11,16 @@
 #   dry run         `converge --plan` and `ansible-playbook --check --diff`,
 #                   on fresh hosts, so every change is pending and diffed
 #   ssh floor       N parallel `ssh HOST true` with OpenSSH
+# Beside the wall times, for converge and the floor, it prints CPU per host:
+#   controller      converge's user+system CPU (getrusage, from /usr/bin/time)
+#                   divided by the hosts, and per phase (connect + auth, facts,
+#                   plan, apply) from the thread CPU `converge -v` reports
+#   host side       the CPU every process of the host used in the run: each
+#                   testbed host is one sshd whose children (sessions, shells,
+#                   and all they start) are reaped into its /proc cutime/cstime
+#   peak RSS        converge's maximum resident set
+# converge runs with --forks N and --connect-timeout 60: on a loaded 2-core
+# machine, 200 hosts' handshakes at once can outrun the default 10 s.
 # Before timing, it checks that the two playbooks agree: after converge,
 # Ansible's check mode finds nothing to change, and after Ansible, converge's
 # first no-op run finds nothing to change.
@@ -20,12 +30,17 @@
 # forks = number of hosts, host key checking on, the default SSH multiplexing
 # (ControlPersist) within a run and none carried from one run to the next.
 #
-#   scripts/bench-fleet.sh [--runs N] [--hosts "10 50"] [--no-facts] [--net NET]
+#   scripts/bench-fleet.sh [--runs N] [--hosts "10 50"] [--no-facts] [--net NET] [--ansible-max N]
 #
 #   --runs N      runs per measurement (default 5)
 #   --hosts LIST  fleet sizes (default "10 50")
 #   --no-facts    also time Ansible with fact gathering off
-#   --net NET     testbed addresses 127.0.NET.i (default 93)
+#   --net NET     testbed addresses 127.0.NET.i (default 93; up to 254 hosts)
+#   --ansible-max N  time Ansible only on fleets of at most N hosts (default
+#                 all); larger fleets print `-` for it
+#
+# CONVERGE_BIN=PATH times that converge binary instead of building one (to
+# compare two builds on the same machine).
 #
 # Needs root (the testbed makes mount namespaces), sshd, sudo, zsh, fish, dash,
 # python3 with venv, and /usr/bin/python3 (the hosts share it, for Ansible).
@@ -37,25 +52,32 @@ runs=5
 sizes="10 50"
 no_facts=0
 net=93
+ansible_max=100000
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
     --hosts) sizes=$2; shift 2 ;;
     --no-facts) no_facts=1; shift ;;
     --net) net=$2; shift 2 ;;
-    *) echo "usage: scripts/bench-fleet.sh [--runs N] [--hosts \"10 50\"] [--no-facts] [--net NET]" >&2; exit 1 ;;
+    --ansible-max) ansible_max=$2; shift 2 ;;
+    *) echo "usage: scripts/bench-fleet.sh [--runs N] [--hosts \"10 50\"] [--no-facts] [--net NET] [--ansible-max N]" >&2; exit 1 ;;
   esac
 done
 
 die() { echo "bench-fleet.sh: $*" >&2; exit 1; }
 say() { echo "== $*" >&2; }
 [ "$(id -u)" = 0 ] || die "needs root (the testbed makes mount namespaces)"
+[ -x /usr/bin/time ] || die "needs /usr/bin/time (GNU time) for converge's CPU and peak memory"
 [ -x /usr/bin/python3 ] || die "needs /usr/bin/python3: Ansible runs it on the hosts"
 command -v python3 >/dev/null || die "needs python3 to install ansible-core"
 
-say "building converge (release)"
-cargo build --release --quiet
-converge=${CARGO_TARGET_DIR:-$repo/target}/release/converge
+if [ -n "${CONVERGE_BIN:-}" ]; then
+  converge=$CONVERGE_BIN
+else
+  say "building converge (release)"
+  cargo build --release --quiet
+  converge=${CARGO_TARGET_DIR:-$repo/target}/release/converge
+fi
 
 tools=$repo/target/bench-tools
 if [ ! -x "$tools/ansible/bin/ansible-playbook" ]; then
@@ -118,15 +140,43 @@ fleet_files() {
   { cat "$work/ssh_config"; cat "$testbed/ssh_config"; } > "$work/openssh_config"
 }
 
+# CPU every testbed host used so far, in clock ticks: each host's sshd with
+# the children it reaped (/proc/PID/stat utime, stime, cutime, cstime).
+host_ticks() {
+  local name pid total=0 t
+  while read -r name pid; do
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done < "$testbed/pids"
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
 # Runs converge; checks its exit code and that every host ended as expected.
-# Prints the wall time in seconds.
+# Prints the wall time in seconds; writes LOG.metrics: controller CPU ms per
+# host, its phases (connect, facts, plan, apply), host-side CPU ms per host,
+# and converge's peak RSS in MB.
 run_converge() {
-  local expect_exit=$1 expect_status=$2 log=$3 rc=0 start end
+  local expect_exit=$1 expect_status=$2 log=$3 rc=0 start end h0 h1 u s m
   shift 3
+  h0=$(host_ticks)
   start=$(now_us)
-  "$converge" -F "$work/ssh_config" --forks "$n" --format json --color never "$@" "$work/fleet.goenv" \
+  /usr/bin/time -o "$log.time" -f '%U %S %M' \
+    "$converge" -v -F "$work/ssh_config" --forks "$n" --connect-timeout 60 --format json --color never "$@" \
+    "$work/fleet.goenv" \
     > "$log" 2> "$log.err" || rc=$?
   end=$(now_us)
+  h1=$(host_ticks)
+  # GNU time prints "Command exited with non-zero status N" first when it did.
+  read -r u s m < <(tail -1 "$log.time")
+  awk -v n="$n" -v hz="$hz" -v h="$((h1 - h0))" -v u="$u" -v s="$s" -v m="$m" '
+    /controller cpu: / {
+      sub(/.*controller cpu: /, "")
+      split($0, f, /[ ,]+/)
+      c += f[2]; fa += f[5]; p += f[8]; a += f[11]
+    }
+    END { printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", (u + s) * 1000 / n, c / n, fa / n, p / n, a / n, h * 1000 / hz / n, m / 1024 }' \
+    "$log.err" > "$log.metrics"
   [ "$rc" = "$expect_exit" ] || { cat "$log.err" >&2; die "converge $* exited $rc, expected $expect_exit (log: $log)"; }
   python3 - "$log" "$expect_status" <<'PY' || die "converge: hosts did not end $expect_status (log: $log)"
 import json, sys
@@ -174,7 +224,8 @@ run_ansible() {
 }
 
 floor_run() {
-  local i pid start end pids=()
+  local i pid start end h0 pids=()
+  h0=$(host_ticks)
   start=$(now_us)
   for ((i = 1; i <= n; i++)); do
     ssh -F "$work/openssh_config" -o BatchMode=yes -o ControlMaster=no -o ControlPath=none \
@@ -183,16 +234,31 @@ floor_run() {
   done
   for pid in "${pids[@]}"; do wait "$pid" || die "ssh true failed on a host"; done
   end=$(now_us)
+  awk -v h="$(($(host_ticks) - h0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f\n", h * 1000 / hz / n }' \
+    >> "$work/floor-host-cpu-$n"
   elapsed "$start" "$end"
+}
+
+# The median of each column of the metrics files named.
+metrics_median() {
+  local col out=""
+  for col in 1 2 3 4 5 6 7; do
+    # shellcheck disable=SC2046
+    out="$out $(median $(awk -v c="$col" '{ print $c }' "$@"))"
+  done
+  echo "${out# }"
 }
 
 declare -A result times_by
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-variants="converge ansible"
-[ "$no_facts" = 1 ] && variants="$variants ansible_nofacts"
-
 for n in $sizes; do
   say "$n hosts"
+  variants="converge"
+  if [ "$n" -le "$ansible_max" ]; then
+    variants="$variants ansible"
+    [ "$no_facts" = 1 ] && variants="$variants ansible_nofacts"
+  fi
+  has() { [[ " $variants " == *" $1 "* ]]; }
   rm -rf "$testbed"
   mkdir -p "$testbed"
   "$repo/tests/testbed/testbed.sh" up "$testbed" "$n" "$net"
@@ -200,20 +266,23 @@ for n in $sizes; do
 
   say "$n hosts: checking that both playbooks converge to the same state"
   run_converge 0 changed "$work/verify-converge.json" > /dev/null
-  run_ansible implicit ok "$work/verify-ansible.log" --check --diff > /dev/null
+  has ansible && run_ansible implicit ok "$work/verify-ansible.log" --check --diff > /dev/null
 
   say "$n hosts: ssh floor"
   times=()
+  rm -f "$work/floor-host-cpu-$n"
   for ((r = 1; r <= runs; r++)); do times+=("$(floor_run)"); done
   result[$n,floor]=$(median "${times[@]}")
+  # shellcheck disable=SC2046
+  result[$n,floor_host]=$(median $(cat "$work/floor-host-cpu-$n"))
 
   say "$n hosts: dry run"
   restart "$n"
   times_by=()
   for ((r = 1; r <= runs; r++)); do
-    times_by[converge]+=" $(run_converge 2 changed "$work/dry-converge-$r.json" --plan)"
-    times_by[ansible]+=" $(run_ansible implicit changed "$work/dry-ansible-$r.log" --check --diff)"
-    if [ "$no_facts" = 1 ]; then
+    times_by[converge]+=" $(run_converge 2 changed "$work/dry-converge-$n-$r.json" --plan)"
+    has ansible && times_by[ansible]+=" $(run_ansible implicit changed "$work/dry-ansible-$r.log" --check --diff)"
+    if has ansible_nofacts; then
       times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/dry-ansible-nofacts-$r.log" --check --diff)"
     fi
   done
@@ -222,15 +291,18 @@ for n in $sizes; do
     result[$n,dry,$v]=$(median ${times_by[$v]})
     echo "   $v: ${times_by[$v]# } s" >&2
   done
+  result[$n,dry,metrics]=$(metrics_median "$work"/dry-converge-$n-*.json.metrics)
 
   say "$n hosts: first converge (fresh hosts every run)"
   times_by=()
   for ((r = 1; r <= runs; r++)); do
     restart "$n"
-    times_by[converge]+=" $(run_converge 0 changed "$work/first-converge-$r.json")"
-    restart "$n"
-    times_by[ansible]+=" $(run_ansible implicit changed "$work/first-ansible-$r.log")"
-    if [ "$no_facts" = 1 ]; then
+    times_by[converge]+=" $(run_converge 0 changed "$work/first-converge-$n-$r.json")"
+    if has ansible; then
+      restart "$n"
+      times_by[ansible]+=" $(run_ansible implicit changed "$work/first-ansible-$r.log")"
+    fi
+    if has ansible_nofacts; then
       restart "$n"
       times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/first-ansible-nofacts-$r.log")"
     fi
@@ -240,15 +312,16 @@ for n in $sizes; do
     result[$n,first,$v]=$(median ${times_by[$v]})
     echo "   $v: ${times_by[$v]# } s" >&2
   done
+  result[$n,first,metrics]=$(metrics_median "$work"/first-converge-$n-*.json.metrics)
 
   # The hosts were last converged by Ansible: converge's first no-op run also
   # checks that it finds Ansible's files byte for byte as its own.
   say "$n hosts: no-op re-run"
   times_by=()
   for ((r = 1; r <= runs; r++)); do
-    times_by[converge]+=" $(run_converge 0 ok "$work/noop-converge-$r.json")"
-    times_by[ansible]+=" $(run_ansible implicit ok "$work/noop-ansible-$r.log")"
-    if [ "$no_facts" = 1 ]; then
+    times_by[converge]+=" $(run_converge 0 ok "$work/noop-converge-$n-$r.json")"
+    has ansible && times_by[ansible]+=" $(run_ansible implicit ok "$work/noop-ansible-$r.log")"
+    if has ansible_nofacts; then
       times_by[ansible_nofacts]+=" $(run_ansible explicit ok "$work/noop-ansible-nofacts-$r.log")"
     fi
   done
@@ -257,7 +330,8 @@ for n in $sizes; do
     result[$n,noop,$v]=$(median ${times_by[$v]})
     echo "   $v: ${times_by[$v]# } s" >&2
   done
-  result[$n,channels]=$(python3 - "$work/noop-converge-1.json" <<'PY'
+  result[$n,noop,metrics]=$(metrics_median "$work"/noop-converge-$n-*.json.metrics)
+  result[$n,channels]=$(python3 - "$work/noop-converge-$n-1.json" <<'PY'
 import collections, json, sys
 text, i, dec, hosts = open(sys.argv[1]).read(), 0, json.JSONDecoder(), []
 while i < len(text):
@@ -272,6 +346,13 @@ fmt = lambda c: ", ".join(f"{k} on {v} hosts" for k, v in sorted(c.items()))
 print(f"channels per host: {fmt(chan)}; connections per host: {fmt(conn)}")
 PY
 )
+  # This size's figures at once, so a later size that fails loses nothing.
+  for run in first noop dry; do
+    say "$n hosts, $run: converge ${result[$n,$run,converge]} s (floor ${result[$n,floor]} s);" \
+      "ctrl/conn/facts/plan/apply/host ms per host, RSS MB: ${result[$n,$run,metrics]}" \
+      "(load $(cut -d' ' -f1-3 /proc/loadavg))"
+  done
+  say "$n hosts: ssh floor host CPU ${result[$n,floor_host]} ms per host"
   "$repo/tests/testbed/testbed.sh" down "$testbed"
 done
 
@@ -285,6 +366,8 @@ echo "  load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadav
 echo "  Ansible: gather_facts true (its default), pipelining, forks = hosts, SSH multiplexing within a run"
 echo "  dry run: converge --plan / ansible-playbook --check --diff, on fresh hosts"
 echo
+# A ratio, or `-` when a figure is missing (Ansible not timed at that size).
+ratio_or() { if [ -n "$1" ] && [ -n "$2" ]; then ratio "$1" "$2"; else echo -; fi; }
 header="HOSTS  RUN              CONVERGE   ANSIBLE  ANS/CONV"
 [ "$no_facts" = 1 ] && header="$header  ANSIBLE-NOFACTS  ANS/CONV"
 header="$header  SSH FLOOR  CONV/FLOOR"
@@ -292,15 +375,28 @@ echo "$header"
 for n in $sizes; do
   for run in first noop dry; do
     case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; dry) label="dry run" ;; esac
-    c=${result[$n,$run,converge]} a=${result[$n,$run,ansible]}
-    line=$(printf '%5s  %-15s  %8s  %8s  %7sx' "$n" "$label" "$c" "$a" "$(ratio "$a" "$c")")
+    c=${result[$n,$run,converge]} a=${result[$n,$run,ansible]:-}
+    line=$(printf '%5s  %-15s  %8s  %8s  %7sx' "$n" "$label" "$c" "${a:--}" "$(ratio_or "$a" "$c")")
     if [ "$no_facts" = 1 ]; then
-      f=${result[$n,$run,ansible_nofacts]}
-      line="$line$(printf '  %15s  %7sx' "$f" "$(ratio "$f" "$c")")"
+      f=${result[$n,$run,ansible_nofacts]:-}
+      line="$line$(printf '  %15s  %7sx' "${f:--}" "$(ratio_or "$f" "$c")")"
     fi
     line="$line$(printf '  %9s  %9sx' "${result[$n,floor]}" "$(ratio "$c" "${result[$n,floor]}")")"
     echo "$line"
   done
+done
+echo
+echo "CPU per host, milliseconds (medians): the controller (converge's getrusage / hosts, and its"
+echo "per-phase thread CPU), the host side (every process of the host), and converge's peak RSS"
+echo "HOSTS  RUN              CTRL  CONNECT  FACTS   PLAN  APPLY    HOST  PEAK RSS MB"
+for n in $sizes; do
+  for run in first noop dry; do
+    case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; dry) label="dry run" ;; esac
+    read -r ctrl conn facts plan apply host rss <<< "${result[$n,$run,metrics]}"
+    printf '%5s  %-15s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "$label" "$ctrl" "$conn" "$facts" "$plan" \
+      "$apply" "$host" "$rss"
+  done
+  printf '%5s  %-15s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "ssh floor" - - - - - "${result[$n,floor_host]}" -
 done
 echo
 for n in $sizes; do

@@ -312,11 +312,7 @@ fn go_settings_go_to_the_go_env_file_the_login_shell_points_go_at(transport: Tra
   }
 }
 
-converge_test!(
-  go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on,
-  ssh_ignore =
-    "the facts' `go version` and `go env GOENV` make go (telemetry) create ~/.config/go on a live host"
-);
+converge_test!(go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on);
 fn go_settings_fail_clearly_where_goenv_is_off_and_other_resources_go_on(transport: Transport) {
   let tree = Tree::new(transport);
   put_go_in(&tree);

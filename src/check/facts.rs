@@ -51,6 +51,16 @@ pub const FACTS: &[Fact] = &[
   },
   Fact { name: "cpus", kind: FactType::Integer, description: "the number of online CPUs" },
   Fact { name: "memory_mb", kind: FactType::Integer, description: "total memory in MiB" },
+  Fact {
+    name: "has_cc",
+    kind: FactType::Integer,
+    description: "`1` when a C compiler (`cc` or `gcc`) is on the PATH, for cgo; else `0`",
+  },
+  Fact {
+    name: "long_bit",
+    kind: FactType::Integer,
+    description: "the userland's word size, `getconf LONG_BIT`: `64` or `32`",
+  },
 ];
 
 pub fn find(name: &str) -> Option<&'static Fact> {

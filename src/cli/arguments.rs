@@ -248,7 +248,7 @@ pub struct EnforceArgs {
 /// How to reach hosts.
 #[derive(Args, Debug, Clone, Default)]
 pub struct FleetArgs {
-  /// Hosts converged at once (default 50).
+  /// Hosts converged at once (default: one per host, up to 256).
   #[arg(long, short = 'f', value_name = "N")]
   pub forks: Option<usize>,
 

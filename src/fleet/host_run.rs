@@ -66,6 +66,25 @@ pub struct Measured {
   pub verify: Duration,
   /// The whole run of the host.
   pub total: Duration,
+  /// The controller's CPU time in each phase (the host's thread).
+  pub cpu: Box<PhaseCpu>,
+}
+
+/// The controller's CPU time (user and system, of the thread that ran the host)
+/// spent in each phase of one host's run.
+#[derive(Clone, Debug, Default)]
+pub struct PhaseCpu {
+  pub connect: Duration,
+  pub facts: Duration,
+  pub plan: Duration,
+  pub apply: Duration,
+  pub verify: Duration,
+}
+
+/// CPU time the calling thread has used so far (`CLOCK_THREAD_CPUTIME_ID`).
+pub(crate) fn thread_cpu() -> Duration {
+  let ts = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+  Duration::new(u64::try_from(ts.tv_sec).unwrap_or(0), u32::try_from(ts.tv_nsec).unwrap_or(0))
 }
 
 /// A host that stopped before it could be planned.

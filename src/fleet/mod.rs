@@ -15,7 +15,7 @@ pub use host_run::{HostRun, Measured, Ran, Status, Stopped};
 use crate::apply::apply_host;
 use crate::check::playbook::{HostPlay, Playbook};
 use crate::host::error::HostError;
-use crate::host::facts::FactsError;
+use crate::host::facts::{FactCache, FactsError};
 use crate::host::ssh::{ClientConfig, Ssh};
 use crate::host::transport::{Local, Stats, Transport};
 use crate::plan::ledger::HostLedger;
@@ -42,9 +42,13 @@ pub struct RunOptions {
   pub saved: Option<std::sync::Arc<crate::plan::saved_plan::SavedPlan>>,
 }
 
-/// The default `--forks`: enough to hide network latency, bounded so a big
-/// inventory does not open thousands of connections at once.
-pub const DEFAULT_FORKS: usize = 50;
+/// The default `--forks`, and with it the most hosts in flight: one thread per
+/// host up to this bound. A host in flight spends nearly all its time waiting
+/// on the network and on the host, and its thread costs little, so fewer
+/// threads than hosts only queue hosts behind each other; the bound keeps a
+/// big inventory from opening thousands of connections at once and its sockets
+/// well under the usual limit of 1024 open files.
+pub const DEFAULT_FORKS: usize = 256;
 
 /// How a host is reached, settled before it runs.
 enum Route {
@@ -127,7 +131,9 @@ pub fn run(
     runs.sort_by_key(|(i, _)| *i);
     runs.into_iter().map(|(_, run)| run).collect()
   };
-  match rayon::ThreadPoolBuilder::new().num_threads(options.forks.max(1)).build() {
+  // No more threads than hosts: a pool is fitted to the fleet.
+  let threads = options.forks.min(playbook.hosts.len()).max(1);
+  match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
     Ok(pool) => pool.install(all),
     Err(_) => all(),
   }
@@ -141,6 +147,7 @@ fn run_host(
   options: &RunOptions,
 ) -> HostRun {
   let started = Instant::now();
+  let cpu_start = host_run::thread_cpu();
   let mut measured = Measured::default();
   let stopped = |error: HostError, mut measured: Measured| {
     measured.total = started.elapsed();
@@ -160,31 +167,49 @@ fn run_host(
       Err(e) => {
         measured.stats = Stats { connections: 1, channels: 0 };
         measured.connect = started.elapsed();
+        measured.cpu.connect = host_run::thread_cpu().saturating_sub(cpu_start);
         return stopped(HostError::Unreachable(e.to_string()), measured);
       }
     },
   };
   measured.connect = started.elapsed();
+  let mut cpu_mark = host_run::thread_cpu();
+  measured.cpu.connect = cpu_mark.saturating_sub(cpu_start);
+  // The CPU this thread used since the last mark.
+  let mut cpu_since = || {
+    let now = host_run::thread_cpu();
+    let spent = now.saturating_sub(cpu_mark);
+    cpu_mark = now;
+    spent
+  };
   let is_lost = || lost.as_ref().is_some_and(|l| l.load(Ordering::SeqCst));
   let phase = Instant::now();
   let asked = queries(play, &playbook.handlers, options.plan.run_guards, sources);
-  let facts =
-    match crate::host::facts::gather(transport.as_mut(), &options.plan.root, &asked, options.plan.timeout) {
-      Ok(facts) => facts,
-      Err(e) => {
-        // No facts: the host stops here.
-        measured.facts = phase.elapsed();
-        measured.stats = transport.stats();
-        let lost = matches!(e, FactsError::Transport(_)) || is_lost();
-        let error = if lost {
-          HostError::Lost(format!("cannot gather facts: {e}"))
-        } else {
-          HostError::Facts(e.to_string())
-        };
-        return stopped(error, measured);
-      }
-    };
+  let cache = if options.apply { FactCache::Write } else { FactCache::Read };
+  let facts = match crate::host::facts::gather(
+    transport.as_mut(),
+    &options.plan.root,
+    &asked,
+    options.plan.timeout,
+    cache,
+  ) {
+    Ok(facts) => facts,
+    Err(e) => {
+      // No facts: the host stops here.
+      measured.facts = phase.elapsed();
+      measured.cpu.facts = cpu_since();
+      measured.stats = transport.stats();
+      let lost = matches!(e, FactsError::Transport(_)) || is_lost();
+      let error = if lost {
+        HostError::Lost(format!("cannot gather facts: {e}"))
+      } else {
+        HostError::Facts(e.to_string())
+      };
+      return stopped(error, measured);
+    }
+  };
   measured.facts = phase.elapsed();
+  measured.cpu.facts = cpu_since();
   let phase = Instant::now();
   let mut ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
   ledger.local = local;
@@ -202,6 +227,7 @@ fn run_host(
   };
   crate::plan::prune::prune(&mut plan, &facts, extra.as_ref(), &ledger, &handlers, &options.plan);
   measured.plan = phase.elapsed();
+  measured.cpu.plan = cpu_since();
   let gate = options.saved.as_ref().map(|saved| saved.gate(&plan));
   let apply = options.apply && matches!(gate, None | Some(crate::plan::saved_plan::Gate::Apply));
   let apply_options = crate::apply::ApplyOptions {
@@ -213,6 +239,7 @@ fn run_host(
   let outcome =
     (apply && plan.error.is_none()).then(|| apply_host(&plan, transport.as_mut(), &apply_options));
   measured.apply = phase.elapsed();
+  measured.cpu.apply = cpu_since();
   let mut warnings = Vec::new();
   if let (Some(Ok(o)), Some(dir), false) = (&outcome, &options.plan.state_dir, local)
     && let Err(e) = crate::plan::ledger::append_controller(dir, &plan.host, &o.ledger)
@@ -225,6 +252,7 @@ fn run_host(
     crate::verify::verify_host(&plan, transport.as_mut(), !local, options.plan.timeout, options.probe)
   });
   measured.verify = phase.elapsed();
+  measured.cpu.verify = cpu_since();
   measured.stats = transport.stats();
   let lost = is_lost();
   drop(transport);

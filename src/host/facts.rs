@@ -11,7 +11,7 @@ use crate::host::transport::{Transport, TransportError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The fact-gathering script, run with the arguments `NONCE ROOT REQUEST...`: the
+/// The fact-gathering script, run with the arguments `NONCE ROOT CACHE REQUEST...`: the
 /// shell module's file functions, then `scripts/facts.sh`.
 pub const SCRIPT: &str = concat!(include_str!("shell/lib.sh"), include_str!("facts.sh"));
 
@@ -95,6 +95,14 @@ pub enum FactsError {
   Invalid { key: &'static str, value: String, expected: &'static str },
 }
 
+/// Whether a facts run may write the host's fact cache (beside its ledger).
+/// A plan only reads it: a dry run writes nothing on the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactCache {
+  Read,
+  Write,
+}
+
 /// Runs the facts script once over `transport`, under `root` (`""` for `/`),
 /// answering `queries` in order, and types what it printed.
 pub fn gather(
@@ -102,9 +110,11 @@ pub fn gather(
   root: &str,
   queries: &[Request],
   timeout: Duration,
+  cache: FactCache,
 ) -> Result<Facts, FactsError> {
   let nonce = nonce();
-  let mut args = vec![nonce.clone(), root.to_owned()];
+  let mode = if cache == FactCache::Write { "w" } else { "r" };
+  let mut args = vec![nonce.clone(), root.to_owned(), mode.to_owned()];
   args.extend(queries.iter().map(Request::arg));
   let output = transport.run_script(SCRIPT, &args, timeout)?;
   let stdout = String::from_utf8_lossy(&output.stdout);
@@ -203,6 +213,10 @@ pub struct Facts {
   pub go_version: String,
   pub cpus: u64,
   pub memory_mb: u64,
+  /// 1 when a C compiler (`cc` or `gcc`) is on the PATH, for cgo; else 0.
+  pub has_cc: u64,
+  /// The userland's word size, `getconf LONG_BIT`: 64 or 32 (0: unknown).
+  pub long_bit: u64,
   /// The connecting user's id.
   #[serde(skip)]
   pub uid: u32,
@@ -271,6 +285,8 @@ impl Facts {
       go_version,
       cpus: raw.number("cpus")?,
       memory_mb: raw.number("memory_kb")? / 1024,
+      has_cc: u64::from(!raw.required("cc")?.is_empty()),
+      long_bit: raw.number("userland.long_bit")?,
       uid,
       rooted,
       has,
@@ -362,7 +378,7 @@ mod tests {
       Request::Sysctl("kernel.no_such_key".to_owned()),
     ];
     let mut local = Local { name: "localhost".to_owned() };
-    let facts = gather(&mut local, "", &requests, Duration::from_secs(30))?;
+    let facts = gather(&mut local, "", &requests, Duration::from_secs(30), FactCache::Read)?;
     assert!(!facts.goarch.is_empty());
     assert!(facts.kernel.starts_with(|c: char| c.is_ascii_digit()));
     assert!(!facts.home.is_empty() && !facts.user.is_empty());
@@ -403,6 +419,8 @@ mod tests {
     "cpus=8",
     "memory_kb=16384000",
     "selinux=disabled",
+    "cc=/usr/bin/cc",
+    "userland.long_bit=64",
   ];
 
   #[test]
@@ -415,6 +433,7 @@ mod tests {
     assert_eq!((facts.arch.as_str(), facts.goarch.as_str()), ("aarch64", "arm64"));
     assert_eq!((facts.cgroup, facts.cpus, facts.memory_mb, facts.uid), (2, 8, 16000, 1000));
     assert_eq!(facts.go_version, "1.22.5");
+    assert_eq!((facts.has_cc, facts.long_bit), (1, 64), "a C compiler, a 64-bit userland");
     assert_eq!(facts.has, ["bash", "zsh", "systemd"]);
     assert_eq!(facts.shell_go_env.get("GOPROXY").map(String::as_str), Some("direct"));
     assert_eq!(facts.go_env_file, GoEnvFile::Default);
@@ -428,7 +447,9 @@ mod tests {
 
   #[test]
   fn a_fact_the_script_always_prints_is_an_error_when_missing_not_an_empty_value() {
-    for missing in ["home", "user", "uid", "goarch", "os.id", "has.systemd", "cpus"] {
+    for missing in
+      ["home", "user", "uid", "goarch", "os.id", "has.systemd", "cpus", "cc", "userland.long_bit"]
+    {
       let lines: Vec<&str> =
         EVERY_FACT.iter().copied().filter(|l| !l.starts_with(&format!("{missing}="))).collect();
       let raw = RawFacts::parse(&framed(&lines), "n1", &[]);
@@ -461,7 +482,7 @@ mod tests {
     let dir = tempfile::tempdir()?;
     let mut local = Local { name: "localhost".to_owned() };
     let root = dir.path().display().to_string();
-    let facts = gather(&mut local, &root, &[], Duration::from_secs(30))?;
+    let facts = gather(&mut local, &root, &[], Duration::from_secs(30), FactCache::Read)?;
     assert_eq!((facts.os.as_str(), facts.os_version.as_str()), ("", ""));
     assert!(facts.rooted);
     Ok(())

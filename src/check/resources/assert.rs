@@ -197,6 +197,51 @@ fn read_values(value: &Value, comparison: Comparison, kind: FactType, cx: &mut C
   }
 }
 
+/// Compares kernel releases in full: the numbers first (`5.10` equals
+/// `5.10.0`), then, when the expected release has more than numbers, what
+/// follows them, part by part, digits as numbers: `5.10.0-109-generic` is newer
+/// than `5.10.0-20-generic`. An expected release of numbers only ignores the
+/// rest of the host's (`6.1.0-28-amd64` equals `6.1`).
+fn compare_kernel_releases(actual: &str, expected: &str) -> std::cmp::Ordering {
+  let numbers = crate::go::version::compare_releases(actual, expected);
+  let suffix = |s: &str| {
+    let end = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    s[end..].to_owned()
+  };
+  let (rest_a, rest_e) = (suffix(actual), suffix(expected));
+  if numbers.is_ne() || rest_e.is_empty() {
+    return numbers;
+  }
+  let parts = |s: &str| -> Vec<Result<u64, String>> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+      let digit = c.is_ascii_digit();
+      let mut part = String::new();
+      while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() != digit {
+          break;
+        }
+        part.push(c);
+        chars.next();
+      }
+      out.push(if digit { part.parse().map_err(|_| part.clone()) } else { Err(part) });
+    }
+    out
+  };
+  // A number sorts after text in the same place (`-1` after `-rc`), as a
+  // missing part sorts first.
+  let rank = |p: &Result<u64, String>| match p {
+    Ok(n) => (1u8, *n, String::new()),
+    Err(t) => (0u8, 0, t.clone()),
+  };
+  let (a, e) = (parts(&rest_a), parts(&rest_e));
+  (0..a.len().max(e.len()))
+    .map(|i| a.get(i).map(rank).cmp(&e.get(i).map(rank)))
+    .find(|o| o.is_ne())
+    .unwrap_or(std::cmp::Ordering::Equal)
+}
+
 impl Spec for Assert {
   fn id(&self) -> String {
     let values: Vec<&str> = self.values.iter().map(|v| v.value.as_str()).collect();
@@ -217,6 +262,7 @@ impl Spec for Assert {
     }
     let compare = |expected: &str| -> std::cmp::Ordering {
       match self.kind {
+        FactType::Version if fact == "kernel" => compare_kernel_releases(&actual, expected),
         FactType::Version => crate::go::version::compare_releases(&actual, expected),
         FactType::Integer => actual.parse::<i64>().unwrap_or(0).cmp(&expected.parse::<i64>().unwrap_or(0)),
         FactType::Text => actual.as_str().cmp(expected),
@@ -273,6 +319,29 @@ impl Spec for Assert {
           .label(value.span, format!("expected {expected}")),
         );
       }
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::compare_kernel_releases;
+  use std::cmp::Ordering::{Equal, Greater, Less};
+
+  #[test]
+  fn kernel_releases_compare_in_full_not_only_their_numbers() {
+    for (actual, expected, order) in [
+      ("5.10.0-20-generic", "5.10.0-109-generic", Less),
+      ("5.10.0-109-generic", "5.10.0-109-generic", Equal),
+      ("5.10.0-110-generic", "5.10.0-109-generic", Greater),
+      ("5.10.0-109-generic", "5.10.0-20-generic", Greater),
+      ("5.10.1-1-generic", "5.10.0-109-generic", Greater),
+      ("5.10.0", "5.10.0-109-generic", Less),
+      ("6.1.0-28-amd64", "6.1", Equal),
+      ("6.1.0-28-amd64", "5.10", Greater),
+      ("5.10.0-109-generic", "5.10.0-109", Greater),
+    ] {
+      assert_eq!(compare_kernel_releases(actual, expected), order, "{actual} vs {expected}");
     }
   }
 }

@@ -111,6 +111,24 @@ impl Ssh {
     )
   }
 
+  /// Sleeps until the socket has bytes from the server, or can take the bytes
+  /// libssh2 waits to send, or `at_most` passed: a host that is slow to answer
+  /// costs the controller no CPU while it waits (no polling loop).
+  fn wait_for_socket(&self, at_most: Duration) {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut flags = PollFlags::IN;
+    if matches!(
+      self.session.block_directions(),
+      ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+    ) {
+      flags |= PollFlags::OUT;
+    }
+    let mut fds = [PollFd::new(&self.probe, flags)];
+    let timeout = Timespec { tv_sec: 0, tv_nsec: i64::from(at_most.subsec_nanos()) };
+    // Woken early or interrupted, the caller's loop simply looks again.
+    let _ = rustix::event::poll(&mut fds, Some(&timeout));
+  }
+
   /// Marks the host lost and says why.
   fn gone(&self, why: String) -> TransportError {
     self.lost.store(true, Ordering::SeqCst);
@@ -265,7 +283,7 @@ impl Transport for Ssh {
         _ => {}
       }
       if !progressed {
-        std::thread::sleep(Duration::from_millis(1));
+        self.wait_for_socket(Duration::from_millis(50));
       }
     }
     session.set_blocking(true);
