@@ -220,7 +220,14 @@ fn run_host(
   let extra = if more.is_empty() {
     None
   } else {
-    match crate::host::facts::gather(transport.as_mut(), &options.plan.root, &more, options.plan.timeout) {
+    // Only files are asked: the fact cache has nothing to answer or keep.
+    match crate::host::facts::gather(
+      transport.as_mut(),
+      &options.plan.root,
+      &more,
+      options.plan.timeout,
+      FactCache::Read,
+    ) {
       Ok(extra) => Some(extra),
       Err(e) => return stopped(HostError::Facts(format!("cannot read the files to prune: {e}")), measured),
     }
