@@ -192,6 +192,27 @@ pub fn check_sha256(v: &mut Validator, t: &Text) {
   );
 }
 
+impl GoToolchain {
+  /// The declared version and the prefix it goes to, rendered and expanded.
+  fn version_and_prefix(&self, v: &mut Validator, host: &HostInfo) -> Option<(GoVersion, String)> {
+    let version = GoVersion::parse(&v.text(&self.version)?).ok()?;
+    let prefix = match &self.prefix {
+      Some(p) => host.expand(&v.text(p)?),
+      None => DEFAULT_PREFIX.to_owned(),
+    };
+    Some((version, prefix))
+  }
+
+  /// Where the `go` and `gofmt` links go.
+  fn link_dir(&self, v: &mut Validator, host: &HostInfo) -> String {
+    self
+      .link_dir
+      .as_ref()
+      .and_then(|d| v.text(d))
+      .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d))
+  }
+}
+
 impl Spec for GoToolchain {
   fn id(&self) -> String {
     "go toolchain".to_owned()
@@ -252,22 +273,10 @@ impl Spec for GoToolchain {
   /// The Go tree at the prefix and, with `link`, the `go` and `gofmt` links.
   fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
     use crate::plan::ledger::Owned;
-    let Some(version) = v.text(&self.version) else { return Vec::new() };
-    let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };
-    let prefix = match &self.prefix {
-      Some(p) => match v.text(p) {
-        Some(p) => host.expand(&p),
-        None => return Vec::new(),
-      },
-      None => DEFAULT_PREFIX.to_owned(),
-    };
+    let Some((version, prefix)) = self.version_and_prefix(v, host) else { return Vec::new() };
     let mut out = vec![Owned::Toolchain { prefix: prefix.clone(), version: version.to_string() }];
     if self.link {
-      let dir = self
-        .link_dir
-        .as_ref()
-        .and_then(|d| v.text(d))
-        .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d));
+      let dir = self.link_dir(v, host);
       for tool in ["go", "gofmt"] {
         out.push(Owned::Link { path: format!("{dir}/{tool}"), target: format!("{prefix}/bin/{tool}") });
       }
@@ -276,15 +285,7 @@ impl Spec for GoToolchain {
   }
 
   fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(version) = v.text(&self.version) else { return Vec::new() };
-    let Ok(version) = GoVersion::parse(&version) else { return Vec::new() };
-    let prefix = match &self.prefix {
-      Some(p) => match v.text(p) {
-        Some(p) => host.expand(&p),
-        None => return Vec::new(),
-      },
-      None => DEFAULT_PREFIX.to_owned(),
-    };
+    let Some((version, prefix)) = self.version_and_prefix(v, host) else { return Vec::new() };
     let Some(goarch) = v.fact("goarch") else { return Vec::new() };
     let installed = state
       .file(&format!("{prefix}/VERSION"))
@@ -360,11 +361,7 @@ impl Spec for GoToolchain {
       });
     }
     if self.link {
-      let dir = self
-        .link_dir
-        .as_ref()
-        .and_then(|d| v.text(d))
-        .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d));
+      let dir = self.link_dir(v, host);
       for tool in ["go", "gofmt"] {
         let link = format!("{dir}/{tool}");
         let target = format!("{prefix}/bin/{tool}");
