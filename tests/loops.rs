@@ -430,15 +430,7 @@ fn pull_mode_converges_a_host_from_its_git_checkout() {
   // The repository lives on this machine; the host sees it (and this converge)
   // by bind mount. A system timer runs pull mode as root.
   let repo = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-  let git = |args: &[&str]| {
-    let out = std::process::Command::new("git")
-      .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
-      .args(args)
-      .current_dir(repo.path())
-      .output()
-      .unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-  };
+  let git = |args: &[&str]| crate::test::git(repo.path(), args);
   let write =
     |text: &str| std::fs::write(repo.path().join("site.goenv"), text).unwrap_or_else(|e| panic!("{e}"));
   git(&["init", "-q"]);

@@ -19,15 +19,7 @@ file "~/.config/converge-scale/marker" {
 #[test]
 fn pull_mode_converges_twenty_hosts_at_once_each_from_its_own_checkout() {
   let repo = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-  let git = |args: &[&str]| {
-    let out = Command::new("git")
-      .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
-      .args(args)
-      .current_dir(repo.path())
-      .output()
-      .unwrap_or_else(|e| panic!("git: {e}"));
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-  };
+  let git = |args: &[&str]| crate::test::git(repo.path(), args);
   let hosts: String = (1..=HOSTS).map(|i| format!("host \"h{i:02}\" {{}}\n")).collect();
   std::fs::write(repo.path().join("site.goenv"), format!("{hosts}{PLAYBOOK}"))
     .unwrap_or_else(|e| panic!("{e}"));

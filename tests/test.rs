@@ -358,3 +358,15 @@ macro_rules! converge_test {
     }
   };
 }
+
+/// Runs `git` in `dir` with a fixed identity and `main` as the first branch;
+/// panics with git's message when it fails.
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) {
+  let out = std::process::Command::new("git")
+    .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+    .args(args)
+    .current_dir(dir)
+    .output()
+    .unwrap_or_else(|e| panic!("git: {e}"));
+  assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
