@@ -123,21 +123,24 @@ fn run_measured(cmd: &Command, limit: Duration) -> (Option<i32>, u64) {
 }
 
 /// A controller file (here a 24 MiB prebuilt tool) is read once per run and
-/// its bytes shared by every host's plan, not copied per host: planning it for
-/// 24 hosts stays within a few copies of it, where a copy per host would need
-/// more than half a gigabyte.
+/// its bytes shared by every host's plan and streamed to every host, not
+/// copied per host: planning and applying it for 16 hosts stays within a few
+/// copies of it, where a copy per host needed more than half a gigabyte.
 #[test]
 #[allow(clippy::print_stderr)]
 fn a_large_controller_file_is_held_once_however_many_hosts_plan_it() {
   const MIB: usize = 24;
-  const ENTRIES: usize = 24;
+  const USERS: [&str; 4] = ["dev-bash", "dev-zsh", "dev-dash", "dev-fish"];
+  const ENTRIES: usize = 16;
   let fleet = Fleet::start(4);
   let key = fleet.testbed_dir().join("id_ed25519");
+  // Each of the four machines as each of four users: sixteen hosts, each
+  // writing into its own home.
   let mut playbook = String::new();
   for n in 1..=ENTRIES {
-    let i = (n - 1) % 4 + 1;
+    let (i, user) = ((n - 1) % 4 + 1, USERS[(n - 1) / 4]);
     playbook.push_str(&format!(
-      "host \"dev{n:02}\" {{\n  address = \"127.0.{}.{i}\"\n  port = 2222\n  user = \"dev-bash\"\n  identity = \"{}\"\n}}\n",
+      "host \"dev{n:02}\" {{\n  address = \"127.0.{}.{i}\"\n  port = 2222\n  user = \"{user}\"\n  identity = \"{}\"\n}}\n",
       fleet.net,
       key.display()
     ));
@@ -164,4 +167,18 @@ fn a_large_controller_file_is_held_once_however_many_hosts_plan_it() {
   eprintln!("{ENTRIES} hosts planning a {MIB} MiB controller file: peak RSS {peak_mib} MiB");
   let bound = (MIB as u64) * 4 + 96;
   assert!(peak_mib < bound, "peak RSS {peak_mib} MiB, over {bound} MiB: the file is copied per host");
+  // Applied, the bytes are streamed to each host from the one copy, not
+  // quoted into each host's script.
+  let (code, peak_kib) =
+    run_measured(&fleet.run_command(&["--connect-timeout", "60", &path]), Duration::from_secs(400));
+  assert_eq!(code, Some(0), "the apply converges every host");
+  let peak_mib = peak_kib / 1024;
+  eprintln!("{ENTRIES} hosts applying a {MIB} MiB controller file: peak RSS {peak_mib} MiB");
+  assert!(peak_mib < bound, "peak RSS {peak_mib} MiB, over {bound} MiB: the file is copied per host");
+  for h in ["h01", "h02", "h03", "h04"] {
+    for user in USERS {
+      let got = fleet.read(h, &format!("/home/{user}/.local/bin/gopls")).unwrap_or_default();
+      assert!(got == big, "{h} {user}: {} bytes arrived, not the {} of the file", got.len(), big.len());
+    }
+  }
 }
