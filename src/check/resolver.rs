@@ -15,7 +15,7 @@ use crate::check::inventory::statements::Statements;
 use crate::check::inventory::tree::{self, Tree};
 use crate::check::inventory::{self, Inventory, Vars, host_vars, pattern};
 use crate::check::loader::LoadedFile;
-use crate::check::playbook::{Handler, HostPlay, Playbook};
+use crate::check::playbook::{Handler, HostPlay, HostVars, Playbook, SharedVars};
 use crate::check::reader::{Cx, Reader, text_of};
 use crate::check::resource::{self, Resource, Validator};
 use crate::check::text::Text;
@@ -322,33 +322,28 @@ impl Resolver {
 
   /// Variables of one host, in precedence order, with the magic variables;
   /// templated connection variables rendered.
-  fn host_vars(
-    &mut self,
-    host: &str,
-    tree: &Tree,
-    shared: &IndexMap<String, serde_json::Value>,
-  ) -> IndexMap<String, serde_json::Value> {
+  fn host_vars(&mut self, host: &str, tree: &Tree, shared: &Arc<SharedVars>) -> HostVars {
     let mut layered = host_vars::layered(&self.inventory, tree, &self.vars, host);
     let magic = host_vars::magic(&self.inventory, tree, host);
-    let mut context: IndexMap<String, serde_json::Value> =
-      layered.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
-    context.extend(magic.clone());
-    context.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
-    context.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-    context.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
-    let context = minijinja::Value::from(minijinja::value::Serde(&context));
+    // The shared variables win over the host's own, and the `--var` values
+    // over both: the host keeps only what the shared ones do not hide.
+    let own = |layered: &Vars| -> IndexMap<String, serde_json::Value> {
+      let mut own: IndexMap<String, serde_json::Value> =
+        layered.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
+      own.extend(magic.clone());
+      own.retain(|k, _| !shared.contains_key(k));
+      own.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+      own
+    };
+    let context = HostVars::new(own(&layered), Arc::clone(shared))
+      .context([("host".to_owned(), serde_json::Value::String(host.to_owned()))]);
     host_vars::render_connection(&mut layered, &context, host, &mut self.diagnostics);
-    let mut out: IndexMap<String, serde_json::Value> =
-      layered.into_iter().map(|(k, v)| (k, v.value)).collect();
-    out.extend(magic);
-    out.extend(shared.iter().map(|(k, v)| (k.clone(), v.clone())));
-    out.extend(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-    out
+    HostVars::new(own(&layered), Arc::clone(shared))
   }
 
   /// `groups` and `hostvars`, which are the same for every host: built only
   /// when a file names them, since every host carries a copy.
-  fn shared_magic(&self, tree: &Tree, sources: &Sources) -> IndexMap<String, serde_json::Value> {
+  fn shared_magic(&self, tree: &Tree, sources: &Sources) -> Arc<SharedVars> {
     let named = |word: &str| sources.iter().any(|s| s.text.contains(word));
     let mut shared = IndexMap::new();
     if named("groups") {
@@ -367,7 +362,7 @@ impl Resolver {
       }
       shared.insert("hostvars".to_owned(), serde_json::Value::Object(all));
     }
-    shared
+    Arc::new(SharedVars::new(shared))
   }
 
   fn host_plays(&mut self, sources: &Sources) -> Vec<HostPlay> {
@@ -457,7 +452,7 @@ fn fact_span(resource: &Resource, sources: &Sources, path: &str) -> Span {
 /// Validates everything that applies to one host.
 fn validate_host(
   host: &str,
-  vars: &IndexMap<String, serde_json::Value>,
+  vars: &HostVars,
   resources: &[Arc<Resource>],
   handlers: &[Arc<Handler>],
   handler_names: &[String],
@@ -466,9 +461,7 @@ fn validate_host(
 ) {
   let mut names: BTreeSet<String> = vars.keys().cloned().collect();
   names.insert("host".to_owned());
-  let mut context = vars.clone();
-  context.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
-  let context = minijinja::Value::from(minijinja::value::Serde(&context));
+  let context = vars.context([("host".to_owned(), serde_json::Value::String(host.to_owned()))]);
   let mut v =
     Validator { host, context, names: &names, facts: None, sources, diagnostics, notes: Vec::new() };
   let handler_resources = handlers.iter().flat_map(|h| h.resources.iter());

@@ -321,14 +321,12 @@ impl<'a> QueryScope<'a> {
   /// A scope for the host `host` with the variables `vars` (and `host`).
   pub fn new(
     host: &'a str,
-    vars: &indexmap::IndexMap<String, serde_json::Value>,
+    vars: &crate::check::playbook::HostVars,
     names: &'a BTreeSet<String>,
     sources: &'a Sources,
     diagnostics: &'a mut Diagnostics,
   ) -> Self {
-    let mut map = vars.clone();
-    map.insert("host".to_owned(), serde_json::Value::String(host.to_owned()));
-    let context = minijinja::Value::from(minijinja::value::Serde(&map));
+    let context = vars.context([("host".to_owned(), serde_json::Value::String(host.to_owned()))]);
     QueryScope(Validator { host, context, names, facts: None, sources, diagnostics, notes: Vec::new() })
   }
 }

@@ -341,7 +341,7 @@ fn facts_digest(facts: &Facts, skip: &Request) -> std::collections::BTreeMap<Str
 fn plan_resource(
   resource: &Resource,
   facts: &Facts,
-  vars: &indexmap::IndexMap<String, serde_json::Value>,
+  vars: &crate::check::playbook::HostVars,
   ctx: &minijinja::Value,
   names: &BTreeSet<String>,
   sources: &Sources,
@@ -445,8 +445,8 @@ fn validator<'a>(
 
 /// The template context of planning: variables, `host` and `facts`.
 fn context(play: &HostPlay, facts: &Facts) -> minijinja::Value {
-  let mut map = play.vars.clone();
-  map.insert("host".to_owned(), serde_json::Value::String(play.name.clone()));
-  map.insert("facts".to_owned(), facts.template_context());
-  minijinja::Value::from(minijinja::value::Serde(&map))
+  play.vars.context([
+    ("host".to_owned(), serde_json::Value::String(play.name.clone())),
+    ("facts".to_owned(), facts.template_context()),
+  ])
 }
