@@ -5,8 +5,10 @@
 //! testbed or through one jump host, the server's). Two hundred of them
 //! started together make every one of them slow, so that a host that answers
 //! at once still misses its connect timeout. The gate lets a bounded number
-//! handshake at a time; the connect timeout starts when a host's turn comes,
-//! and a host in its script (or waiting on it) holds no place.
+//! handshake at a time, once their connection is made (a host that does not
+//! accept it never takes a place); the handshake's timeout starts when a
+//! host's turn comes, and a host in its script (or waiting on it) holds no
+//! place.
 
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
