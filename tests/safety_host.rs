@@ -277,6 +277,58 @@ fn a_full_disk_keeps_the_ledger_and_names_the_cause() {
 
 /// A line appended to `~/.bashrc` while apply's temporary file existed was
 /// lost and the step said `changed`: the check before the rename must see it.
+/// The narrowest window: a hand edit that reaches the file after converge's
+/// last check, right before its rename (here made certain by an `mv` that
+/// appends to its destination first, as an editor saving at that instant
+/// would). The edit is kept, the run says so, and the next plan shows it.
+#[test]
+fn a_hand_edit_between_the_last_check_and_the_rename_is_put_back() {
+  let tree = Tree::new();
+  tree.write("/home/dev/.bashrc", b"# user text\n");
+  let bin = tree.work.path().join("bin");
+  std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+  let real = String::from_utf8_lossy(
+    &Command::new("sh").args(["-c", "command -v mv"]).output().unwrap_or_else(|e| panic!("{e}")).stdout,
+  )
+  .trim()
+  .to_owned();
+  let marker = tree.work.path().join("edited");
+  std::fs::write(
+    bin.join("mv"),
+    format!(
+      "#!/bin/sh\n# The first rename onto .bashrc: the user saves an edit to it just before.\n\
+       for last; do :; done\n\
+       case $last in */home/dev/.bashrc) if [ ! -e '{marker}' ]; then : > '{marker}'; echo '# hand edit' >> \"$last\"; fi;; esac\n\
+       exec {real} \"$@\"\n",
+      marker = marker.display()
+    ),
+  )
+  .unwrap_or_else(|e| panic!("{e}"));
+  std::fs::set_permissions(bin.join("mv"), std::fs::Permissions::from_mode(0o755))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+  let playbook = "managed block \"~/.bashrc\" {\n  content = \"export GOFLAGS=-mod=mod\\n\"\n}\n";
+  let out = tree.command(playbook, &[]).env("PATH", &path).output().unwrap_or_else(|e| panic!("{e}"));
+  let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+  assert!(marker.exists(), "the edit was made during the rename:\n{text}");
+  assert_eq!(
+    String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")),
+    "# user text\n# hand edit\n",
+    "the hand edit is what the file holds:\n{text}"
+  );
+  assert_ne!(out.status.code(), Some(0), "the write did not happen, so the run did not succeed:\n{text}");
+  assert!(text.contains("changed while converge was writing it"), "{text}");
+  let leftovers: Vec<String> = std::fs::read_dir(tree.path("/home/dev"))
+    .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+    .unwrap_or_default();
+  assert!(!leftovers.iter().any(|n| n.starts_with(".converge.")), "temporary names left: {leftovers:?}");
+  // Converged again (no edit this time), the block is written beside the edit.
+  let (code, text) = tree.converge(playbook, &[]);
+  assert_eq!(code, 0, "{text}");
+  let now = String::from_utf8_lossy(&tree.read("/home/dev/.bashrc")).into_owned();
+  assert!(now.starts_with("# user text\n# hand edit\n") && now.contains("GOFLAGS=-mod=mod"), "{now}");
+}
+
 #[test]
 fn a_hand_edit_during_the_write_is_kept_and_reported_as_drift() {
   let tree = Tree::new();

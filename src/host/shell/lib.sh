@@ -163,12 +163,19 @@ cv_put() {
     "$5" | "$6") ;;
     *) echo "converge: $4 changed since the plan was made; nothing written" >&2; exit 98 ;;
   esac
-  cv_id0=$(cv_identity "$cv_p")
   cv_d=${cv_p%/*}; cv_d=${cv_d:-/}
   mkdir -p -- "$cv_d"
   cv_clean "$cv_d"
+  # A second name for the file as it is now (made before its identity is
+  # taken: a link changes its ctime): an edit that reaches it after the
+  # check before the rename is seen there and put back.
+  cv_was=
+  if [ "$cv_seen" != absent ]; then
+    cv_was=$(mktemp -u -- "$cv_d/.converge.$$.XXXXXX") && ln -- "$cv_p" "$cv_was" 2>/dev/null || cv_was=
+  fi
+  cv_id0=$(cv_identity "$cv_p")
   cv_t=$(mktemp -- "$cv_d/.converge.$$.XXXXXX")
-  trap 'rm -f -- "$cv_t"' EXIT
+  trap 'rm -f -- "$cv_t" ${cv_was:+"$cv_was"}' EXIT
   if [ "$9" = - ]; then base64 -d >"$cv_t"; else printf '%s' "$9" | base64 -d >"$cv_t"; fi
   if [ -e "$cv_p" ]; then
     chmod --reference="$cv_p" -- "$cv_t"
@@ -186,7 +193,25 @@ cv_put() {
     echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2
     exit 98
   fi
-  mv -f -- "$cv_t" "$cv_p"
+  if [ "$cv_seen" = absent ]; then
+    # Created only if still absent: a link fails where a file appeared meanwhile.
+    if ! ln -- "$cv_t" "$cv_p" 2>/dev/null; then
+      if [ -e "$cv_p" ] || [ -L "$cv_p" ]; then
+        echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2
+        exit 98
+      fi
+      mv -f -- "$cv_t" "$cv_p"
+    fi
+    rm -f -- "$cv_t"
+  else
+    mv -f -- "$cv_t" "$cv_p"
+    if [ -n "$cv_was" ] && [ "$(cv_hash "$cv_was")" != "$cv_seen" ]; then
+      mv -f -- "$cv_was" "$cv_p"
+      echo "converge: $4 changed while converge was writing it (drift); the edit was kept, nothing written" >&2
+      exit 98
+    fi
+  fi
+  rm -f -- ${cv_was:+"$cv_was"}
   trap - EXIT
 }
 
