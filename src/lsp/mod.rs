@@ -239,6 +239,7 @@ impl Server {
   fn check(&mut self, connection: &Connection, scope: &Scope) -> Result<(), Error> {
     self.due.remove(scope);
     self.checked.insert(scope.clone(), Instant::now());
+    let previous = self.analyses.get_mut(scope).map(|a| std::mem::take(&mut a.parses)).unwrap_or_default();
     let open = self.open_in(scope);
     let mut publish: HashMap<Url, Vec<lsp_types::Diagnostic>> = HashMap::new();
     if open.is_empty() {
@@ -246,7 +247,7 @@ impl Server {
       self.checked.remove(scope);
     } else {
       let fallback: Vec<Url> = open.iter().map(|(u, _)| (*u).clone()).collect();
-      let analysis = analysis::analyse(scope, &open);
+      let analysis = analysis::analyse(scope, &open, previous);
       publish = analysis.lsp_diagnostics(&fallback);
       for url in fallback {
         publish.entry(url).or_default();
