@@ -5,7 +5,9 @@
 //! a document's directory are checked as `converge check DIR` checks them, with
 //! the open buffers in place of the files ([`analysis`]), at once after a
 //! change, or at most once per [`DEBOUNCE`] while changes keep coming, and the
-//! diagnostics published with the same codes, spans, labels and help. Input is
+//! diagnostics published with the same codes, spans, labels and help. Each check
+//! parses a file again from the last check's parse of it, only around what
+//! changed ([`crate::syntax::incremental`]). Input is
 //! read with bounded frames ([`transport`]). Requests answer from the latest check of the
 //! document's directory: completion ([`complete`]), hover, go to definition and
 //! document symbols ([`navigate`]), formatting with the `converge fmt` layout

@@ -40,46 +40,55 @@ impl Parsed {
   }
 
   /// Parses `text`, a new version of this file, reusing what did not change.
-  pub(crate) fn next(&self, file: FileId, text: &str) -> Parsed {
+  pub(crate) fn next(self, file: FileId, text: &str) -> Parsed {
     let (old, new) = (self.text.as_bytes(), text.as_bytes());
     let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
     let room = old.len().min(new.len()) - prefix;
     let suffix = old.iter().rev().zip(new.iter().rev()).take(room).take_while(|(a, b)| a == b).count();
-    let mut items = Vec::with_capacity(self.items.len() + 1);
-    let mut own_text = Vec::with_capacity(self.items.len() + 1);
-    let mut pos = 0;
-    let mut reparsed = 0;
     // Kept before the change: items that end before it, with a byte to spare
     // for the one character of lookahead a line end (`\r` then `\n`) takes.
-    for (item, own) in self.items.iter().zip(&self.own_text) {
-      if !own || item.end + 1 > prefix || item.end == item.start {
-        break;
-      }
-      items.push(relocated(item, file, self.file == file, 0, 0));
-      own_text.push(true);
-      pos = item.end;
-    }
+    let kept = (self.items.iter().zip(&self.own_text))
+      .take_while(|(item, own)| **own && item.end < prefix && item.end != item.start)
+      .count();
+    let mut pos = kept.checked_sub(1).map_or(0, |last| self.items[last].end);
+    let mut fresh = Vec::new();
+    // The first old item kept after the change, where it was and where it goes.
+    let mut tail = None;
     let same_from = new.len() - suffix;
     while pos < text.len() {
       if pos >= same_from {
-        // `text[pos..]` equals the old text from `pos - shift`.
+        // `text[pos..]` equals the old text from `old_pos`.
         let old_pos = pos + old.len() - new.len();
         if let Ok(i) = self.items.binary_search_by_key(&old_pos, |item| item.start) {
-          for (item, own) in self.items[i..].iter().zip(&self.own_text[i..]) {
-            items.push(relocated(item, file, self.file == file, old_pos, pos));
-            own_text.push(*own);
-          }
+          tail = Some((i, old_pos, pos));
           break;
         }
       }
       let Some(item) = parser::parse_item(file, text, pos) else { break };
-      reparsed += 1;
       pos = item.end;
       let stop = item.end == item.start;
-      own_text.push(depends_on_own_text(&item, text));
-      items.push(item);
+      fresh.push((depends_on_own_text(&item, text), item));
       if stop {
         break;
+      }
+    }
+    let reparsed = fresh.len();
+    let same_file = self.file == file;
+    let mut items = Vec::with_capacity(kept + fresh.len() + tail.map_or(0, |(i, ..)| self.items.len() - i));
+    let mut own_text = Vec::with_capacity(items.capacity());
+    let mut old_items = self.items.into_iter().zip(self.own_text).enumerate();
+    for (_, (item, own)) in old_items.by_ref().take(kept) {
+      items.push(relocated(item, file, same_file, 0, 0));
+      own_text.push(own);
+    }
+    for (own, item) in fresh {
+      items.push(item);
+      own_text.push(own);
+    }
+    if let Some((first, from, to)) = tail {
+      for (_, (item, own)) in old_items.skip_while(|(i, _)| *i < first) {
+        items.push(relocated(item, file, same_file, from, to));
+        own_text.push(own);
       }
     }
     Parsed { file, text: text.to_owned(), items, own_text, reparsed }
@@ -135,8 +144,7 @@ fn string_spans(stmt: &Stmt, out: &mut Vec<Span>) {
 }
 
 /// An item of the old version at `from`, for the new version at `to`.
-fn relocated(item: &Item, file: FileId, same_file: bool, from: usize, to: usize) -> Item {
-  let mut item = item.clone();
+fn relocated(mut item: Item, file: FileId, same_file: bool, from: usize, to: usize) -> Item {
   if same_file && from == to {
     return item;
   }
