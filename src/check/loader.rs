@@ -5,7 +5,7 @@
 //! directory, as Terraform reads `*.tf`.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::source::{self, MAX_INPUT_BYTES, ReadError, Sources};
+use crate::source::{self, FileId, MAX_INPUT_BYTES, ReadError, Sources};
 use crate::syntax::ast::Ast;
 use crate::syntax::parser;
 use std::path::{Path, PathBuf};
@@ -87,8 +87,20 @@ pub fn load_text(
   sources: &mut Sources,
   diagnostics: &mut Diagnostics,
 ) -> LoadedFile {
+  load_with(path, text, sources, diagnostics, parser::parse)
+}
+
+/// [`load_text`] with another way to parse the text (the language server's,
+/// which parses again only what changed since the last version).
+pub fn load_with(
+  path: &Path,
+  text: String,
+  sources: &mut Sources,
+  diagnostics: &mut Diagnostics,
+  parse: impl FnOnce(FileId, &str) -> (Ast, Diagnostics),
+) -> LoadedFile {
   let id = sources.add(path, text);
-  let (ast, found) = parser::parse(id, sources.text(id));
+  let (ast, found) = parse(id, sources.text(id));
   diagnostics.extend(found);
   let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
   let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };

@@ -45,34 +45,67 @@ pub fn environment() -> minijinja::Environment<'static> {
 /// Checks template syntax. `span` is the string literal the template came from;
 /// `offset` is where its decoded text starts within the span (1 after a quote).
 pub fn check_syntax(source: &str, span: Span, offset: usize) -> Result<(), Diagnostic> {
-  let env = environment();
-  match env.template_from_str(source) {
-    Ok(_) => Ok(()),
-    Err(error) => {
-      let at = error.range().map_or(span, |r| span.slice(offset + r.start, offset + r.end.max(r.start + 1)));
-      let detail = error.detail().unwrap_or("invalid template").to_owned();
-      Err(
-        Diagnostic::new(Code::TemplateSyntax, format!("template syntax error: {detail}"))
-          .label(at, detail)
-          .help(
-            "templates use minijinja (Jinja2) syntax: `{{ variable }}`, `{{ facts.goarch }}`, `{% if ... %}`",
-          ),
-      )
-    }
-  }
+  let Some((range, detail)) = compiled(source).error else { return Ok(()) };
+  let at = range.map_or(span, |r| span.slice(offset + r.start, offset + r.end.max(r.start + 1)));
+  Err(
+    Diagnostic::new(Code::TemplateSyntax, format!("template syntax error: {detail}")).label(at, detail).help(
+      "templates use minijinja (Jinja2) syntax: `{{ variable }}`, `{{ facts.goarch }}`, `{% if ... %}`",
+    ),
+  )
 }
 
 /// The top-level names a template reads (`go_version`, `facts`), and the dotted
 /// paths it reads below them (`facts.goarch`).
 pub fn names(source: &str) -> (BTreeSet<String>, BTreeSet<String>) {
-  let env = environment();
-  match env.template_from_str(source) {
-    Ok(t) => (
-      t.undeclared_variables(false).into_iter().collect(),
-      t.undeclared_variables(true).into_iter().collect(),
-    ),
-    Err(_) => Default::default(),
+  compiled(source).names
+}
+
+/// What a template compiles to: the names it reads, or its syntax error.
+#[derive(Clone, Default)]
+struct Compiled {
+  names: (BTreeSet<String>, BTreeSet<String>),
+  error: Option<(Option<std::ops::Range<usize>>, String)>,
+}
+
+thread_local! {
+  /// Templates compiled lately, by source: a template is checked once per host,
+  /// and `converge lsp` checks a playbook again after every change. Cleared
+  /// when it holds [`CACHED_BYTES`] of sources.
+  static COMPILED: std::cell::RefCell<(usize, std::collections::HashMap<String, Compiled>)> =
+    Default::default();
+}
+
+const CACHED_BYTES: usize = 4 << 20;
+
+fn compiled(source: &str) -> Compiled {
+  if let Some(hit) = COMPILED.with_borrow(|(_, cache)| cache.get(source).cloned()) {
+    return hit;
   }
+  let env = environment();
+  let out = match env.template_from_str(source) {
+    Ok(t) => Compiled {
+      names: (
+        t.undeclared_variables(false).into_iter().collect(),
+        t.undeclared_variables(true).into_iter().collect(),
+      ),
+      error: None,
+    },
+    Err(e) => Compiled {
+      names: Default::default(),
+      error: Some((e.range(), e.detail().unwrap_or("invalid template").to_owned())),
+    },
+  };
+  COMPILED.with_borrow_mut(|(bytes, cache)| {
+    if *bytes + source.len() > CACHED_BYTES {
+      cache.clear();
+      *bytes = 0;
+    }
+    if source.len() <= CACHED_BYTES {
+      *bytes += source.len();
+      cache.insert(source.to_owned(), out.clone());
+    }
+  });
+  out
 }
 
 /// Renders a template with a context.
@@ -116,6 +149,21 @@ mod tests {
     let span = Span::new(FileId(0), 10, 30);
     let err = check_syntax("a {{ b ", span, 1).err().map(|d| d.code);
     assert_eq!(err, Some(Code::TemplateSyntax));
+  }
+
+  #[test]
+  fn compiled_templates_are_remembered_within_a_bounded_size() {
+    let big = format!("{{{{ a }}}}{}", "x".repeat(CACHED_BYTES / 3));
+    for i in 0..10 {
+      let source = format!("{big}{i}");
+      assert_eq!(names(&source).0.into_iter().collect::<Vec<_>>(), vec!["a"]);
+      assert!(COMPILED.with_borrow(|(bytes, _)| *bytes <= CACHED_BYTES));
+    }
+    let span = Span::new(FileId(0), 0, 20);
+    for _ in 0..2 {
+      assert!(check_syntax("{{ b }}", span, 1).is_ok());
+      assert_eq!(check_syntax("a {{ b ", span, 1).err().map(|d| d.code), Some(Code::TemplateSyntax));
+    }
   }
 
   #[test]

@@ -6,7 +6,8 @@ use crate::check::playbook::Playbook;
 use crate::check::resolver;
 use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
 use crate::lsp::position::LineIndex;
-use crate::source::{FileId, MAX_INPUT_BYTES, Sources, Span};
+use crate::source::{self, FileId, MAX_INPUT_BYTES, ReadError, Sources, Span};
+use crate::syntax::incremental::Parsed;
 use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Url};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,12 @@ pub(crate) struct Analysis {
   pub diagnostics: Vec<Diagnostic>,
   /// The document of every file read, by file id.
   pub urls: Vec<Option<Url>>,
+  /// The parse of every file read, for the next check.
+  pub parses: Parses,
 }
+
+/// The parse of each playbook, by path.
+pub(crate) type Parses = HashMap<PathBuf, Parsed>;
 
 /// Where the playbooks of a document are: its directory, or the document alone
 /// when it is not a file (an unsaved, untitled buffer).
@@ -44,8 +50,8 @@ pub(crate) fn path_of(url: &Url) -> PathBuf {
 }
 
 /// Checks the playbooks of `scope`; `open` maps the open documents of the
-/// scope to their text.
-pub(crate) fn analyse(scope: &Scope, open: &[(&Url, &str)]) -> Analysis {
+/// scope to their text; `previous` holds the parses of the last check's files.
+pub(crate) fn analyse(scope: &Scope, open: &[(&Url, &str)], mut previous: Parses) -> Analysis {
   let mut sources = Sources::new();
   let mut diagnostics = Diagnostics::new();
   let mut paths: Vec<(PathBuf, Option<&Url>, Option<&str>)> = Vec::new();
@@ -66,15 +72,33 @@ pub(crate) fn analyse(scope: &Scope, open: &[(&Url, &str)]) -> Analysis {
   }
   paths.sort_by(|a, b| a.0.cmp(&b.0));
   let mut files = Vec::new();
+  let mut parses = HashMap::new();
   for (path, _, text) in &paths {
-    match text {
+    let text = match text {
       Some(text) if text.len() as u64 > MAX_INPUT_BYTES => {
-        let e = crate::source::ReadError::TooLarge { limit: MAX_INPUT_BYTES };
-        diagnostics.push(loader::read_error(path, &e));
+        Err(ReadError::TooLarge { limit: MAX_INPUT_BYTES })
       }
-      Some(text) => files.push(loader::load_text(path, (*text).to_owned(), &mut sources, &mut diagnostics)),
-      None => files.extend(loader::load_file(path, &mut sources, &mut diagnostics)),
-    }
+      Some(text) => Ok((*text).to_owned()),
+      None => source::read_text_bounded(path, MAX_INPUT_BYTES),
+    };
+    let text = match text {
+      Ok(text) => text,
+      Err(e) => {
+        diagnostics.push(loader::read_error(path, &e));
+        continue;
+      }
+    };
+    // Parsed again from the last check's parse of the same file: only the
+    // items around a change are read again.
+    files.push(loader::load_with(path, text, &mut sources, &mut diagnostics, |id, text| {
+      let parsed = match previous.remove(path) {
+        Some(before) => before.next(id, text),
+        None => Parsed::new(id, text),
+      };
+      let result = parsed.result(id);
+      parses.insert(path.clone(), parsed);
+      result
+    }));
   }
   let (playbook, found) = resolver::resolve(&files, &mut sources);
   diagnostics.extend(found);
@@ -92,7 +116,7 @@ pub(crate) fn analyse(scope: &Scope, open: &[(&Url, &str)]) -> Analysis {
       })
     })
     .collect();
-  Analysis { sources, files, playbook, diagnostics: diagnostics.sorted(), urls }
+  Analysis { sources, files, playbook, diagnostics: diagnostics.sorted(), urls, parses }
 }
 
 impl Analysis {

@@ -309,8 +309,11 @@ pub(crate) fn labels_at(marked: &str) -> Vec<String> {
   let offset = marked.find('|').unwrap_or(marked.len());
   let text = marked.replace('|', "");
   let url = lsp_types::Url::parse("untitled:test.goenv").expect("a URL");
-  let analysis =
-    crate::lsp::analysis::analyse(&crate::lsp::analysis::Scope::Alone(url.clone()), &[(&url, &text)]);
+  let analysis = crate::lsp::analysis::analyse(
+    &crate::lsp::analysis::Scope::Alone(url.clone()),
+    &[(&url, &text)],
+    Default::default(),
+  );
   candidates(&analysis, &context::at(&text, offset)).into_iter().map(|c| c.label).collect()
 }
 

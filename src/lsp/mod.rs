@@ -5,7 +5,9 @@
 //! a document's directory are checked as `converge check DIR` checks them, with
 //! the open buffers in place of the files ([`analysis`]), at once after a
 //! change, or at most once per [`DEBOUNCE`] while changes keep coming, and the
-//! diagnostics published with the same codes, spans, labels and help. Input is
+//! diagnostics published with the same codes, spans, labels and help. Each check
+//! parses a file again from the last check's parse of it, only around what
+//! changed ([`crate::syntax::incremental`]). Input is
 //! read with bounded frames ([`transport`]). Requests answer from the latest check of the
 //! document's directory: completion ([`complete`]), hover, go to definition and
 //! document symbols ([`navigate`]), formatting with the `converge fmt` layout
@@ -239,6 +241,7 @@ impl Server {
   fn check(&mut self, connection: &Connection, scope: &Scope) -> Result<(), Error> {
     self.due.remove(scope);
     self.checked.insert(scope.clone(), Instant::now());
+    let previous = self.analyses.get_mut(scope).map(|a| std::mem::take(&mut a.parses)).unwrap_or_default();
     let open = self.open_in(scope);
     let mut publish: HashMap<Url, Vec<lsp_types::Diagnostic>> = HashMap::new();
     if open.is_empty() {
@@ -246,7 +249,7 @@ impl Server {
       self.checked.remove(scope);
     } else {
       let fallback: Vec<Url> = open.iter().map(|(u, _)| (*u).clone()).collect();
-      let analysis = analysis::analyse(scope, &open);
+      let analysis = analysis::analyse(scope, &open, previous);
       publish = analysis.lsp_diagnostics(&fallback);
       for url in fallback {
         publish.entry(url).or_default();

@@ -54,41 +54,80 @@ pub fn rule_name(rule: Rule) -> &'static str {
 /// Parses one file. Always returns a tree (of the statements that parsed) and
 /// the diagnostics found.
 pub fn parse(file: FileId, text: &str) -> (Ast, Diagnostics) {
-  let mut builder = Builder { file, offset: 0, diagnostics: Diagnostics::new(), comments: Vec::new() };
-  let mut stmts = Vec::new();
+  let mut items = Vec::new();
   let mut pos = 0;
   while pos < text.len() {
-    let rest = &text[pos..];
-    builder.offset = pos;
-    match GoenvParser::parse(Rule::item, rest) {
-      Ok(mut pairs) => {
-        let Some(item) = pairs.next() else { break };
-        let consumed = item.as_span().end();
-        builder.collect_comments(&item);
-        for child in item.into_inner() {
-          if child.as_rule() == Rule::stmt
-            && let Some(stmt) = builder.stmt(child)
-          {
-            stmts.push(stmt);
-          }
-        }
-        if consumed == 0 {
-          break;
-        }
-        pos += consumed;
-      }
-      Err(error) => {
-        let at = match error.location {
-          pest::error::InputLocation::Pos(p) => p,
-          pest::error::InputLocation::Span((s, _)) => s,
-        };
-        builder.syntax_error(rest, at, &error.variant);
-        pos += recovery_point(rest, at);
-      }
+    let Some(item) = parse_item(file, text, pos) else { break };
+    pos = item.end;
+    let stop = item.end == item.start;
+    items.push(item);
+    if stop {
+      break;
     }
   }
-  let ast = Ast { file, stmts, comments: builder.comments };
-  (ast, builder.diagnostics)
+  assemble(file, &items)
+}
+
+/// One top-level item as parsed: a statement, an empty or comment-only line, or
+/// the text skipped after a syntax error, with what it yielded.
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+  /// Byte offsets of the item's text in the file.
+  pub start: usize,
+  pub end: usize,
+  pub stmts: Vec<Stmt>,
+  pub comments: Vec<Comment>,
+  pub diagnostics: Vec<Diagnostic>,
+  /// Whether the item was read as an error, whose diagnostic and extent depend
+  /// on the text after it.
+  pub error: bool,
+}
+
+/// Parses the top-level item that starts at byte `pos` of `text`, or `None`
+/// when there is none. The result depends on `text[pos..]` only.
+pub(crate) fn parse_item(file: FileId, text: &str, pos: usize) -> Option<Item> {
+  let mut builder = Builder { file, offset: pos, diagnostics: Vec::new(), comments: Vec::new() };
+  let rest = &text[pos..];
+  let mut stmts = Vec::new();
+  let (end, error) = match GoenvParser::parse(Rule::item, rest) {
+    Ok(mut pairs) => {
+      let item = pairs.next()?;
+      let consumed = item.as_span().end();
+      builder.collect_comments(&item);
+      for child in item.into_inner() {
+        if child.as_rule() == Rule::stmt
+          && let Some(stmt) = builder.stmt(child)
+        {
+          stmts.push(stmt);
+        }
+      }
+      (pos + consumed, false)
+    }
+    Err(error) => {
+      let at = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+      };
+      builder.syntax_error(rest, at, &error.variant);
+      (pos + recovery_point(rest, at), true)
+    }
+  };
+  Some(Item { start: pos, end, stmts, comments: builder.comments, diagnostics: builder.diagnostics, error })
+}
+
+/// The tree and diagnostics of a file from its items, in order.
+pub(crate) fn assemble(file: FileId, items: &[Item]) -> (Ast, Diagnostics) {
+  let mut diagnostics = Diagnostics::new();
+  let mut stmts = Vec::new();
+  let mut comments = Vec::new();
+  for item in items {
+    stmts.extend(item.stmts.iter().cloned());
+    comments.extend(item.comments.iter().cloned());
+    for d in &item.diagnostics {
+      diagnostics.push(d.clone());
+    }
+  }
+  (Ast { file, stmts, comments }, diagnostics)
 }
 
 /// Where to resume after a syntax error at `at`: the start of the next line that
@@ -112,7 +151,7 @@ struct Builder {
   file: FileId,
   /// Byte offset of the text being parsed within the file.
   offset: usize,
-  diagnostics: Diagnostics,
+  diagnostics: Vec<Diagnostic>,
   comments: Vec<Comment>,
 }
 

@@ -249,3 +249,32 @@ async def test_document_symbols_outline_the_resources(workspace: Workspace):
     assert names == ['inventory "inventory.ini"', "vars", 'go toolchian "1.22.5"', 'hosts "web"', 'handler "reload"']
     hosts = symbols[3]
     assert [c.name for c in hosts.children] == ['file "/etc/motd"']
+
+
+async def test_diagnostics_after_each_edit_of_a_long_playbook_match_converge_check(workspace: Workspace, tmp_path):
+    # The server parses again only what an edit changed; after each edit its
+    # diagnostics are those of `converge check` on the same text.
+    resources = "".join(f'file "/etc/f{i}" {{\n  content = "{{{{ v }}}} {i}"\n}}\n' for i in range(40))
+    base = 'vars {\n  v = "1"\n}\n' + resources
+    edits = [
+        base,
+        base.replace('file "/etc/f10" {', 'file "/etc/f10"  {\n  mode = 0644'),
+        base.replace('file "/etc/f10" {', 'file "/etc/f10" {{'),
+        base.replace("}\nfile \"/etc/f20\"", "\nfile \"/etc/f20\"", 1),
+        "# a comment\n" + base.replace('{{ v }} 30', '{{ w }} 30'),
+        base.replace('"/etc/f5"', '"/etc/f5\n'),
+        base.replace('{{ v }} 7"', '<<EOT\n{{ v }}\nEOT'),
+        base.replace('{{ v }} 7"', '<<EOT\n{{ v }}\n'),
+        base,
+    ]
+    await workspace.open("site.goenv", edits[0])
+    other = tmp_path / "other"
+    other.mkdir()
+    for text in edits[1:]:
+        found = await workspace.change("site.goenv", text)
+        (other / "site.goenv").write_text(text)
+        expected = sorted((d["code"], d["line"], d["column"], d["message"]) for d in converge_check(other))
+        mine = sorted(
+            (d.code, d.range.start.line + 1, d.range.start.character + 1, d.message.split("\n")[0]) for d in found
+        )
+        assert mine == expected, text
