@@ -110,9 +110,10 @@ ln -sfn /usr/include/linux target/musl-kernel-headers/linux
 ln -sfn "/usr/include/$(uname -m)-linux-gnu/asm" target/musl-kernel-headers/asm
 ln -sfn /usr/include/asm-generic target/musl-kernel-headers/asm-generic
 export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/target/musl-kernel-headers"
-# aarch64's C parts see the cross compiler's glibc headers, whose fopen64 (used
-# by OpenSSL) musl does not export; on a 64-bit target fopen is the same call.
-export CFLAGS_aarch64_unknown_linux_musl="-Dfopen64=fopen"
+# aarch64's C parts see the cross compiler's glibc headers, which turn OpenSSL's
+# fopen (it asks for _FILE_OFFSET_BITS=64) into fopen64, which musl does not
+# export. On a 64-bit target offsets are 64 bits either way.
+export CFLAGS_aarch64_unknown_linux_musl="-D_FILE_OFFSET_BITS=32"
 # build_static TARGET VAR CC [LINKER]: builds TARGET's binary and exports its path
 # as VAR, or VAR_FAILED naming the build log. CC compiles the C parts only;
 # rustc links with LINKER when given (a cross compiler), else with its own
