@@ -2,7 +2,8 @@
 # Builds the release artefacts into dist/:
 #   converge-VERSION-x86_64-unknown-linux-musl.tar.gz   static binary, man page, completions
 #   converge-VERSION-aarch64-unknown-linux-musl.tar.gz  the same for 64-bit ARM, when it can be built
-#   converge_VERSION_amd64.deb                          when cargo-deb is installed
+#   converge_VERSION-1_amd64.deb                        with --deb: the static x86_64
+#                                                       binary, man page, completions
 # A static musl binary runs on any Linux of its architecture, whatever its C
 # library (pull mode on old hosts). It says what it could not build and why,
 # and exits 1 when the x86_64 binary could not be built.
@@ -10,9 +11,17 @@
 # Needs: the Rust targets (rustup target add x86_64-unknown-linux-musl
 # aarch64-unknown-linux-musl), and C compilers for the vendored OpenSSL and
 # libssh2: musl-gcc (Debian: musl-tools) for x86_64, aarch64-linux-gnu-gcc
-# (Debian: gcc-aarch64-linux-gnu) for aarch64.
+# (Debian: gcc-aarch64-linux-gnu) for aarch64. With --deb, cargo-deb: from
+# PATH, else installed from crates.io into target/cargo-deb (not ~/.cargo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+deb=false
+for arg in "$@"; do
+  case $arg in
+    --deb) deb=true ;;
+    *) echo "usage: scripts/build-release.sh [--deb]" >&2; exit 2 ;;
+  esac
+done
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 dist=dist
 assets=target/release-assets
@@ -29,6 +38,10 @@ ln -sfn /usr/include/linux "$kernel_headers/linux"
 ln -sfn "/usr/include/$(uname -m)-linux-gnu/asm" "$kernel_headers/asm"
 ln -sfn /usr/include/asm-generic "$kernel_headers/asm-generic"
 export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/$kernel_headers"
+# aarch64's C parts see the cross compiler's glibc headers, which turn OpenSSL's
+# fopen (it asks for _FILE_OFFSET_BITS=64) into fopen64, which musl does not
+# export. On a 64-bit target offsets are 64 bits either way.
+export CFLAGS_aarch64_unknown_linux_musl="-D_FILE_OFFSET_BITS=32"
 
 # Man page and completions, from the binary built for this machine.
 cargo build --locked --release --bin converge
@@ -80,10 +93,22 @@ build x86_64-unknown-linux-musl musl-gcc || x86_ok=false
 # aarch64: Debian's cross gcc compiles the C parts; Rust links with its own musl.
 build aarch64-unknown-linux-musl aarch64-linux-gnu-gcc aarch64-linux-gnu-gcc || true
 
-if command -v cargo-deb >/dev/null 2>&1; then
-  cargo deb --no-build --output "$dist/"
-else
-  missing+=(".deb: cargo-deb is not installed (cargo install cargo-deb)")
+# The .deb carries the static x86_64 binary, so it installs on any Debian or
+# Ubuntu release, old ones included ([package.metadata.deb] in Cargo.toml lists
+# what it ships; cargo-deb reads the binary from target/x86_64-unknown-linux-musl/release).
+if $deb; then
+  export PATH="$PWD/target/cargo-deb/bin:$PATH"
+  if ! command -v cargo-deb >/dev/null 2>&1; then
+    echo "== installing cargo-deb from crates.io into target/cargo-deb"
+    cargo install --locked --root target/cargo-deb cargo-deb || true
+  fi
+  if ! command -v cargo-deb >/dev/null 2>&1; then
+    missing+=(".deb: cargo-deb could not be installed (cargo install --locked cargo-deb)")
+  elif ! $x86_ok; then
+    missing+=(".deb: it packs the static x86_64 binary, which was not built")
+  elif ! cargo deb --no-build --target x86_64-unknown-linux-musl --output "$dist/"; then
+    missing+=(".deb: cargo deb failed (see above)")
+  fi
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

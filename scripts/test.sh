@@ -30,9 +30,14 @@ command -v nvim >/dev/null 2>&1 || missing+=(neovim)
 # The CLI tests render the man page with `man -l`.
 command -v man >/dev/null 2>&1 || missing+=(man-db)
 # The static musl build (when its Rust target is installed) compiles the
-# vendored OpenSSL and libssh2 with musl-gcc.
-if rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+# vendored OpenSSL and libssh2 with musl-gcc; the aarch64 one, when asked for,
+# with Debian's cross compiler, and runs under qemu user-mode emulation.
+if [ "${CONVERGE_TEST_BUILD_MUSL:-0}" = 1 ] && rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   command -v musl-gcc >/dev/null 2>&1 || missing+=(musl-tools)
+fi
+if [ "${CONVERGE_TEST_BUILD_AARCH64:-0}" = 1 ]; then
+  command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu)
+  command -v qemu-aarch64-static >/dev/null 2>&1 || command -v qemu-aarch64 >/dev/null 2>&1 || missing+=(qemu-user-static)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -89,33 +94,57 @@ if [ -z "$(find_actionlint)" ]; then
 fi
 export CONVERGE_TEST_ACTIONLINT="$(find_actionlint)"
 
-# The static musl build, when asked for (CONVERGE_TEST_BUILD_MUSL=1) and its
-# target is installed; scripts/build-release.sh builds the lean one. It compiles
-# everything again, OpenSSL included (about 15 minutes on two cores), so the
-# default run leaves it out; the test that runs the binary says why it is skipped.
-if [ "${CONVERGE_TEST_BUILD_MUSL:-0}" = 1 ] && rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
-  echo "== building the static x86_64-unknown-linux-musl binary"
-  # musl-gcc sees only musl's headers; OpenSSL also needs the kernel's, searched after musl's.
-  mkdir -p target/musl-kernel-headers
-  ln -sfn /usr/include/linux target/musl-kernel-headers/linux
-  ln -sfn /usr/include/x86_64-linux-gnu/asm target/musl-kernel-headers/asm
-  ln -sfn /usr/include/asm-generic target/musl-kernel-headers/asm-generic
-  export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/target/musl-kernel-headers"
-  # Without the release profile's link-time optimisation, which only makes it
-  # smaller and takes long; scripts/build-release.sh builds the lean one.
-  # A failed build does not stop the other tests: the musl test fails, naming the log.
-  # musl-gcc compiles the C parts only: linking with it would make the binary
-  # depend on this machine's ld-musl; rustc's own link is static.
-  if CC_x86_64_unknown_linux_musl=musl-gcc CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo build --locked --release --target x86_64-unknown-linux-musl --bin converge \
-    >target/musl-build.log 2>&1; then
-    export CONVERGE_TEST_MUSL="$PWD/target/x86_64-unknown-linux-musl/release/converge"
+# The static musl binaries that tests/cli_release.rs runs, each only when asked
+# for: x86_64 with CONVERGE_TEST_BUILD_MUSL=1, aarch64 (run under qemu) with
+# CONVERGE_TEST_BUILD_AARCH64=1. Both in the debug profile: the binary is static
+# all the same, and the vendored OpenSSL, most of the build, compiles fastest
+# without optimisation. Even so the x86_64 build takes about 10 minutes of CPU
+# (5 to 7 minutes on two idle cores, the first time), too much for every run;
+# scripts/build-release.sh builds the lean ones.
+# A failed build does not stop the other tests: its test fails, naming the log.
+have_target() { rustup target list --installed 2>/dev/null | grep -qx "$1"; }
+# musl-gcc sees only musl's headers; OpenSSL also needs the kernel's (linux/,
+# asm/, asm-generic/), searched after musl's.
+mkdir -p target/musl-kernel-headers
+ln -sfn /usr/include/linux target/musl-kernel-headers/linux
+ln -sfn "/usr/include/$(uname -m)-linux-gnu/asm" target/musl-kernel-headers/asm
+ln -sfn /usr/include/asm-generic target/musl-kernel-headers/asm-generic
+export CFLAGS_x86_64_unknown_linux_musl="-idirafter $PWD/target/musl-kernel-headers"
+# aarch64's C parts see the cross compiler's glibc headers, which turn OpenSSL's
+# fopen (it asks for _FILE_OFFSET_BITS=64) into fopen64, which musl does not
+# export. On a 64-bit target offsets are 64 bits either way.
+export CFLAGS_aarch64_unknown_linux_musl="-D_FILE_OFFSET_BITS=32"
+# build_static TARGET VAR CC [LINKER]: builds TARGET's binary and exports its path
+# as VAR, or VAR_FAILED naming the build log. CC compiles the C parts only;
+# rustc links with LINKER when given (a cross compiler), else with its own
+# static musl setup (linking with musl-gcc would make the binary depend on
+# this machine's ld-musl).
+build_static() {
+  local target=$1 var=$2 cc=$3 linker=${4:-} log="target/$1-build.log" upper
+  upper=$(echo "$target" | tr 'a-z-' 'A-Z_')
+  echo "== building the static $target binary (debug profile; log: $log)"
+  local link=()
+  [ -n "$linker" ] && link=("CARGO_TARGET_${upper}_LINKER=$linker")
+  if env "CC_${target//-/_}=$cc" "${link[@]}" cargo build --locked --target "$target" --bin converge >"$log" 2>&1; then
+    export "$var=$PWD/target/$target/debug/converge"
   else
-    tail -n 30 target/musl-build.log
-    export CONVERGE_TEST_MUSL_FAILED="$PWD/target/musl-build.log"
+    tail -n 30 "$log"
+    export "${var}_FAILED=$PWD/$log"
   fi
+}
+if [ "${CONVERGE_TEST_BUILD_MUSL:-0}" != 1 ]; then
+  echo "== the static musl binary is not built (CONVERGE_TEST_BUILD_MUSL=1 builds it): its test is skipped"
+elif ! have_target x86_64-unknown-linux-musl; then
+  echo "== the static musl binary is not built (rustup target add x86_64-unknown-linux-musl, and musl-tools): its test is skipped"
 else
-  echo "== the static musl binary is not built (set CONVERGE_TEST_BUILD_MUSL=1, with rustup target add x86_64-unknown-linux-musl and musl-tools): its test is skipped"
+  build_static x86_64-unknown-linux-musl CONVERGE_TEST_MUSL musl-gcc
+fi
+if [ "${CONVERGE_TEST_BUILD_AARCH64:-0}" != 1 ]; then
+  echo "== the static aarch64 binary is not built (CONVERGE_TEST_BUILD_AARCH64=1 builds it): its test is skipped"
+elif ! have_target aarch64-unknown-linux-musl; then
+  echo "== the static aarch64 binary is not built (rustup target add aarch64-unknown-linux-musl): its test is skipped"
+else
+  build_static aarch64-unknown-linux-musl CONVERGE_TEST_AARCH64 aarch64-linux-gnu-gcc aarch64-linux-gnu-gcc
 fi
 # The reference implementation of Ansible inventories, for the inventory
 # differential tests (tests/inventory_diff.rs).
