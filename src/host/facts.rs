@@ -472,6 +472,33 @@ mod tests {
     Ok(())
   }
 
+  /// A file answered `same` is filled in with the bytes the controller kept,
+  /// as the host would have printed them; one answered with bytes is counted.
+  #[test]
+  fn a_file_answered_by_hash_reads_as_if_its_bytes_had_come() {
+    let bashrc = Request::File("~/.bashrc".to_owned());
+    let marker = Request::File("~/m".to_owned());
+    let requests = [bashrc.clone(), marker.clone()];
+    let known = Known::default().with(&bashrc, b"export A=1\n").with(&marker, b"old\n");
+    let by_hash = framed(&[
+      "encoding=base64",
+      "req.1.state=file",
+      "req.1.mode=644",
+      "req.1.same=1",
+      "req.2.state=file",
+      "req.2.mode=644",
+      "req.2.data=bmV3Cg==",
+    ]);
+    let by_bytes = by_hash.replace("req.1.same=1", "req.1.data=ZXhwb3J0IEE9MQo=");
+    let (raw, wire) = RawFacts::parse_known(&by_hash, "n1", &requests, &known).unwrap_or_default();
+    assert_eq!(Some(raw.clone()), RawFacts::parse(&by_bytes, "n1", &requests), "the same facts either way");
+    assert_eq!(wire, Wire { received: 0, file_bytes: 4, hashed: 1 });
+    assert!(matches!(&raw.answers[&marker], Answer::File { data, .. } if data == b"new\n"));
+    // `same` for a file the controller did not ask by hash brings no bytes from anywhere.
+    let (raw, _) = RawFacts::parse_known(&by_hash, "n1", &requests, &Known::default()).unwrap_or_default();
+    assert!(matches!(&raw.answers[&bashrc], Answer::File { data, .. } if data.is_empty()));
+  }
+
   /// A frame as the script prints it on a host with the given lines.
   fn framed(lines: &[&str]) -> String {
     format!("__GOFACTS_BEGIN_n1__\n{}\n__GOFACTS_END_n1__\n", lines.join("\n"))

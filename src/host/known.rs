@@ -81,6 +81,13 @@ impl Known {
     Known { files, index }
   }
 
+  /// Knows `data` for `request` (tests of what is built on it).
+  #[cfg(test)]
+  pub(crate) fn with(mut self, request: &Request, data: &[u8]) -> Known {
+    self.files.insert(request.describe(), (sha256_hex(data), data.to_vec()));
+    self
+  }
+
   /// The expected sha256 and bytes for `request`, when the controller has them.
   pub fn get(&self, request: &Request) -> Option<&(String, Vec<u8>)> {
     if !hashable(request) {
