@@ -64,9 +64,21 @@ fn file_args<'a>(info: &'a HostInfo, root: &'a str, path: &'a str) -> (&'static 
   }
 }
 
-/// A controller file sent with the apply script: its path and how many of its
-/// bytes (as many as were checked).
-type Sent = (PathBuf, u64);
+/// Bytes streamed into the apply script's input as base64 lines, at a
+/// placeholder line, instead of being written into the script's text.
+#[derive(Clone, Debug)]
+enum Sent {
+  /// A controller file: its path and how many of its bytes (as many as were
+  /// checked).
+  File(PathBuf, u64),
+  /// The bytes of a file the plan writes, shared with the plan.
+  Bytes(std::sync::Arc<[u8]>),
+}
+
+/// From this many bytes on, a file's new content is streamed with the script
+/// ([`Sent::Bytes`]) rather than quoted in it: the script of every host in
+/// flight would otherwise hold its own base64 copy of it.
+const STREAM_FROM: usize = 64 << 10;
 
 /// Appends the commands of one change to a step's body. `root` prefixes every
 /// path. A change's controller file takes the next of `checked` and is added
@@ -76,7 +88,7 @@ fn change_script(
   change: &Change,
   info: &HostInfo,
   root: &str,
-  checked: &mut impl Iterator<Item = Sent>,
+  checked: &mut impl Iterator<Item = (PathBuf, u64)>,
   sent: &mut Vec<Sent>,
 ) {
   match change {
@@ -96,20 +108,27 @@ fn change_script(
         (_, Some(o)) => o.clone(),
         (_, None) => String::new(),
       };
-      body.line(
-        "cv_put {} {} {} {} {} {} {} {} {}",
-        &[
-          Arg::Str(scope),
-          Arg::Str(&top),
-          Arg::Str(&full),
-          Arg::Str(path),
-          Arg::Str(&sha_before),
-          Arg::Str(&sha_after),
-          Arg::Str(&mode),
-          Arg::Str(&owner),
-          Arg::Bytes(&after.data),
-        ],
-      );
+      let args = [
+        Arg::Str(scope),
+        Arg::Str(&top),
+        Arg::Str(&full),
+        Arg::Str(path),
+        Arg::Str(&sha_before),
+        Arg::Str(&sha_after),
+        Arg::Str(&mode),
+        Arg::Str(&owner),
+      ];
+      if after.data.len() < STREAM_FROM {
+        let mut args = args.to_vec();
+        args.push(Arg::Bytes(&after.data));
+        body.line("cv_put {} {} {} {} {} {} {} {} {}", &args);
+      } else {
+        // `-`: cv_put reads the base64 lines on its standard input.
+        body.line("cv_put {} {} {} {} {} {} {} {} - <<'__PAYLOAD_{nonce}__'", &args);
+        body.line("__PAYLOAD_DATA_{nonce}__ {}", &[Arg::Num(sent.len() as u64)]);
+        body.line("__PAYLOAD_{nonce}__", &[]);
+        sent.push(Sent::Bytes(std::sync::Arc::clone(&after.data)));
+      }
     }
     Change::Remove { path, before, .. } => {
       let (scope, top, full) = file_args(info, root, path);
@@ -129,7 +148,7 @@ fn change_script(
           &[Arg::Str(&dir)],
         );
         body.line("__PAYLOAD_DATA_{nonce}__ {}", &[Arg::Num(sent.len() as u64)]);
-        sent.push(file);
+        sent.push(Sent::File(file.0, file.1));
         let shown = payload.path.display().to_string();
         body.line(
           "__PAYLOAD_{nonce}__\nif ! printf '%s  %s\\n' {} \"$CONVERGE_PAYLOAD\" | sha256sum -c --status -; then echo \"converge: sha256 mismatch for \"{}\" as it arrived on the host; nothing was changed\" >&2; exit 1; fi",
@@ -214,9 +233,13 @@ fn input_of(text: &str, nonce: &str, sent: &[Sent]) -> Input {
       .and_then(|k| k.trim_end().parse::<usize>().ok())
       .and_then(|k| sent.get(k));
     match file {
-      Some((path, len)) => {
+      Some(Sent::File(path, len)) => {
         input.text(std::mem::take(&mut pending));
         input.file(path.clone(), *len);
+      }
+      Some(Sent::Bytes(data)) => {
+        input.text(std::mem::take(&mut pending));
+        input.bytes(std::sync::Arc::clone(data));
       }
       None => pending.push_str(line),
     }
@@ -294,7 +317,7 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
       continue;
     }
     // The controller files the step sends are checked before anything is.
-    let checked: Result<Vec<Sent>, String> = step
+    let checked: Result<Vec<(PathBuf, u64)>, String> = step
       .changes
       .iter()
       .filter_map(|c| match c {

@@ -267,7 +267,8 @@ pub struct FleetArgs {
   pub ssh_config: Option<PathBuf>,
 
   /// Seconds to wait for a host to accept the connection and answer the
-  /// SSH handshake.
+  /// SSH handshake, counted from the host's turn (a bounded number of hosts
+  /// handshake at once).
   #[arg(long, value_name = "SECONDS", default_value_t = 10)]
   pub connect_timeout: u64,
 

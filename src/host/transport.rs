@@ -84,6 +84,11 @@ enum Piece {
     path: PathBuf,
     len: u64,
   },
+  /// Bytes in memory from `at` on, as base64 lines.
+  Bytes {
+    data: std::sync::Arc<[u8]>,
+    at: usize,
+  },
 }
 
 /// What a script run sends to `sh -s`: text, and controller files as base64
@@ -129,6 +134,14 @@ impl Input {
     self
   }
 
+  /// Appends bytes as base64 lines of 76 characters, each ending in a
+  /// newline, encoded a block at a time as they are sent: the bytes are
+  /// shared, not copied.
+  pub fn bytes(&mut self, data: std::sync::Arc<[u8]>) -> &mut Self {
+    self.pieces.push_back(Piece::Bytes { data, at: 0 });
+    self
+  }
+
   /// Makes the next bytes ready; `false` at the end.
   fn refill(&mut self) -> std::io::Result<bool> {
     self.ready.clear();
@@ -139,6 +152,16 @@ impl Input {
         Some(Piece::Text(text)) => {
           self.ready = std::mem::take(text);
           self.pieces.pop_front();
+          return Ok(true);
+        }
+        Some(Piece::Bytes { data, at }) => {
+          let block = &data[(*at).min(data.len())..data.len().min(*at + LINE_BYTES * 1024)];
+          if block.is_empty() {
+            self.pieces.pop_front();
+            continue;
+          }
+          *at += block.len();
+          self.ready = base64_lines(block).into_bytes();
           return Ok(true);
         }
         Some(Piece::File { path, len }) => {
@@ -165,17 +188,22 @@ impl Input {
             self.pieces.pop_front();
             continue;
           }
-          let mut text = String::with_capacity(got / LINE_BYTES * 77 + 80);
-          for line in block[..got].chunks(LINE_BYTES) {
-            base64::Engine::encode_string(&base64::engine::general_purpose::STANDARD, line, &mut text);
-            text.push('\n');
-          }
-          self.ready = text.into_bytes();
+          self.ready = base64_lines(&block[..got]).into_bytes();
           return Ok(true);
         }
       }
     }
   }
+}
+
+/// `block` as base64 lines of 76 characters, each ending in a newline.
+fn base64_lines(block: &[u8]) -> String {
+  let mut text = String::with_capacity(block.len() / LINE_BYTES * 77 + 80);
+  for line in block.chunks(LINE_BYTES) {
+    base64::Engine::encode_string(&base64::engine::general_purpose::STANDARD, line, &mut text);
+    text.push('\n');
+  }
+  text
 }
 
 impl BufRead for Input {

@@ -305,7 +305,7 @@ impl HostLedger {
   ) -> HostLedger {
     let on_host = match facts.answers.get(&crate::host::facts::Request::File(HOST_FILE.to_owned())) {
       Some(crate::host::facts::Answer::File { data, mode, owner }) => {
-        Some(FileState { data: data.clone(), mode: *mode, owner: owner.clone() })
+        Some(FileState { data: data.as_slice().into(), mode: *mode, owner: owner.clone() })
       }
       _ => None,
     };
@@ -380,7 +380,7 @@ mod tests {
   use super::*;
 
   fn file(data: &str) -> FileState {
-    FileState { data: data.as_bytes().to_vec(), mode: Some(0o644), owner: None }
+    FileState { data: data.as_bytes().into(), mode: Some(0o644), owner: None }
   }
 
   fn write(path: &str, before: &str, after: &str) -> Change {

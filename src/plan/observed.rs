@@ -29,7 +29,7 @@ pub fn initial_state(facts: &Facts, info: &HostInfo) -> HostState {
     let answer = facts.answers.get(request);
     match (request, answer) {
       (Request::File(path), Some(Answer::File { data, mode, owner })) => {
-        let file = FileState { data: data.clone(), mode: *mode, owner: owner.clone() };
+        let file = FileState { data: data.as_slice().into(), mode: *mode, owner: owner.clone() };
         state.files.insert(info.expand(path), Some(file));
       }
       (Request::File(path), Some(Answer::Refused(why))) => {
@@ -53,7 +53,7 @@ pub fn initial_state(facts: &Facts, info: &HostInfo) -> HostState {
         let Some(path) = info.go_env_path() else { continue };
         let file = match answer {
           Some(Answer::File { data, mode, owner }) => {
-            Some(FileState { data: data.clone(), mode: *mode, owner: owner.clone() })
+            Some(FileState { data: data.as_slice().into(), mode: *mode, owner: owner.clone() })
           }
           _ => None,
         };

@@ -36,7 +36,7 @@ fn facts() -> Facts {
 }
 
 fn file(text: &str) -> Option<FileState> {
-  Some(FileState { data: text.as_bytes().to_vec(), mode: Some(0o644), owner: Some("ada:ada".to_owned()) })
+  Some(FileState { data: text.as_bytes().into(), mode: Some(0o644), owner: Some("ada:ada".to_owned()) })
 }
 
 fn state(files: &[(&str, Option<FileState>)]) -> HostState {

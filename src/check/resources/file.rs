@@ -91,9 +91,15 @@ impl Ownership {
   }
 }
 
-/// Reads a file on the controller, or reports why it cannot.
-pub fn read_controller_file(v: &mut Validator, text: &Text, path: &std::path::Path) -> Option<Vec<u8>> {
-  match crate::source::read_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES) {
+/// Reads a file on the controller, or reports why it cannot. A file is read
+/// once per run and its bytes shared by every host that plans it (see
+/// [`controller_bytes`]).
+pub fn read_controller_file(
+  v: &mut Validator,
+  text: &Text,
+  path: &std::path::Path,
+) -> Option<std::sync::Arc<[u8]>> {
+  match controller_bytes(path) {
     Ok(bytes) => Some(bytes),
     Err(e) => {
       v.error(
@@ -103,6 +109,69 @@ pub fn read_controller_file(v: &mut Validator, text: &Text, path: &std::path::Pa
       );
       None
     }
+  }
+}
+
+/// What identifies one version of a file: device, inode, size, and the times
+/// of its last change.
+type Version = (u64, u64, u64, i64, i64, i64, i64);
+
+/// Controller files read in this run, by path.
+type ReadFiles = std::collections::HashMap<std::path::PathBuf, (Version, std::sync::Arc<[u8]>)>;
+
+/// The bytes of a controller file, read once and shared while the file stays
+/// the same (same device, inode, size, modification and change times): every
+/// host of a run plans with one copy, however many hosts there are. Hosts
+/// that ask at the same moment wait for the one read.
+pub(crate) fn controller_bytes(
+  path: &std::path::Path,
+) -> Result<std::sync::Arc<[u8]>, crate::source::ReadError> {
+  use std::os::unix::fs::MetadataExt;
+  use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+  static READ: OnceLock<Mutex<ReadFiles>> = OnceLock::new();
+  let version = |m: &std::fs::Metadata| -> Version {
+    (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+  };
+  let mut read = READ.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+  let before = std::fs::metadata(path).ok().map(|m| version(&m));
+  if let Some(before) = before
+    && let Some((seen, bytes)) = read.get(path)
+    && *seen == before
+  {
+    return Ok(Arc::clone(bytes));
+  }
+  let bytes: Arc<[u8]> = crate::source::read_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES)?.into();
+  // Kept only when the file did not change while it was read.
+  let after = std::fs::metadata(path).ok().map(|m| version(&m));
+  match (before, after) {
+    (Some(before), Some(after)) if before == after => {
+      read.insert(path.to_owned(), (after, Arc::clone(&bytes)));
+    }
+    _ => {
+      read.remove(path);
+    }
+  }
+  Ok(bytes)
+}
+
+#[cfg(test)]
+mod controller_tests {
+  use super::controller_bytes;
+
+  #[test]
+  fn a_controller_file_is_read_once_and_again_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("tool");
+    std::fs::write(&path, b"one").unwrap_or_else(|e| panic!("{e}"));
+    let first = controller_bytes(&path).unwrap_or_else(|e| panic!("{e}"));
+    let again = controller_bytes(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "the second host shares the first read");
+    // Same size, new bytes: the change time differs, so it is read again.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&path, b"two").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(&controller_bytes(&path).unwrap_or_else(|e| panic!("{e}"))[..], b"two");
+    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(controller_bytes(&path).is_err(), "a file that is gone is not served from memory");
   }
 }
 
@@ -247,7 +316,7 @@ impl Spec for File {
         .collect();
     }
     let data = match &self.content {
-      Some(Content::Inline(t)) => v.text(t).map(String::into_bytes),
+      Some(Content::Inline(t)) => v.text(t).map(|t| std::sync::Arc::from(t.into_bytes())),
       Some(Content::Source { text, path }) => read_controller_file(v, text, path),
       None => None,
     };

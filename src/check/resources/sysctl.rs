@@ -231,7 +231,7 @@ impl Sysctl {
     let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
     let Some(current) = state.file(&file) else { return Vec::new() };
     let data = remove_line(&current.data, &key);
-    if data == current.data {
+    if data[..] == current.data[..] {
       return Vec::new();
     }
     v.note(format!("the live value of `{key}` is kept until the next boot"));

@@ -169,7 +169,7 @@ cv_put() {
   cv_clean "$cv_d"
   cv_t=$(mktemp -- "$cv_d/.converge.$$.XXXXXX")
   trap 'rm -f -- "$cv_t"' EXIT
-  printf '%s' "$9" | base64 -d >"$cv_t"
+  if [ "$9" = - ]; then base64 -d >"$cv_t"; else printf '%s' "$9" | base64 -d >"$cv_t"; fi
   if [ -e "$cv_p" ]; then
     chmod --reference="$cv_p" -- "$cv_t"
     chown --reference="$cv_p" -- "$cv_t" 2>/dev/null || true

@@ -18,6 +18,7 @@
 
 mod auth;
 pub mod config;
+mod gate;
 mod includes;
 pub mod known_hosts;
 mod proxy;

@@ -53,6 +53,8 @@ impl Ssh {
       let bare = KnownHosts::load(&target.known_hosts, &target.address).map_err(read_error)?;
       types = bare.key_types().into_iter().map(str::to_owned).collect();
     }
+    // The connect timeout runs from this host's turn (see [`super::gate`]).
+    let _turn = super::gate::handshakes().enter();
     let (mut session, mut proxy, probe) = open_stream(target)?;
     session.set_timeout(millis(target.connect_timeout));
     let types: Vec<&str> = types.iter().map(String::as_str).collect();

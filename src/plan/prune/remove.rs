@@ -97,7 +97,7 @@ pub(super) fn remove(owned: &Owned, state: &HostState, info: &HostInfo, force: b
           }
         }
       };
-      if data == file.data {
+      if data[..] == file.data[..] {
         return Outcome::Gone;
       }
       let empty = |d: &[u8]| match kind {
@@ -211,7 +211,7 @@ fn rewrite(
   Change::Write {
     path: path.to_owned(),
     before: Some(file.clone()),
-    after: FileState { data, mode: file.mode, owner: file.owner.clone() },
+    after: FileState { data: data.into(), mode: file.mode, owner: file.owner.clone() },
     system,
   }
 }
@@ -221,7 +221,7 @@ fn rewrite(
 pub(crate) fn unset_go_env(host: &HostInfo, state: &HostState, names: &[&str]) -> Vec<Change> {
   let Some(path) = host.go_env_path() else { return Vec::new() };
   let Some(file) = state.file(&path) else { return Vec::new() };
-  let data = names.iter().fold(file.data.clone(), |data, name| remove_go_env_key(&data, name));
+  let data = names.iter().fold(file.data.to_vec(), |data, name| remove_go_env_key(&data, name));
   crate::plan::change::write_if_changed(state, &path, data, None, None, host.is_system(&path))
     .into_iter()
     .collect()

@@ -16,7 +16,7 @@ fn info() -> HostInfo {
 }
 
 fn file(data: &str) -> FileState {
-  FileState { data: data.as_bytes().to_vec(), mode: Some(0o644), owner: None }
+  FileState { data: data.as_bytes().into(), mode: Some(0o644), owner: None }
 }
 
 fn state(files: &[(&str, &str)]) -> HostState {
@@ -51,7 +51,7 @@ fn a_block_leaves_with_the_text_around_it_kept() {
   let step = removal("b", &record(Some(owns)), &info(), &mut s, &mut BTreeSet::new(), false);
   assert_eq!(step.label, Some(Label::Intent));
   assert!(step.owns.is_empty(), "nothing kept: the ledger forgets it");
-  assert_eq!(s.file("/home/dev/.bashrc").map(|f| f.data.clone()), Some(b"mine\nmore\n".to_vec()));
+  assert_eq!(s.file("/home/dev/.bashrc").map(|f| f.data.to_vec()), Some(b"mine\nmore\n".to_vec()));
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn an_edited_block_is_drift_kept_unless_forced() {
   assert!(step.notes.iter().any(|n| n.contains("kept (drift)")), "{:?}", step.notes);
   let step = removal("b", &record(Some(owns)), &info(), &mut s, &mut BTreeSet::new(), true);
   assert_eq!(step.label, Some(Label::Drift));
-  assert_eq!(s.file("/home/dev/.bashrc").map(|f| f.data.clone()), Some(b"mine\n".to_vec()));
+  assert_eq!(s.file("/home/dev/.bashrc").map(|f| f.data.to_vec()), Some(b"mine\n".to_vec()));
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn several_blocks_of_one_file_are_one_change() {
   let mut s = state(&[("/home/dev/f", &two)]);
   let step = removal("b", &record(Some(owns)), &info(), &mut s, &mut BTreeSet::new(), false);
   match step.changes.as_slice() {
-    [Change::Remove { before, .. }] => assert_eq!(before.data, two.as_bytes()),
+    [Change::Remove { before, .. }] => assert_eq!(&before.data[..], two.as_bytes()),
     other => panic!("{other:?}"),
   }
 }

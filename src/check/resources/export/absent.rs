@@ -59,7 +59,7 @@ impl Export {
     for path in files {
       let path = host.expand(path);
       let Some(file) = state.file(&path) else { continue };
-      let mut data = file.data.clone();
+      let mut data = file.data.to_vec();
       if let Action::Set(_) = self.action {
         match block_merge::try_merge(&data, "#", &self.block_name(), "", Place::Bottom) {
           Ok(merged) => data = merged,
@@ -77,7 +77,7 @@ impl Export {
         Action::Set(_) => assigns(line, name),
         Action::Prepend(_) | Action::Append(_) => dirs.iter().any(|d| adds_entry(line, name, d)),
       });
-      if data != file.data {
+      if data[..] != file.data[..] {
         changes.extend(write_if_changed(state, &path, data, None, None, host.is_system(&path)));
       }
     }

@@ -269,7 +269,7 @@ impl Spec for Export {
     for (path, block, content, place) in blocks {
       let data = files
         .entry(path.clone())
-        .or_insert_with(|| state.file(&path).map(|f| f.data.clone()).unwrap_or_default());
+        .or_insert_with(|| state.file(&path).map(|f| f.data.to_vec()).unwrap_or_default());
       // Blocks an older converge named after the entries go when this one is written.
       let legacy: Vec<String> = if block == marker {
         block_merge::names(data, "#").into_iter().filter(|n| self.is_legacy_block(n)).collect()
