@@ -8,6 +8,7 @@
 #   first converge  every run on freshly started hosts (the testbed is
 #                   restarted between runs, outside the timing)
 #   no-op re-run    on converged hosts
+#   one-file drift  one managed file edited on every host, then repaired
 #   dry run         `converge --plan` and `ansible-playbook --check --diff`,
 #                   on fresh hosts, so every change is pending and diffed
 #   ssh floor       N parallel `ssh HOST true` with OpenSSH
@@ -239,6 +240,16 @@ floor_run() {
   elapsed "$start" "$end"
 }
 
+# Edits ~/.config/golangci.yml (a file both playbooks manage) on every host,
+# through the host's own root (/proc/PID/root), keeping its owner and mode.
+drift() {
+  local name pid i users=(dev-bash dev-zsh dev-dash dev-fish)
+  while read -r name pid; do
+    i=$((10#${name#h}))
+    printf 'run:\n  timeout: 1m\n' > "/proc/$pid/root/home/${users[$(((i - 1) % 4))]}/.config/golangci.yml"
+  done < "$testbed/pids"
+}
+
 # The median of each column of the metrics files named.
 metrics_median() {
   local col out=""
@@ -346,8 +357,30 @@ fmt = lambda c: ", ".join(f"{k} on {v} hosts" for k, v in sorted(c.items()))
 print(f"channels per host: {fmt(chan)}; connections per host: {fmt(conn)}")
 PY
 )
+  # One managed file edited behind the tools' backs on every host, then each
+  # tool repairs it (converge shows the drift and rewrites that one file).
+  say "$n hosts: one-file drift"
+  times_by=()
+  for ((r = 1; r <= runs; r++)); do
+    drift
+    times_by[converge]+=" $(run_converge 0 changed "$work/drift-converge-$n-$r.json")"
+    if has ansible; then
+      drift
+      times_by[ansible]+=" $(run_ansible implicit changed "$work/drift-ansible-$r.log")"
+    fi
+    if has ansible_nofacts; then
+      drift
+      times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/drift-ansible-nofacts-$r.log")"
+    fi
+  done
+  for v in $variants; do
+    # shellcheck disable=SC2086
+    result[$n,drift,$v]=$(median ${times_by[$v]})
+    echo "   $v: ${times_by[$v]# } s" >&2
+  done
+  result[$n,drift,metrics]=$(metrics_median "$work"/drift-converge-$n-*.json.metrics)
   # This size's figures at once, so a later size that fails loses nothing.
-  for run in first noop dry; do
+  for run in first noop drift dry; do
     say "$n hosts, $run: converge ${result[$n,$run,converge]} s (floor ${result[$n,floor]} s);" \
       "ctrl/conn/facts/plan/apply/host ms per host, RSS MB: ${result[$n,$run,metrics]}" \
       "(load $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -373,8 +406,8 @@ header="HOSTS  RUN              CONVERGE   ANSIBLE  ANS/CONV"
 header="$header  SSH FLOOR  CONV/FLOOR"
 echo "$header"
 for n in $sizes; do
-  for run in first noop dry; do
-    case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; dry) label="dry run" ;; esac
+  for run in first noop drift dry; do
+    case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; drift) label="one-file drift" ;; dry) label="dry run" ;; esac
     c=${result[$n,$run,converge]} a=${result[$n,$run,ansible]:-}
     line=$(printf '%5s  %-15s  %8s  %8s  %7sx' "$n" "$label" "$c" "${a:--}" "$(ratio_or "$a" "$c")")
     if [ "$no_facts" = 1 ]; then
@@ -390,8 +423,8 @@ echo "CPU per host, milliseconds (medians): the controller (converge's getrusage
 echo "per-phase thread CPU), the host side (every process of the host), and converge's peak RSS"
 echo "HOSTS  RUN              CTRL  CONNECT  FACTS   PLAN  APPLY    HOST  PEAK RSS MB"
 for n in $sizes; do
-  for run in first noop dry; do
-    case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; dry) label="dry run" ;; esac
+  for run in first noop drift dry; do
+    case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; drift) label="one-file drift" ;; dry) label="dry run" ;; esac
     read -r ctrl conn facts plan apply host rss <<< "${result[$n,$run,metrics]}"
     printf '%5s  %-15s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "$label" "$ctrl" "$conn" "$facts" "$plan" \
       "$apply" "$host" "$rss"

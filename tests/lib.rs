@@ -35,3 +35,4 @@ mod test;
 mod verify;
 mod verify_facts;
 mod verify_servers;
+mod wire;

@@ -68,6 +68,8 @@ pub struct Measured {
   pub total: Duration,
   /// The controller's CPU time in each phase (the host's thread).
   pub cpu: Box<PhaseCpu>,
+  /// What the facts round trips moved over the wire.
+  pub wire: crate::host::facts::Wire,
 }
 
 /// The controller's CPU time (user and system, of the thread that ran the host)

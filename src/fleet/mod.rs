@@ -16,6 +16,7 @@ use crate::apply::apply_host;
 use crate::check::playbook::{HostPlay, Playbook};
 use crate::host::error::HostError;
 use crate::host::facts::{FactCache, FactsError};
+use crate::host::known::Known;
 use crate::host::ssh::{ClientConfig, Ssh};
 use crate::host::transport::{Local, Stats, Transport};
 use crate::plan::ledger::HostLedger;
@@ -186,12 +187,16 @@ fn run_host(
   let phase = Instant::now();
   let asked = queries(play, &playbook.handlers, options.plan.run_guards, sources);
   let cache = if options.apply { FactCache::Write } else { FactCache::Read };
+  // Over SSH, files whose bytes the controller kept are asked for by hash.
+  let store = options.plan.state_dir.as_deref().filter(|_| !local);
+  let known = store.map(|dir| Known::load(dir, &play.name, &asked)).unwrap_or_default();
   let facts = match crate::host::facts::gather(
     transport.as_mut(),
     &options.plan.root,
     &asked,
     options.plan.timeout,
     cache,
+    &known,
   ) {
     Ok(facts) => facts,
     Err(e) => {
@@ -210,6 +215,7 @@ fn run_host(
   };
   measured.facts = phase.elapsed();
   measured.cpu.facts = cpu_since();
+  measured.wire = facts.wire;
   let phase = Instant::now();
   let mut ledger = HostLedger::load(&facts, options.plan.state_dir.as_deref(), &play.name);
   ledger.local = local;
@@ -227,8 +233,12 @@ fn run_host(
       &more,
       options.plan.timeout,
       FactCache::Read,
+      &Known::default(),
     ) {
-      Ok(extra) => Some(extra),
+      Ok(extra) => {
+        measured.wire += extra.wire;
+        Some(extra)
+      }
       Err(e) => return stopped(HostError::Facts(format!("cannot read the files to prune: {e}")), measured),
     }
   };
@@ -253,6 +263,22 @@ fn run_host(
   {
     // The host's own ledger has the lines; the controller's copy is a convenience.
     warnings.push(format!("cannot record the ledger on the controller: {e}"));
+  }
+  if let Some(dir) = store {
+    let applied = outcome.as_ref().map(|o| o.as_ref().is_ok_and(|o| !o.failed()));
+    // An apply that records lines rewrites the host's ledger: the folded form
+    // and its new lines.
+    let ledger = match &outcome {
+      Some(Ok(o)) if o.error.is_none() && !o.ledger.is_empty() => {
+        Some(o.ledger.iter().fold(plan.ledger_base.clone(), |text, line| text + line + "\n"))
+      }
+      _ => None,
+    };
+    let files =
+      crate::plan::observed::remembered(&plan, &facts, applied, ledger.as_deref().map(str::as_bytes));
+    if let Err(e) = known.record(dir, &play.name, &files) {
+      warnings.push(format!("cannot keep the host's file contents on the controller: {e}"));
+    }
   }
   let phase = Instant::now();
   let verify = (options.verify && !is_lost()).then(|| {

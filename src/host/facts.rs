@@ -7,11 +7,12 @@
 //! a [`FactsError`], never a host with facts left empty.
 
 use crate::go::env_file::GoEnvFile;
+use crate::host::known::Known;
 use crate::host::transport::{Transport, TransportError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The fact-gathering script, run with the arguments `NONCE ROOT CACHE REQUEST...`: the
+/// The fact-gathering script, run with the arguments `NONCE ROOT CACHE HASHES REQUEST...`: the
 /// shell module's file functions, then `scripts/facts.sh`.
 pub const SCRIPT: &str = concat!(include_str!("shell/lib.sh"), include_str!("facts.sh"));
 
@@ -103,32 +104,78 @@ pub enum FactCache {
   Write,
 }
 
+/// What a facts run moved over the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wire {
+  /// Bytes the script printed (its whole output).
+  pub received: u64,
+  /// Bytes of file contents among them (decoded): files whose hash did not
+  /// match what the controller knew, or that it did not know.
+  pub file_bytes: u64,
+  /// Files answered by their hash alone.
+  pub hashed: u64,
+}
+
+impl std::ops::AddAssign for Wire {
+  fn add_assign(&mut self, other: Wire) {
+    self.received += other.received;
+    self.file_bytes += other.file_bytes;
+    self.hashed += other.hashed;
+  }
+}
+
 /// Runs the facts script once over `transport`, under `root` (`""` for `/`),
-/// answering `queries` in order, and types what it printed.
+/// answering `queries` in order, and types what it printed. A file `known`
+/// holds is asked for by its sha256: the host sends its bytes only when they
+/// differ, and the answer is the same either way.
 pub fn gather(
   transport: &mut dyn Transport,
   root: &str,
   queries: &[Request],
   timeout: Duration,
   cache: FactCache,
+  known: &Known,
 ) -> Result<Facts, FactsError> {
   let nonce = nonce();
   let mode = if cache == FactCache::Write { "w" } else { "r" };
-  let mut args = vec![nonce.clone(), root.to_owned(), mode.to_owned()];
+  // `N=SHA256` for the N-th request (from 1) when its content is known.
+  let hashes: Vec<String> = queries
+    .iter()
+    .enumerate()
+    .filter_map(|(i, r)| known.get(r).map(|(sha, _)| format!("{}={sha}", i + 1)))
+    .collect();
+  let mut args = vec![nonce.clone(), root.to_owned(), mode.to_owned(), hashes.join(" ")];
   args.extend(queries.iter().map(Request::arg));
   let output = transport.run_script(SCRIPT, &args, timeout)?;
   let stdout = String::from_utf8_lossy(&output.stdout);
-  let raw = RawFacts::parse(&stdout, &nonce, queries).ok_or_else(|| FactsError::Unframed {
-    status: output.status,
-    stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-  })?;
-  Facts::parse(raw, queries, !root.is_empty())
+  let (raw, mut wire) =
+    RawFacts::parse_known(&stdout, &nonce, queries, known).ok_or_else(|| FactsError::Unframed {
+      status: output.status,
+      stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+    })?;
+  wire.received = output.stdout.len() as u64;
+  let mut facts = Facts::parse(raw, queries, !root.is_empty())?;
+  facts.wire = wire;
+  Ok(facts)
 }
 
 impl RawFacts {
   /// Reads the framed part of the script's output. `None` when the frame is
   /// missing or incomplete.
   pub fn parse(stdout: &str, nonce: &str, requests: &[Request]) -> Option<RawFacts> {
+    RawFacts::parse_known(stdout, nonce, requests, &Known::default()).map(|(raw, _)| raw)
+  }
+
+  /// As [`RawFacts::parse`], for a run asked with the hashes of `known`: a
+  /// file the host found unchanged (`req.N.same=1`) is answered with the
+  /// bytes `known` holds, printed as the host would have printed them, so the
+  /// facts (and the digest a saved plan is gated by) are the same either way.
+  pub fn parse_known(
+    stdout: &str,
+    nonce: &str,
+    requests: &[Request],
+    known: &Known,
+  ) -> Option<(RawFacts, Wire)> {
     let framed = crate::host::shell::frame::between(stdout, "GOFACTS_BEGIN", "GOFACTS_END", nonce)?;
     let mut values = BTreeMap::new();
     for line in framed.lines() {
@@ -137,6 +184,18 @@ impl RawFacts {
       }
     }
     let hex = values.get("encoding").is_some_and(|e| e == "hex");
+    let mut wire = Wire::default();
+    for (i, request) in requests.iter().enumerate() {
+      let same = values.remove(&format!("req.{}.same", i + 1));
+      let key = format!("req.{}.data", i + 1);
+      match (same.as_deref(), known.get(request)) {
+        (Some("1"), Some((_, data))) if !values.contains_key(&key) => {
+          values.insert(key, encode(data, hex));
+          wire.hashed += 1;
+        }
+        _ => wire.file_bytes += values.get(&key).map_or(0, |d| encoded_len(d, hex)),
+      }
+    }
     let mut answers = BTreeMap::new();
     for (i, request) in requests.iter().enumerate() {
       let get = |field: &str| values.get(&format!("req.{}.{field}", i + 1)).cloned();
@@ -161,7 +220,7 @@ impl RawFacts {
       };
       answers.insert(request.clone(), answer);
     }
-    Some(RawFacts { values, answers })
+    Some((RawFacts { values, answers }, wire))
   }
 
   pub fn get(&self, key: &str) -> Option<&str> {
@@ -242,6 +301,9 @@ pub struct Facts {
   /// The answer to each query.
   #[serde(skip)]
   pub answers: BTreeMap<Request, Answer>,
+  /// What the run moved over the wire.
+  #[serde(skip)]
+  pub wire: Wire,
 }
 
 impl Facts {
@@ -299,6 +361,7 @@ impl Facts {
       values: raw.values,
       queries: queries.to_vec(),
       answers: raw.answers,
+      wire: Wire::default(),
     })
   }
 
@@ -324,6 +387,22 @@ pub fn os_family(id: &str, like: &str) -> String {
     }
   }
   id.to_owned()
+}
+
+/// File bytes as the script prints them: base64 (as `base64 -w0`), or hex
+/// (as `od -An -v -tx1` with blanks removed).
+fn encode(data: &[u8], hex: bool) -> String {
+  use base64::Engine;
+  if hex {
+    return data.iter().map(|b| format!("{b:02x}")).collect();
+  }
+  base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// How many bytes an encoded content stands for.
+fn encoded_len(text: &str, hex: bool) -> u64 {
+  let n = text.len() as u64;
+  if hex { n / 2 } else { n / 4 * 3 - text.bytes().rev().take_while(|&b| b == b'=').count() as u64 }
 }
 
 fn decode(text: &str, hex: bool) -> Option<Vec<u8>> {
@@ -378,7 +457,8 @@ mod tests {
       Request::Sysctl("kernel.no_such_key".to_owned()),
     ];
     let mut local = Local { name: "localhost".to_owned() };
-    let facts = gather(&mut local, "", &requests, Duration::from_secs(30), FactCache::Read)?;
+    let facts =
+      gather(&mut local, "", &requests, Duration::from_secs(30), FactCache::Read, &Known::default())?;
     assert!(!facts.goarch.is_empty());
     assert!(facts.kernel.starts_with(|c: char| c.is_ascii_digit()));
     assert!(!facts.home.is_empty() && !facts.user.is_empty());
@@ -390,6 +470,33 @@ mod tests {
     assert_eq!(facts.answers[&requests[2]], Answer::Sysctl("Linux".to_owned()));
     assert_eq!(facts.answers[&requests[3]], Answer::Absent);
     Ok(())
+  }
+
+  /// A file answered `same` is filled in with the bytes the controller kept,
+  /// as the host would have printed them; one answered with bytes is counted.
+  #[test]
+  fn a_file_answered_by_hash_reads_as_if_its_bytes_had_come() {
+    let bashrc = Request::File("~/.bashrc".to_owned());
+    let marker = Request::File("~/m".to_owned());
+    let requests = [bashrc.clone(), marker.clone()];
+    let known = Known::default().with(&bashrc, b"export A=1\n").with(&marker, b"old\n");
+    let by_hash = framed(&[
+      "encoding=base64",
+      "req.1.state=file",
+      "req.1.mode=644",
+      "req.1.same=1",
+      "req.2.state=file",
+      "req.2.mode=644",
+      "req.2.data=bmV3Cg==",
+    ]);
+    let by_bytes = by_hash.replace("req.1.same=1", "req.1.data=ZXhwb3J0IEE9MQo=");
+    let (raw, wire) = RawFacts::parse_known(&by_hash, "n1", &requests, &known).unwrap_or_default();
+    assert_eq!(Some(raw.clone()), RawFacts::parse(&by_bytes, "n1", &requests), "the same facts either way");
+    assert_eq!(wire, Wire { received: 0, file_bytes: 4, hashed: 1 });
+    assert!(matches!(&raw.answers[&marker], Answer::File { data, .. } if data == b"new\n"));
+    // `same` for a file the controller did not ask by hash brings no bytes from anywhere.
+    let (raw, _) = RawFacts::parse_known(&by_hash, "n1", &requests, &Known::default()).unwrap_or_default();
+    assert!(matches!(&raw.answers[&bashrc], Answer::File { data, .. } if data.is_empty()));
   }
 
   /// A frame as the script prints it on a host with the given lines.
@@ -482,7 +589,7 @@ mod tests {
     let dir = tempfile::tempdir()?;
     let mut local = Local { name: "localhost".to_owned() };
     let root = dir.path().display().to_string();
-    let facts = gather(&mut local, &root, &[], Duration::from_secs(30), FactCache::Read)?;
+    let facts = gather(&mut local, &root, &[], Duration::from_secs(30), FactCache::Read, &Known::default())?;
     assert_eq!((facts.os.as_str(), facts.os_version.as_str()), ("", ""));
     assert!(facts.rooted);
     Ok(())

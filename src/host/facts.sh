@@ -1,9 +1,12 @@
 # Gathers every fact a plan needs in one run. POSIX sh: it must work whatever
 # the login shell is (bash, zsh, dash, fish run `sh -s`).
 #
-# Usage: sh -s, with `set -- NONCE ROOT CACHE REQUEST...` first on its input
+# Usage: sh -s, with `set -- NONCE ROOT CACHE HASHES REQUEST...` first on its input
 #   ROOT     prefix for every path read ("" for /)
 #   CACHE    `w`: the fact cache may be written; `r`: only read
+#   HASHES   `N=SHA256 ...`: the sha256 the controller expects for the file of
+#            request N (from 1); such a file is answered `same=1` instead of
+#            its bytes when it hashes to it (one sha256sum for all of them)
 #   REQUEST  file:PATH | sysctl:KEY | tool:PATH | guard:CMD | link:PATH | goenv:
 #            (goenv: the go env file, wherever GOENV puts it)
 # Output: `key=value` lines between __GOFACTS_BEGIN_NONCE__ and
@@ -19,8 +22,8 @@
 # are unchanged. The login shell's answer is cached only when its startup files
 # take nothing from elsewhere that the stat cannot see (a program's output, a
 # file named by a variable): otherwise the shell runs on every gather.
-nonce=${1:-x}; root=${2:-}; cache_mode=${3:-r}
-[ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
+nonce=${1:-x}; root=${2:-}; cache_mode=${3:-r}; hashes=" ${4:-} "
+[ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
 LC_ALL=C; export LC_ALL
 cd / 2>/dev/null
 one() { tr '\n\r\t' '   ' | sed 's/ *$//'; }
@@ -333,11 +336,24 @@ file_answer() {
     kv "req.$1.state" file
     mo=$(stat -c '%a %U:%G' -- "$f" 2>/dev/null) || mo=
     kv "req.$1.mode" "${mo%% *}"; kv "req.$1.owner" "${mo#* }"
+    # A file the controller knows the bytes of waits for the one sha256sum
+    # after the requests (a path sha256sum would print escaped is not hashed).
+    case $hashes in
+      *" $1="*)
+        case $f in
+          *"$nl"* | *"$tab"* | *\\*) ;;
+          *) [ -n "$sumtool" ] && { hashed=$hashed$1$tab$f$nl; return 0; } ;;
+        esac ;;
+    esac
     kv "req.$1.data" "$(b64 "$f")"
   elif [ -d "$f" ]; then kv "req.$1.state" directory
   elif [ -e "$f" ]; then kv "req.$1.state" other
   else kv "req.$1.state" absent; fi
 }
+# Files waiting for their hash: `N<TAB>PATH` lines.
+hashed=
+sumtool=
+have sha256sum && sumtool=sha256sum
 i=0
 for req in "$@"; do
   i=$((i+1)); kind=${req%%:*}; arg=${req#*:}
@@ -380,6 +396,25 @@ for req in "$@"; do
     *) kv "req.$i.state" unknown;;
   esac
 done
+# The files waiting for their hash, hashed by one sha256sum, which prints
+# `SHA256  PATH` for each in order (nothing for a file it cannot read): the
+# expected line means `same`, anything else sends the bytes.
+if [ -n "$hashed" ]; then
+  set --
+  while IFS="$tab" read -r h_i h_f; do [ -n "$h_i" ] && set -- "$@" "$h_f"; done <<HASHED_EOF
+$hashed
+HASHED_EOF
+  sums=$("$sumtool" -- "$@" 2>/dev/null)$nl
+  while IFS="$tab" read -r h_i h_f; do
+    [ -n "$h_i" ] || continue
+    h_x=${hashes#*" $h_i="}; h_x=${h_x%%" "*}
+    h_l=${sums%%"$nl"*}
+    case $h_l in *"  $h_f") sums=${sums#*"$nl"} ;; esac
+    if [ "$h_l" = "$h_x  $h_f" ]; then kv "req.$h_i.same" 1; else kv "req.$h_i.data" "$(b64 "$h_f")"; fi
+  done <<HASHED_EOF
+$hashed
+HASHED_EOF
+fi
 # sudo: asked only when a request touches what the user may not own.
 if [ "$uid" = 0 ]; then kv sudo root
 elif ! have sudo; then kv sudo absent

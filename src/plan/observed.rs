@@ -85,3 +85,72 @@ pub fn initial_state(facts: &Facts, info: &HostInfo) -> HostState {
   }
   state
 }
+
+/// The file contents the controller keeps for the next facts round trip
+/// ([`crate::host::known::Known`]), by request: what each file read holds
+/// after this run. That is what the facts found, or, where the plan writes or
+/// removes the file and an apply ran (`applied`: whether it succeeded), what
+/// the apply left; a file a failed apply may have half changed is not kept. Nothing a sensitive
+/// resource writes or reads is kept, nor a content that shows a secret value.
+/// `ledger`: the host's ledger as the apply rewrote it, when it did.
+pub fn remembered(
+  plan: &crate::plan::planner::HostPlan,
+  facts: &Facts,
+  applied: Option<bool>,
+  ledger: Option<&[u8]>,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+  use crate::plan::change::Change;
+  use crate::plan::ledger::Owned;
+  let info = &plan.info;
+  // What the plan leaves at each path it changes (`None`: removed).
+  let mut after: std::collections::BTreeMap<&str, Option<&[u8]>> = std::collections::BTreeMap::new();
+  let mut secret: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+  for step in &plan.steps {
+    for change in &step.changes {
+      let path = match change {
+        Change::Write { path, after: file, .. } => {
+          after.insert(path, Some(&file.data));
+          path
+        }
+        Change::Remove { path, .. } => {
+          after.insert(path, None);
+          path
+        }
+        Change::Run { .. } => continue,
+      };
+      if step.sensitive {
+        secret.insert(path);
+      }
+    }
+    if step.sensitive {
+      secret.extend(step.owns.iter().map(Owned::path));
+    }
+  }
+  let mut kept = std::collections::BTreeMap::new();
+  for request in &facts.queries {
+    let path = match request {
+      Request::File(path) => info.expand(path),
+      Request::GoEnvFile => match info.go_env_path() {
+        Some(path) => path,
+        None => continue,
+      },
+      _ => continue,
+    };
+    if secret.contains(path.as_str()) {
+      continue;
+    }
+    let is_ledger = matches!(request, Request::File(p) if p == crate::plan::ledger::HOST_FILE);
+    let data = match (ledger.filter(|_| is_ledger), after.get(path.as_str()), facts.answers.get(request)) {
+      (Some(rewritten), _, _) => rewritten.to_vec(),
+      (None, Some(Some(written)), _) if applied == Some(true) => written.to_vec(),
+      (None, Some(_), _) if applied.is_some() => continue,
+      (None, _, Some(Answer::File { data, .. })) => data.clone(),
+      (None, _, _) => continue,
+    };
+    if !plan.secrets.is_empty() && plan.secrets.reveals(&String::from_utf8_lossy(&data)) {
+      continue;
+    }
+    kept.insert(request.describe(), data);
+  }
+  kept
+}

@@ -45,7 +45,7 @@ impl Reporter {
       let m = run.measured();
       let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
       text.push_str(&format!(
-        "{}: connect {:.0} ms, facts {:.0} ms, plan {:.0} ms, apply {:.0} ms, verify {:.0} ms, total {:.0} ms; {} connection{}, {} channel{}; controller cpu: connect {:.1} ms, facts {:.1} ms, plan {:.1} ms, apply {:.1} ms, verify {:.1} ms\n",
+        "{}: connect {:.0} ms, facts {:.0} ms, plan {:.0} ms, apply {:.0} ms, verify {:.0} ms, total {:.0} ms; {} connection{}, {} channel{}; facts {} bytes received, {} of file contents, {} file{} by hash; controller cpu: connect {:.1} ms, facts {:.1} ms, plan {:.1} ms, apply {:.1} ms, verify {:.1} ms\n",
         run.host(),
         ms(m.connect),
         ms(m.facts),
@@ -57,6 +57,10 @@ impl Reporter {
         plural(m.stats.connections as usize),
         m.stats.channels,
         plural(m.stats.channels as usize),
+        m.wire.received,
+        m.wire.file_bytes,
+        m.wire.hashed,
+        plural(m.wire.hashed as usize),
         ms(m.cpu.connect),
         ms(m.cpu.facts),
         ms(m.cpu.plan),
