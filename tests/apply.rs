@@ -34,7 +34,6 @@ fn file_is_idempotent_and_gets_its_mode(transport: Transport) {
 
 /// SSH only: the login user is not root and writes system files through sudo.
 #[test]
-#[ignore = "the facts round trip reads a root-only file without sudo and sees it empty: the plan shows drift forever"]
 fn a_root_only_system_file_written_through_sudo_is_idempotent() {
   let tree = Tree::new(Transport::Ssh).login("dev-sudo");
   let playbook = "file \"/etc/motd\" {\n  content = \"hello\\n\"\n  mode = \"0600\"\n}\n";

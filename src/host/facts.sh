@@ -336,6 +336,12 @@ file_answer() {
     kv "req.$1.state" file
     mo=$(stat -c '%a %U:%G' -- "$f" 2>/dev/null) || mo=
     kv "req.$1.mode" "${mo%% *}"; kv "req.$1.owner" "${mo#* }"
+    # A system file only root may read is read through sudo when that needs
+    # no password, as the apply writes it (its path was found safe above).
+    if [ "$sc" = system ] && [ "$uid" != 0 ] && [ ! -r "$f" ] && have sudo && sudo -n true 2>/dev/null; then
+      kv "req.$1.data" "$(sudo -n cat -- "$f" 2>/dev/null | b64 /dev/stdin)"
+      return 0
+    fi
     # A file the controller knows the bytes of waits for the one sha256sum
     # after the requests (a path sha256sum would print escaped is not hashed).
     case $hashes in
