@@ -115,6 +115,16 @@ restart() {
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }
+# keep_medians N RUN: each variant's median time of this size's RUN runs, from
+# times_by, kept in result and shown.
+keep_medians() {
+  local v
+  for v in $variants; do
+    # shellcheck disable=SC2086
+    result[$1,$2,$v]=$(median ${times_by[$v]})
+    echo "   $v: ${times_by[$v]# } s" >&2
+  done
+}
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 
@@ -297,11 +307,7 @@ for n in $sizes; do
       times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/dry-ansible-nofacts-$r.log" --check --diff)"
     fi
   done
-  for v in $variants; do
-    # shellcheck disable=SC2086
-    result[$n,dry,$v]=$(median ${times_by[$v]})
-    echo "   $v: ${times_by[$v]# } s" >&2
-  done
+  keep_medians "$n" dry
   result[$n,dry,metrics]=$(metrics_median "$work"/dry-converge-$n-*.json.metrics)
 
   say "$n hosts: first converge (fresh hosts every run)"
@@ -318,11 +324,7 @@ for n in $sizes; do
       times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/first-ansible-nofacts-$r.log")"
     fi
   done
-  for v in $variants; do
-    # shellcheck disable=SC2086
-    result[$n,first,$v]=$(median ${times_by[$v]})
-    echo "   $v: ${times_by[$v]# } s" >&2
-  done
+  keep_medians "$n" first
   result[$n,first,metrics]=$(metrics_median "$work"/first-converge-$n-*.json.metrics)
 
   # The hosts were last converged by Ansible: converge's first no-op run also
@@ -336,11 +338,7 @@ for n in $sizes; do
       times_by[ansible_nofacts]+=" $(run_ansible explicit ok "$work/noop-ansible-nofacts-$r.log")"
     fi
   done
-  for v in $variants; do
-    # shellcheck disable=SC2086
-    result[$n,noop,$v]=$(median ${times_by[$v]})
-    echo "   $v: ${times_by[$v]# } s" >&2
-  done
+  keep_medians "$n" noop
   result[$n,noop,metrics]=$(metrics_median "$work"/noop-converge-$n-*.json.metrics)
   result[$n,channels]=$(python3 - "$work/noop-converge-$n-1.json" <<'PY'
 import collections, json, sys
@@ -373,11 +371,7 @@ PY
       times_by[ansible_nofacts]+=" $(run_ansible explicit changed "$work/drift-ansible-nofacts-$r.log")"
     fi
   done
-  for v in $variants; do
-    # shellcheck disable=SC2086
-    result[$n,drift,$v]=$(median ${times_by[$v]})
-    echo "   $v: ${times_by[$v]# } s" >&2
-  done
+  keep_medians "$n" drift
   result[$n,drift,metrics]=$(metrics_median "$work"/drift-converge-$n-*.json.metrics)
   # This size's figures at once, so a later size that fails loses nothing.
   for run in first noop drift dry; do
