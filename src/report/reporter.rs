@@ -191,6 +191,38 @@ impl Reporter {
   }
 }
 
+/// The hosts a run failed on, last on standard error where a long fleet's
+/// output ends (Ansible's recap): at most ten named, with why.
+pub fn failed_hosts(runs: &[HostRun]) -> Option<String> {
+  let failed: Vec<&HostRun> = runs.iter().filter(|r| r.status().failed()).collect();
+  if failed.is_empty() {
+    return None;
+  }
+  let mut text = format!("{} of {} host{} failed:", failed.len(), runs.len(), plural(runs.len()));
+  for run in failed.iter().take(10) {
+    let why = run.error().map(|e| one_line(&e.to_string())).unwrap_or_default();
+    text.push_str(&format!("\n  {} ({}){}", run.host(), run.status().word(), if why.is_empty() {
+      String::new()
+    } else {
+      format!(": {why}")
+    }));
+  }
+  if failed.len() > 10 {
+    text.push_str(&format!("\n  and {} more", failed.len() - 10));
+  }
+  Some(text)
+}
+
+/// The first line of a message, at most 200 characters: a host's error in a
+/// one-line summary.
+fn one_line(text: &str) -> String {
+  let first = text.lines().next().unwrap_or_default();
+  match first.char_indices().nth(200) {
+    Some((at, _)) => format!("{}…", &first[..at]),
+    None => first.to_owned(),
+  }
+}
+
 pub fn plural(n: usize) -> &'static str {
   if n == 1 { "" } else { "s" }
 }
@@ -209,7 +241,12 @@ impl Progress {
       Some(m) if m.error.is_none() => format!("{word}, {} verify cells fail", m.failures()),
       _ => word.to_owned(),
     };
-    let line = format!("{}: {status} ({:.2} s)", run.host(), run.duration().as_secs_f64());
+    let mut line = format!("{}: {status} ({:.2} s)", run.host(), run.duration().as_secs_f64());
+    if run.status().failed()
+      && let Some(error) = run.error()
+    {
+      line.push_str(&format!(": {}", one_line(&error.to_string())));
+    }
     if let Some(bar) = &self.bar {
       bar.inc(1);
       bar.set_message(line);

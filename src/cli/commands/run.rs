@@ -92,6 +92,9 @@ fn pipeline(run: &Run, reporter: &Reporter) -> Result<i32, Stop> {
       out.display()
     ));
   }
+  if let Some(recap) = crate::report::reporter::failed_hosts(&runs) {
+    reporter.note(&recap);
+  }
   if let Some(enforce) = &run.enforce {
     write_enforce(enforce, &report, &runs, started_at, started.elapsed(), commit.as_deref())?;
   }
