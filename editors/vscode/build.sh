@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Tests the TextMate grammar on the fixtures in test/ with vscode-tmgrammar-test
-# and packages the extension into target/vscode/converge-goenv.vsix with
-# @vscode/vsce. Both come from npm (package-lock.json); without npm it says so
-# and skips.
+# Tests the TextMate grammar on the fixtures in test/ with vscode-tmgrammar-test,
+# checks that the extension starts `converge lsp` through vscode-languageclient
+# (test/server.test.js; the binary is $CONVERGE_BIN, an absolute path, or
+# target/debug/converge) and packages the extension into
+# target/vscode/converge-goenv.vsix with @vscode/vsce. All come from npm
+# (package-lock.json); without npm it says so and skips.
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v npm >/dev/null 2>&1; then
@@ -15,6 +17,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 echo "== TextMate grammar tests (vscode-tmgrammar-test)"
 npx --no-install vscode-tmgrammar-test -g syntaxes/goenv.tmLanguage.json 'test/*.goenv'
+converge="${CONVERGE_BIN:-../../target/debug/converge}"
+if [ -x "$converge" ]; then
+  echo "== the extension starts converge lsp (test/server.test.js)"
+  timeout 60 node test/server.test.js "$converge"
+else
+  echo "editors/vscode/build.sh: SKIPPED test/server.test.js: $converge is not built (cargo build --bin converge)"
+fi
 echo "== packaging the extension (@vscode/vsce)"
 mkdir -p ../../target/vscode
 npx --no-install vsce package --allow-missing-repository --skip-license \

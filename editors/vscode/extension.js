@@ -3,16 +3,19 @@
 "use strict";
 
 const vscode = require("vscode");
-const { LanguageClient, TransportKind } = require("vscode-languageclient/node");
+const { LanguageClient } = require("vscode-languageclient/node");
 
 let client;
 
 async function start() {
   const config = vscode.workspace.getConfiguration("converge");
   const command = config.get("path") || "converge";
+  // No `transport`: the client then speaks over the process's stdin and
+  // stdout as it is; `TransportKind.stdio` would add a `--stdio` argument,
+  // which `converge lsp` refuses.
   const serverOptions = {
-    run: { command, args: ["lsp"], transport: TransportKind.stdio },
-    debug: { command, args: ["lsp"], transport: TransportKind.stdio },
+    run: { command, args: ["lsp"] },
+    debug: { command, args: ["lsp"] },
   };
   const clientOptions = {
     documentSelector: [
