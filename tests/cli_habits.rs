@@ -491,3 +491,33 @@ fn no_color_set_and_not_empty_turns_colour_off_unless_always() {
     "--color always wins over NO_COLOR"
   );
 }
+
+// ---- the end of a run ------------------------------------------------------
+
+#[test]
+fn a_fleet_run_ends_with_the_hosts_that_failed_and_why() {
+  // A port nothing listens on: taken from the kernel, then given back.
+  let port = std::net::TcpListener::bind("127.0.0.1:0")
+    .and_then(|l| l.local_addr())
+    .map(|a| a.port())
+    .unwrap_or_else(|e| panic!("{e}"));
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let mut playbook = String::new();
+  for n in 1..=12 {
+    playbook.push_str(&format!("host \"web{n:02}\" {{\n  address = \"127.0.0.1\"\n  port = {port}\n}}\n"));
+  }
+  playbook.push_str("export GOFLAGS = \"-mod=mod\"\n");
+  std::fs::write(dir.path().join("fleet.goenv"), playbook).unwrap_or_else(|e| panic!("{e}"));
+  let out = converge(dir.path(), &["--plan", "fleet.goenv"], "");
+  assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+  let stderr = String::from_utf8_lossy(&out.stderr);
+  // Each host's progress line says why, and the recap closes the output.
+  assert!(stderr.contains("web07: unreachable ("), "{stderr}");
+  assert!(stderr.contains(&format!("cannot connect to 127.0.0.1:{port}")), "{stderr}");
+  let recap: Vec<&str> = stderr.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
+  assert_eq!(recap.first().copied(), Some("12 of 12 hosts failed:"), "{stderr}");
+  assert_eq!(recap.last().copied(), Some("  and 2 more"), "{stderr}");
+  let named =
+    recap.iter().filter(|l| l.starts_with("  web") && l.contains("(unreachable): cannot connect")).count();
+  assert_eq!(named, 10, "{stderr}");
+}

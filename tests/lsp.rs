@@ -21,8 +21,13 @@ impl Drop for Server {
 
 impl Server {
   fn start() -> Server {
+    Server::start_with(&[])
+  }
+
+  fn start_with(extra: &[&str]) -> Server {
     let child = Command::new(binary())
       .arg("lsp")
+      .args(extra)
       .stdin(Stdio::piped())
       .stdout(Stdio::piped())
       .stderr(Stdio::piped())
@@ -58,14 +63,22 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","param
 
 #[test]
 fn converge_lsp_initializes_and_exits_zero_after_shutdown_and_exit() {
-  let mut server = Server::start();
+  // `--stdio` is what vscode-languageclient's stdio transport and many editor
+  // configurations pass.
+  for extra in [&[][..], &["--stdio"][..]] {
+    initializes_and_exits_zero(extra);
+  }
+}
+
+fn initializes_and_exits_zero(extra: &[&str]) {
+  let mut server = Server::start_with(extra);
   server.message(INITIALIZE);
   let stdout = server.0.stdout.take().expect("stdout");
   let reply = std::thread::spawn(move || converge::lsp::transport::read(&mut BufReader::new(stdout)));
   server.message(r#"{"jsonrpc":"2.0","method":"initialized","params":{}}"#);
   server.message(r#"{"jsonrpc":"2.0","id":2,"method":"shutdown"}"#);
   server.message(r#"{"jsonrpc":"2.0","method":"exit"}"#);
-  assert_eq!(server.status(), Some(0));
+  assert_eq!(server.status(), Some(0), "converge lsp {extra:?}");
   let reply = reply.join().expect("reader").expect("a reply").expect("a message");
   let reply = serde_json::to_value(reply).expect("JSON");
   let capabilities = &reply["result"]["capabilities"];

@@ -157,7 +157,13 @@ pub enum Command {
     fleet: FleetArgs,
   },
   /// Serve the Language Server Protocol on stdin and stdout, for editors.
-  Lsp,
+  Lsp {
+    /// Accepted for clients that pass it (vscode-languageclient's stdio
+    /// transport, many editor configurations): stdin and stdout are the only
+    /// transport.
+    #[arg(long)]
+    stdio: bool,
+  },
   /// Rewrite playbooks in the canonical layout, keeping comments.
   #[command(after_help = examples::FMT)]
   Fmt {

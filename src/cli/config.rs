@@ -257,7 +257,7 @@ impl Config {
       Some(Command::Man) => (Subcommand::Man, OutputArgs::default()),
       Some(Command::Inventory(args)) => (Subcommand::Inventory(args), OutputArgs::default()),
       Some(Command::Fmt { check, paths, output }) => (Subcommand::Fmt { paths, check }, output),
-      Some(Command::Lsp) => (Subcommand::Lsp, OutputArgs::default()),
+      Some(Command::Lsp { .. }) => (Subcommand::Lsp, OutputArgs::default()),
       Some(Command::Verify { playbooks, probe, vars, fleet, output }) => (
         Subcommand::Run(Box::new(Run {
           verify_only: true,

@@ -201,11 +201,12 @@ pub fn failed_hosts(runs: &[HostRun]) -> Option<String> {
   let mut text = format!("{} of {} host{} failed:", failed.len(), runs.len(), plural(runs.len()));
   for run in failed.iter().take(10) {
     let why = run.error().map(|e| one_line(&e.to_string())).unwrap_or_default();
-    text.push_str(&format!("\n  {} ({}){}", run.host(), run.status().word(), if why.is_empty() {
-      String::new()
-    } else {
-      format!(": {why}")
-    }));
+    text.push_str(&format!(
+      "\n  {} ({}){}",
+      run.host(),
+      run.status().word(),
+      if why.is_empty() { String::new() } else { format!(": {why}") }
+    ));
   }
   if failed.len() > 10 {
     text.push_str(&format!("\n  and {} more", failed.len() - 10));
