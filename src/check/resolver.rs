@@ -50,6 +50,10 @@ struct Resolver {
   stems: std::collections::HashMap<String, usize>,
   /// Variables from the command line (`-e`): above every other level.
   extra: IndexMap<String, serde_json::Value>,
+  /// What `after` may call a resource that could not be read (its error is
+  /// reported): its kind, as a prefix of its id, and its `name`. An `after`
+  /// naming one is no second error.
+  unread: Vec<String>,
 }
 
 /// Resolves loaded files. Included inventory files are added to `sources`.
@@ -140,7 +144,11 @@ impl Resolver {
     let name = kind.keywords().join(" ");
     let mut reader = Reader::new(stmt, kind.keywords().len(), name.clone());
     let mut cx = self.cx(dir);
-    let mut spec = kind.read(&mut reader, &mut cx)?;
+    let Some(mut spec) = kind.read(&mut reader, &mut cx) else {
+      self.unread.push(name);
+      self.unread.extend(reader.meta.name.map(|n| n.value));
+      return None;
+    };
     if let Some(stem) = spec.key_stem() {
       let count = self.stems.entry(stem).or_insert(0);
       *count += 1;
@@ -386,7 +394,8 @@ impl Resolver {
       let resources = per_host.swap_remove(&host).unwrap_or_default();
       let vars = self.host_vars(&host, &tree, &shared);
       let mut diagnostics = std::mem::take(&mut self.diagnostics);
-      validate_host(&host, &vars, &resources, &self.handlers, &handler_names, sources, &mut diagnostics);
+      let names = Names { handlers: &handler_names, unread: &self.unread };
+      validate_host(&host, &vars, &resources, &self.handlers, names, sources, &mut diagnostics);
       self.diagnostics = diagnostics;
       plays.push(HostPlay { name: host, vars, resources });
     }
@@ -455,22 +464,22 @@ fn validate_host(
   vars: &HostVars,
   resources: &[Arc<Resource>],
   handlers: &[Arc<Handler>],
-  handler_names: &[String],
+  names: Names<'_>,
   sources: &Sources,
   diagnostics: &mut Diagnostics,
 ) {
-  let mut names: BTreeSet<String> = vars.keys().cloned().collect();
-  names.insert("host".to_owned());
+  let mut var_names: BTreeSet<String> = vars.keys().cloned().collect();
+  var_names.insert("host".to_owned());
   let context = vars.context([("host".to_owned(), serde_json::Value::String(host.to_owned()))]);
   let mut v =
-    Validator { host, context, names: &names, facts: None, sources, diagnostics, notes: Vec::new() };
+    Validator { host, context, names: &var_names, facts: None, sources, diagnostics, notes: Vec::new() };
   let handler_resources = handlers.iter().flat_map(|h| h.resources.iter());
   for resource in resources.iter().chain(handler_resources) {
     resource.spec.validate(&mut v);
   }
   crate::check::resources::agree::check(resources, &mut v);
   check_names(resources, diagnostics);
-  check_references(resources, handler_names, diagnostics);
+  check_references(resources, names, diagnostics);
   check_cycles(resources, diagnostics);
 }
 
@@ -511,15 +520,34 @@ fn check_names(resources: &[Arc<Resource>], diagnostics: &mut Diagnostics) {
   }
 }
 
-fn check_references(resources: &[Arc<Resource>], handlers: &[String], diagnostics: &mut Diagnostics) {
+/// The names `after` and `notify` may use besides the host's resources.
+#[derive(Clone, Copy)]
+struct Names<'a> {
+  handlers: &'a [String],
+  /// See [`Resolver::unread`].
+  unread: &'a [String],
+}
+
+impl Names<'_> {
+  /// Whether `after` may mean a resource that could not be read.
+  fn unread(&self, after: &str) -> bool {
+    self
+      .unread
+      .iter()
+      .any(|u| after == u || after.strip_prefix(u.as_str()).is_some_and(|r| r.starts_with(' ')))
+  }
+}
+
+fn check_references(resources: &[Arc<Resource>], known: Names<'_>, diagnostics: &mut Diagnostics) {
+  let handlers = known.handlers;
   let names: Vec<String> = resources.iter().map(|r| r.name()).collect();
   for resource in resources {
     for after in &resource.meta.after {
-      if !names.contains(&after.value) {
+      if !names.contains(&after.value) && !known.unread(&after.value) {
         let mut d =
           Diagnostic::new(Code::UnknownReference, format!("`after` names no resource `{}`", after.value))
             .label(after.span, "unknown resource");
-        d = match did_you_mean(&after.value, names.iter().map(String::as_str)) {
+        d = match did_you_mean(&after.value, names.iter().chain(known.unread).map(String::as_str)) {
           Some(s) => d.help(format!("did you mean `{s}`?")),
           None => {
             d.help("a resource is named by `name = \"...\"` or by its kind and label, e.g. `go toolchain`")
