@@ -677,6 +677,8 @@ fn a_host_stopped_mid_apply_is_unreachable_within_the_connect_timeout() {
 struct Faulty {
   port: u16,
   stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+  /// Connections accepted so far.
+  accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
   thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -690,6 +692,9 @@ enum Fault {
   BannerThenHang,
   /// Relays to a real sshd, and cuts both ways once the server sent this many bytes.
   CutAfter(std::net::SocketAddr, usize),
+  /// Closes the first this many connections at once (as sshd's MaxStartups
+  /// does), then relays to a real sshd.
+  DropFirst(std::net::SocketAddr, usize),
 }
 
 impl Faulty {
@@ -701,6 +706,8 @@ impl Faulty {
     listener.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stopping = std::sync::Arc::clone(&stop);
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&accepted);
     let thread = std::thread::spawn(move || {
       let mut held = Vec::new();
       while !stopping.load(Ordering::SeqCst) {
@@ -709,6 +716,12 @@ impl Faulty {
           continue;
         };
         let _ = client.set_nonblocking(false);
+        let nth = counted.fetch_add(1, Ordering::SeqCst);
+        let fault = match fault {
+          Fault::DropFirst(_, first) if nth < first => Fault::Close,
+          Fault::DropFirst(server, _) => Fault::CutAfter(server, usize::MAX),
+          other => other,
+        };
         match fault {
           Fault::Close => drop(client),
           Fault::BannerThenClose => {
@@ -744,10 +757,11 @@ impl Faulty {
             let _ = client.shutdown(std::net::Shutdown::Both);
             let _ = upstream.shutdown(std::net::Shutdown::Both);
           }
+          Fault::DropFirst(..) => {}
         }
       }
     });
-    Faulty { port, stop, thread: Some(thread) }
+    Faulty { port, stop, accepted, thread: Some(thread) }
   }
 }
 
@@ -812,6 +826,46 @@ fn broken_servers_end_within_the_connect_timeout_and_the_others_converge() {
       }
     }
   }
+}
+
+#[test]
+fn a_server_that_closes_the_first_connections_is_tried_again() {
+  // Why: under a burst of connections sshd closes some before the key
+  // exchange (MaxStartups, a failed fork); one of two hundred hosts failed so.
+  let fleet = Fleet::start(1);
+  let h01: std::net::SocketAddr =
+    format!("127.0.{}.1:2222", fleet.net).parse().unwrap_or_else(|e| panic!("{e}"));
+  let twice = Faulty::start(Fault::DropFirst(h01, 2));
+  let always = Faulty::start(Fault::Close);
+  let key = fleet
+    .read_local(".ssh/known_hosts")
+    .lines()
+    .next()
+    .and_then(|l| l.split_once(' '))
+    .map(|(_, k)| k.to_owned());
+  let known = format!(
+    "{}[127.0.0.1]:{} {}\n",
+    fleet.read_local(".ssh/known_hosts"),
+    twice.port,
+    key.unwrap_or_default()
+  );
+  fleet.write_local(".ssh/known_hosts", &known);
+  let mut playbook = String::new();
+  for (name, faulty) in [("twice", &twice), ("always", &always)] {
+    playbook.push_str(&format!(
+      "host \"{name}\" {{\n  address = \"127.0.0.1\"\n  port = {}\n  user = \"dev-bash\"\n  identity = \"{}\"\n}}\n",
+      faulty.port,
+      fleet.testbed_dir().join("id_ed25519").display()
+    ));
+  }
+  playbook.push_str(SMALL);
+  let (code, doc) = fleet.converge_json(&playbook, &["--plan", "--connect-timeout", "3"]);
+  assert_eq!(code, 1, "{doc}");
+  assert_eq!(host(&doc, "twice")["status"], "changed", "the third connection went through: {doc}");
+  assert_eq!(twice.accepted.load(std::sync::atomic::Ordering::SeqCst), 3, "{doc}");
+  assert_eq!(host(&doc, "always")["status"], "unreachable", "{doc}");
+  assert!(error_of(&doc, "always").contains("3 tries"), "{doc}");
+  assert_eq!(always.accepted.load(std::sync::atomic::Ordering::SeqCst), 3, "three tries, no more: {doc}");
 }
 
 #[test]

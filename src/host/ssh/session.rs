@@ -53,36 +53,55 @@ impl Ssh {
       let bare = KnownHosts::load(&target.known_hosts, &target.address).map_err(read_error)?;
       types = bare.key_types().into_iter().map(str::to_owned).collect();
     }
-    let (mut session, mut proxy, probe) = open_stream(target)?;
-    // Connected: the handshake waits for its turn (see [`super::gate`]), and
-    // its timeout runs from there. A host that does not even accept the
-    // connection never holds a turn.
-    let _turn = super::gate::handshakes().enter();
-    session.set_timeout(millis(target.connect_timeout));
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
-    let _ = session.method_pref(ssh2::MethodType::HostKey, &host_key_preference(&types));
-    let shaken = session.handshake();
-    if proxy.as_mut().is_some_and(Helper::settle) {
-      return Err(ConnectError::Connect {
-        address: target.address.clone(),
-        port: target.port,
-        why: format!(
-          "the proxy started more than {MAX_PROXY_PROCESSES} processes and was stopped; does its \
-           `ProxyCommand` or `ProxyJump` reach a host that goes through the same proxy again?"
-        ),
-      });
-    }
-    shaken.map_err(|e| {
+    let mut tries = 1;
+    // The turn is held through authentication, and given back on the way out.
+    let (session, proxy, probe, _turn) = loop {
+      let (mut session, mut proxy, probe) = open_stream(target)?;
+      // Connected: the handshake waits for its turn (see [`super::gate`]), and
+      // its timeout runs from there. A host that does not even accept the
+      // connection never holds a turn.
+      let turn = super::gate::handshakes().enter();
+      session.set_timeout(millis(target.connect_timeout));
+      let _ = session.method_pref(ssh2::MethodType::HostKey, &host_key_preference(&types));
+      let shaken = session.handshake();
+      if proxy.as_mut().is_some_and(Helper::settle) {
+        return Err(ConnectError::Connect {
+          address: target.address.clone(),
+          port: target.port,
+          why: format!(
+            "the proxy started more than {MAX_PROXY_PROCESSES} processes and was stopped; does its \
+             `ProxyCommand` or `ProxyJump` reach a host that goes through the same proxy again?"
+          ),
+        });
+      }
+      let e = match shaken {
+        Ok(()) => break (session, proxy, probe, turn),
+        Err(e) => e,
+      };
+      // A server that closed the connection before the keys were agreed
+      // (sshd's MaxStartups, or a fork that failed under a burst of
+      // connections) is tried again after a pause; a proxy's own failure is
+      // not (it said why), nor a host that did not answer in time.
+      if proxy.is_none() && tries < CONNECT_TRIES && closed_early(&e) {
+        drop((turn, session));
+        std::thread::sleep(retry_pause(&target.name, tries));
+        tries += 1;
+        continue;
+      }
       let mut why = if e.code() == ssh2::ErrorCode::Session(-9) {
         format!("no answer within {:?} (is the host hung?)", target.connect_timeout)
       } else {
         e.message().to_owned()
       };
+      if tries > 1 {
+        why.push_str(&format!(" ({tries} tries: the server closed each connection before the key exchange)"));
+      }
       if let Some(line) = proxy.as_ref().and_then(|p| p.said.last_line()) {
         why.push_str(&format!("; the proxy said: {line}"));
       }
-      ConnectError::Handshake { address: target.address.clone(), port: target.port, why }
-    })?;
+      return Err(ConnectError::Handshake { address: target.address.clone(), port: target.port, why });
+    };
     check_host_key(&session, target, &name, &known)?;
     authenticate(&session, target)?;
     // Keepalives ask for a reply; `run_script` sends them when the connection is quiet.
@@ -138,6 +157,26 @@ impl Ssh {
     self.lost.store(true, Ordering::SeqCst);
     TransportError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, why))
   }
+}
+
+/// Connections a host gets when its server closes them before the key
+/// exchange.
+const CONNECT_TRIES: u32 = 3;
+
+/// Whether the handshake failed because the server closed or reset the
+/// connection (no banner, or the socket gone during the key exchange), rather
+/// than by not answering or by refusing what was offered.
+fn closed_early(e: &ssh2::Error) -> bool {
+  // libssh2: BANNER_RECV, KEX_FAILURE, SOCKET_SEND, KEY_EXCHANGE_FAILURE,
+  // SOCKET_DISCONNECT, SOCKET_RECV.
+  matches!(e.code(), ssh2::ErrorCode::Session(-2 | -5 | -7 | -8 | -13 | -43))
+}
+
+/// The pause before try `tries + 1`: half a second, then a second, spread by
+/// up to a quarter second per host so that a burst does not come back as one.
+fn retry_pause(host: &str, tries: u32) -> Duration {
+  let spread = host.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) % 250;
+  Duration::from_millis(500 * u64::from(tries) + spread)
 }
 
 fn millis(d: Duration) -> u32 {
