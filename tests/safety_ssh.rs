@@ -774,6 +774,14 @@ impl Drop for Faulty {
   }
 }
 
+/// A relay on 127.0.0.1:`port` shows h01's key under its own address:
+/// known_hosts says so.
+fn trust_relay(fleet: &Fleet, port: u16) {
+  let known = fleet.read_local(".ssh/known_hosts");
+  let key = known.lines().next().and_then(|l| l.split_once(' ')).map(|(_, k)| k.to_owned());
+  fleet.write_local(".ssh/known_hosts", &format!("{known}[127.0.0.1]:{port} {}\n", key.unwrap_or_default()));
+}
+
 #[test]
 fn broken_servers_end_within_the_connect_timeout_and_the_others_converge() {
   // Why: a connection cut mid-run, a banner and then nothing, or a close
@@ -788,17 +796,7 @@ fn broken_servers_end_within_the_connect_timeout_and_the_others_converge() {
     // Past the handshake and authentication, inside the facts.
     ("cut", Faulty::start(Fault::CutAfter(h01, 6000))),
   ];
-  // The relay shows h01's key under its own address.
-  let key = fleet
-    .read_local(".ssh/known_hosts")
-    .lines()
-    .next()
-    .and_then(|l| l.split_once(' '))
-    .map(|(_, k)| k.to_owned());
-  let cut_port = faults[3].1.port;
-  let known =
-    format!("{}[127.0.0.1]:{cut_port} {}\n", fleet.read_local(".ssh/known_hosts"), key.unwrap_or_default());
-  fleet.write_local(".ssh/known_hosts", &known);
+  trust_relay(&fleet, faults[3].1.port);
   let mut playbook = fleet.inventory();
   for (name, faulty) in &faults {
     playbook.push_str(&format!(
@@ -837,19 +835,7 @@ fn a_server_that_closes_the_first_connections_is_tried_again() {
     format!("127.0.{}.1:2222", fleet.net).parse().unwrap_or_else(|e| panic!("{e}"));
   let twice = Faulty::start(Fault::DropFirst(h01, 2));
   let always = Faulty::start(Fault::Close);
-  let key = fleet
-    .read_local(".ssh/known_hosts")
-    .lines()
-    .next()
-    .and_then(|l| l.split_once(' '))
-    .map(|(_, k)| k.to_owned());
-  let known = format!(
-    "{}[127.0.0.1]:{} {}\n",
-    fleet.read_local(".ssh/known_hosts"),
-    twice.port,
-    key.unwrap_or_default()
-  );
-  fleet.write_local(".ssh/known_hosts", &known);
+  trust_relay(&fleet, twice.port);
   let mut playbook = String::new();
   for (name, faulty) in [("twice", &twice), ("always", &always)] {
     playbook.push_str(&format!(
