@@ -16,12 +16,13 @@ use crate::check::resource::HostInfo;
 use crate::host::error::HostError;
 use crate::host::shell::{Arg, Script, frame};
 use crate::host::transport::{Input, Transport};
-use crate::plan::change::{Change, Payload};
+use crate::plan::change::Change;
 use crate::plan::planner::HostPlan;
-use std::collections::BTreeMap;
+use payload::check_payload;
+#[cfg(test)]
+use payload::sha256_file;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// How one step ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -158,67 +159,6 @@ fn change_script(
       body.command(script);
     }
   }
-}
-
-/// Controller files whose sha256 was checked in this run, by path and
-/// expected sha256: the size and modification time they had then, and the
-/// outcome (the size checked, or why the file may not be sent). Hosts in
-/// parallel read a large file once.
-type CheckedFiles = BTreeMap<(PathBuf, String), ((u64, Option<SystemTime>), Result<u64, String>)>;
-static CHECKED: Mutex<CheckedFiles> = Mutex::new(BTreeMap::new());
-
-/// Checks a controller file against its sha256 before it is sent: the number
-/// of bytes to send, or why nothing may be.
-fn check_payload(payload: &Payload) -> Result<u64, String> {
-  let shown = payload.path.display();
-  let meta =
-    std::fs::metadata(&payload.path).map_err(|e| format!("cannot read {shown}: {e}; nothing was changed"))?;
-  if !meta.is_file() {
-    return Err(format!("{shown} is not a regular file; nothing was changed"));
-  }
-  let stamp = (meta.len(), meta.modified().ok());
-  let expected = payload.sha256.to_ascii_lowercase();
-  let mut cache = CHECKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-  let key = (payload.path.clone(), expected.clone());
-  if let Some((seen, outcome)) = cache.get(&key)
-    && *seen == stamp
-  {
-    return outcome.clone();
-  }
-  let outcome = sha256_file(&payload.path)
-    .map_err(|e| format!("cannot read {shown}: {e}; nothing was changed"))
-    .and_then(|(sum, len)| {
-      if sum == expected {
-        Ok(len)
-      } else {
-        Err(format!(
-          "sha256 mismatch for {shown}: expected {expected}, got {sum}; nothing was sent, nothing was changed"
-        ))
-      }
-    });
-  cache.insert(key, (stamp, outcome.clone()));
-  outcome
-}
-
-/// The sha256 of a file, read a block at a time, and its length.
-fn sha256_file(path: &std::path::Path) -> std::io::Result<(String, u64)> {
-  use sha2::Digest;
-  use std::io::Read;
-  let mut file = std::fs::File::open(path)?;
-  let mut hasher = sha2::Sha256::new();
-  let mut block = vec![0u8; 1 << 20];
-  let mut len = 0u64;
-  loop {
-    let n = match file.read(&mut block) {
-      Ok(0) => break,
-      Ok(n) => n,
-      Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-      Err(e) => return Err(e),
-    };
-    hasher.update(&block[..n]);
-    len += n as u64;
-  }
-  Ok((crate::plan::ledger::hex(&hasher.finalize()), len))
 }
 
 /// The script's input: its text, with each controller file's placeholder
@@ -617,5 +557,6 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
     .collect()
 }
 
+mod payload;
 #[cfg(test)]
 mod tests;

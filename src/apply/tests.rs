@@ -1,4 +1,5 @@
 use super::*;
+use crate::plan::change::Payload;
 
 #[test]
 fn base64_matches_coreutils() {
