@@ -849,6 +849,7 @@ fn a_server_that_closes_the_first_connections_is_tried_again() {
   assert_eq!(code, 1, "{doc}");
   assert_eq!(host(&doc, "twice")["status"], "changed", "the third connection went through: {doc}");
   assert_eq!(twice.accepted.load(std::sync::atomic::Ordering::SeqCst), 3, "{doc}");
+  assert_eq!(host(&doc, "twice")["connections"], 3, "each try is counted: {doc}");
   assert_eq!(host(&doc, "always")["status"], "unreachable", "{doc}");
   assert!(error_of(&doc, "always").contains("3 tries"), "{doc}");
   assert_eq!(always.accepted.load(std::sync::atomic::Ordering::SeqCst), 3, "three tries, no more: {doc}");

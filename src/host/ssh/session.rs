@@ -109,7 +109,8 @@ impl Ssh {
     Ok(Ssh {
       name: target.name.clone(),
       session,
-      stats: Stats { connections: 1, channels: 0 },
+      // Each try was a connection.
+      stats: Stats { connections: tries, channels: 0 },
       keepalive: target.keepalive,
       connect_timeout: target.connect_timeout,
       probe,
