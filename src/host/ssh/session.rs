@@ -104,8 +104,9 @@ impl Ssh {
     };
     check_host_key(&session, target, &name, &known)?;
     authenticate(&session, target)?;
-    // Keepalives ask for a reply; `run_script` sends them when the connection is quiet.
-    session.set_keepalive(true, 1);
+    // Keepalives ask for a reply; `run_input` sends them when the connection
+    // is quiet, and configures them only for that (see [`Ssh::keepalives`]).
+    session.set_keepalive(true, 0);
     Ok(Ssh {
       name: target.name.clone(),
       session,
@@ -151,6 +152,15 @@ impl Ssh {
     let timeout = Timespec { tv_sec: 0, tv_nsec: i64::from(at_most.subsec_nanos()) };
     // Woken early or interrupted, the caller's loop simply looks again.
     let _ = rustix::event::poll(&mut fds, Some(&timeout));
+  }
+
+  /// Turns libssh2's keepalives on (for `keepalive_send` in the non-blocking
+  /// loop) or off (for blocking calls). While they are on, libssh2 bounds each
+  /// wait of a blocking call by the keepalive interval instead of the timeout
+  /// set, so a channel that took two seconds to open under load failed as
+  /// "timed out" however long the timeout was.
+  fn keepalives(&self, on: bool) {
+    self.session.set_keepalive(true, u32::from(on));
   }
 
   /// Marks the host lost and says why.
@@ -216,6 +226,7 @@ impl Transport for Ssh {
 
     // Opening the channel is one round trip: a host that does not answer it
     // within the connect timeout is gone.
+    self.keepalives(false);
     self.session.set_blocking(true);
     self.session.set_timeout(millis(self.connect_timeout.min(timeout)));
     let opened = self.session.channel_session();
@@ -235,6 +246,7 @@ impl Transport for Ssh {
     };
     let session = &self.session;
     session.set_timeout(millis(timeout));
+    self.keepalives(true);
     session.set_blocking(false);
 
     let mut all_written = false;
@@ -330,6 +342,7 @@ impl Transport for Ssh {
         self.wait_for_socket(Duration::from_millis(50));
       }
     }
+    self.keepalives(false);
     session.set_blocking(true);
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
     session.set_timeout(u32::try_from(left.as_millis()).unwrap_or(u32::MAX));
