@@ -856,6 +856,32 @@ fn a_server_that_closes_the_first_connections_is_tried_again() {
 }
 
 #[test]
+fn a_host_slow_to_start_a_session_is_waited_for_up_to_the_connect_timeout() {
+  // Why: libssh2 bounds each wait of a blocking call by its keepalive
+  // interval while keepalives are on, so a session that took over two seconds
+  // to start (a fork or PAM under load) failed as "no reply to opening a
+  // channel within 10s": 27 of 200 testbed hosts did at load 40.
+  let fleet = Fleet::start(2);
+  // h01's sshd sleeps 4 s in PAM's session stack, before the session's
+  // channel answers.
+  let pam = fleet.read_text("h01", "/etc/pam.d/sshd");
+  fleet.write(
+    "h01",
+    "/etc/pam.d/sshd",
+    format!("{pam}session optional pam_exec.so quiet /bin/sleep 4\n").as_bytes(),
+  );
+  let started = Instant::now();
+  let (code, doc) = fleet.converge_json(&format!("{}{SMALL}", fleet.inventory()), &["--plan"]);
+  assert_eq!(code, 2, "{doc}");
+  for (name, status, _, _) in host_rows(&doc) {
+    assert_eq!(status, "changed", "{name}: {doc}");
+  }
+  let took = host(&doc, "h01")["duration_ms"].as_u64().unwrap_or_default();
+  assert!(took >= 4000, "h01 waited in PAM ({took} ms): the delay took effect");
+  assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+}
+
+#[test]
 fn a_failing_proxy_jump_says_what_ssh_said() {
   // Why: the jump's own error went nowhere; the host only "failed getting banner".
   let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
