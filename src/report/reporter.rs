@@ -214,14 +214,16 @@ pub fn failed_hosts(runs: &[HostRun]) -> Option<String> {
   Some(text)
 }
 
-/// The first line of a message, at most 200 characters: a host's error in a
-/// one-line summary.
+/// The first line of a message, at most 200 characters, control characters
+/// (a host's own text may carry terminal escapes) shown as `?`: a host's
+/// error in a one-line summary.
 fn one_line(text: &str) -> String {
   let first = text.lines().next().unwrap_or_default();
-  match first.char_indices().nth(200) {
-    Some((at, _)) => format!("{}…", &first[..at]),
-    None => first.to_owned(),
+  let mut line: String = first.chars().take(200).map(|c| if c.is_control() { '?' } else { c }).collect();
+  if first.chars().nth(200).is_some() {
+    line.push('…');
   }
+  line
 }
 
 pub fn plural(n: usize) -> &'static str {
@@ -261,5 +263,16 @@ impl Progress {
     if let Some(bar) = &self.bar {
       bar.finish_and_clear();
     }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  #[test]
+  fn a_one_line_summary_is_one_bounded_line_without_control_characters() {
+    assert_eq!(super::one_line("refused\nsecond line"), "refused");
+    assert_eq!(super::one_line("\u{1b}[2Jgone\u{7}"), "?[2Jgone?");
+    let long = "é".repeat(300);
+    assert_eq!(super::one_line(&long), format!("{}…", "é".repeat(200)));
   }
 }
