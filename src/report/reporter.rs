@@ -200,18 +200,17 @@ pub fn failed_hosts(runs: &[HostRun]) -> Option<String> {
   }
   let mut text = format!("{} of {} host{} failed:", failed.len(), runs.len(), plural(runs.len()));
   for run in failed.iter().take(10) {
-    let why = run.error().map(|e| one_line(&e.to_string())).unwrap_or_default();
-    text.push_str(&format!(
-      "\n  {} ({}){}",
-      run.host(),
-      run.status().word(),
-      if why.is_empty() { String::new() } else { format!(": {why}") }
-    ));
+    text.push_str(&format!("\n  {} ({}){}", run.host(), run.status().word(), why_failed(run)));
   }
   if failed.len() > 10 {
     text.push_str(&format!("\n  and {} more", failed.len() - 10));
   }
   Some(text)
+}
+
+/// `: ` and the first line of what stopped the host, or nothing.
+fn why_failed(run: &HostRun) -> String {
+  run.error().map(|e| format!(": {}", one_line(&e.to_string()))).unwrap_or_default()
 }
 
 /// The first line of a message, at most 200 characters, control characters
@@ -244,12 +243,8 @@ impl Progress {
       Some(m) if m.error.is_none() => format!("{word}, {} verify cells fail", m.failures()),
       _ => word.to_owned(),
     };
-    let mut line = format!("{}: {status} ({:.2} s)", run.host(), run.duration().as_secs_f64());
-    if run.status().failed()
-      && let Some(error) = run.error()
-    {
-      line.push_str(&format!(": {}", one_line(&error.to_string())));
-    }
+    let why = if run.status().failed() { why_failed(run) } else { String::new() };
+    let line = format!("{}: {status} ({:.2} s){why}", run.host(), run.duration().as_secs_f64());
     if let Some(bar) = &self.bar {
       bar.inc(1);
       bar.set_message(line);
