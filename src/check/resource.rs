@@ -128,6 +128,16 @@ pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
     Vec::new()
   }
 
+  /// Renders every value of the resource for one host, once, and checks the
+  /// results: its desired state, which the planner then plans, records and
+  /// verifies with no template left to render. `None` when a value cannot be
+  /// known or is wrong (reported through the validator). At check time the
+  /// facts are unknown and `host` is a placeholder: the result is dropped and
+  /// only the diagnostics count.
+  fn evaluate(&self, _v: &mut Validator, _host: &HostInfo) -> Evaluated {
+    Evaluated::Legacy
+  }
+
   /// What it wrote on the host, once planned: `state` is the host as the
   /// plan leaves it after this resource. The ledger records it, and a
   /// resource that leaves the playbook is removed by it
@@ -156,6 +166,84 @@ pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
         .help("`converge check` validates it; planning and applying it come with a later release"),
     );
     Vec::new()
+  }
+}
+
+/// What [`Spec::evaluate`] gives.
+pub enum Evaluated {
+  /// The desired state on the host.
+  Desired(Box<dyn Desired>),
+  /// A value could not be rendered or is wrong; the validator has the reason.
+  Failed,
+  /// The kind still plans through [`Spec::plan`], [`Spec::owns`] and [`Spec::expects`].
+  Legacy,
+}
+
+impl Evaluated {
+  /// `Desired` for `Some`, `Failed` for `None`.
+  pub fn from(desired: Option<Box<dyn Desired>>) -> Evaluated {
+    desired.map_or(Evaluated::Failed, Evaluated::Desired)
+  }
+}
+
+/// A resource's desired state on one host: every value rendered and checked
+/// ([`Spec::evaluate`]). It plans from the typed facts and the predicted
+/// state alone; it cannot render a template.
+pub trait Desired: std::fmt::Debug {
+  /// The changes that bring the host to this state, computed against the
+  /// predicted `state`, which the planner then updates. Errors are reported
+  /// through `p` and fail this resource only.
+  fn plan(
+    &self,
+    p: &mut Planning,
+    state: &crate::plan::change::HostState,
+  ) -> Vec<crate::plan::change::Change>;
+
+  /// What it wrote on the host, once planned: `state` is the host as the
+  /// plan leaves it after this resource. See [`Spec::owns`].
+  fn owns(
+    &self,
+    _host: &HostInfo,
+    _state: &crate::plan::change::HostState,
+  ) -> Vec<crate::plan::ledger::Owned> {
+    Vec::new()
+  }
+
+  /// What `converge verify` checks every consumer sees once it is converged.
+  fn expects(&self, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    Vec::new()
+  }
+}
+
+/// What a [`Desired`] plans with: the host, its facts, and where its problems
+/// and notes go.
+pub struct Planning<'a> {
+  pub host: &'a HostInfo,
+  pub facts: &'a crate::host::facts::Facts,
+  pub sources: &'a Sources,
+  pub diagnostics: &'a mut Diagnostics,
+  /// Things the plan should say that are neither changes nor errors.
+  pub notes: Vec<String>,
+}
+
+impl Planning<'_> {
+  pub fn error(&mut self, d: Diagnostic) {
+    self.diagnostics.push(d);
+  }
+
+  pub fn note(&mut self, note: impl Into<String>) {
+    self.notes.push(note.into());
+  }
+
+  /// The value of the fact `name`, as templates show it (see
+  /// [`Validator::fact`]).
+  pub fn fact(&mut self, name: &str) -> Option<String> {
+    let value = match self.facts.template_context().get(name)? {
+      serde_json::Value::String(s) => s.clone(),
+      other => other.to_string(),
+    };
+    record(&value);
+    Some(value)
   }
 }
 

@@ -6,7 +6,7 @@
 //! ([`HostLedger::load`]).
 
 use crate::check::playbook::{Handler, HostPlay};
-use crate::check::resource::{HostInfo, QueryScope, Resource, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Planning, QueryScope, Resource, Validator};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::host::facts::{Facts, Request};
 use crate::plan::change::{Change, HostState};
@@ -369,14 +369,28 @@ fn plan_resource(
     Vec::new()
   } else {
     let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut diagnostics);
-    let ((changes, planned_expects), rendered) = crate::check::resource::recording_texts(|| {
+    let ((changes, planned_expects, desired), rendered) = crate::check::resource::recording_texts(|| {
       if resource.meta.sensitive {
         // What it asks of the host is as secret as the rest: a command's guards.
         let mut scratch = Diagnostics::new();
         resource.spec.requests(&mut QueryScope::new(&info.name, vars, names, sources, &mut scratch));
       }
-      let changes = resource.spec.plan(&mut v, info, state);
-      (changes, resource.spec.expects(&mut v, info))
+      match resource.spec.evaluate(&mut v, info) {
+        Evaluated::Failed => (Vec::new(), Vec::new(), None),
+        Evaluated::Legacy => {
+          let changes = resource.spec.plan(&mut v, info, state);
+          (changes, resource.spec.expects(&mut v, info), None)
+        }
+        Evaluated::Desired(desired) => {
+          let mut p =
+            Planning { host: info, facts, sources, diagnostics: &mut *v.diagnostics, notes: Vec::new() };
+          let changes = desired.plan(&mut p, state);
+          let expects = desired.expects(info);
+          let notes = p.notes;
+          v.notes.extend(notes);
+          (changes, expects, Some(desired))
+        }
+      }
     });
     if resource.meta.sensitive {
       let id = resource.spec.id();
@@ -391,9 +405,14 @@ fn plan_resource(
       state.apply(change);
     }
     if !diagnostics.has_errors() {
-      let mut scratch = Diagnostics::new();
-      let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut scratch);
-      owns = resource.spec.owns(&mut v, info, state);
+      owns = match &desired {
+        Some(desired) => desired.owns(info, state),
+        None => {
+          let mut scratch = Diagnostics::new();
+          let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut scratch);
+          resource.spec.owns(&mut v, info, state)
+        }
+      };
       if resource.meta.sensitive {
         for owned in &mut owns {
           if let crate::plan::ledger::Owned::Undo { sensitive, .. } = owned {

@@ -2,7 +2,7 @@
 //! in `/etc/sysctl.d` and set live when it differs.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -223,26 +223,94 @@ impl Sysctl {
   }
 }
 
-impl Sysctl {
+/// A sysctl key's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// Dotted.
+  key: String,
+  /// Empty for `state = "absent"`.
+  value: String,
+  file: String,
+  absent: bool,
+  key_span: crate::source::Span,
+}
+
+impl Desired {
   /// `state = "absent"`: the key's lines leave the file; a file that holds
   /// nothing but converge's header then is deleted. The live value is kept.
-  fn plan_absent(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(key) = v.text(&self.key).map(|k| k.replace('/', ".")) else { return Vec::new() };
-    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
-    let Some(current) = state.file(&file) else { return Vec::new() };
-    let data = remove_line(&current.data, &key);
+  fn plan_absent(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let (key, file) = (&self.key, &self.file);
+    let Some(current) = state.file(file) else { return Vec::new() };
+    let data = remove_line(&current.data, key);
     if data[..] == current.data[..] {
       return Vec::new();
     }
-    v.note(format!("the live value of `{key}` is kept until the next boot"));
+    p.note(format!("the live value of `{key}` is kept until the next boot"));
     if only_header(&data) {
       return vec![Change::Remove {
         path: file.clone(),
         before: current.clone(),
-        system: host.is_system(&file),
+        system: p.host.is_system(file),
       }];
     }
-    write_if_changed(state, &file, data, None, None, true).into_iter().collect()
+    write_if_changed(state, file, data, None, None, true).into_iter().collect()
+  }
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(p, state);
+    }
+    let (key, value, file, host) = (&self.key, &self.value, &self.file, p.host);
+    let live = state.sysctl.get(key).cloned().flatten();
+    if !host.rooted && live.is_none() {
+      p.error(
+        Diagnostic::new(Code::HostLacks, format!("the kernel of `{}` has no sysctl key `{key}`", host.name))
+          .label(self.key_span, "unknown to this kernel")
+          .help(
+            "check the key with `sysctl -a`; some keys exist only with a module loaded or on newer kernels",
+          ),
+      );
+      return Vec::new();
+    }
+    let existing = state.file(file).map(|f| f.data.clone()).unwrap_or_default();
+    let data = set_line(&existing, key, value);
+    let mut changes: Vec<Change> =
+      write_if_changed(state, file, data, None, None, true).into_iter().collect();
+    let normalize = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !host.rooted && live.as_deref().map(normalize) != Some(normalize(value)) {
+      changes.push(Change::Run {
+        summary: format!("sysctl -w {key}={value} (live: {})", live.unwrap_or_default()),
+        script: crate::host::shell::sh!("sysctl -q -w {}", format!("{key}={value}")).into(),
+        system: true,
+        payload: None,
+      });
+    }
+    changes
+  }
+
+  fn owns(&self, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    vec![crate::plan::ledger::Owned::Key {
+      path: self.file.clone(),
+      file: crate::plan::ledger::KeyFile::Sysctl,
+      key: self.key.clone(),
+      created: false,
+    }]
+  }
+
+  fn expects(&self, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    if self.absent {
+      return Vec::new();
+    }
+    vec![crate::plan::expect::Expect::Sysctl {
+      key: self.key.clone(),
+      value: self.value.clone(),
+      file: host.expand(&self.file),
+    }]
   }
 }
 
@@ -255,19 +323,6 @@ impl Spec for Sysctl {
     vec![Text::new(format!("sysctl {}", self.key.value.replace('/', ".")), self.key.span)]
   }
 
-  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) else { return Vec::new() };
-    let file = self.file.as_ref().map_or_else(|| Some(DEFAULT_FILE.to_owned()), |f| v.text(f));
-    file
-      .map(|f| crate::plan::expect::Expect::Sysctl {
-        key: key.replace('/', "."),
-        value,
-        file: host.expand(&f),
-      })
-      .into_iter()
-      .collect()
-  }
-
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     let mut out = Vec::new();
     if let Some(key) = v.text(&self.key) {
@@ -278,84 +333,48 @@ impl Spec for Sysctl {
     out
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    if self.absent {
-      return self.plan_absent(v, host, state);
+  fn evaluate(&self, v: &mut Validator, _host: &HostInfo) -> Evaluated {
+    let key = v.text(&self.key);
+    let file = self.file.as_ref().map_or_else(|| Some(DEFAULT_FILE.to_owned()), |f| v.text(f));
+    let value = if self.absent { Some(String::new()) } else { v.text(&self.value) };
+    let mut ok = true;
+    if !self.absent {
+      if let Some(key) = &key
+        && !is_key(key)
+      {
+        ok = false;
+        v.error(
+          Diagnostic::new(Code::SysctlKey, format!("`{key}` is not a sysctl key"))
+            .label(self.key.span, "expected a key such as `fs.inotify.max_user_watches`")
+            .help("sysctl keys are dot-separated names under /proc/sys; `sysctl -a` lists them"),
+        );
+      }
+      if let (Some(key), Some(value)) = (&key, &value) {
+        ok &= !self.refuse(v, &key.replace('/', "."), value);
+      }
+      if let (Some(text), Some(f)) = (&self.file, &file)
+        && !(f.starts_with("/etc/sysctl.d/") && f.ends_with(".conf"))
+      {
+        ok = false;
+        v.error(
+          Diagnostic::new(Code::RelativePath, format!("`{f}` is not a file of its own in /etc/sysctl.d"))
+            .label(text.span, "expected /etc/sysctl.d/NAME.conf")
+            .help(format!("use a late-sorted name such as `{DEFAULT_FILE}`")),
+        );
+      }
     }
-    let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) else { return Vec::new() };
-    let key = key.replace('/', ".");
-    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
-    // Values rendered from facts are known only now.
-    if self.refuse(v, &key, &value) {
-      return Vec::new();
-    }
-    let live = state.sysctl.get(&key).cloned().flatten();
-    if !host.rooted && live.is_none() {
-      v.error(
-        Diagnostic::new(Code::HostLacks, format!("the kernel of `{}` has no sysctl key `{key}`", host.name))
-          .label(self.key.span, "unknown to this kernel")
-          .help(
-            "check the key with `sysctl -a`; some keys exist only with a module loaded or on newer kernels",
-          ),
-      );
-      return Vec::new();
-    }
-    let existing = state.file(&file).map(|f| f.data.clone()).unwrap_or_default();
-    let data = set_line(&existing, &key, &value);
-    let mut changes: Vec<Change> =
-      write_if_changed(state, &file, data, None, None, true).into_iter().collect();
-    let normalize = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !host.rooted && live.as_deref().map(normalize) != Some(normalize(&value)) {
-      changes.push(Change::Run {
-        summary: format!("sysctl -w {key}={value} (live: {})", live.unwrap_or_default()),
-        script: crate::host::shell::sh!("sysctl -q -w {}", format!("{key}={value}")).into(),
-        system: true,
-        payload: None,
-      });
-    }
-    changes
-  }
-
-  fn owns(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    if self.absent {
-      return Vec::new();
-    }
-    let Some(key) = v.text(&self.key) else { return Vec::new() };
-    let file = self.file.as_ref().and_then(|f| v.text(f)).unwrap_or_else(|| DEFAULT_FILE.to_owned());
-    vec![crate::plan::ledger::Owned::Key {
-      path: file,
-      file: crate::plan::ledger::KeyFile::Sysctl,
+    let (Some(key), Some(value), Some(file), true) = (key, value, file, ok) else { return Evaluated::Failed };
+    Evaluated::Desired(Box::new(Desired {
       key: key.replace('/', "."),
-      created: false,
-    }]
+      value,
+      file,
+      absent: self.absent,
+      key_span: self.key.span,
+    }))
   }
 
   fn validate(&self, v: &mut Validator) {
-    if self.absent {
-      return;
-    }
-    if let Some(key) = v.text(&self.key)
-      && !is_key(&key)
-    {
-      v.error(
-        Diagnostic::new(Code::SysctlKey, format!("`{key}` is not a sysctl key"))
-          .label(self.key.span, "expected a key such as `fs.inotify.max_user_watches`")
-          .help("sysctl keys are dot-separated names under /proc/sys; `sysctl -a` lists them"),
-      );
-    }
-    if let (Some(key), Some(value)) = (v.text(&self.key), v.text(&self.value)) {
-      self.refuse(v, &key.replace('/', "."), &value);
-    }
-    if let Some(file) = &self.file
-      && let Some(f) = v.text(file)
-      && !(f.starts_with("/etc/sysctl.d/") && f.ends_with(".conf"))
-    {
-      v.error(
-        Diagnostic::new(Code::RelativePath, format!("`{f}` is not a file of its own in /etc/sysctl.d"))
-          .label(file.span, "expected /etc/sysctl.d/NAME.conf")
-          .help(format!("use a late-sorted name such as `{DEFAULT_FILE}`")),
-      );
-    }
+    self.evaluate(v, &HostInfo::default());
   }
 }
 
