@@ -373,3 +373,74 @@ fn a_handler_that_was_not_notified_is_not_pruned(transport: Transport) {
   tree.apply(playbook);
   assert_eq!(tree.read("/home/dev/handler.log"), b"reloaded\n");
 }
+
+converge_test!(a_resource_given_a_name_or_moved_keeps_its_ledger_record);
+fn a_resource_given_a_name_or_moved_keeps_its_ledger_record(transport: Transport) {
+  let tree = Tree::new(transport);
+  tree.apply("file \"/home/dev/notes\" {\n  content = \"a\\n\"\n}\n");
+  tree.write("/home/dev/notes", b"edited\n");
+  // The same resource, now named and further down: its record still says
+  // what converge left there, so the edit is drift and nothing is pruned.
+  let named = "# notes\n\nfile \"/home/dev/notes\" {\n  content = \"a\\n\"\n  name = \"my notes\"\n}\n";
+  let (status, text) = tree.plan(named);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("(drift)") && !text.contains("(new)"), "the edit is drift:\n{text}");
+  assert!(text.contains(" 0 to remove"), "nothing is pruned:\n{text}");
+  tree.apply(named);
+  let ledger =
+    String::from_utf8_lossy(&tree.read("/home/dev/.local/state/converge/ledger.jsonl")).into_owned();
+  assert!(ledger.contains("\"key\":\"file /home/dev/notes\""), "{ledger}");
+  assert!(ledger.contains("\"name\":\"my notes\""), "{ledger}");
+  tree.write("/home/dev/notes", b"edited again\n");
+  let (status, text) = tree.plan("file \"/home/dev/notes\" {\n  content = \"a\\n\"\n}\n");
+  assert!(status == 2 && text.contains("(drift)") && text.contains(" 0 to remove"), "{text}");
+}
+
+converge_test!(a_sensitive_command_moved_to_another_line_keeps_its_record_and_the_ledger_keeps_no_secret);
+fn a_sensitive_command_moved_to_another_line_keeps_its_record_and_the_ledger_keeps_no_secret(
+  transport: Transport,
+) {
+  let tree = Tree::new(transport);
+  let command =
+    "command \"echo s3cret-token > \\\"$HOME/token\\\"\" {\n  creates = \"~/token\"\n  sensitive = true\n}\n";
+  tree.apply(command);
+  std::fs::remove_file(tree.path("/home/dev/token")).unwrap_or_else(|e| panic!("remove the token: {e}"));
+  let moved = format!("# the token\n\n{command}");
+  let (status, text) = tree.plan(&moved);
+  assert_eq!(status, 2, "{text}");
+  assert!(text.contains("(drift)") && !text.contains("(new)"), "the lost file is drift:\n{text}");
+  let ledger =
+    String::from_utf8_lossy(&tree.read("/home/dev/.local/state/converge/ledger.jsonl")).into_owned();
+  assert!(!ledger.contains("s3cret"), "{ledger}");
+}
+
+converge_test!(a_ledger_written_before_resource_keys_still_labels_and_prunes_nothing_declared);
+fn a_ledger_written_before_resource_keys_still_labels_and_prunes_nothing_declared(transport: Transport) {
+  let tree = Tree::new(transport);
+  let named = "file \"/home/dev/notes\" {\n  content = \"a\\n\"\n  name = \"my notes\"\n}\n";
+  tree.apply(named);
+  // An older converge keyed its records by display name and wrote no `key`.
+  let path = "/home/dev/.local/state/converge/ledger.jsonl";
+  let ledger = String::from_utf8_lossy(&tree.read(path)).into_owned();
+  let old = without_keys(&ledger);
+  assert_ne!(old, ledger, "the ledger had keys:\n{ledger}");
+  tree.write(path, old.as_bytes());
+  tree.write("/home/dev/notes", b"edited\n");
+  let (status, text) = tree.plan(named);
+  assert!(status == 2 && text.contains("(drift)") && text.contains(" 0 to remove"), "{text}");
+}
+
+/// The ledger's lines without their `"key":"..."` field.
+fn without_keys(ledger: &str) -> String {
+  ledger
+    .lines()
+    .map(|line| match line.find(",\"key\":\"") {
+      Some(at) => {
+        let rest = &line[at + 8..];
+        let end = rest.find('"').map_or(rest.len(), |e| e + 1);
+        format!("{}{}\n", &line[..at], &rest[end..])
+      }
+      None => format!("{line}\n"),
+    })
+    .collect()
+}

@@ -390,10 +390,11 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
     }
     // A removed resource leaves the ledger; what a removal kept (drift) stays.
     let line = if step.removal && step.owns.is_empty() {
-      Line::Forget { name: step.name.clone(), run: f.run.to_owned(), at: f.at }
+      Line::Forget { name: step.key.clone(), run: f.run.to_owned(), at: f.at }
     } else {
       Line::Resource {
         name: step.name.clone(),
+        key: Some(step.key.clone()),
         kind: step.kind.clone(),
         source: step.source.clone(),
         run: f.run.to_owned(),

@@ -18,7 +18,7 @@ use crate::check::loader::LoadedFile;
 use crate::check::names::{Names, check_cycles, check_names, check_references};
 use crate::check::playbook::{Handler, HostPlay, HostVars, Playbook, SharedVars};
 use crate::check::reader::{Cx, Reader, text_of};
-use crate::check::resource::{self, Resource, Validator};
+use crate::check::resource::{self, Resource, ResourceKey, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::source::{Sources, Span};
@@ -49,6 +49,8 @@ struct Resolver {
   diagnostics: Diagnostics,
   /// How many resources of each [`crate::check::resource::Spec::key_stem`] were read.
   stems: std::collections::HashMap<String, usize>,
+  /// How many resources of each [`crate::check::resource::ResourceKey`] base were read.
+  keys: std::collections::HashMap<String, usize>,
   /// Variables from the command line (`-e`): above every other level.
   extra: IndexMap<String, serde_json::Value>,
   /// What `after` may call a resource that could not be read (its error is
@@ -155,7 +157,11 @@ impl Resolver {
       *count += 1;
       spec.set_ordinal(*count);
     }
-    Some(Arc::new(Resource { spec, meta: reader.meta, kind: name, span: stmt.span }))
+    let base = ResourceKey::base(spec.as_ref(), &reader.meta, &name);
+    let count = self.keys.entry(base.clone()).or_insert(0);
+    *count += 1;
+    let key = ResourceKey::numbered(base, *count);
+    Some(Arc::new(Resource { spec, meta: reader.meta, kind: name, span: stmt.span, key }))
   }
 
   fn unknown_statement(&mut self, stmt: &Stmt) {

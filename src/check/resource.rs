@@ -364,6 +364,49 @@ pub struct Resource {
   /// The keywords of its kind, `go toolchain`.
   pub kind: String,
   pub span: Span,
+  /// What names it on hosts (ledger records), whatever people call it.
+  pub key: ResourceKey,
+}
+
+/// The stable identity of a resource: its kind and primary label (`export
+/// GOPROXY`, `sysctl fs.inotify.max_user_watches`, `PATH prepend`), numbered
+/// from the second resource with the same one (`PATH prepend #2`). Ledger
+/// records are keyed by it, so giving a resource a `name`, or moving it to
+/// another line, does not make it a new resource. Its display name
+/// ([`Resource::name`]) is for people.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceKey(String);
+
+impl ResourceKey {
+  /// The unnumbered key of a resource: the stem of a kind whose label holds
+  /// values people edit ([`Spec::key_stem`]), else its implicit id; for a
+  /// `sensitive` resource whose id holds values (a command), the kind and a
+  /// hash of the id, so that the ledger holds no secret.
+  pub(crate) fn base(spec: &dyn Spec, meta: &Meta, kind: &str) -> String {
+    if let Some(stem) = spec.key_stem() {
+      return stem;
+    }
+    let id = spec.id();
+    if meta.sensitive && spec.id_holds_values() {
+      return format!("{kind} {}", &blake3::hash(id.as_bytes()).to_hex()[..16]);
+    }
+    id
+  }
+
+  /// The key of the `n`th resource (from 1) with the same base.
+  pub(crate) fn numbered(base: String, n: usize) -> ResourceKey {
+    if n <= 1 { ResourceKey(base) } else { ResourceKey(format!("{base} #{n}")) }
+  }
+
+  pub fn as_str(&self) -> &str {
+    &self.0
+  }
+}
+
+impl std::fmt::Display for ResourceKey {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str(&self.0)
+  }
 }
 
 impl Resource {

@@ -60,7 +60,12 @@ pub enum Line {
   /// A resource converged by the run `run`, and what it wrote (`None` in
   /// records of a converge that did not keep it).
   Resource {
+    /// The resource's display name.
     name: String,
+    /// Its [`crate::check::resource::ResourceKey`], which keys the record;
+    /// absent in the records of a converge that keyed them by `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
     kind: String,
     source: String,
     run: String,
@@ -68,7 +73,8 @@ pub enum Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     owns: Option<Vec<Owned>>,
   },
-  /// A resource removed from the host by the run `run` (it left the playbook).
+  /// A resource removed from the host by the run `run` (it left the
+  /// playbook); `name` is the key of its record.
   Forget { name: String, run: String, at: u64 },
   /// A file's sha256 (`absent`, `unreadable`) right after the run `run`.
   Path { path: String, sha256: String, run: String, at: u64 },
@@ -77,6 +83,11 @@ pub enum Line {
 /// What a resource looked like when converge last applied it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
+  /// The resource's display name when it was applied.
+  pub name: String,
+  /// Keyed by its display name (by a converge before resource keys): it
+  /// belongs to the declared resource of that name, whatever its key.
+  pub legacy: bool,
   pub kind: String,
   /// blake3 of the resource's source text, whitespace folded.
   pub source: String,
@@ -223,9 +234,11 @@ impl Ledger {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
       ledger.lines += 1;
       match serde_json::from_str::<Line>(line) {
-        Ok(Line::Resource { name, kind, source, run, at, owns }) => {
-          ledger.folded.insert((0, name.clone()), line.to_owned());
-          ledger.resources.insert(name, Record { kind, source, run, at, owns });
+        Ok(Line::Resource { name, key, kind, source, run, at, owns }) => {
+          let legacy = key.is_none();
+          let key = key.unwrap_or_else(|| name.clone());
+          ledger.folded.insert((0, key.clone()), line.to_owned());
+          ledger.resources.insert(key, Record { name, legacy, kind, source, run, at, owns });
         }
         Ok(Line::Forget { name, .. }) => {
           ledger.folded.remove(&(0, name.clone()));
@@ -251,9 +264,22 @@ impl Ledger {
     })
   }
 
+  /// The record of the resource with `key` and display name `name`: the one
+  /// keyed by `key`, or a record of an older converge keyed by `name`.
+  pub fn record(&self, key: &str, name: &str) -> Option<&Record> {
+    self.resources.get(key).or_else(|| self.resources.get(name).filter(|r| r.legacy))
+  }
+
   /// The label of a resource's changes, given the host as the facts found it.
-  pub fn label(&self, name: &str, source: &str, changes: &[Change], observed: &HostState) -> Label {
-    let Some(record) = self.resources.get(name) else {
+  pub fn label(
+    &self,
+    key: &str,
+    name: &str,
+    source: &str,
+    changes: &[Change],
+    observed: &HostState,
+  ) -> Label {
+    let Some(record) = self.record(key, name) else {
       return Label::New;
     };
     let paths: Vec<&str> = changes
@@ -391,6 +417,7 @@ mod tests {
     let lines = [
       serde_json::to_string(&Line::Resource {
         name: "r".into(),
+        key: Some("r".into()),
         kind: "export".into(),
         source: "s1".into(),
         run: "x".into(),
@@ -417,7 +444,7 @@ mod tests {
   #[test]
   fn a_resource_never_applied_is_new() {
     let ledger = Ledger::default();
-    let label = ledger.label("r", "s1", &[write("/f", "a", "b")], &observed("/f", "a"));
+    let label = ledger.label("r", "r", "s1", &[write("/f", "a", "b")], &observed("/f", "a"));
     assert_eq!(label, Label::New);
   }
 
@@ -425,18 +452,18 @@ mod tests {
   fn a_host_as_converge_left_it_means_the_playbook_changed() {
     let ledger = ledger_with("/f", "applied");
     assert_eq!(ledger.lines, 3);
-    let label = ledger.label("r", "s2", &[write("/f", "applied", "wanted")], &observed("/f", "applied"));
+    let label = ledger.label("r", "r", "s2", &[write("/f", "applied", "wanted")], &observed("/f", "applied"));
     assert_eq!(label, Label::Intent);
   }
 
   #[test]
   fn a_file_changed_since_the_apply_is_drift() {
     let ledger = ledger_with("/f", "applied");
-    let label = ledger.label("r", "s1", &[write("/f", "edited", "applied")], &observed("/f", "edited"));
+    let label = ledger.label("r", "r", "s1", &[write("/f", "edited", "applied")], &observed("/f", "edited"));
     assert_eq!(label, Label::Drift);
     let mut gone = HostState::default();
     gone.files.insert("/f".to_owned(), None);
-    assert_eq!(ledger.label("r", "s1", &[write("/f", "", "applied")], &gone), Label::Drift);
+    assert_eq!(ledger.label("r", "r", "s1", &[write("/f", "", "applied")], &gone), Label::Drift);
   }
 
   #[test]
@@ -444,8 +471,8 @@ mod tests {
     let ledger = ledger_with("/f", "applied");
     let run =
       Change::Run { summary: "go install".into(), script: "true".into(), system: false, payload: None };
-    assert_eq!(ledger.label("r", "s1", std::slice::from_ref(&run), &HostState::default()), Label::Drift);
-    assert_eq!(ledger.label("r", "s2", &[run], &HostState::default()), Label::Intent);
+    assert_eq!(ledger.label("r", "r", "s1", std::slice::from_ref(&run), &HostState::default()), Label::Drift);
+    assert_eq!(ledger.label("r", "r", "s2", &[run], &HostState::default()), Label::Intent);
   }
 
   #[test]
@@ -459,6 +486,7 @@ mod tests {
   fn owns_round_trip_and_a_forget_line_drops_the_resource() {
     let line = Line::Resource {
       name: "r".into(),
+      key: Some("r".into()),
       kind: "file".into(),
       source: "s".into(),
       run: "x".into(),
@@ -473,6 +501,17 @@ mod tests {
     let ledger = Ledger::parse(&format!("{text}\n{forget}\n"));
     assert!(ledger.resources.is_empty());
     assert_eq!(ledger.folded(), "", "the folded ledger has neither line");
+  }
+
+  #[test]
+  fn a_record_without_a_key_belongs_to_the_resource_of_its_name() {
+    let old = r#"{"t":"resource","name":"my notes","kind":"file","source":"s","run":"x","at":1}"#;
+    let new =
+      r#"{"t":"resource","name":"yours","key":"file /b","kind":"file","source":"s","run":"x","at":1}"#;
+    let ledger = Ledger::parse(&format!("{old}\n{new}\n"));
+    assert_eq!(ledger.record("file /a", "my notes").map(|r| r.legacy), Some(true));
+    assert_eq!(ledger.record("file /b", "other").map(|r| r.name.as_str()), Some("yours"));
+    assert!(ledger.record("file /c", "yours").is_none(), "a keyed record is found by its key only");
   }
 
   #[test]

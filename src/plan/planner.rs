@@ -21,6 +21,8 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct Step {
   pub name: String,
+  /// Its [`crate::check::resource::ResourceKey`], or the ledger key of a removal.
+  pub key: String,
   pub kind: String,
   /// Its failure stops the host ([`Kind::stops_host_on_error`]).
   ///
@@ -269,7 +271,7 @@ pub fn plan_against(
     .map(|s| format!("assertion failed: {}", s.errors.first().map_or("", |d| d.message.as_str())));
   for step in &mut steps {
     if !step.changes.is_empty() {
-      step.label = Some(ledger.ledger.label(&step.name, &step.source, &step.changes, &observed));
+      step.label = Some(ledger.ledger.label(&step.key, &step.name, &step.source, &step.changes, &observed));
     }
   }
   crate::plan::prune::fill_owned(&mut steps, &ledger.ledger, &observed, &state);
@@ -433,6 +435,7 @@ fn plan_resource(
   let file = std::path::Path::new(file).file_name().map_or(file.into(), |f| f.to_string_lossy());
   let step = Step {
     name: resource.name(),
+    key: resource.key.to_string(),
     kind: resource.kind.clone(),
     stops_host: resource.stops_host_on_error(),
     changes,

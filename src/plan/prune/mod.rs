@@ -78,15 +78,23 @@ fn block_hash(file: Option<&FileState>, comment: &str, name: &str) -> String {
 /// Handlers that were not notified this time are not in the plan, but still
 /// in the playbook: `handlers` are their names (and, for a `sensitive` one,
 /// its kind, since its name is hidden).
+/// Records are matched by key; a record of an older converge, keyed by display
+/// name, by that name.
 fn candidates<'a>(plan: &HostPlan, ledger: &'a Ledger, handlers: &Handlers) -> Vec<(&'a String, &'a Record)> {
-  let planned: BTreeSet<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+  let keys: BTreeSet<&str> = plan.steps.iter().map(|s| s.key.as_str()).collect();
+  let names: BTreeSet<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
   ledger
     .resources
     .iter()
-    .filter(|(name, _)| !planned.contains(name.as_str()))
-    .filter(|(name, record)| {
-      let hidden_handler = name.contains(" (sensitive, ") && handlers.sensitive_kinds.contains(&record.kind);
-      !(handlers.names.contains(name.as_str()) || hidden_handler)
+    .filter(|(key, record)| {
+      let by_name = record.legacy && (names.contains(key.as_str()) || handlers.names.contains(key.as_str()));
+      !(keys.contains(key.as_str()) || handlers.keys.contains(key.as_str()) || by_name)
+    })
+    .filter(|(key, record)| {
+      // An older converge keyed a sensitive resource by its hidden name.
+      let hidden_handler =
+        record.legacy && key.contains(" (sensitive, ") && handlers.sensitive_kinds.contains(&record.kind);
+      !hidden_handler
     })
     .collect()
 }
@@ -95,6 +103,7 @@ fn candidates<'a>(plan: &HostPlan, ledger: &'a Ledger, handlers: &Handlers) -> V
 /// are notified.
 #[derive(Debug, Default)]
 pub struct Handlers {
+  keys: BTreeSet<String>,
   names: BTreeSet<String>,
   sensitive_kinds: BTreeSet<String>,
 }
@@ -103,6 +112,7 @@ impl Handlers {
   pub fn of(handlers: &[std::sync::Arc<crate::check::playbook::Handler>]) -> Handlers {
     let mut out = Handlers::default();
     for resource in handlers.iter().flat_map(|h| h.resources.iter()) {
+      out.keys.insert(resource.key.to_string());
       out.names.insert(resource.name());
       if resource.meta.sensitive {
         out.sensitive_kinds.insert(resource.kind.clone());
@@ -177,7 +187,7 @@ pub fn prune(
     return;
   }
   if !options.prune {
-    let names: Vec<&str> = candidates.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = candidates.iter().map(|(_, r)| r.name.as_str()).collect();
     plan.notes.push(format!("not pruned (--no-prune): {}", names.join(", ")));
     return;
   }
@@ -211,9 +221,9 @@ pub fn prune(
   // What the play still owns stays.
   let mut kept: BTreeSet<Owned> =
     plan.steps.iter().flat_map(|s| s.owns.iter().map(Owned::identity)).collect();
-  for (name, record) in candidates {
-    let record = trusted(&name, record, ledger, &plan.info);
-    let mut step = removal(&name, &record.0, &plan.info, &mut state, &mut kept, options.force_remove);
+  for (key, record) in candidates {
+    let record = trusted(&key, record, ledger, &plan.info);
+    let mut step = removal(&key, &record.0, &plan.info, &mut state, &mut kept, options.force_remove);
     step.notes.extend(record.1);
     plan.steps.push(step);
   }
@@ -223,14 +233,14 @@ pub fn prune(
 /// system path (changed through sudo) is taken only when converge runs as
 /// root or on this machine, or when the controller's copy says the same, since
 /// the login user can edit the host's file. Returns what was left out, said.
-fn trusted(name: &str, mut record: Record, ledger: &HostLedger, info: &HostInfo) -> (Record, Vec<String>) {
+fn trusted(key: &str, mut record: Record, ledger: &HostLedger, info: &HostInfo) -> (Record, Vec<String>) {
   if info.privileged || ledger.local {
     return (record, Vec::new());
   }
   let agreed: BTreeSet<Owned> = ledger
     .controller
     .resources
-    .get(name)
+    .get(key)
     .and_then(|r| r.owns.as_ref())
     .map(|owns| owns.iter().map(Owned::identity).collect())
     .unwrap_or_default();
@@ -251,9 +261,9 @@ fn trusted(name: &str, mut record: Record, ledger: &HostLedger, info: &HostInfo)
   (record, notes)
 }
 
-/// The removal step of one resource.
+/// The removal step of the resource whose ledger record is `key`'s.
 fn removal(
-  name: &str,
+  key: &str,
   record: &Record,
   info: &HostInfo,
   state: &mut HostState,
@@ -261,7 +271,8 @@ fn removal(
   force: bool,
 ) -> Step {
   let mut step = Step {
-    name: name.to_owned(),
+    name: record.name.clone(),
+    key: key.to_owned(),
     kind: record.kind.clone(),
     stops_host: false,
     changes: Vec::new(),
@@ -283,7 +294,9 @@ fn removal(
     );
     return step;
   };
-  if let Some(var) = name.strip_prefix("export ").filter(|_| record.kind == "export") {
+  // `export NAME`, numbered from the second such resource: `export NAME #2`.
+  let exported = key.strip_prefix("export ").and_then(|rest| rest.split(' ').next());
+  if let Some(var) = exported.filter(|_| record.kind == "export") {
     step.expects.push(crate::plan::expect::Expect::Unset { name: var.to_owned() });
   }
   if record.kind == "command" && !owns.iter().any(|o| matches!(o, Owned::Undo { .. })) {

@@ -28,7 +28,15 @@ fn state(files: &[(&str, &str)]) -> HostState {
 }
 
 fn record(owns: Option<Vec<Owned>>) -> Record {
-  Record { kind: "managed block".into(), source: "s".into(), run: "r".into(), at: 1, owns }
+  Record {
+    name: "b".into(),
+    legacy: false,
+    kind: "managed block".into(),
+    source: "s".into(),
+    run: "r".into(),
+    at: 1,
+    owns,
+  }
 }
 
 const BLOCK: &str = "# BEGIN converge: b\nx\n# END converge: b\n";
