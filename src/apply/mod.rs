@@ -191,7 +191,7 @@ fn input_of(text: &str, nonce: &str, sent: &[Sent]) -> Input {
 /// Sets what `cv_safe` trusts: the login user, and root (for a `--root` tree
 /// also the user converging it, who owns it).
 fn trust(s: &mut Script, info: &HostInfo) {
-  s.line("cv_uid=$(id -u -- {} 2>/dev/null || id -u)", &[Arg::Str(&info.user)]);
+  s.line("[ -n \"${cv_uid-}\" ] || cv_uid=$(id -u -- {} 2>/dev/null || id -u)", &[Arg::Str(&info.user)]);
   if info.rooted {
     s.fixed("cv_trust=\"0 $(id -u)\"");
   } else {
@@ -234,7 +234,10 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   let mut s = Script::new(f.nonce);
   s.fixed("set -u\nLC_ALL=C; export LC_ALL\numask 022\ncv_nl='\n'");
   s.fixed(crate::host::shell::LIB);
+  s.fixed("cv_uid=");
   trust(&mut s, &plan.info);
+  // The home directory resolved once, for every step (see `cv_top_real`).
+  s.line("cv_top_real {}", &[Arg::Str(&format!("{root}{}", plan.info.home.trim_end_matches('/')))]);
   let state_dir = format!("{root}{}", plan.info.expand(crate::plan::ledger::HOST_DIR));
   s.line("cv_dir={}", &[Arg::Str(&state_dir)]);
   s.line(
@@ -278,7 +281,9 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
     };
     let mut checked = checked.into_iter();
     let mut body = Script::new(f.nonce);
-    body.fixed("set -e\ncv_t0=$1");
+    // What the script resolved already (the login user's uid, its home's
+    // real path) comes as arguments: each step's shell would ask again.
+    body.fixed("set -e\ncv_t0=$1; cv_uid=${2-}; cv_tk1=${3-}; cv_tv1=${4-}; cv_tk2=${5-}; cv_tv2=${6-}");
     body.fixed(crate::host::shell::LIB);
     trust(&mut body, &plan.info);
     body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
@@ -408,8 +413,30 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
       &[Arg::Num(i as u64), Arg::Str(&json)],
     );
   }
+  // A file no step writes keeps the sha256 the facts found, unless a command
+  // of the plan runs (it may write anything): hashing it again would cost a
+  // process per file.
+  let runs = plan.steps.iter().flat_map(|st| &st.changes).any(|c| matches!(c, Change::Run { .. }));
+  let written: std::collections::BTreeSet<&str> = plan
+    .steps
+    .iter()
+    .flat_map(|st| &st.changes)
+    .filter_map(|c| match c {
+      Change::Write { path, .. } | Change::Remove { path, .. } => Some(path.as_str()),
+      Change::Run { .. } => None,
+    })
+    .collect();
   let marker = "@SHA256@";
   for path in &plan.files {
+    if !runs
+      && !written.contains(path.as_str())
+      && let Some(seen) = plan.read.get(path)
+    {
+      let line = Line::Path { path: path.clone(), sha256: seen.clone(), run: f.run.to_owned(), at: f.at };
+      let Ok(json) = serde_json::to_string(&line) else { continue };
+      s.line("cv_lines=$cv_lines{}$cv_nl", &[Arg::Str(&json)]);
+      continue;
+    }
     let line = Line::Path { path: path.clone(), sha256: marker.to_owned(), run: f.run.to_owned(), at: f.at };
     let Ok(json) = serde_json::to_string(&line) else { continue };
     let Some((head, tail)) = json.split_once(marker) else { continue };

@@ -21,6 +21,18 @@ cv_owner() {
   stat -c %U -- "$1" 2>/dev/null || echo unknown
 }
 
+# cv_top_real TOP: TOP with its links resolved, in cv_tv; TOP itself when it
+# cannot be resolved. Remembered for the last two TOPs (the home directory and
+# the tree), so a script resolves each once: TOP is the login user's home or
+# the tree converge was given, which that user cannot swap for a link.
+cv_top_real() {
+  if [ "$1" = "${cv_tk1-}" ]; then cv_tv=$cv_tv1; return; fi
+  if [ "$1" = "${cv_tk2-}" ]; then cv_tv=$cv_tv2; return; fi
+  cv_tv=$(readlink -f -- "$1" 2>/dev/null) || cv_tv=
+  [ -n "$cv_tv" ] || cv_tv=$1
+  cv_tk2=${cv_tk1-}; cv_tv2=${cv_tv1-}; cv_tk1=$1; cv_tv1=$cv_tv
+}
+
 # cv_safe SCOPE TOP PATH: the real path to read or write for PATH, in cv_real.
 # Status 1, with the reason in cv_why, when a link on the way is unsafe:
 #   user    PATH is the login user's file under the home directory TOP: every
@@ -34,8 +46,8 @@ cv_safe() {
   cv_why=; cv_real=; cv_scope=$1; cv_top=$2
   cv_treal=
   if [ -n "$cv_top" ]; then
-    cv_treal=$(readlink -f -- "$cv_top" 2>/dev/null) || cv_treal=
-    [ -n "$cv_treal" ] || cv_treal=$cv_top
+    cv_top_real "$cv_top"
+    cv_treal=$cv_tv
     [ "$cv_treal" = / ] && cv_treal=
   fi
   case $3 in
@@ -117,7 +129,8 @@ cv_safe() {
 # file) or `unreadable`.
 cv_hash() {
   if [ -f "$1" ]; then
-    cv_h=$(sha256sum <"$1" 2>/dev/null | cut -c1-64)
+    cv_h=$(sha256sum <"$1" 2>/dev/null) || cv_h=
+    cv_h=${cv_h%% *}
     echo "${cv_h:-unreadable}"
   elif [ -e "$1" ] || [ -L "$1" ]; then echo other
   else echo absent; fi

@@ -443,9 +443,9 @@ impl Script {
       deps.iter().map(|d| format!("[ \"$s{d}\" = ok ]")).collect::<Vec<_>>().join(" && ")
     };
     let run = if sudo {
-      "if ! sudo -n true 2>/dev/null; then echo 'sudo needs a password' >&2; exit 97; fi\nsudo -n sh -s -- \"$cv_t0\""
+      "if ! sudo -n true 2>/dev/null; then echo 'sudo needs a password' >&2; exit 97; fi\nsudo -n sh -s -- \"$cv_t0\" \"${cv_uid-}\" \"${cv_tk1-}\" \"${cv_tv1-}\" \"${cv_tk2-}\" \"${cv_tv2-}\""
     } else {
-      "sh -s -- \"$cv_t0\""
+      "sh -s -- \"$cv_t0\" \"${cv_uid-}\" \"${cv_tk1-}\" \"${cv_tv1-}\" \"${cv_tk2-}\" \"${cv_tv2-}\""
     };
     let n = &self.nonce;
     let _ = write!(
