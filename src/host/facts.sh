@@ -334,8 +334,14 @@ file_answer() {
   f=$cv_real
   if [ -f "$f" ]; then
     kv "req.$1.state" file
-    mo=$(stat -c '%a %U:%G' -- "$f" 2>/dev/null) || mo=
-    kv "req.$1.mode" "${mo%% *}"; kv "req.$1.owner" "${mo#* }"
+    # Mode and owner wait for the one stat after the requests; a path stat
+    # would print ambiguously is asked on its own.
+    case $f in
+      *"$nl"* | *"$tab"* | *\\*)
+        mo=$(stat -c '%a %U:%G' -- "$f" 2>/dev/null) || mo=
+        kv "req.$1.mode" "${mo%% *}"; kv "req.$1.owner" "${mo#* }" ;;
+      *) statted=$statted$1$tab$f$nl ;;
+    esac
     # A system file only root may read is read through sudo when that needs
     # no password, as the apply writes it (its path was found safe above).
     if [ "$sc" = system ] && [ "$uid" != 0 ] && [ ! -r "$f" ] && have sudo && sudo -n true 2>/dev/null; then
@@ -356,8 +362,9 @@ file_answer() {
   elif [ -e "$f" ]; then kv "req.$1.state" other
   else kv "req.$1.state" absent; fi
 }
-# Files waiting for their hash: `N<TAB>PATH` lines.
+# Files waiting for their hash, and for their mode and owner: `N<TAB>PATH` lines.
 hashed=
+statted=
 sumtool=
 have sha256sum && sumtool=sha256sum
 i=0
@@ -420,6 +427,29 @@ HASHED_EOF
   done <<HASHED_EOF
 $hashed
 HASHED_EOF
+fi
+# The files waiting for their mode and owner, by one stat, which prints
+# `MODE USER:GROUP PATH` for each in order (nothing for a file gone meanwhile,
+# whose mode and owner then stay empty).
+if [ -n "$statted" ]; then
+  set --
+  while IFS="$tab" read -r h_i h_f; do [ -n "$h_i" ] && set -- "$@" "$h_f"; done <<STATTED_EOF
+$statted
+STATTED_EOF
+  modes=$(stat -c '%a %U:%G %n' -- "$@" 2>/dev/null)$nl
+  while IFS="$tab" read -r h_i h_f; do
+    [ -n "$h_i" ] || continue
+    h_l=${modes%%"$nl"*}
+    case $h_l in
+      *" $h_f")
+        modes=${modes#*"$nl"}
+        mo=${h_l%" $h_f"}
+        kv "req.$h_i.mode" "${mo%% *}"; kv "req.$h_i.owner" "${mo#* }" ;;
+      *) kv "req.$h_i.mode" ""; kv "req.$h_i.owner" "" ;;
+    esac
+  done <<STATTED_EOF
+$statted
+STATTED_EOF
 fi
 # sudo: asked only when a request touches what the user may not own.
 if [ "$uid" = 0 ]; then kv sudo root
