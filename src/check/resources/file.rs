@@ -423,4 +423,34 @@ mod tests {
     assert_eq!(super::parse_mode("64"), None);
     assert_eq!(super::parse_mode("rw-r--r--"), None);
   }
+
+  #[test]
+  fn ownership_is_checked_once_rendered_and_completed_from_the_current_file() {
+    use super::{FileState, Ownership, Text};
+    let (sources, names) = (crate::source::Sources::new(), std::collections::BTreeSet::new());
+    let mut diagnostics = crate::diagnostic::Diagnostics::new();
+    let mut v = crate::check::resource::Validator {
+      host: "h",
+      context: minijinja::Value::default(),
+      names: &names,
+      facts: None,
+      sources: &sources,
+      diagnostics: &mut diagnostics,
+      notes: Vec::new(),
+    };
+    let text = |s: &str| Some(Text::new(s, crate::source::Span::default()));
+    let bad = Ownership { mode: text("0849"), owner: text("root;id"), group: None };
+    assert!(bad.evaluate(&mut v).is_none());
+    let good = Ownership { mode: text("0640"), owner: None, group: text("adm") };
+    let good = good.evaluate(&mut v).unwrap_or_else(|| panic!("a valid ownership is refused"));
+    let mode_only = Ownership { mode: text("755"), owner: None, group: None };
+    let mode_only = mode_only.evaluate(&mut v).unwrap_or_else(|| panic!("a valid mode is refused"));
+    let errors: Vec<String> = diagnostics.sorted().into_iter().map(|d| d.message).collect();
+    assert_eq!(errors, ["`0849` is not a file mode", "`root;id` is not a valid owner name"]);
+    let current =
+      FileState { data: std::sync::Arc::from(&b"x"[..]), mode: Some(0o600), owner: Some("dev:dev".into()) };
+    assert_eq!(good.apply(Some(&current)), (Some(0o640), Some("dev:adm".to_owned())));
+    assert_eq!(good.apply(None), (Some(0o640), Some(":adm".to_owned())));
+    assert_eq!(mode_only.apply(Some(&current)), (Some(0o755), None));
+  }
 }
