@@ -3,7 +3,9 @@
 //! succeeds), `only_if` (run only when that command succeeds).
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{
+  Evaluated, HostInfo, HostPath, Kind, KindDoc, Planning, QueryScope, Spec, Validator,
+};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -83,34 +85,76 @@ impl Spec for Command {
     out
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(command) = v.text(&self.command) else { return Vec::new() };
-    if let Some(creates) = self.creates.as_ref().and_then(|c| v.text(c)) {
-      let path = host.expand(&creates);
-      if state.files.get(&path).is_some_and(Option::is_some) || state.dirs.contains(&path) {
-        return Vec::new();
-      }
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let mut ok = true;
+    // `Some(None)`: not given; `None`: given but unknown or wrong.
+    let undo = self.undo.as_ref().map_or(Some(None), |u| v.text(u).map(Some));
+    if let (Some(text), Some(Some(u))) = (&self.undo, &undo)
+      && u.trim().is_empty()
+    {
+      ok = false;
+      v.error(Diagnostic::new(Code::WrongType, "`undo` is empty").label(text.span, "nothing to run"));
     }
-    let unless = match &self.unless {
-      Some(g) => match v.text(g) {
-        Some(g) => Some(g),
-        None => return Vec::new(),
-      },
-      None => None,
+    let command = v.text(&self.command);
+    if let Some(c) = &command
+      && c.trim().is_empty()
+    {
+      ok = false;
+      v.error(
+        Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"),
+      );
+    }
+    let creates = self
+      .creates
+      .as_ref()
+      .map_or(Some(None), |c| super::host_path(v, c, "`creates`").map(|c| Some(host.expand(&c))));
+    let unless = self.unless.as_ref().map_or(Some(None), |g| v.text(g).map(Some));
+    let only_if = self.only_if.as_ref().map_or(Some(None), |g| v.text(g).map(Some));
+    let (Some(command), Some(undo), Some(creates), Some(unless), Some(only_if), true) =
+      (command, undo, creates, unless, only_if, ok)
+    else {
+      return Evaluated::Failed;
     };
-    let only_if = match &self.only_if {
-      Some(g) => match v.text(g) {
-        Some(g) => Some(g),
-        None => return Vec::new(),
-      },
-      None => None,
-    };
+    Evaluated::Desired(Box::new(Desired {
+      command,
+      creates,
+      unless,
+      only_if,
+      become_root: self.become_root,
+      undo,
+    }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// A command's desired state on one host: its texts rendered.
+#[derive(Debug)]
+struct Desired {
+  command: String,
+  /// Expanded.
+  creates: Option<String>,
+  unless: Option<String>,
+  only_if: Option<String>,
+  become_root: bool,
+  undo: Option<String>,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    if let Some(path) = &self.creates
+      && (state.files.get(path).is_some_and(Option::is_some) || state.dirs.contains(path))
+    {
+      return Vec::new();
+    }
     // A guard without a status was not run (`--no-guards`): the apply runs it
     // just before the command, and the plan says so. When it says no, the
     // step ends unchanged (`cv_unchanged`, defined by apply).
     let mut script = String::from("cd \"${HOME:-/}\"\n");
     let mut deferred = Vec::new();
-    if let Some(guard) = &unless {
+    if let Some(guard) = &self.unless {
       match state.guards.get(guard) {
         Some(0) => return Vec::new(),
         Some(_) => {}
@@ -120,7 +164,7 @@ impl Spec for Command {
         }
       }
     }
-    if let Some(guard) = &only_if {
+    if let Some(guard) = &self.only_if {
       match state.guards.get(guard) {
         Some(0) => {}
         Some(_) => return Vec::new(),
@@ -131,39 +175,18 @@ impl Spec for Command {
       }
     }
     if !deferred.is_empty() {
-      v.note(format!(
+      p.note(format!(
         "decided at apply: its {} guard runs on the host right before the command, which runs only as the guard says",
         deferred.join(" and ")
       ));
     }
-    script.push_str(&command);
-    vec![Change::Run { summary: command, script, system: self.become_root, payload: None }]
+    script.push_str(&self.command);
+    vec![Change::Run { summary: self.command.clone(), script, system: self.become_root, payload: None }]
   }
 
-  fn owns(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    let Some(undo) = self.undo.as_ref().and_then(|u| v.text(u)) else { return Vec::new() };
-    vec![crate::plan::ledger::Owned::Undo { command: undo, sensitive: false }]
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    if let Some(undo) = &self.undo
-      && v.text(undo).is_some_and(|u| u.trim().is_empty())
-    {
-      v.error(Diagnostic::new(Code::WrongType, "`undo` is empty").label(undo.span, "nothing to run"));
-    }
-    if let Some(c) = v.text(&self.command)
-      && c.trim().is_empty()
-    {
-      v.error(
-        Diagnostic::new(Code::WrongType, "the command is empty").label(self.command.span, "nothing to run"),
-      );
-    }
-    if let Some(creates) = &self.creates {
-      super::host_path(v, creates, "`creates`");
-    }
-    for guard in [&self.unless, &self.only_if].into_iter().flatten() {
-      v.text(guard);
-    }
+  fn owns(&self, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Some(undo) = &self.undo else { return Vec::new() };
+    vec![crate::plan::ledger::Owned::Undo { command: undo.clone(), sensitive: false }]
   }
 }
 

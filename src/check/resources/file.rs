@@ -2,7 +2,9 @@
 //! from a local `source`), mode and owner; or `state = "absent"`.
 
 use crate::check::reader::{Cx, Options, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{
+  Evaluated, HostInfo, HostPath, Kind, KindDoc, Planning, QueryScope, Spec, Validator,
+};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -43,51 +45,74 @@ impl Ownership {
     Ownership { mode, owner: options.text(cx, "owner"), group: options.text(cx, "group") }
   }
 
-  pub fn validate(&self, v: &mut Validator) {
-    if let Some(mode) = &self.mode
-      && let Some(m) = v.text(mode)
-      && parse_mode(&m).is_none()
-    {
-      v.error(
-        Diagnostic::new(Code::FileMode, format!("`{m}` is not a file mode"))
-          .label(mode.span, "expected three or four octal digits")
-          .help("write modes like `\"0644\"` or `\"0755\"`"),
-      );
+  /// Renders the mode, owner and group once for a host and checks them.
+  /// `None` when one cannot be known or is wrong (reported).
+  pub fn evaluate(&self, v: &mut Validator) -> Option<DesiredOwnership> {
+    let mut ok = true;
+    let mut mode = None;
+    if let Some(text) = &self.mode {
+      match v.text(text) {
+        Some(m) => match parse_mode(&m) {
+          Some(bits) => mode = Some(bits),
+          None => {
+            ok = false;
+            v.error(
+              Diagnostic::new(Code::FileMode, format!("`{m}` is not a file mode"))
+                .label(text.span, "expected three or four octal digits")
+                .help("write modes like `\"0644\"` or `\"0755\"`"),
+            );
+          }
+        },
+        None => ok = false,
+      }
     }
-    for (what, name) in [("owner", &self.owner), ("group", &self.group)] {
+    let mut names = [None, None];
+    for ((what, name), out) in [("owner", &self.owner), ("group", &self.group)].into_iter().zip(&mut names) {
       let Some(name) = name else { continue };
-      let Some(n) = v.text(name) else { continue };
+      let Some(n) = v.text(name) else {
+        ok = false;
+        continue;
+      };
       let valid = !n.is_empty()
         && n.len() <= 32
         && (n.bytes().all(|b| b.is_ascii_digit())
           || n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.'));
       if !valid {
+        ok = false;
         v.error(
           Diagnostic::new(Code::FileMode, format!("`{n}` is not a valid {what} name"))
             .label(name.span, format!("expected a {what} name or number")),
         );
       }
+      *out = Some(n);
     }
+    let [owner, group] = names;
+    ok.then_some(DesiredOwnership { mode, owner, group })
   }
 }
 
-impl Ownership {
-  /// The mode and `user:group` to enforce, rendered for this host; parts not
-  /// given are taken from the current file.
-  pub fn desired(&self, v: &mut Validator, current: Option<&FileState>) -> (Option<u32>, Option<String>) {
-    let mode = self.mode.as_ref().and_then(|m| v.text(m)).and_then(|m| parse_mode(&m));
-    let owner = self.owner.as_ref().and_then(|o| v.text(o));
-    let group = self.group.as_ref().and_then(|g| v.text(g));
-    if owner.is_none() && group.is_none() {
-      return (mode, None);
+/// The mode and ownership of a managed file, rendered for one host.
+#[derive(Debug, Default)]
+pub struct DesiredOwnership {
+  pub mode: Option<u32>,
+  pub owner: Option<String>,
+  pub group: Option<String>,
+}
+
+impl DesiredOwnership {
+  /// The mode and `user:group` to enforce; parts not given are taken from the
+  /// current file.
+  pub fn apply(&self, current: Option<&FileState>) -> (Option<u32>, Option<String>) {
+    if self.owner.is_none() && self.group.is_none() {
+      return (self.mode, None);
     }
     let (cur_user, cur_group) = current
       .and_then(|c| c.owner.as_deref())
       .and_then(|o| o.split_once(':'))
       .map_or((String::new(), String::new()), |(u, g)| (u.to_owned(), g.to_owned()));
-    let user = owner.unwrap_or(cur_user);
-    let group = group.unwrap_or(cur_group);
-    (mode, Some(format!("{user}:{group}")))
+    let user = self.owner.clone().unwrap_or(cur_user);
+    let group = self.group.clone().unwrap_or(cur_group);
+    (self.mode, Some(format!("{user}:{group}")))
   }
 }
 
@@ -99,17 +124,20 @@ pub fn read_controller_file(
   text: &Text,
   path: &std::path::Path,
 ) -> Option<std::sync::Arc<[u8]>> {
-  match controller_bytes(path) {
-    Ok(bytes) => Some(bytes),
-    Err(e) => {
-      v.error(
-        Diagnostic::new(Code::ControllerFile, format!("cannot read `{}`: {e}", path.display()))
-          .label(text.span, "read from here")
-          .help("relative paths are read from the playbook's directory"),
-      );
-      None
-    }
-  }
+  controller_file(text, path).map_err(|d| v.error(d)).ok()
+}
+
+/// The bytes of a file on the controller ([`controller_bytes`]), or the
+/// diagnostic that says why it cannot be read.
+pub(crate) fn controller_file(
+  text: &Text,
+  path: &std::path::Path,
+) -> Result<std::sync::Arc<[u8]>, Diagnostic> {
+  controller_bytes(path).map_err(|e| {
+    Diagnostic::new(Code::ControllerFile, format!("cannot read `{}`: {e}", path.display()))
+      .label(text.span, "read from here")
+      .help("relative paths are read from the playbook's directory")
+  })
 }
 
 /// What identifies one version of a file: device, inode, size, and the times
@@ -305,10 +333,57 @@ impl Spec for File {
     file_request(v, &self.path)
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
-    let system = host.is_system(&path);
-    let current = state.file(&path);
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let path = super::host_path(v, &self.path, "a file path").map(|p| host.expand(&p));
+    let content = match &self.content {
+      Some(Content::Inline(t)) => {
+        v.text(t).map(|t| DesiredContent::Inline(std::sync::Arc::from(t.into_bytes())))
+      }
+      Some(Content::Source { text, path }) => {
+        Some(DesiredContent::Source { text: text.clone(), path: path.clone() })
+      }
+      None => Some(DesiredContent::None),
+    };
+    let ownership = self.ownership.evaluate(v);
+    let (Some(path), Some(content), Some(ownership)) = (path, content, ownership) else {
+      return Evaluated::Failed;
+    };
+    Evaluated::Desired(Box::new(Desired { path, absent: self.absent, content, ownership }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// What a file holds, once rendered for a host.
+#[derive(Debug)]
+enum DesiredContent {
+  /// `state = "absent"`.
+  None,
+  Inline(std::sync::Arc<[u8]>),
+  /// A file on the controller, read when the host is planned.
+  Source {
+    text: Text,
+    path: PathBuf,
+  },
+}
+
+/// A file's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// Expanded.
+  path: String,
+  absent: bool,
+  content: DesiredContent,
+  ownership: DesiredOwnership,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let path = &self.path;
+    let system = p.host.is_system(path);
+    let current = state.file(path);
     if self.absent {
       return current
         .map(|before| Change::Remove { path: path.clone(), before: before.clone(), system })
@@ -316,32 +391,25 @@ impl Spec for File {
         .collect();
     }
     let data = match &self.content {
-      Some(Content::Inline(t)) => v.text(t).map(|t| std::sync::Arc::from(t.into_bytes())),
-      Some(Content::Source { text, path }) => read_controller_file(v, text, path),
-      None => None,
+      DesiredContent::Inline(data) => std::sync::Arc::clone(data),
+      DesiredContent::Source { text, path } => match controller_file(text, path) {
+        Ok(data) => data,
+        Err(d) => {
+          p.error(d);
+          return Vec::new();
+        }
+      },
+      DesiredContent::None => return Vec::new(),
     };
-    let Some(data) = data else { return Vec::new() };
-    let (mode, owner) = self.ownership.desired(v, current);
-    write_if_changed(state, &path, data, mode, owner, system).into_iter().collect()
+    let (mode, owner) = self.ownership.apply(current);
+    write_if_changed(state, path, data, mode, owner, system).into_iter().collect()
   }
 
-  fn owns(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    if self.absent {
+  fn owns(&self, _host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent || state.file(&self.path).is_none() {
       return Vec::new();
     }
-    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
-    if state.file(&path).is_none() {
-      return Vec::new();
-    }
-    vec![crate::plan::ledger::Owned::File { path, sha256: String::new(), created: false }]
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    super::host_path(v, &self.path, "a file path");
-    if let Some(Content::Inline(t)) = &self.content {
-      v.text(t);
-    }
-    self.ownership.validate(v);
+    vec![crate::plan::ledger::Owned::File { path: self.path.clone(), sha256: String::new(), created: false }]
   }
 }
 
@@ -354,5 +422,35 @@ mod tests {
     assert_eq!(super::parse_mode("0849"), None);
     assert_eq!(super::parse_mode("64"), None);
     assert_eq!(super::parse_mode("rw-r--r--"), None);
+  }
+
+  #[test]
+  fn ownership_is_checked_once_rendered_and_completed_from_the_current_file() {
+    use super::{FileState, Ownership, Text};
+    let (sources, names) = (crate::source::Sources::new(), std::collections::BTreeSet::new());
+    let mut diagnostics = crate::diagnostic::Diagnostics::new();
+    let mut v = crate::check::resource::Validator {
+      host: "h",
+      context: minijinja::Value::default(),
+      names: &names,
+      facts: None,
+      sources: &sources,
+      diagnostics: &mut diagnostics,
+      notes: Vec::new(),
+    };
+    let text = |s: &str| Some(Text::new(s, crate::source::Span::default()));
+    let bad = Ownership { mode: text("0849"), owner: text("root;id"), group: None };
+    assert!(bad.evaluate(&mut v).is_none());
+    let good = Ownership { mode: text("0640"), owner: None, group: text("adm") };
+    let good = good.evaluate(&mut v).unwrap_or_else(|| panic!("a valid ownership is refused"));
+    let mode_only = Ownership { mode: text("755"), owner: None, group: None };
+    let mode_only = mode_only.evaluate(&mut v).unwrap_or_else(|| panic!("a valid mode is refused"));
+    let errors: Vec<String> = diagnostics.sorted().into_iter().map(|d| d.message).collect();
+    assert_eq!(errors, ["`0849` is not a file mode", "`root;id` is not a valid owner name"]);
+    let current =
+      FileState { data: std::sync::Arc::from(&b"x"[..]), mode: Some(0o600), owner: Some("dev:dev".into()) };
+    assert_eq!(good.apply(Some(&current)), (Some(0o640), Some("dev:adm".to_owned())));
+    assert_eq!(good.apply(None), (Some(0o640), Some(":adm".to_owned())));
+    assert_eq!(mode_only.apply(Some(&current)), (Some(0o755), None));
   }
 }

@@ -2,15 +2,18 @@
 //! file it does not own (`~/.bashrc`), between marker comments. Every byte
 //! outside the markers is kept.
 
-use super::file::{Ownership, file_request};
+use super::file::{DesiredOwnership, Ownership, file_request};
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{
+  Evaluated, HostInfo, HostPath, Kind, KindDoc, Planning, QueryScope, Spec, Validator,
+};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
 use crate::plan::block_merge::{self, Place};
 use crate::plan::change::{Change, HostState, write_if_changed};
 use crate::plan::ledger::Owned;
+use crate::source::Span;
 
 pub struct ManagedBlockKind;
 
@@ -104,39 +107,88 @@ impl Spec for ManagedBlock {
     file_request(v, &self.path)
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
-    let Some(content) = v.text(&self.content) else { return Vec::new() };
-    let comment = match &self.comment {
-      Some(c) => match v.text(c) {
-        Some(c) => c,
-        None => return Vec::new(),
-      },
-      None => "#".to_owned(),
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let path = super::host_path(v, &self.path, "a managed block's file").map(|p| host.expand(&p));
+    let comment = self.comment.as_ref().map_or_else(|| Some("#".to_owned()), |c| v.text(c));
+    let content = v.text(&self.content);
+    let mut ok = true;
+    if let (Some(content), Some(comment)) = (&content, &comment)
+      && let Err(e) = block_merge::check_content(comment, content)
+    {
+      ok = false;
+      v.error(
+        Diagnostic::new(Code::WrongType, format!("a managed block's content cannot hold a marker: {e}"))
+          .label(self.content.span, "a line of this content")
+          .help(e.help()),
+      );
+    }
+    let marker = self.marker.as_ref().map_or_else(|| Some("converge".to_owned()), |m| v.text(m));
+    if let (Some(text), Some(m)) = (&self.marker, &marker)
+      && (m.is_empty() || m.contains('\n'))
+    {
+      ok = false;
+      v.error(
+        Diagnostic::new(Code::WrongType, "a marker must be one non-empty line")
+          .label(text.span, "empty or several lines"),
+      );
+    }
+    let ownership = self.ownership.evaluate(v);
+    let (Some(path), Some(comment), Some(content), Some(marker), Some(ownership), true) =
+      (path, comment, content, marker, ownership, ok)
+    else {
+      return Evaluated::Failed;
     };
-    let marker = match &self.marker {
-      Some(m) => match v.text(m) {
-        Some(m) => m,
-        None => return Vec::new(),
-      },
-      None => "converge".to_owned(),
-    };
-    let current = state.file(&path);
+    Evaluated::Desired(Box::new(Desired {
+      path,
+      content,
+      comment,
+      marker,
+      place: if self.position == Position::Top { Place::Top } else { Place::Bottom },
+      ownership,
+      path_span: self.path.span,
+      content_span: self.content.span,
+    }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// A managed block's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// The file, expanded.
+  path: String,
+  content: String,
+  /// The comment leader.
+  comment: String,
+  /// The marker name.
+  marker: String,
+  place: Place,
+  ownership: DesiredOwnership,
+  path_span: Span,
+  content_span: Span,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let (path, content) = (&self.path, &self.content);
+    let current = state.file(path);
     let existing = current.map_or(&[][..], |c| &c.data[..]);
-    let place = if self.position == Position::Top { Place::Top } else { Place::Bottom };
     if current.is_none() && content.is_empty() {
       return Vec::new();
     }
-    let data = match block_merge::try_merge(existing, &comment, &marker, &content, place) {
+    let data = match block_merge::try_merge(existing, &self.comment, &self.marker, content, self.place) {
       Ok(data) => data,
       Err(e) => {
         let (code, span, label) = match e {
           block_merge::BlockError::MarkerInContent { .. } => {
-            (Code::WrongType, self.content.span, "this content")
+            (Code::WrongType, self.content_span, "this content")
           }
-          block_merge::BlockError::Damaged { .. } => (Code::BlockDamaged, self.path.span, "in this file"),
+          block_merge::BlockError::Damaged { .. } => (Code::BlockDamaged, self.path_span, "in this file"),
         };
-        v.error(
+        p.error(
           Diagnostic::new(code, format!("cannot write the block into `{path}`: {e}"))
             .label(span, label)
             .help(e.help()),
@@ -144,43 +196,22 @@ impl Spec for ManagedBlock {
         return Vec::new();
       }
     };
-    let (mode, owner) = self.ownership.desired(v, current);
-    write_if_changed(state, &path, data, mode, owner, host.is_system(&path)).into_iter().collect()
+    let (mode, owner) = self.ownership.apply(current);
+    write_if_changed(state, path, data, mode, owner, p.host.is_system(path)).into_iter().collect()
   }
 
-  fn owns(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Owned> {
-    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
-    let comment = self.comment.as_ref().map_or_else(|| Some("#".to_owned()), |c| v.text(c));
-    let marker = self.marker.as_ref().map_or_else(|| Some("converge".to_owned()), |m| v.text(m));
-    let (Some(comment), Some(name)) = (comment, marker) else { return Vec::new() };
-    let held = state.file(&path).is_some_and(|f| block_merge::block(&f.data, &comment, &name).is_some());
+  fn owns(&self, _host: &HostInfo, state: &HostState) -> Vec<Owned> {
+    let (path, comment, name) = (&self.path, &self.comment, &self.marker);
+    let held = state.file(path).is_some_and(|f| block_merge::block(&f.data, comment, name).is_some());
     if !held {
       return Vec::new();
     }
-    vec![Owned::Block { path, comment, name, sha256: String::new(), created: false }]
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    super::host_path(v, &self.path, "a managed block's file");
-    let comment = self.comment.as_ref().map_or_else(|| Some("#".to_owned()), |c| v.text(c));
-    if let (Some(content), Some(comment)) = (v.text(&self.content), comment)
-      && let Err(e) = block_merge::check_content(&comment, &content)
-    {
-      v.error(
-        Diagnostic::new(Code::WrongType, format!("a managed block's content cannot hold a marker: {e}"))
-          .label(self.content.span, "a line of this content")
-          .help(e.help()),
-      );
-    }
-    if let Some(marker) = &self.marker
-      && let Some(m) = v.text(marker)
-      && (m.is_empty() || m.contains('\n'))
-    {
-      v.error(
-        Diagnostic::new(Code::WrongType, "a marker must be one non-empty line")
-          .label(marker.span, "empty or several lines"),
-      );
-    }
-    self.ownership.validate(v);
+    vec![Owned::Block {
+      path: path.clone(),
+      comment: comment.clone(),
+      name: name.clone(),
+      sha256: String::new(),
+      created: false,
+    }]
   }
 }

@@ -1,9 +1,11 @@
 //! `template "PATH" { source = "x.j2" }`: a whole file rendered by minijinja with
 //! the host's variables and facts.
 
-use super::file::{Content, Ownership, file_request, read_content, read_controller_file};
+use super::file::{Content, DesiredOwnership, Ownership, file_request, read_content, read_controller_file};
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{
+  Evaluated, HostInfo, HostPath, Kind, KindDoc, Planning, QueryScope, Spec, Validator,
+};
 use crate::check::text::{self, Text};
 use crate::host::facts::Request;
 use crate::plan::change::{Change, HostState, write_if_changed};
@@ -65,41 +67,56 @@ impl Spec for Template {
     file_request(v, &self.path)
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let path = super::host_path(v, &self.path, "a template's destination").map(|p| host.expand(&p));
     let body = match &self.content {
       Content::Inline(t) => v.text(t),
-      Content::Source { text, path } => read_controller_file(v, text, path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .and_then(|body| v.text(&Text::new(body, text.span))),
+      Content::Source { text, path } => {
+        // Planning a host (facts known) reads the source as every other
+        // controller file is read, and says why it cannot; the check reads
+        // it as text when it can, to report what its template uses.
+        let body = if v.facts.is_some() {
+          read_controller_file(v, text, path).map(|b| String::from_utf8_lossy(&b).into_owned())
+        } else {
+          crate::source::read_text_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES).ok()
+        };
+        body.and_then(|body| v.text(&Text::new(body, text.span)))
+      }
     };
-    let Some(body) = body else { return Vec::new() };
-    let (mode, owner) = self.ownership.desired(v, state.file(&path));
-    write_if_changed(state, &path, body.into_bytes(), mode, owner, host.is_system(&path))
+    let ownership = self.ownership.evaluate(v);
+    let (Some(path), Some(body), Some(ownership)) = (path, body, ownership) else {
+      return Evaluated::Failed;
+    };
+    Evaluated::Desired(Box::new(Desired { path, body: body.into_bytes().into(), ownership }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// A template's desired state on one host: the rendered file.
+#[derive(Debug)]
+struct Desired {
+  /// Expanded.
+  path: String,
+  body: std::sync::Arc<[u8]>,
+  ownership: DesiredOwnership,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let path = &self.path;
+    let (mode, owner) = self.ownership.apply(state.file(path));
+    write_if_changed(state, path, std::sync::Arc::clone(&self.body), mode, owner, p.host.is_system(path))
       .into_iter()
       .collect()
   }
 
-  fn owns(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    let Some(path) = v.text(&self.path).map(|p| host.expand(&p)) else { return Vec::new() };
-    if state.file(&path).is_none() {
+  fn owns(&self, _host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if state.file(&self.path).is_none() {
       return Vec::new();
     }
-    vec![crate::plan::ledger::Owned::File { path, sha256: String::new(), created: false }]
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    super::host_path(v, &self.path, "a template's destination");
-    match &self.content {
-      Content::Inline(t) => {
-        v.text(t);
-      }
-      Content::Source { text: source, path } => {
-        if let Ok(body) = crate::source::read_text_bounded(path, crate::source::MAX_CONTROLLER_FILE_BYTES) {
-          v.text(&Text::new(body, source.span));
-        }
-      }
-    }
-    self.ownership.validate(v);
+    vec![crate::plan::ledger::Owned::File { path: self.path.clone(), sha256: String::new(), created: false }]
   }
 }
