@@ -324,3 +324,23 @@ impl Spec for GoTool {
     self.evaluate(v, &HostInfo::default());
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::super::go_toolchain::tests::planned;
+
+  #[test]
+  fn a_version_rendered_from_facts_gets_the_check_time_check_when_planned() {
+    let planned = planned("go tool \"golang.org/x/tools/gopls\" \"{{ facts.goos }}\"\n");
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert!(planned[0].starts_with("error `linux` is not a module version"), "{planned:?}");
+  }
+
+  #[test]
+  fn a_tool_plans_from_its_rendered_values() {
+    let planned = planned(
+      "vars {\n  v = \"v0.16.2\"\n}\ngo tool \"golang.org/x/tools/gopls\" \"{{ v }}\" {\n  bin_dir = \"~/bin\"\n}\n",
+    );
+    assert_eq!(planned, ["run go install golang.org/x/tools/gopls@v0.16.2 into ~/bin (was not installed)"]);
+  }
+}

@@ -491,3 +491,72 @@ impl Spec for GoToolchain {
     self.evaluate(v, &HostInfo::default());
   }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+  use crate::plan::change::{Change, HostState};
+
+  /// Each change of `snippet` planned for a fresh amd64 Linux host (`error
+  /// MESSAGE` or `run SUMMARY`); the snippet must pass the check.
+  pub(crate) fn planned(snippet: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("site.goenv");
+    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
+    let mut sources = crate::source::Sources::new();
+    let mut diagnostics = crate::diagnostic::Diagnostics::new();
+    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
+    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
+    diagnostics.extend(found);
+    assert!(!diagnostics.has_errors(), "{snippet}: {diagnostics:?}");
+    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host in {snippet}"));
+    let facts = crate::host::facts::Facts {
+      goarch: "amd64".to_owned(),
+      goos: "linux".to_owned(),
+      user: "ada".to_owned(),
+      home: "/home/ada".to_owned(),
+      shell: "/bin/bash".to_owned(),
+      ..Default::default()
+    };
+    let ledger = crate::plan::ledger::HostLedger::default();
+    let plan =
+      crate::plan::planner::plan_against(&play, &[], &facts, HostState::default(), &ledger, &sources);
+    let mut out = Vec::new();
+    for step in &plan.steps {
+      out.extend(step.errors.iter().map(|e| format!("error {}", e.message)));
+      out.extend(step.changes.iter().map(|c| match c {
+        Change::Run { summary, .. } => format!("run {summary}"),
+        Change::Write { path, .. } => format!("write {path}"),
+        Change::Remove { path, .. } => format!("remove {path}"),
+      }));
+    }
+    out
+  }
+
+  const SUM: &str = "904b924d435eaea086515bc63235b192ea441bd8c9b198c507e85009ae6e8fe2";
+
+  #[test]
+  fn a_version_rendered_from_facts_gets_the_check_time_check_when_planned() {
+    let planned = planned(&format!("go toolchain \"{{{{ facts.goos }}}}\" {{\n  sha256 = \"{SUM}\"\n}}\n"));
+    assert_eq!(
+      planned,
+      [
+        "error `linux` is not a Go release version; expected a go release such as `1.22.5`, `go1.22.5`, `1.20` or `1.23rc1`"
+      ],
+    );
+  }
+
+  #[test]
+  fn a_toolchain_plans_from_its_rendered_values() {
+    let planned = planned(&format!(
+      "vars {{\n  v = \"1.22.5\"\n}}\ngo toolchain \"{{{{ v }}}}\" {{\n  sha256 = {{ amd64 = \"{SUM}\" }}\n  prefix = \"~/sdk/go\"\n  link_dir = \"~/bin\"\n}}\n"
+    ));
+    assert_eq!(
+      planned,
+      [
+        "run install go1.22.5 into /home/ada/sdk/go (was nothing) from https://go.dev/dl/go1.22.5.linux-amd64.tar.gz",
+        "run link /home/ada/bin/go -> /home/ada/sdk/go/bin/go",
+        "run link /home/ada/bin/gofmt -> /home/ada/sdk/go/bin/gofmt",
+      ]
+    );
+  }
+}

@@ -299,3 +299,20 @@ pub fn direct_only(v: &mut Validator, span: crate::source::Span) {
     ),
   );
 }
+
+#[cfg(test)]
+mod tests {
+  use super::super::go_toolchain::tests::planned;
+
+  #[test]
+  fn a_chain_rendered_from_facts_is_written_or_refused_when_planned() {
+    let ok = planned("proxy [\"https://{{ facts.goos }}.example.com\", direct]\n");
+    assert_eq!(ok, ["write /home/ada/.config/go/env"]);
+    let refused = planned("proxy [\"https://a.example.com/{{ facts.goos }}|x\"]\n");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+      refused[0].starts_with("error the GOPROXY entry `https://a.example.com/linux|x` contains `|`"),
+      "{refused:?}"
+    );
+  }
+}
