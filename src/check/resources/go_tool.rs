@@ -3,14 +3,17 @@
 //! from a prebuilt `binary` for air-gapped fleets.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
-use crate::check::resources::file::read_controller_file;
+use crate::check::resource::{
+  Evaluated, HostInfo, HostPath, Kind, KindDoc, Planning, QueryScope, Spec, Validator,
+};
+use crate::check::resources::file::controller_bytes;
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go;
 use crate::host::facts::Request;
 use crate::host::shell::sh;
 use crate::plan::change::{Change, HostState, write_if_changed};
+use crate::source::Span;
 
 pub struct GoToolKind;
 
@@ -99,18 +102,136 @@ impl GoTool {
   }
 }
 
-impl GoTool {
+/// A tool's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// The installed binary's name.
+  name: String,
+  module: String,
+  version: String,
+  /// The bin directory as written (rendered): `~/` stays for the host's shell.
+  dir: String,
+  /// The binary's path, expanded.
+  path: String,
+  /// A prebuilt binary: where it is on the controller, and the span of `binary`.
+  binary: Option<(std::path::PathBuf, Span)>,
+  /// With `link = true`: where the link goes.
+  link: Option<String>,
+  absent: bool,
+}
+
+impl Desired {
   /// `state = "absent"`: the binary is deleted when it is there.
-  fn plan_absent(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
-    else {
-      return Vec::new();
-    };
-    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
-    if state.tools.get(&path).is_none_or(Option::is_none) {
+  fn plan_absent(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let path = &self.path;
+    if state.tools.get(path).is_none_or(Option::is_none) {
       return Vec::new();
     }
-    vec![crate::plan::prune::remove_binary(&path, host.is_system(&path))]
+    vec![crate::plan::prune::remove_binary(path, p.host.is_system(path))]
+  }
+
+  /// The changes that install the binary at its path.
+  fn install(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let (path, dir, module, version, host) = (&self.path, &self.dir, &self.module, &self.version, p.host);
+    if let Some((local, span)) = &self.binary {
+      // The controller's bytes, written like a `file`: atomically, mode 0755,
+      // and not at all when the installed bytes hash the same.
+      let data = match controller_bytes(local) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+          p.error(
+            Diagnostic::new(Code::ControllerFile, format!("cannot read `{}`: {e}", local.display()))
+              .label(*span, "read from here")
+              .help("relative paths are read from the playbook's directory"),
+          );
+          return Vec::new();
+        }
+      };
+      return write_if_changed(state, path, data, Some(0o755), None, host.is_system(path))
+        .into_iter()
+        .collect();
+    }
+    let installed = state.tools.get(path).cloned().flatten();
+    if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
+      return Vec::new();
+    }
+    // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
+    let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
+      Some(rest) => sh!("\"$HOME\"/{}", rest),
+      None => sh!("\"$CONVERGE_ROOT\"{}", dir),
+    };
+    let was = installed.map_or_else(
+      || "not installed".to_owned(),
+      |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
+    );
+    let script = sh!(
+      "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
+      gobin = gobin,
+      target = format!("{module}@{version}"),
+    )
+    .into();
+    vec![Change::Run {
+      summary: format!("go install {module}@{version} into {dir} (was {was})"),
+      script,
+      system: host.is_system(path),
+      payload: None,
+    }]
+  }
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(p, state);
+    }
+    let path = &self.path;
+    let mut changes = self.install(p, state);
+    if let Some(link) = &self.link
+      && state.links.get(link).cloned().flatten().as_deref() != Some(path.as_str())
+    {
+      changes.push(Change::Run {
+        summary: format!("link {link} -> {path}"),
+        script: sh!(
+          "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
+          d = super::go_toolchain::DEFAULT_LINK_DIR,
+          t = path,
+          l = link
+        )
+        .into(),
+        system: true,
+        payload: None,
+      });
+    }
+    changes
+  }
+
+  fn owns(&self, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    let path = self.path.clone();
+    let link = self.link.clone().map(|l| crate::plan::ledger::Owned::Link { path: l, target: path.clone() });
+    std::iter::once(crate::plan::ledger::Owned::Tool { path }).chain(link).collect()
+  }
+
+  fn expects(&self, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    use crate::plan::expect::Expect;
+    if self.absent {
+      return Vec::new();
+    }
+    let name = self.name.clone();
+    // `dlv attach` needs Yama to let the user trace their own processes.
+    let mut out = if name == "dlv" { vec![Expect::Ptrace] } else { Vec::new() };
+    // A prebuilt binary carries no build info to compare; its bytes are the check.
+    if self.binary.is_some() {
+      return out;
+    }
+    out.push(Expect::Tool { name: name.clone(), version: self.version.clone() });
+    // gopls and dlv read the standard library of the Go that runs beside them.
+    if matches!(name.as_str(), "gopls" | "dlv") {
+      out.push(Expect::ToolGo { name });
+    }
+    out
   }
 }
 
@@ -146,147 +267,80 @@ impl Spec for GoTool {
     out
   }
 
-  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    use crate::plan::expect::Expect;
-    let name = self.binary_name().to_owned();
-    // `dlv attach` needs Yama to let the user trace their own processes.
-    let mut out = if name == "dlv" { vec![Expect::Ptrace] } else { Vec::new() };
-    // A prebuilt binary carries no build info to compare; its bytes are the check.
-    if self.absent {
-      return Vec::new();
-    }
-    if self.binary.is_some() {
-      return out;
-    }
-    if let Some(version) = v.text(&self.version) {
-      out.push(Expect::Tool { name: name.clone(), version });
-    }
-    // gopls and dlv read the standard library of the Go that runs beside them.
-    if matches!(name.as_str(), "gopls" | "dlv") {
-      out.push(Expect::ToolGo { name });
-    }
-    out
-  }
-
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    if self.absent {
-      return self.plan_absent(v, host, state);
-    }
-    let (Some(module), Some(version)) = (v.text(&self.module), v.text(&self.version)) else {
-      return Vec::new();
-    };
-    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
-    else {
-      return Vec::new();
-    };
-    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
-    let mut changes = self.install(v, host, state, &path, &dir, &module, &version);
-    if let Some(link) = self.link_path()
-      && state.links.get(&link).cloned().flatten().as_deref() != Some(path.as_str())
-    {
-      changes.push(Change::Run {
-        summary: format!("link {link} -> {path}"),
-        script: sh!(
-          "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
-          d = super::go_toolchain::DEFAULT_LINK_DIR,
-          t = path,
-          l = link
-        )
-        .into(),
-        system: true,
-        payload: None,
-      });
-    }
-    changes
-  }
-
-  fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    if self.absent {
-      return Vec::new();
-    }
-    let Some(dir) = self.bin_dir.as_ref().map_or_else(|| Some(DEFAULT_BIN_DIR.to_owned()), |d| v.text(d))
-    else {
-      return Vec::new();
-    };
-    let path = host.expand(&format!("{}/{}", dir.trim_end_matches('/'), self.binary_name()));
-    let link = self.link_path().map(|l| crate::plan::ledger::Owned::Link { path: l, target: path.clone() });
-    std::iter::once(crate::plan::ledger::Owned::Tool { path }).chain(link).collect()
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    if let Some(path) = v.text(&self.module)
-      && let Err(e) = go::module::check_module_path(&path)
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let mut ok = true;
+    let module = v.text(&self.module);
+    if let Some(path) = &module
+      && let Err(e) = go::module::check_module_path(path)
     {
       v.error(
         Diagnostic::new(Code::ModulePath, format!("`{path}` is not a module path: {}", e.reason()))
           .label(self.module.span, "bad module path")
           .help(e.help()),
       );
+      ok = false;
     }
-    if let Some(version) = v.text(&self.version)
-      && let Err(e) = go::module::check_semver(&version)
+    let version = v.text(&self.version);
+    if let Some(version) = &version
+      && let Err(e) = go::module::check_semver(version)
     {
       v.error(
         Diagnostic::new(Code::ModulePath, format!("`{version}` is not a module version: {}", e.reason()))
           .label(self.version.span, "expected a version such as \"v0.16.2\"")
           .help(e.help()),
       );
+      ok = false;
     }
-    if let Some(dir) = &self.bin_dir {
-      super::host_path(v, dir, "`bin_dir`");
-    }
+    let dir = match &self.bin_dir {
+      Some(dir) => super::host_path(v, dir, "`bin_dir`"),
+      None => Some(DEFAULT_BIN_DIR.to_owned()),
+    };
+    // A prebuilt binary is found on the controller now and read when planned;
+    // `state = "absent"` needs none.
+    let binary = match &self.binary {
+      Some(text) if !self.absent => {
+        v.text(text).map(|b| Some((super::controller_path(v, text, &b), text.span)))
+      }
+      _ => Some(None),
+    };
+    let (Some(module), Some(version), Some(dir), Some(binary), true) = (module, version, dir, binary, ok)
+    else {
+      return Evaluated::Failed;
+    };
+    let name = self.binary_name().to_owned();
+    Evaluated::Desired(Box::new(Desired {
+      path: host.expand(&format!("{}/{}", dir.trim_end_matches('/'), name)),
+      link: self.link_path(),
+      name,
+      module,
+      version,
+      dir,
+      binary,
+      absent: self.absent,
+    }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
   }
 }
 
-impl GoTool {
-  /// The changes that install the binary at `path`.
-  #[allow(clippy::too_many_arguments)]
-  fn install(
-    &self,
-    v: &mut Validator,
-    host: &HostInfo,
-    state: &HostState,
-    path: &str,
-    dir: &str,
-    module: &str,
-    version: &str,
-  ) -> Vec<Change> {
-    let path = path.to_owned();
-    if let Some(binary) = &self.binary {
-      // The controller's bytes, written like a `file`: atomically, mode 0755,
-      // and not at all when the installed bytes hash the same.
-      let Some(local) = v.text(binary).map(|b| super::controller_path(v, binary, &b)) else {
-        return Vec::new();
-      };
-      let Some(data) = read_controller_file(v, binary, &local) else { return Vec::new() };
-      return write_if_changed(state, &path, data, Some(0o755), None, host.is_system(&path))
-        .into_iter()
-        .collect();
-    }
-    let installed = state.tools.get(&path).cloned().flatten();
-    if installed.as_deref() == Some(format!("{module} {version}").as_str()) {
-      return Vec::new();
-    }
-    // GOBIN on the host: `~/` stays relative to the (possibly converged) $HOME.
-    let gobin = match dir.strip_prefix("~/").or_else(|| dir.strip_prefix("$HOME/")) {
-      Some(rest) => sh!("\"$HOME\"/{}", rest),
-      None => sh!("\"$CONVERGE_ROOT\"{}", dir),
-    };
-    let was = installed.map_or_else(
-      || "not installed".to_owned(),
-      |i| i.split_whitespace().nth(1).unwrap_or("unknown version").to_owned(),
+#[cfg(test)]
+mod tests {
+  use super::super::go_toolchain::tests::planned;
+
+  #[test]
+  fn a_version_rendered_from_facts_gets_the_check_time_check_when_planned() {
+    let planned = planned("go tool \"golang.org/x/tools/gopls\" \"{{ facts.goos }}\"\n");
+    assert_eq!(planned.len(), 1, "{planned:?}");
+    assert!(planned[0].starts_with("error `linux` is not a module version"), "{planned:?}");
+  }
+
+  #[test]
+  fn a_tool_plans_from_its_rendered_values() {
+    let planned = planned(
+      "vars {\n  v = \"v0.16.2\"\n}\ngo tool \"golang.org/x/tools/gopls\" \"{{ v }}\" {\n  bin_dir = \"~/bin\"\n}\n",
     );
-    let script = sh!(
-      "go=\"$CONVERGE_ROOT/usr/local/go/bin/go\"; [ -x \"$go\" ] || go=go\ncd \"${{HOME:-/}}\"\nmkdir -p {gobin}\nGOBIN={gobin} \"$go\" install {target}",
-      gobin = gobin,
-      target = format!("{module}@{version}"),
-    )
-    .into();
-    vec![Change::Run {
-      summary: format!("go install {module}@{version} into {dir} (was {was})"),
-      script,
-      system: host.is_system(&path),
-      payload: None,
-    }]
+    assert_eq!(planned, ["run go install golang.org/x/tools/gopls@v0.16.2 into ~/bin (was not installed)"]);
   }
 }

@@ -4,13 +4,16 @@
 //! `/usr/local/bin`.
 
 use crate::check::reader::{Cx, Reader, attribute, text_of};
-use crate::check::resource::{HostInfo, HostPath, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{
+  Evaluated, HostInfo, HostPath, Kind, KindDoc, Planning, QueryScope, Spec, Validator,
+};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::go::version::GoVersion;
 use crate::host::facts::Request;
 use crate::host::shell::sh;
 use crate::plan::change::{Change, HostState, Payload};
+use crate::source::Span;
 use crate::syntax::ast::ValueKind;
 use indexmap::IndexMap;
 
@@ -175,10 +178,11 @@ pub fn is_sha256(s: &str) -> bool {
   s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-pub fn check_sha256(v: &mut Validator, t: &Text) {
-  let Some(sum) = v.text(t) else { return };
+/// Reports a text that is not a sha256; the rendered sum when it is one.
+pub fn check_sha256(v: &mut Validator, t: &Text) -> Option<String> {
+  let sum = v.text(t)?;
   if is_sha256(&sum) {
-    return;
+    return Some(sum);
   }
   let detail = if sum.bytes().all(|b| b.is_ascii_hexdigit()) {
     format!("{} hexadecimal digits, not 64", sum.len())
@@ -190,26 +194,170 @@ pub fn check_sha256(v: &mut Validator, t: &Text) {
       .label(t.span, detail)
       .help("a sha256 is 64 hexadecimal digits, as printed by `sha256sum`"),
   );
+  None
 }
 
-impl GoToolchain {
-  /// The declared version and the prefix it goes to, rendered and expanded.
-  fn version_and_prefix(&self, v: &mut Validator, host: &HostInfo) -> Option<(GoVersion, String)> {
-    let version = GoVersion::parse(&v.text(&self.version)?).ok()?;
-    let prefix = match &self.prefix {
-      Some(p) => host.expand(&v.text(p)?),
-      None => DEFAULT_PREFIX.to_owned(),
+/// The expected sha256 of the tarball, rendered and checked.
+#[derive(Debug)]
+enum Sum {
+  One(String),
+  PerArch(IndexMap<String, String>),
+}
+
+/// A toolchain's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  version: GoVersion,
+  /// The version as written (rendered), which `converge verify` compares.
+  version_text: String,
+  version_span: Span,
+  sha256: Sum,
+  /// Expanded.
+  prefix: String,
+  /// Where the `go` and `gofmt` links go, expanded; `None` with `link = false`.
+  link_dir: Option<String>,
+  /// The URL or controller path of the tarball; `None` for the official
+  /// download for the host's GOARCH.
+  source: Option<String>,
+  source_span: Option<Span>,
+  /// A `source` that is a path: where it is on the controller.
+  controller: Option<std::path::PathBuf>,
+}
+
+impl Desired {
+  /// The change that installs the toolchain, when `installed` is another version.
+  fn install(&self, p: &mut Planning, installed: Option<String>) -> Option<Change> {
+    let (version, prefix, host) = (&self.version, &self.prefix, p.host);
+    let goarch = p.fact("goarch")?;
+    let sum = match &self.sha256 {
+      Sum::One(sum) => sum,
+      Sum::PerArch(map) => match map.get(&goarch) {
+        Some(sum) => sum,
+        None => {
+          p.error(
+            Diagnostic::new(
+              Code::Sha256,
+              format!("no sha256 is given for `{goarch}`, the GOARCH of `{}`", host.name),
+            )
+            .label(self.version_span, "for this toolchain")
+            .help(format!("add `{goarch} = \"...\"` to the `sha256` map")),
+          );
+          return None;
+        }
+      },
     };
-    Some((version, prefix))
+    let source = match &self.source {
+      Some(s) => s.clone(),
+      None => format!("https://go.dev/dl/{}", version.tarball_name(&goarch)),
+    };
+    let controller = match &self.controller {
+      None => None,
+      // A tarball on the controller: apply sends it over the run's connection.
+      Some(path) => match std::fs::canonicalize(path) {
+        Ok(p) => Some(p),
+        Err(e) => {
+          p.error(
+            Diagnostic::new(
+              Code::ControllerFile,
+              format!("cannot read the tarball `{}`: {e}", path.display()),
+            )
+            .label(self.source_span.unwrap_or(self.version_span), "here")
+            .help("a local `source` is read on the controller, relative to the playbook's directory"),
+          );
+          return None;
+        }
+      },
+    };
+    let was = installed.unwrap_or_else(|| "nothing".to_owned());
+    let (shown, script, payload) = match controller {
+      None => (source.clone(), install_script(Fetch::Url(&source), sum, prefix), None),
+      Some(path) => {
+        let shown = path.display().to_string();
+        let script = install_script(Fetch::Payload(&shown), sum, prefix);
+        let dir = match prefix.trim_end_matches('/').rsplit_once('/') {
+          Some((d, _)) if !d.is_empty() => d.to_owned(),
+          _ => "/".to_owned(),
+        };
+        (shown, script, Some(Payload { path, sha256: sum.clone(), dir }))
+      }
+    };
+    Some(Change::Run {
+      summary: format!("install {version} into {prefix} (was {was}) from {shown}"),
+      script,
+      system: host.is_system(prefix),
+      payload,
+    })
+  }
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let (version, prefix, host) = (&self.version, &self.prefix, p.host);
+    if p.fact("goarch").is_none() {
+      return Vec::new();
+    }
+    let installed = state
+      .file(&format!("{prefix}/VERSION"))
+      .map(|f| String::from_utf8_lossy(&f.data).lines().next().unwrap_or_default().trim().to_owned());
+    let mut changes = Vec::new();
+    if installed.as_deref() != Some(version.to_string().as_str()) {
+      match self.install(p, installed) {
+        Some(change) => changes.push(change),
+        None => return Vec::new(),
+      }
+    }
+    if let Some(dir) = &self.link_dir {
+      for tool in ["go", "gofmt"] {
+        let link = format!("{dir}/{tool}");
+        let target = format!("{prefix}/bin/{tool}");
+        if state.links.get(&link).cloned().flatten().as_deref() != Some(target.as_str()) {
+          changes.push(Change::Run {
+            summary: format!("link {link} -> {target}"),
+            script: sh!(
+              "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
+              d = dir,
+              t = target,
+              l = link
+            )
+            .into(),
+            system: host.is_system(&link),
+            payload: None,
+          });
+        }
+      }
+    }
+    changes
   }
 
-  /// Where the `go` and `gofmt` links go.
-  fn link_dir(&self, v: &mut Validator, host: &HostInfo) -> String {
-    self
-      .link_dir
-      .as_ref()
-      .and_then(|d| v.text(d))
-      .map_or_else(|| DEFAULT_LINK_DIR.to_owned(), |d| host.expand(&d))
+  /// The Go tree at the prefix and, with `link`, the `go` and `gofmt` links.
+  fn owns(&self, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    use crate::plan::ledger::Owned;
+    let prefix = &self.prefix;
+    let mut out = vec![Owned::Toolchain { prefix: prefix.clone(), version: self.version.to_string() }];
+    if let Some(dir) = &self.link_dir {
+      for tool in ["go", "gofmt"] {
+        out.push(Owned::Link { path: format!("{dir}/{tool}"), target: format!("{prefix}/bin/{tool}") });
+      }
+    }
+    out
+  }
+
+  fn expects(&self, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    use crate::plan::expect::{Expect, GoEnvRule};
+    let version = self.version_text.clone();
+    let goroot = self.prefix.trim_end_matches('/').to_owned();
+    let mut paths = vec![format!("{goroot}/bin/go")];
+    if let Some(dir) = &self.link_dir {
+      paths.push(format!("{}/go", dir.trim_end_matches('/')));
+    }
+    let rule = |name: &str, rule: GoEnvRule| Expect::GoEnvRule { name: name.to_owned(), rule };
+    vec![
+      Expect::Go { version: version.clone(), paths },
+      Expect::GoEnv { name: "GOROOT".to_owned(), value: goroot },
+      rule("GO111MODULE", GoEnvRule::ModulesOn),
+      rule("GOFLAGS", GoEnvRule::Empty),
+      rule("GOTOOLCHAIN", GoEnvRule::NoOtherToolchain { version }),
+    ]
   }
 }
 
@@ -250,181 +398,165 @@ impl Spec for GoToolchain {
     ]
   }
 
-  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    let Some(version) = v.text(&self.version) else { return Vec::new() };
-    let prefix = self.prefix.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
-    let mut paths = vec![format!("{}/bin/go", host.expand(&prefix).trim_end_matches('/'))];
-    if self.link {
-      let dir = self.link_dir.as_ref().and_then(|d| v.text(d)).unwrap_or_else(|| DEFAULT_LINK_DIR.to_owned());
-      paths.push(format!("{}/go", host.expand(&dir).trim_end_matches('/')));
-    }
-    use crate::plan::expect::{Expect, GoEnvRule};
-    let goroot = host.expand(&prefix).trim_end_matches('/').to_owned();
-    let rule = |name: &str, rule: GoEnvRule| Expect::GoEnvRule { name: name.to_owned(), rule };
-    vec![
-      Expect::Go { version: version.clone(), paths },
-      Expect::GoEnv { name: "GOROOT".to_owned(), value: goroot },
-      rule("GO111MODULE", GoEnvRule::ModulesOn),
-      rule("GOFLAGS", GoEnvRule::Empty),
-      rule("GOTOOLCHAIN", GoEnvRule::NoOtherToolchain { version }),
-    ]
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let version_text = v.text(&self.version);
+    let version = match version_text.as_deref().map(|text| (text, GoVersion::parse(text))) {
+      Some((_, Ok(version))) => Some(version),
+      Some((text, Err(e))) => {
+        v.error(
+          Diagnostic::new(
+            Code::GoVersion,
+            format!("`{text}` is not a Go release version; expected {}", e.reason()),
+          )
+          .label(self.version.span, "expected a release such as \"1.22.5\"")
+          .help(e.help()),
+        );
+        None
+      }
+      None => None,
+    };
+    let sha256 = match &self.sha256 {
+      Checksum::One(t) => check_sha256(v, t).map(Sum::One),
+      Checksum::PerArch(map) => {
+        let sums: Vec<(String, Option<String>)> =
+          map.iter().map(|(arch, t)| (arch.clone(), check_sha256(v, t))).collect();
+        sums
+          .into_iter()
+          .map(|(arch, sum)| Some((arch, sum?)))
+          .collect::<Option<IndexMap<_, _>>>()
+          .map(Sum::PerArch)
+      }
+    };
+    let prefix = match &self.prefix {
+      None => Some(DEFAULT_PREFIX.to_owned()),
+      Some(prefix) => match super::host_path(v, prefix, "`prefix`") {
+        Some(p) if p == "/" || p == "/usr" || p == "/usr/local" || p == "~" || p == "$HOME" => {
+          v.error(
+            Diagnostic::new(
+              Code::RelativePath,
+              format!("`{p}` cannot be a Go prefix: it is swapped out whole"),
+            )
+            .label(prefix.span, "would replace a system directory")
+            .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
+          );
+          None
+        }
+        p => p,
+      },
+    };
+    let link_dir = match &self.link_dir {
+      None => Some(DEFAULT_LINK_DIR.to_owned()),
+      Some(dir) => super::host_path(v, dir, "`link_dir`"),
+    };
+    let source = match &self.source {
+      None => Some(None),
+      Some(source) => match v.text(source) {
+        Some(s)
+          if s.contains("://")
+            && !(s.starts_with("https://") || s.starts_with("http://") || s.starts_with("file:///")) =>
+        {
+          v.error(
+            Diagnostic::new(Code::WrongType, format!("`{s}` is not a source converge can fetch"))
+              .label(source.span, "unsupported scheme")
+              .help("use an `https://`, `http://` or `file:///` URL, or a path on the controller"),
+          );
+          None
+        }
+        s => s.map(Some),
+      },
+    };
+    let (Some(version), Some(version_text), Some(sha256), Some(prefix), Some(link_dir), Some(source)) =
+      (version, version_text, sha256, prefix, link_dir, source)
+    else {
+      return Evaluated::Failed;
+    };
+    let controller = match (&self.source, &source) {
+      (Some(text), Some(s)) if !s.contains("://") => Some(super::controller_path(v, text, s)),
+      _ => None,
+    };
+    Evaluated::Desired(Box::new(Desired {
+      version,
+      version_text,
+      version_span: self.version.span,
+      sha256,
+      prefix: host.expand(&prefix),
+      link_dir: self.link.then(|| host.expand(&link_dir)),
+      source,
+      source_span: self.source.as_ref().map(|s| s.span),
+      controller,
+    }))
   }
 
-  /// The Go tree at the prefix and, with `link`, the `go` and `gofmt` links.
-  fn owns(&self, v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    use crate::plan::ledger::Owned;
-    let Some((version, prefix)) = self.version_and_prefix(v, host) else { return Vec::new() };
-    let mut out = vec![Owned::Toolchain { prefix: prefix.clone(), version: version.to_string() }];
-    if self.link {
-      let dir = self.link_dir(v, host);
-      for tool in ["go", "gofmt"] {
-        out.push(Owned::Link { path: format!("{dir}/{tool}"), target: format!("{prefix}/bin/{tool}") });
-      }
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+  use crate::plan::change::{Change, HostState};
+
+  /// Each change of `snippet` planned for a fresh amd64 Linux host (`error
+  /// MESSAGE` or `run SUMMARY`); the snippet must pass the check.
+  pub(crate) fn planned(snippet: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("site.goenv");
+    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
+    let mut sources = crate::source::Sources::new();
+    let mut diagnostics = crate::diagnostic::Diagnostics::new();
+    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
+    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
+    diagnostics.extend(found);
+    assert!(!diagnostics.has_errors(), "{snippet}: {diagnostics:?}");
+    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host in {snippet}"));
+    let facts = crate::host::facts::Facts {
+      goarch: "amd64".to_owned(),
+      goos: "linux".to_owned(),
+      user: "ada".to_owned(),
+      home: "/home/ada".to_owned(),
+      shell: "/bin/bash".to_owned(),
+      ..Default::default()
+    };
+    let ledger = crate::plan::ledger::HostLedger::default();
+    let plan =
+      crate::plan::planner::plan_against(&play, &[], &facts, HostState::default(), &ledger, &sources);
+    let mut out = Vec::new();
+    for step in &plan.steps {
+      out.extend(step.errors.iter().map(|e| format!("error {}", e.message)));
+      out.extend(step.changes.iter().map(|c| match c {
+        Change::Run { summary, .. } => format!("run {summary}"),
+        Change::Write { path, .. } => format!("write {path}"),
+        Change::Remove { path, .. } => format!("remove {path}"),
+      }));
     }
     out
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some((version, prefix)) = self.version_and_prefix(v, host) else { return Vec::new() };
-    let Some(goarch) = v.fact("goarch") else { return Vec::new() };
-    let installed = state
-      .file(&format!("{prefix}/VERSION"))
-      .map(|f| String::from_utf8_lossy(&f.data).lines().next().unwrap_or_default().trim().to_owned());
-    let mut changes = Vec::new();
-    if installed.as_deref() != Some(version.to_string().as_str()) {
-      let sum = match &self.sha256 {
-        Checksum::One(t) => v.text(t),
-        Checksum::PerArch(map) => match map.get(&goarch) {
-          Some(t) => v.text(t),
-          None => {
-            v.error(
-              Diagnostic::new(
-                Code::Sha256,
-                format!("no sha256 is given for `{goarch}`, the GOARCH of `{}`", host.name),
-              )
-              .label(self.version.span, "for this toolchain")
-              .help(format!("add `{goarch} = \"...\"` to the `sha256` map")),
-            );
-            return Vec::new();
-          }
-        },
-      };
-      let Some(sum) = sum else { return Vec::new() };
-      let source = match &self.source {
-        Some(s) => match v.text(s) {
-          Some(s) => s,
-          None => return Vec::new(),
-        },
-        None => format!("https://go.dev/dl/{}", version.tarball_name(&goarch)),
-      };
-      let controller = if source.contains("://") {
-        None
-      } else {
-        // A tarball on the controller: apply sends it over the run's connection.
-        let path = match &self.source {
-          Some(text) => super::controller_path(v, text, &source),
-          None => std::path::PathBuf::from(&source),
-        };
-        match std::fs::canonicalize(&path) {
-          Ok(p) => Some(p),
-          Err(e) => {
-            v.error(
-              Diagnostic::new(
-                Code::ControllerFile,
-                format!("cannot read the tarball `{}`: {e}", path.display()),
-              )
-              .label(self.source.as_ref().map_or(self.version.span, |s| s.span), "here")
-              .help("a local `source` is read on the controller, relative to the playbook's directory"),
-            );
-            return Vec::new();
-          }
-        }
-      };
-      let was = installed.unwrap_or_else(|| "nothing".to_owned());
-      let (shown, script, payload) = match controller {
-        None => (source.clone(), install_script(Fetch::Url(&source), &sum, &prefix), None),
-        Some(path) => {
-          let shown = path.display().to_string();
-          let script = install_script(Fetch::Payload(&shown), &sum, &prefix);
-          let dir = match prefix.trim_end_matches('/').rsplit_once('/') {
-            Some((d, _)) if !d.is_empty() => d.to_owned(),
-            _ => "/".to_owned(),
-          };
-          (shown, script, Some(Payload { path, sha256: sum.clone(), dir }))
-        }
-      };
-      changes.push(Change::Run {
-        summary: format!("install {version} into {prefix} (was {was}) from {shown}"),
-        script,
-        system: host.is_system(&prefix),
-        payload,
-      });
-    }
-    if self.link {
-      let dir = self.link_dir(v, host);
-      for tool in ["go", "gofmt"] {
-        let link = format!("{dir}/{tool}");
-        let target = format!("{prefix}/bin/{tool}");
-        if state.links.get(&link).cloned().flatten().as_deref() != Some(target.as_str()) {
-          changes.push(Change::Run {
-            summary: format!("link {link} -> {target}"),
-            script: sh!(
-              "mkdir -p \"$CONVERGE_ROOT\"{d}\nln -sfn {t} \"$CONVERGE_ROOT\"{l}",
-              d = dir,
-              t = target,
-              l = link
-            )
-            .into(),
-            system: host.is_system(&link),
-            payload: None,
-          });
-        }
-      }
-    }
-    changes
+  const SUM: &str = "904b924d435eaea086515bc63235b192ea441bd8c9b198c507e85009ae6e8fe2";
+
+  #[test]
+  fn a_version_rendered_from_facts_gets_the_check_time_check_when_planned() {
+    let planned = planned(&format!("go toolchain \"{{{{ facts.goos }}}}\" {{\n  sha256 = \"{SUM}\"\n}}\n"));
+    assert_eq!(
+      planned,
+      [
+        "error `linux` is not a Go release version; expected a go release such as `1.22.5`, `go1.22.5`, `1.20` or `1.23rc1`"
+      ],
+    );
   }
 
-  fn validate(&self, v: &mut Validator) {
-    if let Some(version) = v.text(&self.version)
-      && let Err(e) = GoVersion::parse(&version)
-    {
-      v.error(
-        Diagnostic::new(
-          Code::GoVersion,
-          format!("`{version}` is not a Go release version; expected {}", e.reason()),
-        )
-        .label(self.version.span, "expected a release such as \"1.22.5\"")
-        .help(e.help()),
-      );
-    }
-    match &self.sha256 {
-      Checksum::One(t) => check_sha256(v, t),
-      Checksum::PerArch(map) => map.values().for_each(|t| check_sha256(v, t)),
-    }
-    if let Some(prefix) = &self.prefix
-      && let Some(p) = super::host_path(v, prefix, "`prefix`")
-      && (p == "/" || p == "/usr" || p == "/usr/local" || p == "~" || p == "$HOME")
-    {
-      v.error(
-        Diagnostic::new(Code::RelativePath, format!("`{p}` cannot be a Go prefix: it is swapped out whole"))
-          .label(prefix.span, "would replace a system directory")
-          .help(format!("use a directory of its own, such as `{DEFAULT_PREFIX}`")),
-      );
-    }
-    if let Some(dir) = &self.link_dir {
-      super::host_path(v, dir, "`link_dir`");
-    }
-    if let Some(source) = &self.source
-      && let Some(s) = v.text(source)
-    {
-      let url = s.starts_with("https://") || s.starts_with("http://") || s.starts_with("file:///");
-      if s.contains("://") && !url {
-        v.error(
-          Diagnostic::new(Code::WrongType, format!("`{s}` is not a source converge can fetch"))
-            .label(source.span, "unsupported scheme")
-            .help("use an `https://`, `http://` or `file:///` URL, or a path on the controller"),
-        );
-      }
-    }
+  #[test]
+  fn a_toolchain_plans_from_its_rendered_values() {
+    let planned = planned(&format!(
+      "vars {{\n  v = \"1.22.5\"\n}}\ngo toolchain \"{{{{ v }}}}\" {{\n  sha256 = {{ amd64 = \"{SUM}\" }}\n  prefix = \"~/sdk/go\"\n  link_dir = \"~/bin\"\n}}\n"
+    ));
+    assert_eq!(
+      planned,
+      [
+        "run install go1.22.5 into /home/ada/sdk/go (was nothing) from https://go.dev/dl/go1.22.5.linux-amd64.tar.gz",
+        "run link /home/ada/bin/go -> /home/ada/sdk/go/bin/go",
+        "run link /home/ada/bin/gofmt -> /home/ada/sdk/go/bin/gofmt",
+      ]
+    );
   }
 }

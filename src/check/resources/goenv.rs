@@ -4,7 +4,7 @@
 //! `go env -w` makes.
 
 use crate::check::reader::{Cx, META, Reader, attribute, text_of};
-use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go;
@@ -117,19 +117,19 @@ impl Kind for GoEnvKind {
 /// The change that sets `vars` in the go env file, as `go env -w` would. `at`
 /// is what an error about the file points to.
 pub fn write_go_env(
-  v: &mut Validator,
-  host: &HostInfo,
+  p: &mut Planning,
   state: &HostState,
   vars: &[(String, String)],
   at: crate::source::Span,
 ) -> Vec<Change> {
+  let host = p.host;
   let Some(path) = host.go_env_path() else {
-    v.error(no_go_env_file(host, at));
+    p.error(no_go_env_file(host, at));
     return Vec::new();
   };
   for (name, value) in vars {
     if let Some(exported) = host.shell_go_env.get(name).filter(|e| *e != value) {
-      v.note(format!(
+      p.note(format!(
         "warning: the login shell of `{}` exports {name}={exported}, which overrides the go env file's {name}={value}; remove that export",
         host.user
       ));
@@ -223,57 +223,20 @@ impl Spec for GoEnv {
     vec![Request::GoEnvFile]
   }
 
-  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+  fn evaluate(&self, v: &mut Validator, _host: &HostInfo) -> Evaluated {
     if self.absent {
-      return Vec::new();
-    }
-    self
-      .vars
-      .iter()
-      .filter_map(|(name, value)| {
-        v.text(value).map(|value| crate::plan::expect::Expect::GoEnv { name: name.value.clone(), value })
-      })
-      .collect()
-  }
-
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    if self.absent {
-      let names: Vec<&str> = self.vars.iter().map(|(n, _)| n.value.as_str()).collect();
-      return crate::plan::prune::unset_go_env(host, state, &names);
+      let names = self.vars.iter().map(|(n, _)| n.value.clone()).collect();
+      return Evaluated::Desired(Box::new(Desired::Absent { names }));
     }
     let mut vars = Vec::new();
-    let mut refused = false;
+    let mut ok = true;
     for (name, value) in &self.vars {
-      match v.text(value) {
-        // Values rendered from facts are known only now: the same checks as
-        // at check time, before anything is written.
-        Some(rendered) if refuse(v, name, value, &rendered) => refused = true,
-        Some(rendered) => vars.push((name.value.clone(), rendered)),
-        None => return Vec::new(),
-      }
-    }
-    if refused {
-      return Vec::new();
-    }
-    let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
-    write_go_env(v, host, state, &vars, at)
-  }
-
-  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    if self.absent {
-      return Vec::new();
-    }
-    let Some(path) = host.go_env_path() else { return Vec::new() };
-    self.vars.iter().map(|(name, _)| go_env_key(&path, &name.value)).collect()
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    if self.absent {
-      return;
-    }
-    for (name, value) in &self.vars {
-      let Some(rendered) = v.text(value) else { continue };
+      let Some(rendered) = v.text(value) else {
+        ok = false;
+        continue;
+      };
       if refuse(v, name, value, &rendered) {
+        ok = false;
         continue;
       }
       if name.value == "GOSUMDB" && rendered == "off" {
@@ -317,7 +280,52 @@ impl Spec for GoEnv {
           .help("use `,` to fall back only when a module is not found (404/410)"),
         );
       }
+      vars.push((name.value.clone(), rendered));
     }
+    if !ok {
+      return Evaluated::Failed;
+    }
+    let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
+    Evaluated::Desired(Box::new(Desired::Present { vars, at }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// The go settings' desired state on one host.
+#[derive(Debug)]
+enum Desired {
+  /// The variables and their rendered values; `at` is the first name's span.
+  Present { vars: Vec<(String, String)>, at: crate::source::Span },
+  /// `state = "absent"`: these variables leave the go env file.
+  Absent { names: Vec<String> },
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    match self {
+      Desired::Absent { names } => {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::plan::prune::unset_go_env(p.host, state, &names)
+      }
+      Desired::Present { vars, at } => write_go_env(p, state, vars, *at),
+    }
+  }
+
+  fn owns(&self, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    let Desired::Present { vars, .. } = self else { return Vec::new() };
+    let Some(path) = host.go_env_path() else { return Vec::new() };
+    vars.iter().map(|(name, _)| go_env_key(&path, name)).collect()
+  }
+
+  fn expects(&self, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    let Desired::Present { vars, .. } = self else { return Vec::new() };
+    vars
+      .iter()
+      .map(|(name, value)| crate::plan::expect::Expect::GoEnv { name: name.clone(), value: value.clone() })
+      .collect()
   }
 }
 

@@ -5,7 +5,7 @@
 //! itself is accepted too: `proxy "https://a|https://b,direct"`.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic, did_you_mean};
 use crate::go;
@@ -158,48 +158,19 @@ impl Spec for Proxy {
     vec![Request::GoEnvFile]
   }
 
-  fn expects(&self, v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    self
-      .render(|t| v.text(t))
-      .map(|value| crate::plan::expect::Expect::GoEnv { name: "GOPROXY".to_owned(), value })
-      .into_iter()
-      .collect()
-  }
-
-  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    host.go_env_path().map(|path| super::goenv::go_env_key(&path, "GOPROXY")).into_iter().collect()
-  }
-
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let Some(value) = self.render(|t| v.text(t)) else { return Vec::new() };
-    let at = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();
-    // Entries rendered from facts are known only now: refuse what go would.
-    if let Err(e) = crate::go::env::check_write("GOPROXY", &value) {
-      let shown: String = value.chars().take(80).collect();
-      v.error(
-        Diagnostic::new(
-          Code::GoProxy,
-          format!("GOPROXY `{}` is refused: {}", shown.escape_debug(), e.reason()),
-        )
-        .label(at, format!("rendered for host `{}`", v.host))
-        .help(e.help()),
-      );
-      return Vec::new();
-    }
-    super::goenv::write_go_env(v, host, state, &[("GOPROXY".to_owned(), value)], at)
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    if let [(only, None)] = self.entries.as_slice()
-      && v.text(only).as_deref() == Some("direct")
-    {
-      direct_only(v, only.span);
-    }
+  fn evaluate(&self, v: &mut Validator, _host: &HostInfo) -> Evaluated {
+    let mut rendered = Vec::with_capacity(self.entries.len());
+    let mut ok = true;
     let mut terminal: Option<(String, crate::source::Span)> = None;
+    let mut unreachable = false;
     let mut warned = false;
     for (text, sep) in &self.entries {
-      let Some(entry) = v.text(text) else { continue };
+      let entry = v.text(text);
+      rendered.push(entry.clone());
+      // Entries after one reported as never reached are only rendered.
+      let (Some(entry), false) = (entry, unreachable) else { continue };
       if let Err(r) = crate::host::shell::dialect::GoEnvFile::check(&entry) {
+        ok = false;
         v.error(
           Diagnostic::new(Code::GoProxy, format!("a GOPROXY entry cannot be written: {}", r.reason))
             .label(text.span, "invalid entry")
@@ -208,6 +179,7 @@ impl Spec for Proxy {
         continue;
       }
       if let Some(sep) = entry.chars().find(|c| *c == ',' || *c == '|') {
+        ok = false;
         v.error(
           Diagnostic::new(Code::GoProxy, format!("the GOPROXY entry `{entry}` contains `{sep}`"))
             .label(text.span, "go would read several entries here")
@@ -225,23 +197,30 @@ impl Spec for Proxy {
           .label(*at, format!("the chain ends at `{word}`"))
           .help(format!("move `{word}` to the end of the list")),
         );
-        break;
+        unreachable = true;
+        continue;
       }
       match go::proxy::validate_entry(&entry) {
         Ok(go::proxy::ProxyEntry::Off) | Ok(go::proxy::ProxyEntry::Direct) => {
           terminal = Some((entry.clone(), text.span))
         }
         Ok(go::proxy::ProxyEntry::Url(_)) => {}
-        Err(e) if entry.is_empty() => v.error(
-          Diagnostic::new(Code::GoProxy, "an empty GOPROXY entry")
-            .label(text.span, "two separators in a row")
-            .help(e.help()),
-        ),
-        Err(e) => v.error(
-          Diagnostic::new(Code::GoProxy, format!("`{entry}` is not a GOPROXY entry: {}", e.reason()))
-            .label(text.span, "invalid entry")
-            .help(e.help()),
-        ),
+        Err(e) if entry.is_empty() => {
+          ok = false;
+          v.error(
+            Diagnostic::new(Code::GoProxy, "an empty GOPROXY entry")
+              .label(text.span, "two separators in a row")
+              .help(e.help()),
+          )
+        }
+        Err(e) => {
+          ok = false;
+          v.error(
+            Diagnostic::new(Code::GoProxy, format!("`{entry}` is not a GOPROXY entry: {}", e.reason()))
+              .label(text.span, "invalid entry")
+              .help(e.help()),
+          )
+        }
       }
       if *sep == Some('|') && !warned && !self.explicit_any_error {
         warned = true;
@@ -252,6 +231,58 @@ impl Spec for Proxy {
         );
       }
     }
+    if let ([(only, None)], [Some(entry)]) = (self.entries.as_slice(), rendered.as_slice())
+      && entry == "direct"
+    {
+      direct_only(v, only.span);
+    }
+    let mut values = rendered.into_iter();
+    let Some(value) = self.render(|_| values.next().flatten()) else { return Evaluated::Failed };
+    if !ok {
+      return Evaluated::Failed;
+    }
+    let at = self.entries.first().map(|(t, _)| t.span).unwrap_or_default();
+    // What go itself refuses of the whole chain (entries after `off` or `direct` included).
+    if let Err(e) = crate::go::env::check_write("GOPROXY", &value) {
+      let shown: String = value.chars().take(80).collect();
+      v.error(
+        Diagnostic::new(
+          Code::GoProxy,
+          format!("GOPROXY `{}` is refused: {}", shown.escape_debug(), e.reason()),
+        )
+        .label(at, format!("rendered for host `{}`", v.host))
+        .help(e.help()),
+      );
+      return Evaluated::Failed;
+    }
+    Evaluated::Desired(Box::new(Desired { value, at }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// The GOPROXY chain's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// The GOPROXY value.
+  value: String,
+  /// The first entry, which an error about the go env file points to.
+  at: crate::source::Span,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    super::goenv::write_go_env(p, state, &[("GOPROXY".to_owned(), self.value.clone())], self.at)
+  }
+
+  fn owns(&self, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    host.go_env_path().map(|path| super::goenv::go_env_key(&path, "GOPROXY")).into_iter().collect()
+  }
+
+  fn expects(&self, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    vec![crate::plan::expect::Expect::GoEnv { name: "GOPROXY".to_owned(), value: self.value.clone() }]
   }
 }
 
@@ -267,4 +298,21 @@ pub fn direct_only(v: &mut Validator, span: crate::source::Span) {
       "put a proxy before it (`proxy [\"https://proxy.golang.org\", direct]`); for private modules only, set GOPRIVATE",
     ),
   );
+}
+
+#[cfg(test)]
+mod tests {
+  use super::super::go_toolchain::tests::planned;
+
+  #[test]
+  fn a_chain_rendered_from_facts_is_written_or_refused_when_planned() {
+    let ok = planned("proxy [\"https://{{ facts.goos }}.example.com\", direct]\n");
+    assert_eq!(ok, ["write /home/ada/.config/go/env"]);
+    let refused = planned("proxy [\"https://a.example.com/{{ facts.goos }}|x\"]\n");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+      refused[0].starts_with("error the GOPROXY entry `https://a.example.com/linux|x` contains `|`"),
+      "{refused:?}"
+    );
+  }
 }
