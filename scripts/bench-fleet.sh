@@ -186,7 +186,11 @@ run_converge() {
       split($0, f, /[ ,]+/)
       c += f[2]; fa += f[5]; p += f[8]; a += f[11]
     }
-    END { printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", (u + s) * 1000 / n, c / n, fa / n, p / n, a / n, h * 1000 / hz / n, m / 1024 }' \
+    /^run cpu: / {
+      split($0, r, /[ ,]+/)
+      own = r[4]; kids = r[14]
+    }
+    END { printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", (u + s) * 1000 / n, c / n, fa / n, p / n, a / n, h * 1000 / hz / n, m / 1024, own, kids }' \
     "$log.err" > "$log.metrics"
   [ "$rc" = "$expect_exit" ] || { cat "$log.err" >&2; die "converge $* exited $rc, expected $expect_exit (log: $log)"; }
   python3 - "$log" "$expect_status" <<'PY' || die "converge: hosts did not end $expect_status (log: $log)"
@@ -263,7 +267,7 @@ drift() {
 # The median of each column of the metrics files named.
 metrics_median() {
   local col out=""
-  for col in 1 2 3 4 5 6 7; do
+  for col in 1 2 3 4 5 6 7 8 9; do
     # shellcheck disable=SC2046
     out="$out $(median $(awk -v c="$col" '{ print $c }' "$@"))"
   done
@@ -376,7 +380,7 @@ PY
   # This size's figures at once, so a later size that fails loses nothing.
   for run in first noop drift dry; do
     say "$n hosts, $run: converge ${result[$n,$run,converge]} s (floor ${result[$n,floor]} s);" \
-      "ctrl/conn/facts/plan/apply/host ms per host, RSS MB: ${result[$n,$run,metrics]}" \
+      "ctrl/conn/facts/plan/apply/host ms per host, RSS MB, self/children ms per host: ${result[$n,$run,metrics]}" \
       "(load $(cut -d' ' -f1-3 /proc/loadavg))"
   done
   say "$n hosts: ssh floor host CPU ${result[$n,floor_host]} ms per host"
@@ -413,17 +417,20 @@ for n in $sizes; do
   done
 done
 echo
-echo "CPU per host, milliseconds (medians): the controller (converge's getrusage / hosts, and its"
-echo "per-phase thread CPU), the host side (every process of the host), and converge's peak RSS"
-echo "HOSTS  RUN              CTRL  CONNECT  FACTS   PLAN  APPLY    HOST  PEAK RSS MB"
+echo "CPU per host, milliseconds (medians): the controller (converge's getrusage / hosts, children"
+echo "included; SELF is converge's own, KIDS its child processes, OpenSSH's ssh -G for each host's"
+echo "configuration), its per-phase thread CPU, the host side (every process of the host), and"
+echo "converge's peak RSS"
+echo "HOSTS  RUN              CTRL   SELF   KIDS  CONNECT  FACTS   PLAN  APPLY    HOST  PEAK RSS MB"
 for n in $sizes; do
   for run in first noop drift dry; do
     case $run in first) label="first converge" ;; noop) label="no-op re-run" ;; drift) label="one-file drift" ;; dry) label="dry run" ;; esac
-    read -r ctrl conn facts plan apply host rss <<< "${result[$n,$run,metrics]}"
-    printf '%5s  %-15s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "$label" "$ctrl" "$conn" "$facts" "$plan" \
-      "$apply" "$host" "$rss"
+    read -r ctrl conn facts plan apply host rss own kids <<< "${result[$n,$run,metrics]}"
+    printf '%5s  %-15s  %5s  %5s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "$label" "$ctrl" "$own" "$kids" \
+      "$conn" "$facts" "$plan" "$apply" "$host" "$rss"
   done
-  printf '%5s  %-15s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "ssh floor" - - - - - "${result[$n,floor_host]}" -
+  printf '%5s  %-15s  %5s  %5s  %5s  %7s  %5s  %5s  %5s  %6s  %11s\n' "$n" "ssh floor" - - - - - - - \
+    "${result[$n,floor_host]}" -
 done
 echo
 for n in $sizes; do

@@ -172,6 +172,13 @@ fn verbose_shows_each_hosts_phases_and_quiet_keeps_only_the_summary() {
     assert!(line.contains(&format!("{phase} ")), "{phase} missing from {line:?}:\n{verbose}");
   }
   assert!(!verbose.contains("asked"), "{verbose}");
+  // The run's own CPU and its child processes', per host, for benchmarks.
+  let cpu = verbose.lines().find_map(|l| l.strip_prefix("run cpu: converge ")).unwrap_or_default();
+  let figures: Vec<f64> = cpu.split(' ').filter_map(|w| w.parse().ok()).collect();
+  assert!(
+    figures.len() == 3 && cpu.contains("ms per host, its child processes") && figures[2] == 1.0,
+    "{cpu:?}:\n{verbose}"
+  );
   let (_, very) = run(&["-vv"]);
   assert!(very.lines().any(|l| l.contains("asked") && l.contains("notes")), "{very}");
   let (quiet, _) = run(&["-q"]);

@@ -73,6 +73,14 @@ impl Reporter {
         }
       }
     }
+    let (own, children) = process_cpu();
+    let per_host = |d: std::time::Duration| d.as_secs_f64() * 1000.0 / runs.len().max(1) as f64;
+    text.push_str(&format!(
+      "run cpu: converge {:.1} ms per host, its child processes (ssh -G, proxies) {:.1} ms per host, {} hosts\n",
+      per_host(own),
+      per_host(children),
+      runs.len()
+    ));
     self.err(&text);
   }
 
@@ -270,4 +278,21 @@ mod tests {
     let long = "é".repeat(300);
     assert_eq!(super::one_line(&long), format!("{}…", "é".repeat(200)));
   }
+}
+
+/// The user and system CPU time of this process, and of its children that
+/// ended, so far: `/proc/self/stat`'s utime + stime and cutime + cstime, in
+/// USER_HZ ticks (100 per second in Linux's ABI).
+fn process_cpu() -> (std::time::Duration, std::time::Duration) {
+  let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+  // The fields after the command name, which ends at the last `)`.
+  let fields: Vec<u64> = stat
+    .rsplit_once(')')
+    .map(|(_, rest)| rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
+    .unwrap_or_default();
+  // utime, stime, cutime and cstime are fields 14 to 17 of the line; the
+  // state (field 3) is the first after the name.
+  let ticks = |i: usize| fields.get(i - 3).copied().unwrap_or(0);
+  let time = |t: u64| std::time::Duration::from_millis(t * 10);
+  (time(ticks(14) + ticks(15)), time(ticks(16) + ticks(17)))
 }
