@@ -269,17 +269,6 @@ impl Progress {
   }
 }
 
-#[cfg(test)]
-mod tests {
-  #[test]
-  fn a_one_line_summary_is_one_bounded_line_without_control_characters() {
-    assert_eq!(super::one_line("refused\nsecond line"), "refused");
-    assert_eq!(super::one_line("\u{1b}[2Jgone\u{7}"), "?[2Jgone?");
-    let long = "é".repeat(300);
-    assert_eq!(super::one_line(&long), format!("{}…", "é".repeat(200)));
-  }
-}
-
 /// The user and system CPU time of this process, and of its children that
 /// ended, so far: `/proc/self/stat`'s utime + stime and cutime + cstime, in
 /// USER_HZ ticks (100 per second in Linux's ABI).
@@ -295,4 +284,15 @@ fn process_cpu() -> (std::time::Duration, std::time::Duration) {
   let ticks = |i: usize| fields.get(i - 3).copied().unwrap_or(0);
   let time = |t: u64| std::time::Duration::from_millis(t * 10);
   (time(ticks(14) + ticks(15)), time(ticks(16) + ticks(17)))
+}
+
+#[cfg(test)]
+mod tests {
+  #[test]
+  fn a_one_line_summary_is_one_bounded_line_without_control_characters() {
+    assert_eq!(super::one_line("refused\nsecond line"), "refused");
+    assert_eq!(super::one_line("\u{1b}[2Jgone\u{7}"), "?[2Jgone?");
+    let long = "é".repeat(300);
+    assert_eq!(super::one_line(&long), format!("{}…", "é".repeat(200)));
+  }
 }
