@@ -2,14 +2,16 @@
 //! `go.alternateTools`): read with the facts, and named in the plan when they
 //! do not exist, or when the gopls they name does not fit the host's Go.
 
-use super::{VscodeSettings, render_text};
+use super::{VscodeSettings, render_text, scalar_text};
 use crate::check::resource::Validator;
 use crate::go::gopls::{Fit, gopls_supports};
+use crate::host::facts::Facts;
 use crate::host::facts::{Answer, Request};
 
 /// A path a setting names: the setting (`go.alternateTools.gopls`), the path
 /// as the facts script takes it (`~/` for the home directory), and whether it
 /// names a tool binary.
+#[derive(Debug)]
 pub(super) struct NamedPath {
   pub setting: String,
   pub path: String,
@@ -54,6 +56,35 @@ pub(super) fn named_paths(settings: &VscodeSettings, v: &mut Validator) -> Vec<N
   out
 }
 
+/// The paths `settings` name, read from their values rendered for the host
+/// (`rendered`, as [`VscodeSettings::rendered`] gives them): what
+/// [`named_paths`] finds, with no template rendered again.
+pub(super) fn named_in(
+  settings: &VscodeSettings,
+  rendered: &[(String, serde_json::Value)],
+) -> Vec<NamedPath> {
+  let value = |key: &str| rendered.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+  let mut out = Vec::new();
+  for key in ["go.goroot", "go.gopath"] {
+    if let Some(value) = value(key).and_then(scalar_text) {
+      // GOPATH may be a list; each entry must exist.
+      for entry in value.split(':').filter_map(host_path) {
+        out.push(NamedPath { setting: key.to_owned(), path: entry, tool: false });
+      }
+    }
+  }
+  if let (Some(tools), Some(serde_json::Value::Object(values))) =
+    (settings.settings.get("go.alternateTools"), value("go.alternateTools"))
+  {
+    for (name, _) in tools.entries() {
+      if let Some(path) = values.get(name).and_then(scalar_text).as_deref().and_then(host_path) {
+        out.push(NamedPath { setting: format!("go.alternateTools.{name}"), path, tool: true });
+      }
+    }
+  }
+  out
+}
+
 pub(super) fn requests(paths: &[NamedPath]) -> Vec<Request> {
   let mut out = Vec::new();
   for p in paths {
@@ -67,8 +98,7 @@ pub(super) fn requests(paths: &[NamedPath]) -> Vec<Request> {
 
 /// Notes for the plan: paths missing on the host, and a gopls that does not
 /// fit the host's Go.
-pub(super) fn check(paths: &[NamedPath], v: &mut Validator) {
-  let Some(facts) = v.facts else { return };
+pub(super) fn check(paths: &[NamedPath], facts: &Facts) -> Vec<String> {
   let mut notes = Vec::new();
   for p in paths {
     match facts.answers.get(&Request::Link(p.path.clone())) {
@@ -92,7 +122,5 @@ pub(super) fn check(paths: &[NamedPath], v: &mut Validator) {
       notes.push(format!("warning W516: `{}` (`{}`): {why}", p.setting, p.path));
     }
   }
-  for note in notes {
-    v.note(note);
-  }
+  notes
 }
