@@ -387,4 +387,46 @@ mod tests {
       assert_eq!(compare_kernel_releases(actual, expected), order, "{actual} vs {expected}");
     }
   }
+
+  /// The one host of `snippet` planned on a host with 4 CPUs: each step's
+  /// errors (code and message).
+  fn planned_errors(snippet: &str) -> Vec<String> {
+    use crate::diagnostic::Diagnostics;
+    use crate::source::Sources;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("site.goenv");
+    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
+    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
+    diagnostics.extend(found);
+    assert!(diagnostics.is_empty(), "{snippet}: {diagnostics:?}");
+    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host"));
+    let facts = crate::host::facts::Facts { cpus: 4, ..Default::default() };
+    let plan = crate::plan::planner::plan_against(
+      &play,
+      &[],
+      &facts,
+      crate::plan::change::HostState::default(),
+      &crate::plan::ledger::HostLedger::default(),
+      &sources,
+    );
+    plan.steps.iter().flat_map(|s| &s.errors).map(|e| format!("{} {}", e.code.as_str(), e.message)).collect()
+  }
+
+  /// A message is rendered for a failed assertion only: a template in it
+  /// that cannot be rendered neither fails the check nor an assertion that
+  /// holds.
+  #[test]
+  fn an_assertion_message_is_reported_only_when_the_assertion_fails() {
+    let message = " {\n  message = \"{{ missing }} needed\"\n}\n";
+    assert_eq!(planned_errors(&format!("assert cpus >= 2{message}")), Vec::<String>::new());
+    let errors = planned_errors(&format!("assert cpus >= 8{message}"));
+    assert_eq!(
+      errors,
+      ["E601 `cpus` is \"4\", which is not >= \"8\"", "E300 undefined variable `missing`"],
+      "{errors:?}"
+    );
+  }
 }

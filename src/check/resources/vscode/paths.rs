@@ -124,3 +124,52 @@ pub(super) fn check(paths: &[NamedPath], facts: &Facts) -> Vec<String> {
   }
   notes
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::check::resource::{QueryScope, Spec};
+  use crate::diagnostic::Diagnostics;
+  use crate::source::Sources;
+
+  /// The paths found in the values rendered once are those found by
+  /// rendering each setting again, in the same order.
+  #[test]
+  fn paths_read_from_rendered_values_are_those_rendering_finds() {
+    let snippet = "vars {\n  root = \"/usr/local/go\"\n}\nvscode settings {\n  \"go.goroot\" = \"{{ root }}\"\n  \"go.gopath\" = \"$HOME/go:/srv/gopath:relative\"\n  \"go.alternateTools\" = {\n    gopls = \"~/go/bin/gopls\"\n    go = \"{{ root }}/bin/go\"\n    dlv = \"dlv\"\n    vet = \"${env:HOME}/vet\"\n  }\n  \"go.lintTool\" = \"/opt/lint\"\n}\n";
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("site.goenv");
+    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
+    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
+    diagnostics.extend(found);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host"));
+    let spec: &dyn Spec = play.resources[0].spec.as_ref();
+    let Some(settings) = (spec as &dyn std::any::Any).downcast_ref::<VscodeSettings>() else {
+      panic!("not vscode settings: {spec:?}")
+    };
+    let mut names = play.vars.keys().cloned().collect::<std::collections::BTreeSet<_>>();
+    names.insert("host".to_owned());
+    let mut scratch = Diagnostics::new();
+    let mut v = QueryScope::new(&play.name, &play.vars, &names, &sources, &mut scratch);
+    let shown = |paths: Vec<NamedPath>| -> Vec<String> {
+      paths.into_iter().map(|p| format!("{} {} {}", p.setting, p.path, p.tool)).collect()
+    };
+    let rendered = settings.rendered(&mut v).unwrap_or_else(|| panic!("not rendered"));
+    let once = shown(named_in(settings, &rendered));
+    assert_eq!(once, shown(named_paths(settings, &mut v)));
+    assert_eq!(
+      once,
+      [
+        "go.goroot /usr/local/go false",
+        "go.gopath ~/go false",
+        "go.gopath /srv/gopath false",
+        "go.alternateTools.gopls ~/go/bin/gopls true",
+        "go.alternateTools.go /usr/local/go/bin/go true",
+      ]
+    );
+  }
+}
