@@ -4,9 +4,9 @@
 
 use crate::check::facts::{self, FactType};
 use crate::check::reader::{Cx, Reader, text_of};
-use crate::check::resource::{HostInfo, Kind, KindDoc, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, Spec, Validator};
 use crate::check::text::Text;
-use crate::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean};
 use crate::plan::change::{Change, HostState};
 use crate::source::Span;
 use crate::syntax::ast::{Op, Term, Value, ValueKind};
@@ -248,18 +248,82 @@ impl Spec for Assert {
     format!("assert {} {} {}", self.fact.value, self.comparison.as_str(), values.join(","))
   }
 
-  fn plan(&self, v: &mut Validator, _host: &HostInfo, _state: &HostState) -> Vec<Change> {
-    let fact = &self.fact.value;
-    let Some(actual) = v.fact(fact) else {
+  fn evaluate(&self, v: &mut Validator, _host: &HostInfo) -> Evaluated {
+    let mut values = Vec::new();
+    let mut ok = true;
+    for value in &self.values {
+      let Some(text) = v.text(value) else {
+        ok = false;
+        continue;
+      };
+      let bad = match self.kind {
+        FactType::Integer => text.parse::<i64>().is_err(),
+        FactType::Version => !text.starts_with(|c: char| c.is_ascii_digit()),
+        FactType::Text => false,
+      };
+      if bad {
+        ok = false;
+        let expected =
+          if self.kind == FactType::Integer { "a whole number" } else { "a version such as \"5.10\"" };
+        v.error(
+          Diagnostic::new(
+            Code::Assertion,
+            format!("`{}` is compared with {expected}, not `{text}`", self.fact.value),
+          )
+          .label(value.span, format!("expected {expected}")),
+        );
+      }
+      values.push(text);
+    }
+    // The message is shown only when the assertion fails: so are the
+    // problems of rendering it.
+    let mut message_problems = Diagnostics::new();
+    let message = self.message.as_ref().and_then(|m| {
+      std::mem::swap(v.diagnostics, &mut message_problems);
+      let text = v.text(m);
+      std::mem::swap(v.diagnostics, &mut message_problems);
+      text
+    });
+    if !ok {
+      return Evaluated::Failed;
+    }
+    Evaluated::Desired(Box::new(Desired {
+      fact: self.fact.value.clone(),
+      fact_span: self.fact.span,
+      kind: self.kind,
+      comparison: self.comparison,
+      values,
+      message,
+      message_problems,
+    }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// An assertion with its values rendered for one host.
+#[derive(Debug)]
+struct Desired {
+  fact: String,
+  fact_span: Span,
+  kind: FactType,
+  comparison: Comparison,
+  /// One value, or several for `in` / `not in`.
+  values: Vec<String>,
+  /// The help shown when it fails; `None` for the default one.
+  message: Option<String>,
+  /// What rendering the message reported, reported when it fails.
+  message_problems: Diagnostics,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, _state: &HostState) -> Vec<Change> {
+    let (fact, values) = (&self.fact, &self.values);
+    let Some(actual) = p.fact(fact) else {
       return Vec::new();
     };
-    let mut values = Vec::new();
-    for t in &self.values {
-      match v.text(t) {
-        Some(value) => values.push(value),
-        None => return Vec::new(),
-      }
-    }
     let compare = |expected: &str| -> std::cmp::Ordering {
       match self.kind {
         FactType::Version if fact == "kernel" => compare_kernel_releases(&actual, expected),
@@ -290,36 +354,15 @@ impl Spec for Assert {
         Code::AssertionFailed,
         format!("`{fact}` is \"{actual}\", which is not {} {shown}", self.comparison.as_str()),
       )
-      .label(self.fact.span, "this assertion");
-      d = match self.message.as_ref().and_then(|m| v.text(m)) {
-        Some(m) => d.help(m),
+      .label(self.fact_span, "this assertion");
+      d = match &self.message {
+        Some(m) => d.help(m.clone()),
         None => d.help("the host is stopped before any change; fix the host or the assertion"),
       };
-      v.error(d);
+      p.diagnostics.extend(self.message_problems.clone());
+      p.error(d);
     }
     Vec::new()
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    for value in &self.values {
-      let Some(text) = v.text(value) else { continue };
-      let bad = match self.kind {
-        FactType::Integer => text.parse::<i64>().is_err(),
-        FactType::Version => !text.starts_with(|c: char| c.is_ascii_digit()),
-        FactType::Text => false,
-      };
-      if bad {
-        let expected =
-          if self.kind == FactType::Integer { "a whole number" } else { "a version such as \"5.10\"" };
-        v.error(
-          Diagnostic::new(
-            Code::Assertion,
-            format!("`{}` is compared with {expected}, not `{text}`", self.fact.value),
-          )
-          .label(value.span, format!("expected {expected}")),
-        );
-      }
-    }
   }
 }
 
@@ -343,5 +386,47 @@ mod tests {
     ] {
       assert_eq!(compare_kernel_releases(actual, expected), order, "{actual} vs {expected}");
     }
+  }
+
+  /// The one host of `snippet` planned on a host with 4 CPUs: each step's
+  /// errors (code and message).
+  fn planned_errors(snippet: &str) -> Vec<String> {
+    use crate::diagnostic::Diagnostics;
+    use crate::source::Sources;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("site.goenv");
+    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
+    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
+    diagnostics.extend(found);
+    assert!(diagnostics.is_empty(), "{snippet}: {diagnostics:?}");
+    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host"));
+    let facts = crate::host::facts::Facts { cpus: 4, ..Default::default() };
+    let plan = crate::plan::planner::plan_against(
+      &play,
+      &[],
+      &facts,
+      crate::plan::change::HostState::default(),
+      &crate::plan::ledger::HostLedger::default(),
+      &sources,
+    );
+    plan.steps.iter().flat_map(|s| &s.errors).map(|e| format!("{} {}", e.code.as_str(), e.message)).collect()
+  }
+
+  /// A message is rendered for a failed assertion only: a template in it
+  /// that cannot be rendered neither fails the check nor an assertion that
+  /// holds.
+  #[test]
+  fn an_assertion_message_is_reported_only_when_the_assertion_fails() {
+    let message = " {\n  message = \"{{ missing }} needed\"\n}\n";
+    assert_eq!(planned_errors(&format!("assert cpus >= 2{message}")), Vec::<String>::new());
+    let errors = planned_errors(&format!("assert cpus >= 8{message}"));
+    assert_eq!(
+      errors,
+      ["E601 `cpus` is \"4\", which is not >= \"8\"", "E300 undefined variable `missing`"],
+      "{errors:?}"
+    );
   }
 }

@@ -2,7 +2,7 @@
 //! (`semanage fcontext`) and a relabel of the paths it covers (`restorecon`).
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -48,17 +48,6 @@ impl Kind for SelinuxLabelKind {
 }
 
 impl SelinuxLabel {
-  /// Pattern, type and restorecon path, rendered and expanded for a host.
-  fn rendered(&self, v: &mut Validator, host: &HostInfo) -> Option<(String, String, String)> {
-    let pattern = host.expand(&v.text(&self.pattern)?);
-    let setype = v.text(&self.setype)?;
-    let path = match &self.path {
-      Some(p) => host.expand(&v.text(p)?),
-      None => Self::default_path(&pattern),
-    };
-    Some((pattern, setype, path))
-  }
-
   /// Exits 0 when the local rule for `pattern` already has `setype`. awk
   /// reads both from its environment: `-v` would take backslashes in the
   /// pattern as escapes.
@@ -96,14 +85,6 @@ impl Spec for SelinuxLabel {
     Some(self.path.as_ref().map_or_else(|| Self::default_path(&self.pattern.value), |p| p.value.clone()))
   }
 
-  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    let (Some(pattern), Some(setype)) = (v.text(&self.pattern), v.text(&self.setype)) else {
-      return Vec::new();
-    };
-    let path = self.path.as_ref().and_then(|p| v.text(p)).unwrap_or_else(|| Self::default_path(&pattern));
-    vec![crate::plan::expect::Expect::SelinuxLabel { path: host.expand(&path), setype }]
-  }
-
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
     // Paths are expanded on the host for guards; `~`/`$HOME` are expanded there.
     let (Some(pattern), Some(setype)) = (v.text(&self.pattern), v.text(&self.setype)) else {
@@ -113,24 +94,76 @@ impl Spec for SelinuxLabel {
     vec![Request::Guard(Self::rule_guard(&pattern, &setype)), Request::Guard(Self::relabel_guard(&path))]
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let selinux = v.fact("selinux").unwrap_or_default();
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let setype = v.text(&self.setype);
+    let mut ok = true;
+    if let Some(t) = &setype {
+      let valid = t.ends_with("_t")
+        && t.len() > 2
+        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+      if !valid {
+        ok = false;
+        v.error(
+          Diagnostic::new(Code::SelinuxType, format!("`{t}` is not an SELinux type"))
+            .label(self.setype.span, "expected a type such as `user_home_t`")
+            .help("SELinux types are lower case and end in `_t`; `seinfo -t` lists them"),
+        );
+      }
+    }
+    let pattern = v.text(&self.pattern);
+    if let Some(p) = &pattern
+      && !(p.starts_with('/') || p.starts_with("$HOME") || p.starts_with("~/"))
+    {
+      ok = false;
+      v.error(
+        Diagnostic::new(Code::RelativePath, format!("the pattern `{p}` must match absolute paths"))
+          .label(self.pattern.span, "does not start with `/`")
+          .help("file-context patterns match whole paths, e.g. `\"/opt/go(/.*)?\"`"),
+      );
+    }
+    let path = match &self.path {
+      Some(path) => super::host_path(v, path, "`path`"),
+      None => pattern.as_deref().map(Self::default_path),
+    };
+    let (Some(setype), Some(raw_pattern), Some(raw_path), true) = (setype, pattern, path, ok) else {
+      return Evaluated::Failed;
+    };
+    let pattern = host.expand(&raw_pattern);
+    // Without a `path`, restorecon starts from the expanded pattern's head.
+    let path = if self.path.is_some() { host.expand(&raw_path) } else { Self::default_path(&pattern) };
+    Evaluated::Desired(Box::new(Desired { raw_pattern, pattern, setype, raw_path, path }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// A file-context rule's desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// The pattern as rendered, `~/` and `$HOME` left for the host's shell:
+  /// the guards were asked with it.
+  raw_pattern: String,
+  /// Expanded with the home directory.
+  pattern: String,
+  setype: String,
+  /// What restorecon relabels, as rendered (the guards' form) and expanded.
+  raw_path: String,
+  path: String,
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let selinux = p.fact("selinux").unwrap_or_default();
     if selinux == "disabled" || selinux.is_empty() {
-      v.note("skipped: SELinux disabled");
+      p.note("skipped: SELinux disabled");
       return Vec::new();
     }
-    let Some((pattern, setype, path)) = self.rendered(v, host) else { return Vec::new() };
-    let Some(raw_pattern) = v.text(&self.pattern) else { return Vec::new() };
-    let raw_path = match &self.path {
-      Some(p) => match v.text(p) {
-        Some(p) => p,
-        None => return Vec::new(),
-      },
-      None => Self::default_path(&raw_pattern),
-    };
+    let (pattern, setype, path) = (&self.pattern, &self.setype, &self.path);
     let guard = |g: String| state.guards.get(&g).copied();
     let mut changes = Vec::new();
-    if guard(Self::rule_guard(&raw_pattern, &setype)) != Some(0) {
+    if guard(SelinuxLabel::rule_guard(&self.raw_pattern, setype)) != Some(0) {
       changes.push(Change::Run {
         summary: format!("semanage fcontext {pattern} -> {setype}"),
         script: sh!(
@@ -143,7 +176,7 @@ impl Spec for SelinuxLabel {
         payload: None,
       });
     }
-    if !changes.is_empty() || guard(Self::relabel_guard(&raw_path)) != Some(0) {
+    if !changes.is_empty() || guard(SelinuxLabel::relabel_guard(&self.raw_path)) != Some(0) {
       changes.push(Change::Run {
         summary: format!("restorecon -R {path}"),
         script: sh!("if [ -e {p} ]; then restorecon -R {p}; fi", p = path).into(),
@@ -154,31 +187,11 @@ impl Spec for SelinuxLabel {
     changes
   }
 
-  fn validate(&self, v: &mut Validator) {
-    if let Some(t) = v.text(&self.setype) {
-      let valid = t.ends_with("_t")
-        && t.len() > 2
-        && t.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-      if !valid {
-        v.error(
-          Diagnostic::new(Code::SelinuxType, format!("`{t}` is not an SELinux type"))
-            .label(self.setype.span, "expected a type such as `user_home_t`")
-            .help("SELinux types are lower case and end in `_t`; `seinfo -t` lists them"),
-        );
-      }
-    }
-    if let Some(p) = v.text(&self.pattern)
-      && !(p.starts_with('/') || p.starts_with("$HOME") || p.starts_with("~/"))
-    {
-      v.error(
-        Diagnostic::new(Code::RelativePath, format!("the pattern `{p}` must match absolute paths"))
-          .label(self.pattern.span, "does not start with `/`")
-          .help("file-context patterns match whole paths, e.g. `\"/opt/go(/.*)?\"`"),
-      );
-    }
-    if let Some(path) = &self.path {
-      super::host_path(v, path, "`path`");
-    }
+  fn expects(&self, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    vec![crate::plan::expect::Expect::SelinuxLabel {
+      path: host.expand(&self.raw_path),
+      setype: self.setype.clone(),
+    }]
   }
 }
 

@@ -7,7 +7,7 @@
 //! Under `--root` it does nothing: a tree has no running server.
 
 use crate::check::reader::{Cx, Reader};
-use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, QueryScope, Spec, Validator};
 use crate::host::facts::Request;
 use crate::plan::change::{Change, HostState};
 
@@ -69,20 +69,34 @@ impl Spec for VscodeRestart {
     vec![Request::Guard(running_guard())]
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
+  fn evaluate(&self, _v: &mut Validator, _host: &HostInfo) -> Evaluated {
+    Evaluated::Desired(Box::new(Desired))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+/// The restart has no values: what it does depends on the host alone.
+#[derive(Debug)]
+struct Desired;
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
     // A directory tree (`--root`) has no server of its own: the processes
     // found would be those of the machine converge runs on.
-    if host.rooted {
-      v.note("skipped: converging a directory tree (`--root`), not a running host");
+    if p.host.rooted {
+      p.note("skipped: converging a directory tree (`--root`), not a running host");
       return Vec::new();
     }
     match state.guards.get(&running_guard()) {
       Some(0) => {}
       Some(_) => {
-        v.note("no VS Code server runs: nothing to restart");
+        p.note("no VS Code server runs: nothing to restart");
         return Vec::new();
       }
-      None => v.note("decided at apply: stops only server processes older than the environment's files"),
+      None => p.note("decided at apply: stops only server processes older than the environment's files"),
     }
     vec![Change::Run {
       summary: "stop the VS Code server processes that started before the environment changed".to_owned(),

@@ -11,14 +11,15 @@
 //! assignments, a condition) is left alone.
 
 use crate::check::reader::{Cx, Options};
-use crate::check::resource::{HostInfo, Validator};
+use crate::check::resource::Planning;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::plan::block_merge::{self, Place};
 use crate::plan::change::{Change, HostState, write_if_changed};
 use crate::syntax::ast::Stmt;
 
+use super::Scope;
 use super::files::{SYSTEM_FILES, SYSTEM_HOOKS, USER_FILES, USER_HOOKS, USER_OPTIONAL_HOOKS};
-use super::{Action, Export, Scope};
+use super::plan::{Desired, Operation};
 
 /// Whether the statement's block says `state = "absent"` (read before the
 /// statement's value is required).
@@ -31,24 +32,12 @@ pub(super) fn read(options: &Options, cx: &mut Cx) -> bool {
   options.choice(cx, "state", &["present", "absent"]).is_some_and(|s| s.value == "absent")
 }
 
-impl Export {
+impl Desired {
   /// The changes that take the variable or the entries out of every file a
   /// consumer reads.
-  pub(super) fn plan_absent(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let name = &self.name.value;
-    let dirs: Vec<String> = match &self.action {
-      Action::Set(_) => Vec::new(),
-      Action::Prepend(entries) | Action::Append(entries) => {
-        let mut dirs = Vec::new();
-        for entry in entries {
-          let Some(dir) = v.text(entry) else { return Vec::new() };
-          let expanded = host.expand_value(&dir);
-          dirs.push(dir);
-          dirs.push(expanded);
-        }
-        dirs
-      }
-    };
+  pub(super) fn plan_absent(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let (name, host) = (&self.name, p.host);
+    let dirs: Vec<String> = self.texts.iter().flat_map(|dir| [dir.clone(), host.expand_value(dir)]).collect();
     let files: Vec<&str> = match self.scope {
       Scope::User => {
         USER_FILES.iter().chain(USER_HOOKS).chain(USER_OPTIONAL_HOOKS).map(|(p, _)| *p).collect()
@@ -60,22 +49,22 @@ impl Export {
       let path = host.expand(path);
       let Some(file) = state.file(&path) else { continue };
       let mut data = file.data.to_vec();
-      if let Action::Set(_) = self.action {
-        match block_merge::try_merge(&data, "#", &self.block_name(), "", Place::Bottom) {
+      if self.operation == Operation::Set {
+        match block_merge::try_merge(&data, "#", &self.marker, "", Place::Bottom) {
           Ok(merged) => data = merged,
           Err(e) => {
-            v.error(
+            p.error(
               Diagnostic::new(Code::BlockDamaged, format!("cannot take the block out of `{path}`: {e}"))
-                .label(self.name.span, "removed by this resource")
+                .label(self.name_span, "removed by this resource")
                 .help(e.help()),
             );
             return Vec::new();
           }
         }
       }
-      let data = strip_lines(&data, |line| match &self.action {
-        Action::Set(_) => assigns(line, name),
-        Action::Prepend(_) | Action::Append(_) => dirs.iter().any(|d| adds_entry(line, name, d)),
+      let data = strip_lines(&data, |line| match self.operation {
+        Operation::Set => assigns(line, name),
+        Operation::Prepend | Operation::Append => dirs.iter().any(|d| adds_entry(line, name, d)),
       });
       if data[..] != file.data[..] {
         changes.extend(write_if_changed(state, &path, data, None, None, host.is_system(&path)));

@@ -6,6 +6,7 @@ use crate::host::shell::dialect::{EnvValue, EnvironmentD, Fish, Pam, Posix};
 
 /// An export with its values rendered for one host and read into text and
 /// variable references.
+#[derive(Debug)]
 pub(super) enum Rendered {
   Set(EnvValue),
   Prepend(Vec<EnvValue>),

@@ -1,7 +1,7 @@
 //! Planning an export: its values rendered and checked for every consumer's
 //! syntax, and a managed block in each file that consumers read.
 
-use crate::check::resource::{HostInfo, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Planning, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -134,7 +134,7 @@ impl Export {
   /// The name of its blocks: `export NAME`, or for entries the stem and its
   /// number (`PATH prepend`, `PATH prepend #2`), which stay when the entries
   /// are edited.
-  pub(super) fn block_name(&self) -> String {
+  fn block_name(&self) -> String {
     match (self.key_stem(), self.ordinal) {
       (None, _) => self.id(),
       (Some(stem), 0 | 1) => stem,
@@ -142,13 +142,86 @@ impl Export {
     }
   }
 
+  /// Warns, for values known now, about what a consumer then does that the
+  /// playbook's author may not expect: GOPATH mode, cross-compiling, a Go bin
+  /// directory appended behind the distro's `go`.
+  fn warn(&self, v: &mut Validator, rendered: &[Option<String>]) {
+    match &self.action {
+      Action::Set(value) => {
+        if let Some(Some(rendered)) = rendered.first() {
+          match self.name.value.as_str() {
+            "GO111MODULE" => {
+              crate::check::resources::goenv::gopath_mode(v, rendered, value.span, "the shell files")
+            }
+            "GOOS" | "GOARCH" => crate::check::resources::goenv::cross_compiles(
+              v,
+              &self.name.value,
+              rendered,
+              value.span,
+              "the shell files",
+            ),
+            _ => {}
+          }
+        }
+      }
+      Action::Prepend(entries) | Action::Append(entries) => {
+        let append = matches!(self.action, Action::Append(_));
+        for (entry, dir) in entries.iter().zip(rendered) {
+          let Some(dir) = dir else { continue };
+          if append && self.name.value == "PATH" && is_go_bin(dir) {
+            v.error(
+              Diagnostic::new(
+                Code::PathAppendGo,
+                format!("appending `{dir}` lets an earlier `go` on PATH win"),
+              )
+              .label(entry.span, "appended")
+              .help("a distro `/usr/bin/go` would shadow it; use `path prepend` for Go's bin directories"),
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+/// What an export does to its variable, with its values rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Operation {
+  Set,
+  Prepend,
+  Append,
+}
+
+/// An export's desired state on one host.
+#[derive(Debug)]
+pub(super) struct Desired {
+  /// The variable.
+  pub(super) name: String,
+  pub(super) name_span: Span,
+  pub(super) operation: Operation,
+  pub(super) scope: Scope,
+  /// The name of its blocks ([`Export::block_name`]).
+  pub(super) marker: String,
+  /// For entries, what the names of the blocks an older converge wrote
+  /// for them start with: `PATH prepend` ([`Spec::key_stem`]).
+  pub(super) stem: Option<String>,
+  /// The value, or each entry, as rendered (none for an absent variable).
+  pub(super) texts: Vec<String>,
+  /// The values ready to write; `None` for `state = "absent"`, which
+  /// writes none.
+  pub(super) values: Option<Rendered>,
+  /// `state = "absent"`.
+  pub(super) absent: bool,
+}
+
+impl Desired {
   /// Whether a block in a file is one that an older converge wrote for this
   /// kind of entries, named after the entries themselves (`PATH prepend
   /// /usr/local/go/bin $HOME/go/bin`): the current block replaces it.
   fn is_legacy_block(&self, name: &str) -> bool {
-    let Some(stem) = self.key_stem() else { return false };
+    let Some(stem) = &self.stem else { return false };
     name
-      .strip_prefix(&stem)
+      .strip_prefix(stem.as_str())
       .and_then(|rest| rest.strip_prefix(' '))
       .is_some_and(|rest| !rest.starts_with('#'))
   }
@@ -195,39 +268,79 @@ impl Spec for Export {
     files.into_iter().map(|p| Request::File(p.to_owned())).collect()
   }
 
-  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<Expect> {
-    let name = &self.name.value;
+  fn evaluate(&self, v: &mut Validator, _host: &HostInfo) -> Evaluated {
+    let operation = match self.action {
+      Action::Set(_) => Operation::Set,
+      Action::Prepend(_) => Operation::Prepend,
+      Action::Append(_) => Operation::Append,
+    };
+    let (texts, values) = if self.absent {
+      // Nothing is written: the entries are only looked for.
+      (self.entries().iter().map(|e| v.text(e)).collect(), None)
+    } else {
+      // Values known at check time are refused then; those that need facts
+      // when planned.
+      let (texts, values) = self.read_values(v);
+      self.warn(v, &texts);
+      let Some(values) = values else { return Evaluated::Failed };
+      (texts, Some(values))
+    };
+    let Some(texts) = texts.into_iter().collect::<Option<Vec<String>>>() else { return Evaluated::Failed };
+    Evaluated::Desired(Box::new(Desired {
+      name: self.name.value.clone(),
+      name_span: self.name.span,
+      operation,
+      scope: self.scope,
+      marker: self.block_name(),
+      stem: self.key_stem(),
+      texts,
+      values,
+      absent: self.absent,
+    }))
+  }
+
+  fn validate(&self, v: &mut Validator) {
+    // An absent export writes no value: its values are only looked for on
+    // the host, when planned.
     if self.absent {
-      return match self.action {
-        Action::Set(_) => vec![Expect::Unset { name: name.clone() }],
-        Action::Prepend(_) | Action::Append(_) => Vec::new(),
+      return;
+    }
+    self.evaluate(v, &HostInfo::default());
+  }
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn expects(&self, host: &HostInfo) -> Vec<Expect> {
+    let name = &self.name;
+    if self.absent {
+      return match self.operation {
+        Operation::Set => vec![Expect::Unset { name: name.clone() }],
+        Operation::Prepend | Operation::Append => Vec::new(),
       };
     }
-    match &self.action {
-      Action::Set(t) => v
-        .text(t)
-        .map(|value| Expect::Env { name: name.clone(), value: host.expand_value(&value) })
-        .into_iter()
-        .collect(),
-      Action::Prepend(entries) | Action::Append(entries) if name == "PATH" => entries
+    match self.operation {
+      Operation::Set => self
+        .texts
         .iter()
-        .filter_map(|e| v.text(e))
+        .map(|value| Expect::Env { name: name.clone(), value: host.expand_value(value) })
+        .collect(),
+      Operation::Prepend | Operation::Append if name == "PATH" => self
+        .texts
+        .iter()
         .map(|d| Expect::PathEntry {
-          dir: host.expand_value(&d),
-          before_system: matches!(self.action, Action::Prepend(_)),
+          dir: host.expand_value(d),
+          before_system: self.operation == Operation::Prepend,
         })
         .collect(),
-      Action::Prepend(_) | Action::Append(_) => Vec::new(),
+      Operation::Prepend | Operation::Append => Vec::new(),
     }
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    if self.absent {
-      return self.plan_absent(v, host, state);
-    }
-    let Some(action) = self.read_values(v).1 else { return Vec::new() };
-    let name = &self.name.value;
-    let marker = self.block_name();
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    let host = p.host;
+    let Some(action) = &self.values else { return self.plan_absent(p, state) };
+    let name = &self.name;
+    let marker = &self.marker;
     // (file, block name, block content, where a new block goes), in order.
     let mut blocks: Vec<(String, String, String, Place)> = Vec::new();
     let (env_files, hooks, optional): (Files, Files, Files) = match self.scope {
@@ -239,7 +352,7 @@ impl Spec for Export {
         continue;
       }
       let path = host.expand(path);
-      let content = syntax.render(name, &action);
+      let content = syntax.render(name, action);
       if content.is_empty() {
         continue;
       }
@@ -271,7 +384,7 @@ impl Spec for Export {
         .entry(path.clone())
         .or_insert_with(|| state.file(&path).map(|f| f.data.to_vec()).unwrap_or_default());
       // Blocks an older converge named after the entries go when this one is written.
-      let legacy: Vec<String> = if block == marker {
+      let legacy: Vec<String> = if block == *marker {
         block_merge::names(data, "#").into_iter().filter(|n| self.is_legacy_block(n)).collect()
       } else {
         Vec::new()
@@ -285,9 +398,9 @@ impl Spec for Export {
         Err(e) => {
           // A block whose markers a person damaged: nothing is written to any
           // file of this resource, and no user line is lost.
-          v.error(
+          p.error(
             Diagnostic::new(Code::BlockDamaged, format!("cannot write the block into `{path}`: {e}"))
-              .label(self.name.span, "written by this resource")
+              .label(self.name_span, "written by this resource")
               .help(e.help()),
           );
           return Vec::new();
@@ -303,13 +416,12 @@ impl Spec for Export {
       .collect()
   }
 
-  fn owns(&self, _v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+  fn owns(&self, host: &HostInfo, state: &HostState) -> Vec<crate::plan::ledger::Owned> {
     // Its own block, and the shared ones (the POSIX functions, the hooks that
     // read the env files) that stay while another export needs them.
     if self.absent {
       return Vec::new();
     }
-    let marker = self.block_name();
     let files = match self.scope {
       Scope::User => USER_FILES.iter().chain(USER_HOOKS).chain(USER_OPTIONAL_HOOKS).collect::<Vec<_>>(),
       Scope::System => SYSTEM_FILES.iter().chain(SYSTEM_HOOKS).collect(),
@@ -318,7 +430,7 @@ impl Spec for Export {
     for (path, _) in files {
       let path = host.expand(path);
       let Some(file) = state.file(&path) else { continue };
-      for name in [marker.as_str(), "functions", "env"] {
+      for name in [self.marker.as_str(), "functions", "env"] {
         if block_merge::block(&file.data, "#", name).is_some() {
           owned.push(crate::plan::ledger::Owned::Block {
             path: path.clone(),
@@ -331,49 +443,5 @@ impl Spec for Export {
       }
     }
     owned
-  }
-
-  fn validate(&self, v: &mut Validator) {
-    if self.absent {
-      return;
-    }
-    // Values known at check time are refused here; those that need facts are
-    // refused when planned.
-    let (rendered, _) = self.read_values(v);
-    match &self.action {
-      Action::Set(value) => {
-        if let Some(Some(rendered)) = rendered.first() {
-          match self.name.value.as_str() {
-            "GO111MODULE" => {
-              crate::check::resources::goenv::gopath_mode(v, rendered, value.span, "the shell files")
-            }
-            "GOOS" | "GOARCH" => crate::check::resources::goenv::cross_compiles(
-              v,
-              &self.name.value,
-              rendered,
-              value.span,
-              "the shell files",
-            ),
-            _ => {}
-          }
-        }
-      }
-      Action::Prepend(entries) | Action::Append(entries) => {
-        let append = matches!(self.action, Action::Append(_));
-        for (entry, dir) in entries.iter().zip(rendered) {
-          let Some(dir) = dir else { continue };
-          if append && self.name.value == "PATH" && is_go_bin(&dir) {
-            v.error(
-              Diagnostic::new(
-                Code::PathAppendGo,
-                format!("appending `{dir}` lets an earlier `go` on PATH win"),
-              )
-              .label(entry.span, "appended")
-              .help("a distro `/usr/bin/go` would shadow it; use `path prepend` for Go's bin directories"),
-            );
-          }
-        }
-      }
-    }
   }
 }

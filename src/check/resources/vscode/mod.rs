@@ -4,7 +4,7 @@
 //! the file's comments.
 
 use crate::check::reader::{Cx, Reader, attribute, json_of};
-use crate::check::resource::{HostInfo, Kind, KindDoc, QueryScope, Spec, Validator};
+use crate::check::resource::{Evaluated, HostInfo, Kind, KindDoc, Planning, QueryScope, Spec, Validator};
 use crate::check::text::Text;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::host::facts::Request;
@@ -148,8 +148,13 @@ impl Setting {
 /// A scalar setting value rendered for the host as the text a program
 /// reads: strings as they are, numbers and booleans as JSON writes them.
 pub(crate) fn render_text(value: &Value, v: &mut Validator) -> Option<String> {
-  match render(value, v)? {
-    serde_json::Value::String(s) => Some(s),
+  scalar_text(&render(value, v)?)
+}
+
+/// A rendered scalar as the text a program reads (see [`render_text`]).
+fn scalar_text(value: &serde_json::Value) -> Option<String> {
+  match value {
+    serde_json::Value::String(s) => Some(s.clone()),
     serde_json::Value::Number(n) => Some(n.to_string()),
     serde_json::Value::Bool(b) => Some(b.to_string()),
     _ => None,
@@ -210,44 +215,9 @@ pub(crate) fn render(value: &Value, v: &mut Validator) -> Option<serde_json::Val
   })
 }
 
-impl VscodeSettings {
-  /// `state = "absent"`: its keys leave the settings file, comments and other
-  /// keys kept. A file that is not JSON with comments is left alone.
-  fn plan_absent(&self, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    let path = host.expand(&self.file());
-    let Some(current) = state.file(&path) else { return Vec::new() };
-    let mut text = String::from_utf8_lossy(&current.data).into_owned();
-    for key in self.settings.keys() {
-      match remove_key(&text, key) {
-        Ok(Some(updated)) => text = updated,
-        Ok(None) => {}
-        Err(_) => return Vec::new(),
-      }
-    }
-    write_if_changed(state, &path, text.into_bytes(), None, None, host.is_system(&path)).into_iter().collect()
-  }
-}
-
 impl Spec for VscodeSettings {
   fn id(&self) -> String {
     "vscode settings".to_owned()
-  }
-
-  /// Each key as the server reads it from the file (a declared object: its keys).
-  fn expects(&self, v: &mut Validator, host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    if self.absent {
-      return Vec::new();
-    }
-    let file = host.expand(&self.file());
-    let Some(settings) = self.rendered(v) else { return Vec::new() };
-    settings
-      .into_iter()
-      .map(|(key, value)| crate::plan::expect::Expect::VscodeSetting {
-        file: file.clone(),
-        key,
-        value: value.to_string(),
-      })
-      .collect()
   }
 
   fn requests(&self, v: &mut QueryScope) -> Vec<Request> {
@@ -257,64 +227,21 @@ impl Spec for VscodeSettings {
     out
   }
 
-  fn plan(&self, v: &mut Validator, host: &HostInfo, state: &HostState) -> Vec<Change> {
-    if self.absent {
-      return self.plan_absent(host, state);
-    }
-    let path = host.expand(&self.file());
-    let existing =
-      state.file(&path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
-    let Some(settings) = self.rendered(v) else { return Vec::new() };
-    let named = paths::named_paths(self, v);
-    paths::check(&named, v);
-    match merge(&existing, &settings) {
-      Ok(Some(merged)) => {
-        for (key, kept) in merge::kept_entries(&existing, &settings) {
-          v.note(format!(
-            "`{key}` is merged key by key into the object `{path}` has: its other entries ({}) are kept",
-            kept.join(", ")
-          ));
-        }
-        write_if_changed(state, &path, merged.into_bytes(), None, None, host.is_system(&path))
-          .into_iter()
-          .collect()
-      }
-      Ok(None) => Vec::new(),
-      Err(e) => {
-        let span = self.settings.values().next().map(|s| s.key.span).unwrap_or_default();
-        v.error(
-          Diagnostic::new(
-            Code::HostLacks,
-            format!("`{path}` is not JSON with comments, so converge leaves it alone: {e}"),
-          )
-          .label(span, "settings to merge")
-          .help("fix the file by hand (VS Code shows the error), then run converge again"),
-        );
-        Vec::new()
-      }
-    }
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated {
+    let settings = self.rendered(v);
+    keys::check(self, v);
+    let Some(settings) = settings else { return Evaluated::Failed };
+    Evaluated::Desired(Box::new(Desired {
+      path: host.expand(&self.file()),
+      named: paths::named_in(self, &settings),
+      settings,
+      absent: self.absent,
+      span: self.settings.values().next().map(|s| s.key.span).unwrap_or_default(),
+    }))
   }
 
   fn validate(&self, v: &mut Validator) {
-    self.rendered(v);
-    keys::check(self, v);
-  }
-
-  fn owns(&self, _v: &mut Validator, host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
-    if self.absent {
-      return Vec::new();
-    }
-    let path = host.expand(&self.file());
-    self
-      .settings
-      .keys()
-      .map(|key| crate::plan::ledger::Owned::Key {
-        path: path.clone(),
-        file: crate::plan::ledger::KeyFile::Vscode,
-        key: key.clone(),
-        created: false,
-      })
-      .collect()
+    self.evaluate(v, &HostInfo::default());
   }
 
   fn claims(&self) -> Vec<Text> {
@@ -322,6 +249,110 @@ impl Spec for VscodeSettings {
       .settings
       .values()
       .map(|s| Text::new(format!("vscode setting {} {}", self.server_dir(), s.key.value), s.key.span))
+      .collect()
+  }
+}
+
+/// The settings' desired state on one host.
+#[derive(Debug)]
+struct Desired {
+  /// The machine settings file, expanded.
+  path: String,
+  /// Every setting, its strings rendered, in the order declared.
+  settings: Vec<(String, serde_json::Value)>,
+  /// The host paths the settings name.
+  named: Vec<paths::NamedPath>,
+  /// `state = "absent"`: the keys leave the file.
+  absent: bool,
+  /// The first setting's key, which errors point at.
+  span: crate::source::Span,
+}
+
+impl Desired {
+  /// `state = "absent"`: its keys leave the settings file, comments and other
+  /// keys kept. A file that is not JSON with comments is left alone.
+  fn plan_absent(&self, host: &HostInfo, state: &HostState) -> Vec<Change> {
+    let path = &self.path;
+    let Some(current) = state.file(path) else { return Vec::new() };
+    let mut text = String::from_utf8_lossy(&current.data).into_owned();
+    for (key, _) in &self.settings {
+      match remove_key(&text, key) {
+        Ok(Some(updated)) => text = updated,
+        Ok(None) => {}
+        Err(_) => return Vec::new(),
+      }
+    }
+    write_if_changed(state, path, text.into_bytes(), None, None, host.is_system(path)).into_iter().collect()
+  }
+}
+
+impl crate::check::resource::Desired for Desired {
+  fn plan(&self, p: &mut Planning, state: &HostState) -> Vec<Change> {
+    if self.absent {
+      return self.plan_absent(p.host, state);
+    }
+    let (path, settings) = (&self.path, &self.settings);
+    let existing =
+      state.file(path).map(|f| String::from_utf8_lossy(&f.data).into_owned()).unwrap_or_default();
+    for note in paths::check(&self.named, p.facts) {
+      p.note(note);
+    }
+    match merge(&existing, settings) {
+      Ok(Some(merged)) => {
+        for (key, kept) in merge::kept_entries(&existing, settings) {
+          p.note(format!(
+            "`{key}` is merged key by key into the object `{path}` has: its other entries ({}) are kept",
+            kept.join(", ")
+          ));
+        }
+        write_if_changed(state, path, merged.into_bytes(), None, None, p.host.is_system(path))
+          .into_iter()
+          .collect()
+      }
+      Ok(None) => Vec::new(),
+      Err(e) => {
+        p.error(
+          Diagnostic::new(
+            Code::HostLacks,
+            format!("`{path}` is not JSON with comments, so converge leaves it alone: {e}"),
+          )
+          .label(self.span, "settings to merge")
+          .help("fix the file by hand (VS Code shows the error), then run converge again"),
+        );
+        Vec::new()
+      }
+    }
+  }
+
+  fn owns(&self, _host: &HostInfo, _state: &HostState) -> Vec<crate::plan::ledger::Owned> {
+    if self.absent {
+      return Vec::new();
+    }
+    self
+      .settings
+      .iter()
+      .map(|(key, _)| crate::plan::ledger::Owned::Key {
+        path: self.path.clone(),
+        file: crate::plan::ledger::KeyFile::Vscode,
+        key: key.clone(),
+        created: false,
+      })
+      .collect()
+  }
+
+  /// Each key as the server reads it from the file (a declared object: its keys).
+  fn expects(&self, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
+    if self.absent {
+      return Vec::new();
+    }
+    self
+      .settings
+      .iter()
+      .map(|(key, value)| crate::plan::expect::Expect::VscodeSetting {
+        file: self.path.clone(),
+        key: key.clone(),
+        value: value.to_string(),
+      })
       .collect()
   }
 }
