@@ -1,13 +1,14 @@
 //! Resource kinds and the registry of them.
 //!
 //! A resource kind ([`Kind`]) knows its leading keywords and reads a statement
-//! into a typed [`Spec`]. Each kind lives in one file under `src/resources/`;
+//! into a typed [`Spec`]. Each kind lives in one file under `src/check/resources/`;
 //! adding one means writing that file and adding one line to [`KINDS`].
 //!
 //! A [`Spec`] is the typed input of a resource. Its values may be templates, so
-//! it is validated per host by [`Spec::validate`] through a [`Validator`], which
-//! renders what can be rendered (variables at check time, facts too at plan time)
-//! and reports what is wrong with the result.
+//! per host it is evaluated once ([`Spec::evaluate`]) through a [`Validator`],
+//! which renders them (variables at check time, facts too at plan time) and
+//! reports what is wrong with the result, into its [`Desired`] state: plain
+//! values that plan, record what they own and say what `verify` expects.
 
 use crate::check::facts;
 use crate::check::reader::{Cx, Meta, Reader};
@@ -92,14 +93,11 @@ pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
     None
   }
 
-  /// Checks the values that depend on the host: renders templates and checks the
-  /// results.
-  fn validate(&self, _v: &mut Validator) {}
-
-  /// What `converge verify` checks every consumer sees once this resource is
-  /// converged (exports, PATH entries, go settings, toolchain, tools).
-  fn expects(&self, _v: &mut Validator, _host: &HostInfo) -> Vec<crate::plan::expect::Expect> {
-    Vec::new()
+  /// Checks the values that depend on the host at check time, when the facts
+  /// are unknown: renders what it can and checks the results. By default
+  /// [`Spec::evaluate`] for a placeholder host, whose result is dropped.
+  fn validate(&self, v: &mut Validator) {
+    self.evaluate(v, &HostInfo::default());
   }
 
   /// Whether [`Spec::id`] holds a value of the resource (a command's text)
@@ -112,7 +110,7 @@ pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
 
   /// Whether its [`Request::Guard`]s are commands the user wrote (`unless`,
   /// `only_if`) rather than converge's own probes. `--no-guards` plans do not
-  /// run them: [`Spec::plan`] finds no status for them in the state and leaves
+  /// run them: [`Desired::plan`] finds no status for them in the state and leaves
   /// the decision to the apply.
   ///
   /// [`Request::Guard`]: crate::host::facts::Request::Guard
@@ -130,43 +128,11 @@ pub trait Spec: std::any::Any + std::fmt::Debug + Send + Sync {
 
   /// Renders every value of the resource for one host, once, and checks the
   /// results: its desired state, which the planner then plans, records and
-  /// verifies with no template left to render. `None` when a value cannot be
-  /// known or is wrong (reported through the validator). At check time the
-  /// facts are unknown and `host` is a placeholder: the result is dropped and
-  /// only the diagnostics count.
-  fn evaluate(&self, _v: &mut Validator, _host: &HostInfo) -> Evaluated {
-    Evaluated::Legacy
-  }
-
-  /// What it wrote on the host, once planned: `state` is the host as the
-  /// plan leaves it after this resource. The ledger records it, and a
-  /// resource that leaves the playbook is removed by it
-  /// ([`crate::plan::prune`]). Hashes and `created` flags are filled in by the
-  /// planner. Nothing by default: such a resource is never undone.
-  fn owns(
-    &self,
-    _v: &mut Validator,
-    _host: &HostInfo,
-    _state: &crate::plan::change::HostState,
-  ) -> Vec<crate::plan::ledger::Owned> {
-    Vec::new()
-  }
-
-  /// The changes that bring the host to the desired state, computed against the
-  /// predicted `state`, which the planner then updates. Errors are reported
-  /// through the validator and fail this resource only.
-  fn plan(
-    &self,
-    v: &mut Validator,
-    _host: &HostInfo,
-    _state: &crate::plan::change::HostState,
-  ) -> Vec<crate::plan::change::Change> {
-    v.error(
-      Diagnostic::new(Code::Unsupported, format!("this build of converge cannot plan `{}` yet", self.id()))
-        .help("`converge check` validates it; planning and applying it come with a later release"),
-    );
-    Vec::new()
-  }
+  /// verifies with no template left to render ([`Desired`]). `Failed` when a
+  /// value cannot be known or is wrong (reported through the validator). At
+  /// check time the facts are unknown and `host` is a placeholder: the result
+  /// is dropped and only the diagnostics count.
+  fn evaluate(&self, v: &mut Validator, host: &HostInfo) -> Evaluated;
 }
 
 /// What [`Spec::evaluate`] gives.
@@ -175,8 +141,6 @@ pub enum Evaluated {
   Desired(Box<dyn Desired>),
   /// A value could not be rendered or is wrong; the validator has the reason.
   Failed,
-  /// The kind still plans through [`Spec::plan`], [`Spec::owns`] and [`Spec::expects`].
-  Legacy,
 }
 
 impl Evaluated {
@@ -200,7 +164,10 @@ pub trait Desired: std::fmt::Debug {
   ) -> Vec<crate::plan::change::Change>;
 
   /// What it wrote on the host, once planned: `state` is the host as the
-  /// plan leaves it after this resource. See [`Spec::owns`].
+  /// plan leaves it after this resource. The ledger records it, and a
+  /// resource that leaves the playbook is removed by it
+  /// ([`crate::plan::prune`]). Hashes and `created` flags are filled in by the
+  /// planner. Nothing by default: such a resource is never undone.
   fn owns(
     &self,
     _host: &HostInfo,

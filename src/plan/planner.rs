@@ -379,10 +379,6 @@ fn plan_resource(
       }
       match resource.spec.evaluate(&mut v, info) {
         Evaluated::Failed => (Vec::new(), Vec::new(), None),
-        Evaluated::Legacy => {
-          let changes = resource.spec.plan(&mut v, info, state);
-          (changes, resource.spec.expects(&mut v, info), None)
-        }
         Evaluated::Desired(desired) => {
           let mut p =
             Planning { host: info, facts, sources, diagnostics: &mut *v.diagnostics, notes: Vec::new() };
@@ -407,14 +403,7 @@ fn plan_resource(
       state.apply(change);
     }
     if !diagnostics.has_errors() {
-      owns = match &desired {
-        Some(desired) => desired.owns(info, state),
-        None => {
-          let mut scratch = Diagnostics::new();
-          let mut v = validator(&info.name, ctx.clone(), names, Some(facts), sources, &mut scratch);
-          resource.spec.owns(&mut v, info, state)
-        }
-      };
+      owns = desired.map(|d| d.owns(info, state)).unwrap_or_default();
       if resource.meta.sensitive {
         for owned in &mut owns {
           if let crate::plan::ledger::Owned::Undo { sensitive, .. } = owned {

@@ -297,10 +297,6 @@ impl Spec for Assert {
       message_problems,
     }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// An assertion with its values rendered for one host.

@@ -124,10 +124,6 @@ impl Spec for Command {
       undo,
     }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// A command's desired state on one host: its texts rendered.

@@ -350,10 +350,6 @@ impl Spec for File {
     };
     Evaluated::Desired(Box::new(Desired { path, absent: self.absent, content, ownership }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// What a file holds, once rendered for a host.

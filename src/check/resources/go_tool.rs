@@ -319,10 +319,6 @@ impl Spec for GoTool {
       absent: self.absent,
     }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 #[cfg(test)]

@@ -486,10 +486,6 @@ impl Spec for GoToolchain {
       controller,
     }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 #[cfg(test)]

@@ -288,10 +288,6 @@ impl Spec for GoEnv {
     let at = self.vars.first().map(|(name, _)| name.span).unwrap_or_default();
     Evaluated::Desired(Box::new(Desired::Present { vars, at }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// The go settings' desired state on one host.

@@ -149,10 +149,6 @@ impl Spec for ManagedBlock {
       content_span: self.content.span,
     }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// A managed block's desired state on one host.

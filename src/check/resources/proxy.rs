@@ -257,10 +257,6 @@ impl Spec for Proxy {
     }
     Evaluated::Desired(Box::new(Desired { value, at }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// The GOPROXY chain's desired state on one host.

@@ -133,10 +133,6 @@ impl Spec for SelinuxLabel {
     let path = if self.path.is_some() { host.expand(&raw_path) } else { Self::default_path(&pattern) };
     Evaluated::Desired(Box::new(Desired { raw_pattern, pattern, setype, raw_path, path }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// A file-context rule's desired state on one host.

@@ -372,10 +372,6 @@ impl Spec for Sysctl {
       key_span: self.key.span,
     }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 #[cfg(test)]

@@ -89,10 +89,6 @@ impl Spec for Template {
     };
     Evaluated::Desired(Box::new(Desired { path, body: body.into_bytes().into(), ownership }))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// A template's desired state on one host: the rendered file.

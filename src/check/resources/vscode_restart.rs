@@ -72,10 +72,6 @@ impl Spec for VscodeRestart {
   fn evaluate(&self, _v: &mut Validator, _host: &HostInfo) -> Evaluated {
     Evaluated::Desired(Box::new(Desired))
   }
-
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
 }
 
 /// The restart has no values: what it does depends on the host alone.

@@ -240,10 +240,6 @@ impl Spec for VscodeSettings {
     }))
   }
 
-  fn validate(&self, v: &mut Validator) {
-    self.evaluate(v, &HostInfo::default());
-  }
-
   fn claims(&self) -> Vec<Text> {
     self
       .settings
