@@ -20,3 +20,24 @@ pub mod resource;
 pub mod resources;
 pub mod secrets;
 pub mod text;
+
+/// The one host of a playbook `snippet`, loaded into `sources` and checked,
+/// for unit tests. It must pass the check with no diagnostic at all, or with
+/// warnings only when `warnings` says so.
+#[cfg(test)]
+pub(crate) fn one_play(
+  snippet: &str,
+  sources: &mut crate::source::Sources,
+  warnings: bool,
+) -> playbook::HostPlay {
+  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+  let path = dir.path().join("site.goenv");
+  std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
+  let mut diagnostics = crate::diagnostic::Diagnostics::new();
+  let loaded = loader::load(&[path], sources, &mut diagnostics);
+  let (playbook, found) = resolver::resolve(&loaded, sources);
+  diagnostics.extend(found);
+  let ok = if warnings { !diagnostics.has_errors() } else { diagnostics.is_empty() };
+  assert!(ok, "{snippet}: {diagnostics:?}");
+  playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host in {snippet}"))
+}

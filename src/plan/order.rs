@@ -121,23 +121,13 @@ fn is_below(path: &str, dir: &str) -> bool {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::diagnostic::Diagnostics;
   use crate::source::Sources;
 
   const SHA: &str = "904b924d435eaea086515bc63235b192ea441bd8c9b198c507e85009e6e4c7f0";
 
   /// The resources of the one host of a playbook, checked without errors.
   fn resources(text: &str) -> Vec<Arc<Resource>> {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("site.goenv");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    let mut sources = Sources::new();
-    let mut diagnostics = Diagnostics::new();
-    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
-    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
-    diagnostics.extend(found);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    playbook.hosts.into_iter().next().map(|h| h.resources).unwrap_or_default()
+    crate::check::one_play(text, &mut Sources::new(), false).resources
   }
 
   /// The names of the resources, in the order they are planned.

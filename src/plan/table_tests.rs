@@ -2,7 +2,6 @@
 //! [`HostState`] literal: no host, no shell, no file system but the snippet's.
 
 use crate::check::playbook::HostPlay;
-use crate::diagnostic::Diagnostics;
 use crate::go::env_file::GoEnvFile;
 use crate::host::facts::Facts;
 use crate::plan::change::{Change, FileState, HostState};
@@ -49,15 +48,7 @@ fn state(files: &[(&str, Option<FileState>)]) -> HostState {
 
 /// The one host of `snippet`, checked without errors.
 fn play(snippet: &str, sources: &mut Sources) -> HostPlay {
-  let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-  let path = dir.path().join("site.goenv");
-  std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
-  let mut diagnostics = Diagnostics::new();
-  let loaded = crate::check::loader::load(&[path], sources, &mut diagnostics);
-  let (playbook, found) = crate::check::resolver::resolve(&loaded, sources);
-  diagnostics.extend(found);
-  assert!(diagnostics.is_empty(), "{snippet}: {diagnostics:?}");
-  playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host in {snippet}"))
+  crate::check::one_play(snippet, sources, false)
 }
 
 /// Each step's changes, one line each: `write PATH`, `remove PATH`,

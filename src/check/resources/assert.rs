@@ -387,18 +387,8 @@ mod tests {
   /// The one host of `snippet` planned on a host with 4 CPUs: each step's
   /// errors (code and message).
   fn planned_errors(snippet: &str) -> Vec<String> {
-    use crate::diagnostic::Diagnostics;
-    use crate::source::Sources;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("site.goenv");
-    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
-    let mut sources = Sources::new();
-    let mut diagnostics = Diagnostics::new();
-    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
-    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
-    diagnostics.extend(found);
-    assert!(diagnostics.is_empty(), "{snippet}: {diagnostics:?}");
-    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host"));
+    let mut sources = crate::source::Sources::new();
+    let play = crate::check::one_play(snippet, &mut sources, false);
     let facts = crate::host::facts::Facts { cpus: 4, ..Default::default() };
     let plan = crate::plan::planner::plan_against(
       &play,

@@ -495,16 +495,8 @@ pub(crate) mod tests {
   /// Each change of `snippet` planned for a fresh amd64 Linux host (`error
   /// MESSAGE` or `run SUMMARY`); the snippet must pass the check.
   pub(crate) fn planned(snippet: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("site.goenv");
-    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
     let mut sources = crate::source::Sources::new();
-    let mut diagnostics = crate::diagnostic::Diagnostics::new();
-    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
-    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
-    diagnostics.extend(found);
-    assert!(!diagnostics.has_errors(), "{snippet}: {diagnostics:?}");
-    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host in {snippet}"));
+    let play = crate::check::one_play(snippet, &mut sources, true);
     let facts = crate::host::facts::Facts {
       goarch: "amd64".to_owned(),
       goos: "linux".to_owned(),

@@ -137,16 +137,8 @@ mod tests {
   #[test]
   fn paths_read_from_rendered_values_are_those_rendering_finds() {
     let snippet = "vars {\n  root = \"/usr/local/go\"\n}\nvscode settings {\n  \"go.goroot\" = \"{{ root }}\"\n  \"go.gopath\" = \"$HOME/go:/srv/gopath:relative\"\n  \"go.alternateTools\" = {\n    gopls = \"~/go/bin/gopls\"\n    go = \"{{ root }}/bin/go\"\n    dlv = \"dlv\"\n    vet = \"${env:HOME}/vet\"\n  }\n  \"go.lintTool\" = \"/opt/lint\"\n}\n";
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.path().join("site.goenv");
-    std::fs::write(&path, snippet).unwrap_or_else(|e| panic!("{e}"));
     let mut sources = Sources::new();
-    let mut diagnostics = Diagnostics::new();
-    let loaded = crate::check::loader::load(&[path], &mut sources, &mut diagnostics);
-    let (playbook, found) = crate::check::resolver::resolve(&loaded, &mut sources);
-    diagnostics.extend(found);
-    assert!(diagnostics.is_empty(), "{diagnostics:?}");
-    let play = playbook.hosts.into_iter().next().unwrap_or_else(|| panic!("no host"));
+    let play = crate::check::one_play(snippet, &mut sources, false);
     let spec: &dyn Spec = play.resources[0].spec.as_ref();
     let Some(settings) = (spec as &dyn std::any::Any).downcast_ref::<VscodeSettings>() else {
       panic!("not vscode settings: {spec:?}")
