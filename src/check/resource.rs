@@ -205,12 +205,7 @@ impl Planning<'_> {
   /// The value of the fact `name`, as templates show it (see
   /// [`Validator::fact`]).
   pub fn fact(&mut self, name: &str) -> Option<String> {
-    let value = match self.facts.template_context().get(name)? {
-      serde_json::Value::String(s) => s.clone(),
-      other => other.to_string(),
-    };
-    record(&value);
-    Some(value)
+    fact_value(self.facts, name)
   }
 }
 
@@ -464,6 +459,17 @@ pub fn recording_texts<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
   (out, texts)
 }
 
+/// The fact `name` as templates show it, recorded like a rendered text (a
+/// `sensitive` resource hides it).
+fn fact_value(facts: &crate::host::facts::Facts, name: &str) -> Option<String> {
+  let value = match facts.template_context().get(name)? {
+    serde_json::Value::String(s) => s.clone(),
+    other => other.to_string(),
+  };
+  record(&value);
+  Some(value)
+}
+
 fn record(text: &str) {
   RENDERED.with(|r| {
     if let Some(texts) = r.borrow_mut().as_mut() {
@@ -485,12 +491,7 @@ impl Validator<'_> {
   /// from the typed facts. `None` before the facts are gathered or for a name
   /// that is not a fact. A `sensitive` resource hides it like its texts.
   pub fn fact(&mut self, name: &str) -> Option<String> {
-    let value = match self.facts?.template_context().get(name)? {
-      serde_json::Value::String(s) => s.clone(),
-      other => other.to_string(),
-    };
-    record(&value);
-    Some(value)
+    fact_value(self.facts?, name)
   }
 
   /// The text's value for this host: the literal itself, or the rendered
