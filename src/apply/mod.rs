@@ -413,38 +413,60 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
       &[Arg::Num(i as u64), Arg::Str(&json)],
     );
   }
-  // A file no step writes keeps the sha256 the facts found, unless a command
-  // of the plan runs (it may write anything): hashing it again would cost a
-  // process per file.
+  // Each file's sha256 without a process per file, unless a command of the
+  // plan runs (it may write anything): a file no step writes keeps the one
+  // the facts found; a file whose writing steps all succeeded holds what they
+  // wrote last. Otherwise it is hashed on the host.
   let runs = plan.steps.iter().flat_map(|st| &st.changes).any(|c| matches!(c, Change::Run { .. }));
-  let written: std::collections::BTreeSet<&str> = plan
-    .steps
-    .iter()
-    .flat_map(|st| &st.changes)
-    .filter_map(|c| match c {
-      Change::Write { path, .. } | Change::Remove { path, .. } => Some(path.as_str()),
-      Change::Run { .. } => None,
-    })
-    .collect();
+  let mut written: std::collections::BTreeMap<&str, (String, Vec<usize>)> = Default::default();
+  for (i, step) in plan.steps.iter().enumerate().filter(|(_, st)| !st.failed()) {
+    for change in &step.changes {
+      let (path, sha256) = match change {
+        Change::Write { path, after, .. } => (path, crate::plan::ledger::sha256_of(Some(after))),
+        Change::Remove { path, .. } => (path, "absent".to_owned()),
+        Change::Run { .. } => continue,
+      };
+      let entry = written.entry(path.as_str()).or_default();
+      entry.0 = sha256;
+      entry.1.push(i);
+    }
+  }
   let marker = "@SHA256@";
   for path in &plan.files {
-    if !runs
-      && !written.contains(path.as_str())
-      && let Some(seen) = plan.read.get(path)
-    {
-      let line = Line::Path { path: path.clone(), sha256: seen.clone(), run: f.run.to_owned(), at: f.at };
-      let Ok(json) = serde_json::to_string(&line) else { continue };
-      s.line("cv_lines=$cv_lines{}$cv_nl", &[Arg::Str(&json)]);
-      continue;
-    }
-    let line = Line::Path { path: path.clone(), sha256: marker.to_owned(), run: f.run.to_owned(), at: f.at };
-    let Ok(json) = serde_json::to_string(&line) else { continue };
+    let line = |sha256: &str| {
+      serde_json::to_string(&Line::Path {
+        path: path.clone(),
+        sha256: sha256.to_owned(),
+        run: f.run.to_owned(),
+        at: f.at,
+      })
+    };
+    let Ok(json) = line(marker) else { continue };
     let Some((head, tail)) = json.split_once(marker) else { continue };
     let (scope, top, full) = file_args(&plan.info, f.root, path);
-    s.line(
-      "cv_lines=$cv_lines{}$(cv_led_hash {} {} {}){}$cv_nl",
-      &[Arg::Str(head), Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(tail)],
-    );
+    let hashed = [Arg::Str(head), Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(tail)];
+    match (runs, written.get(path.as_str()), plan.read.get(path)) {
+      (false, None, Some(seen)) => {
+        let Ok(json) = line(seen) else { continue };
+        s.line("cv_lines=$cv_lines{}$cv_nl", &[Arg::Str(&json)]);
+      }
+      (false, Some((sha256, steps)), _) => {
+        let Ok(json) = line(sha256) else { continue };
+        s.fixed("cv_w=ok");
+        for i in steps {
+          s.line("[ \"$s{}\" = ok ] || cv_w=", &[Arg::Num(*i as u64)]);
+        }
+        let mut args = vec![Arg::Str(&json)];
+        args.extend(hashed);
+        s.line(
+          "if [ -n \"$cv_w\" ]; then cv_lines=$cv_lines{}$cv_nl; else cv_lines=$cv_lines{}$(cv_led_hash {} {} {}){}$cv_nl; fi",
+          &args,
+        );
+      }
+      _ => {
+        s.line("cv_lines=$cv_lines{}$(cv_led_hash {} {} {}){}$cv_nl", &hashed);
+      }
+    }
   }
   s.line(
     "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=$(mktemp \"$cv_dir/.ledger.XXXXXX\") || exit 1\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' {} | base64 -d; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\nprintf '%s' \"$cv_lines\" | sed 's/^/__LEDGER_{nonce}__ /'",

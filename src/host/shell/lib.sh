@@ -139,7 +139,11 @@ cv_hash() {
 # cv_identity PATH: device, inode, size and change time: a file replaced or
 # edited in place gets another one.
 cv_identity() {
-  stat -c '%d:%i:%s:%Z:%z' -- "$1" 2>/dev/null || echo absent
+  if [ -e "$1" ] || [ -L "$1" ]; then
+    stat -c '%d:%i:%s:%Z:%z' -- "$1" 2>/dev/null || echo absent
+  else
+    echo absent
+  fi
 }
 
 # cv_clean DIR: removes temporary files of converge runs that were killed:
@@ -177,7 +181,7 @@ cv_put() {
     *) echo "converge: $4 changed since the plan was made; nothing written" >&2; exit 98 ;;
   esac
   cv_d=${cv_p%/*}; cv_d=${cv_d:-/}
-  mkdir -p -- "$cv_d"
+  [ -d "$cv_d" ] || mkdir -p -- "$cv_d"
   cv_clean "$cv_d"
   # A second name for the file as it is now (made before its identity is
   # taken: a link changes its ctime): an edit that reaches it after the
@@ -193,7 +197,7 @@ cv_put() {
   if [ -e "$cv_p" ]; then
     chmod --reference="$cv_p" -- "$cv_t"
     chown --reference="$cv_p" -- "$cv_t" 2>/dev/null || true
-  else
+  elif [ -z "$7" ]; then
     chmod 644 -- "$cv_t"
   fi
   if [ -n "$7" ]; then chmod -- "$7" "$cv_t"; fi
@@ -224,7 +228,7 @@ cv_put() {
       exit 98
     fi
   fi
-  rm -f -- ${cv_was:+"$cv_was"}
+  [ -z "$cv_was" ] || rm -f -- "$cv_was"
   trap - EXIT
 }
 
