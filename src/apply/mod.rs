@@ -14,7 +14,7 @@
 
 use crate::check::resource::HostInfo;
 use crate::host::error::HostError;
-use crate::host::shell::{Arg, Script, frame};
+use crate::host::shell::{Arg, Script, StepRun, frame};
 use crate::host::transport::{Input, Transport};
 use crate::plan::change::Change;
 use crate::plan::planner::HostPlan;
@@ -81,6 +81,19 @@ enum Sent {
 /// flight would otherwise hold its own base64 copy of it.
 const STREAM_FROM: usize = 64 << 10;
 
+/// The umask `cv_put` creates a file's temporary copy with, from the mode the
+/// file ends with (`mode`: the plan's, or the one the file has): the umask
+/// giving that mode, so that the copy is never readable by more than the file
+/// and needs no `chmod`; 077 when the mode has execute or special bits, which
+/// no umask gives (a `chmod` follows); for a new file of no set mode, 022.
+fn creation_umask(new: bool, mode: Option<u32>) -> String {
+  match mode {
+    Some(mode) if mode & 0o7111 == 0 => format!("{:03o}", 0o777 & !mode),
+    None if new => "022".to_owned(),
+    _ => "077".to_owned(),
+  }
+}
+
 /// Appends the commands of one change to a step's body. `root` prefixes every
 /// path. A change's controller file takes the next of `checked` and is added
 /// to `sent`; the body gets a placeholder line its base64 lines replace.
@@ -109,6 +122,8 @@ fn change_script(
         (_, Some(o)) => o.clone(),
         (_, None) => String::new(),
       };
+      let names = crate::host::shell::temp_names();
+      let umask = creation_umask(before.is_none(), after.mode);
       let args = [
         Arg::Str(scope),
         Arg::Str(&top),
@@ -121,11 +136,13 @@ fn change_script(
       ];
       if after.data.len() < STREAM_FROM {
         let mut args = args.to_vec();
-        args.push(Arg::Bytes(&after.data));
-        body.line("cv_put {} {} {} {} {} {} {} {} {}", &args);
+        args.extend([Arg::Data(&after.data), Arg::Str(&names), Arg::Str(&umask)]);
+        body.line("cv_put {} {} {} {} {} {} {} {} {} {} {}", &args);
       } else {
         // `-`: cv_put reads the base64 lines on its standard input.
-        body.line("cv_put {} {} {} {} {} {} {} {} - <<'__PAYLOAD_{nonce}__'", &args);
+        let mut args = args.to_vec();
+        args.extend([Arg::Str(&names), Arg::Str(&umask)]);
+        body.line("cv_put {} {} {} {} {} {} {} {} - {} {} <<'__PAYLOAD_{nonce}__'", &args);
         body.line("__PAYLOAD_DATA_{nonce}__ {}", &[Arg::Num(sent.len() as u64)]);
         body.line("__PAYLOAD_{nonce}__", &[]);
         sent.push(Sent::Bytes(std::sync::Arc::clone(&after.data)));
@@ -281,20 +298,31 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
     };
     let mut checked = checked.into_iter();
     let mut body = Script::new(f.nonce);
-    // What the script resolved already (the login user's uid, its home's
-    // real path) comes as arguments: each step's shell would ask again.
-    body.fixed("set -e\ncv_t0=$1; cv_uid=${2-}; cv_tk1=${3-}; cv_tv1=${4-}; cv_tk2=${5-}; cv_tv2=${6-}");
-    body.fixed(crate::host::shell::LIB);
-    trust(&mut body, &plan.info);
-    body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
-    // A step that finds nothing to do (a guard decided at apply said so) ends
-    // with `cv_unchanged`.
-    body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
+    let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
+    let commands = step.changes.iter().any(|c| matches!(c, Change::Run { .. }));
+    // A step that only writes and removes files as the login user runs in a
+    // subshell, which has all it needs; one with commands or `sudo` runs in
+    // a shell of its own, which sets itself up.
+    let run = match (needs_sudo, commands) {
+      (false, false) => StepRun::Inline,
+      (false, true) => StepRun::Shell,
+      (true, _) => StepRun::Sudo,
+    };
+    if run != StepRun::Inline {
+      // What the script resolved already (the login user's uid, its home's
+      // real path) comes as arguments: each step's shell would ask again.
+      body.fixed("set -e\ncv_t0=$1; cv_uid=${2-}; cv_tk1=${3-}; cv_tv1=${4-}; cv_tk2=${5-}; cv_tv2=${6-}");
+      body.fixed(crate::host::shell::LIB);
+      trust(&mut body, &plan.info);
+      body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
+      // A step that finds nothing to do (a guard decided at apply said so)
+      // ends with `cv_unchanged`.
+      body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
+    }
     for change in &step.changes {
       change_script(&mut body, change, &plan.info, root, &mut checked, sent);
     }
-    let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
-    if s.step(i, &step.depends_on, needs_sudo, &body).is_err() {
+    if s.step(i, &step.depends_on, run, &body).is_err() {
       s.line(
         "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
         &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Num(UNBUILDABLE)],

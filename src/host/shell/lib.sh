@@ -166,12 +166,20 @@ cv_clean() {
   done
 }
 
-# cv_put SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA: replaces the file
-# PATH (shown as SHOWN) with DATA (base64), atomically, when it holds what the
-# plan saw (BEFORE) or already what it wants (AFTER). MODE and OWNER are set
-# when not empty; otherwise the file keeps its own (a new file gets 644). A
-# link is kept: its target is written. Exits 96 for an unsafe link, 98 when the
-# file changed since the plan or while it was being written.
+# cv_put SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA NAMES UMASK:
+# replaces the file PATH (shown as SHOWN) with DATA, atomically, when it holds
+# what the plan saw (BEFORE) or already what it wants (AFTER). MODE and OWNER
+# are set when not empty; otherwise the file keeps its own (a new file gets
+# 644, or what the directory's default ACL gives). A link is kept: its target
+# is written. Exits 96 for an unsafe link, 98 when the file changed since the
+# plan or while it was being written.
+#   DATA   `t:TEXT` (printf %b escapes), `b:BASE64`, or `-`: base64 on stdin
+#   NAMES  two random 6-character names for the temporary files, which other
+#          users cannot guess; taken names fall back to mktemp
+#   UMASK  the umask the temporary file is created with: so that it is never
+#          readable by more than the file it replaces (or the MODE it gets)
+# Most of it is shell builtins: a file costs a few processes (a hash, a
+# stat, a sync, the rename and the checks around it).
 cv_put() {
   if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing written" >&2; exit 96; fi
   cv_p=$cv_real
@@ -186,27 +194,58 @@ cv_put() {
   # A second name for the file as it is now (made before its identity is
   # taken: a link changes its ctime): an edit that reaches it after the
   # check before the rename is seen there and put back.
-  cv_was=
+  cv_was=; cv_t=
+  trap 'rm -f -- ${cv_t:+"$cv_t"} ${cv_was:+"$cv_was"}' EXIT
   if [ "$cv_seen" != absent ]; then
-    cv_was=$(mktemp -u -- "$cv_d/.converge.$$.XXXXXX") && ln -- "$cv_p" "$cv_was" 2>/dev/null || cv_was=
+    cv_n=$cv_d/.converge.$$.${10%% *}
+    if [ -e "$cv_n" ] || [ -L "$cv_n" ]; then cv_n=$(mktemp -u -- "$cv_d/.converge.$$.XXXXXX") || cv_n=; fi
+    if [ -n "$cv_n" ] && ln -- "$cv_p" "$cv_n" 2>/dev/null; then cv_was=$cv_n; fi
   fi
-  cv_id0=$(cv_identity "$cv_p")
-  cv_t=$(mktemp -- "$cv_d/.converge.$$.XXXXXX")
-  trap 'rm -f -- "$cv_t" ${cv_was:+"$cv_was"}' EXIT
-  if [ "$9" = - ]; then base64 -d >"$cv_t"; else printf '%s' "$9" | base64 -d >"$cv_t"; fi
-  if [ -e "$cv_p" ]; then
-    chmod --reference="$cv_p" -- "$cv_t"
-    chown --reference="$cv_p" -- "$cv_t" 2>/dev/null || true
-  elif [ -z "$7" ]; then
-    chmod 644 -- "$cv_t"
+  # The temporary file, created where nothing is (noclobber: O_EXCL for a
+  # regular file; the name is checked first, as noclobber opens a device).
+  cv_n=$cv_d/.converge.$$.${10#* }
+  umask "${11:-077}"
+  set -C
+  if [ -e "$cv_n" ] || [ -L "$cv_n" ] || ! true 2>/dev/null >"$cv_n"; then
+    set +C
+    cv_n=$(mktemp -- "$cv_d/.converge.$$.XXXXXX")
   fi
-  if [ -n "$7" ]; then chmod -- "$7" "$cv_t"; fi
+  set +C
+  umask 022
+  cv_t=$cv_n
+  case $9 in
+    -) base64 -d >>"$cv_t" ;;
+    b:*) printf '%s' "${9#b:}" | base64 -d >>"$cv_t" ;;
+    # The builtin printf says "I/O error" for a full disk; cat names the cause.
+    *) printf '%b' "${9#t:}" >>"$cv_t" 2>/dev/null || { printf '%b' "${9#t:}" | cat >"$cv_t"; } ;;
+  esac
+  # Mode and owner: the ones set, or the old file's, from one stat of both.
+  cv_id0=absent
+  if [ "$cv_seen" = absent ]; then
+    if [ -n "$7" ]; then chmod -- "$7" "$cv_t"; fi
+  else
+    # "MODE UID GID IDENTITY" of the file, then of the temporary file.
+    cv_st=$(stat -c '%a %u %g %d:%i:%s:%Z:%z' -- "$cv_p" "$cv_t" 2>/dev/null) || cv_st=
+    case $cv_st in
+      *"$cv_nl"*) ;;
+      *) echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2; exit 98 ;;
+    esac
+    cv_s1=${cv_st%%"$cv_nl"*}; cv_s2=${cv_st#*"$cv_nl"}
+    cv_id0=${cv_s1#* * * }
+    cv_o=${cv_s1%" $cv_id0"}; cv_to=${cv_s2#* * * }; cv_to=${cv_s2%" $cv_to"}
+    # Both are octal without leading zeros (`%a`, and how converge writes MODE).
+    cv_m=${7:-${cv_o%% *}}
+    [ "$cv_m" = "${cv_to%% *}" ] || chmod -- "$cv_m" "$cv_t"
+    cv_o=${cv_o#* }; cv_to=${cv_to#* }
+    # "UID GID" of each: the old file's owner is kept where the user may set it.
+    if [ "$cv_o" != "$cv_to" ]; then chown -- "${cv_o% *}:${cv_o#* }" "$cv_t" 2>/dev/null || true; fi
+  fi
   if [ -n "$8" ]; then chown -- "$8" "$cv_t"; fi
   sync -- "$cv_t" 2>/dev/null || true
   # Compare and swap: right before the rename the file must still be the one
   # checked above, reached the same safe way.
   if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing written" >&2; exit 96; fi
-  if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; then
+  if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || { [ "$cv_seen" != absent ] && [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; }; then
     echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2
     exit 98
   fi

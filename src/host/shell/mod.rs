@@ -307,22 +307,65 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
   base64::engine::general_purpose::STANDARD.decode(compact).ok()
 }
 
-/// A fresh marker for one script run: 16 hexadecimal digits from the system's
-/// random source (time and process id when it cannot be read).
-pub fn nonce() -> String {
+/// Bytes from the system's random source (a hash of the time and process id
+/// when it cannot be read).
+fn random<const N: usize>() -> [u8; N] {
   use std::io::Read;
-  let mut bytes = [0u8; 8];
+  let mut bytes = [0u8; N];
   let random = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_ok();
   if !random {
     let t =
       std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let h = blake3::hash(format!("{t}-{}", std::process::id()).as_bytes());
-    bytes.copy_from_slice(&h.as_bytes()[..8]);
+    let mut h = blake3::Hasher::new();
+    h.update(format!("{t}-{}", std::process::id()).as_bytes());
+    h.finalize_xof().fill(&mut bytes);
   }
-  bytes.iter().fold(String::with_capacity(16), |mut s, b| {
+  bytes
+}
+
+/// A fresh marker for one script run: 16 hexadecimal digits from the system's
+/// random source.
+pub fn nonce() -> String {
+  random::<8>().iter().fold(String::with_capacity(16), |mut s, b| {
     let _ = write!(s, "{b:02x}");
     s
   })
+}
+
+/// Two names of six random letters and digits, space-separated, for the
+/// temporary files `cv_put` makes beside a file: like `mktemp`'s, another user
+/// of the host cannot guess them to plant something there first.
+pub fn temp_names() -> String {
+  const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  let mut out = String::with_capacity(13);
+  for (i, b) in random::<12>().iter().enumerate() {
+    if i == 6 {
+      out.push(' ');
+    }
+    out.push(char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]));
+  }
+  out
+}
+
+/// A file's content as `cv_put` reads it (`shell/lib.sh`): `t:` and the bytes
+/// for `printf '%b'`, a shell builtin, with every byte but printable ASCII,
+/// tab and newline as an octal escape; `b:` and base64 when the bytes hold a
+/// NUL, which not every shell's `printf` writes.
+fn file_data(data: &[u8]) -> String {
+  if data.contains(&0) {
+    return format!("b:{}", encode(data));
+  }
+  let mut out = String::with_capacity(data.len() + 2);
+  out.push_str("t:");
+  for &b in data {
+    match b {
+      b'\n' | b'\t' | 0x20..=0x7e if b != b'\\' && b != b'\'' => out.push(char::from(b)),
+      _ => {
+        let _ = write!(out, "\\0{b:03o}");
+      }
+    }
+  }
+  out
 }
 
 /// One value put into a script template.
@@ -334,6 +377,8 @@ pub enum Arg<'a> {
   Bytes(&'a [u8]),
   /// A number.
   Num(u64),
+  /// A file's content for `cv_put` ([`file_data`]), single-quoted.
+  Data(&'a [u8]),
 }
 
 /// Why a script could not be built.
@@ -377,6 +422,7 @@ impl Script {
         match args.next() {
           Some(Arg::Str(s)) => self.text.push_str(&quote(s)),
           Some(Arg::Bytes(b)) => self.text.push_str(&quote(&encode(b))),
+          Some(Arg::Data(d)) => self.text.push_str(&quote(&file_data(d))),
           Some(Arg::Num(n)) => {
             let _ = write!(self.text, "{n}");
           }
@@ -420,41 +466,67 @@ impl Script {
   }
 
   /// Appends step `id` of an apply: when the steps `deps` succeeded, `body`
-  /// runs in a child `sh -s` (through `sudo -n` when `sudo`), fed by a heredoc
-  /// whose terminator carries the nonce, with the run's start time (`$cv_t0`)
-  /// as `$1` and the host lock's descriptor closed. The step's output (its last
-  /// 4000 bytes) is printed, framed, only when it fails. Sets `s{id}` to `ok`,
-  /// `failed` or `skipped` and prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped`
+  /// runs as `run` says, with the host lock's descriptor closed and standard
+  /// input from `/dev/null`. The step's output (its last 4000 bytes) is
+  /// printed, framed, only when it fails. Sets `s{id}` to `ok`, `failed` or
+  /// `skipped` and prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped`
   /// (`unchanged`: it succeeded and its last output line is `__UNCHANGED_NONCE__`).
-  pub fn step(
-    &mut self,
-    id: usize,
-    deps: &[usize],
-    sudo: bool,
-    body: &Script,
-  ) -> Result<&mut Self, ScriptError> {
+  pub fn step(&mut self, id: usize, deps: &[usize], run: StepRun, body: &Script) -> Result<&mut Self, ScriptError> {
     let end = frame::marker("CONVERGE_STEP", &self.nonce);
-    if body.text.lines().any(|l| l == end) {
-      return Err(ScriptError::Terminator);
-    }
     let guard = if deps.is_empty() {
       "true".to_owned()
     } else {
       deps.iter().map(|d| format!("[ \"$s{d}\" = ok ]")).collect::<Vec<_>>().join(" && ")
     };
-    let run = if sudo {
-      "if ! sudo -n true 2>/dev/null; then echo 'sudo needs a password' >&2; exit 97; fi\nsudo -n sh -s -- \"$cv_t0\" \"${cv_uid-}\" \"${cv_tk1-}\" \"${cv_tv1-}\" \"${cv_tk2-}\" \"${cv_tv2-}\""
-    } else {
-      "sh -s -- \"$cv_t0\" \"${cv_uid-}\" \"${cv_tk1-}\" \"${cv_tv1-}\" \"${cv_tk2-}\" \"${cv_tv2-}\""
+    let args = "-- \"$cv_t0\" \"${cv_uid-}\" \"${cv_tk1-}\" \"${cv_tv1-}\" \"${cv_tk2-}\" \"${cv_tv2-}\"";
+    let run = match run {
+      StepRun::Inline => {
+        // A subshell of the script: it has the functions and settings, and
+        // its output is what `cv_put` and `cv_remove` say, a few lines.
+        let _ = write!(
+          self.text,
+          "if {guard}; then\n  cv_out=$( ( set +u; set -e\n{body}) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\" )\n",
+          body = body.text
+        );
+        None
+      }
+      StepRun::Shell => Some(format!("sh -s {args}")),
+      StepRun::Sudo => Some(format!(
+        "if ! sudo -n true 2>/dev/null; then echo 'sudo needs a password' >&2; exit 97; fi\nsudo -n sh -s {args}"
+      )),
     };
+    if let Some(run) = run {
+      if body.text.lines().any(|l| l == end) {
+        return Err(ScriptError::Terminator);
+      }
+      let _ = write!(
+        self.text,
+        "if {guard}; then\n  cv_out=$( {{ (\n{run} <<'{end}'\n{body}{end}\n) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\"; }} | tail -c 4000 )\n",
+        body = body.text
+      );
+    }
     let n = &self.nonce;
     let _ = write!(
       self.text,
-      "if {guard}; then\n  cv_out=$( {{ (\n{run} <<'{end}'\n{body}{end}\n) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\"; }} | tail -c 4000 )\n  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then s{id}=ok; case $cv_out in *\"__UNCHANGED_{n}__$cv_nl\") echo \"__STEP_{n}__ {id} unchanged\";; *) echo \"__STEP_{n}__ {id} changed\";; esac\n  else s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\"; fi\nelse s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\"; fi\n",
-      body = body.text
+      "  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then s{id}=ok; case $cv_out in *\"__UNCHANGED_{n}__$cv_nl\") echo \"__STEP_{n}__ {id} unchanged\";; *) echo \"__STEP_{n}__ {id} changed\";; esac\n  else s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\"; fi\nelse s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\"; fi\n",
     );
     Ok(self)
   }
+}
+
+/// How a step's body runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepRun {
+  /// In a subshell of the apply script, which has `shell/lib.sh` and the
+  /// host's settings: for a step that only writes and removes files as the
+  /// login user. Its output is not cut to its tail.
+  Inline,
+  /// In a child `sh -s` fed by a heredoc whose terminator carries the nonce,
+  /// with the run's start time (`$cv_t0`) as `$1`, the login user's uid and
+  /// the resolved home directory after it: the body sets itself up.
+  Shell,
+  /// The same through `sudo -n`.
+  Sudo,
 }
 
 /// Reading output framed by a run's nonce.

@@ -168,9 +168,9 @@ fn a_body_line_equal_to_the_terminator_is_refused() {
   let mut outer = Script::new("abc");
   let mut body = Script::new("abc");
   body.fixed("echo inside");
-  assert!(outer.step(0, &[], false, &body).is_ok());
+  assert!(outer.step(0, &[], StepRun::Shell, &body).is_ok());
   body.fixed("__CONVERGE_STEP_abc__");
-  assert!(matches!(outer.step(1, &[], false, &body), Err(ScriptError::Terminator)));
+  assert!(matches!(outer.step(1, &[], StepRun::Shell, &body), Err(ScriptError::Terminator)));
 }
 
 #[test]
@@ -180,4 +180,42 @@ fn frames_read_only_marked_lines() {
   assert_eq!(frame::between(out, "B", "E", "n"), Some("\nk=v\n"));
   assert_eq!(frame::between("__B_n__\nk=v\n", "B", "E", "n"), None);
   assert_ne!(nonce(), nonce());
+}
+
+/// A file's content as `cv_put` gets it, printed by the way `cv_put` prints it
+/// (`printf '%b'`, or base64 for bytes with a NUL), in every POSIX shell a
+/// host may run steps with: the same bytes, and nothing of them run.
+#[test]
+fn file_data_reaches_the_file_byte_for_byte_in_every_shell() {
+  let mut all: Vec<u8> = (0..=255u8).collect();
+  all.extend_from_slice(b"\\c stops %b output; \\0101 \\n \\\\ ' '' \\'");
+  let mut cases: Vec<Vec<u8>> = HOSTILE.iter().map(|v| v.as_bytes().to_vec()).collect();
+  cases.extend([all.clone(), all[1..].to_vec(), b"\\".to_vec(), b"\\0".to_vec(), b"x\\".to_vec(), Vec::new()]);
+  cases.push(b"$(touch pwned)\n`touch pwned`\n".repeat(2000));
+  for shell in ["sh", "bash", "dash"] {
+    for data in &cases {
+      let text = file_data(data);
+      let print = r#"case $1 in b:*) printf '%s' "${1#b:}" | base64 -d ;; *) printf '%b' "${1#t:}" ;; esac"#;
+      let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+      let out = Command::new(shell)
+        .arg("-c")
+        .arg(format!("set -- {}\n{print}", quote(&text)))
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{shell}: {e}"));
+      assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+      assert_eq!(out.stdout, *data, "{shell} printed other bytes for {text:?}");
+      assert!(!dir.path().join("pwned").exists(), "{shell} ran a part of {text:?}");
+      assert_eq!(text.starts_with("b:"), data.contains(&0), "only bytes with a NUL go as base64");
+    }
+  }
+}
+
+#[test]
+fn temp_names_are_two_fresh_words_of_six_letters_or_digits() {
+  let a = temp_names();
+  let words: Vec<&str> = a.split(' ').collect();
+  assert_eq!(words.len(), 2, "{a}");
+  assert!(words.iter().all(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_alphanumeric())), "{a}");
+  assert_ne!(a, temp_names(), "each call draws new names");
 }
