@@ -165,8 +165,9 @@ for i in $(seq 1 "$removal_trials"); do
     sleep 0.1
   done
   # The block is in ~/.bashrc or not, whole; the file is there as written or gone.
+  # (`before` names it as sha256sum was given it, the manifest with `./`.)
   bashrc=$(cd "$t" && sha256sum home/dev/.bashrc)
-  if ! grep -qxF "$bashrc" <<<"$before" && ! grep -qxF "$bashrc" "$work/refrm.sums"; then
+  if ! grep -qxF "$bashrc" <<<"$before" && ! grep -qxF "${bashrc/  /  ./}" "$work/refrm.sums"; then
     echo "removal trial $i: ~/.bashrc is neither as before nor as after the removal" >&2
     rm_bad=$((rm_bad + 1))
   fi

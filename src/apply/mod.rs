@@ -1,13 +1,15 @@
 //! Apply: one shell script per host that carries out a plan's changes, built
 //! with [`crate::host::shell::Script`].
 //!
-//! Each step runs in a child shell with `set -e`; a step whose dependencies
-//! failed is skipped, independent steps still run. Files are written atomically
-//! by `cv_put` (`shell/lib.sh`): the path is resolved on the host without
-//! following a link another user could have planted, a temporary file is
-//! written in the same directory, given the old file's mode and owner (or the
-//! ones the plan sets), synced, checked once more against what the plan saw,
-//! and renamed over the old one. A legitimate link is kept and its target
+//! Each step runs with `set -e`, in a subshell when it only writes the login
+//! user's files, in a child shell (through `sudo -n` for system paths)
+//! otherwise; a step whose dependencies failed is skipped, independent steps
+//! still run. Files are written atomically by `cv_prep` and `cv_commit`
+//! (`shell/lib.sh`): the path is resolved on the host without following a
+//! link another user could have planted, a temporary file is written in the
+//! same directory, given the old file's mode and owner (or the ones the plan
+//! sets); then the step's new files are synced, and each is checked once more
+//! against what the plan saw and renamed over the old one. A legitimate link is kept and its target
 //! written. Changes to system paths go through `sudo -n` when the login user is
 //! not root. Results come back as nonce-framed lines, so rc-file noise cannot
 //! fake them; a script that ends before its end marker is reported as such.
@@ -81,25 +83,30 @@ enum Sent {
 /// flight would otherwise hold its own base64 copy of it.
 const STREAM_FROM: usize = 64 << 10;
 
-/// The umask `cv_put` creates a file's temporary copy with, from the mode the
-/// file ends with (`mode`: the plan's, or the one the file has): the umask
+/// The umask `cv_prep` creates a file's temporary copy with, from the mode the
+/// file ends with (`mode`: the plan's, or the one the facts found): the umask
 /// giving that mode, so that the copy is never readable by more than the file
 /// and needs no `chmod`; 077 when the mode has execute or special bits, which
-/// no umask gives (a `chmod` follows); for a new file of no set mode, 022.
-fn creation_umask(new: bool, mode: Option<u32>) -> String {
+/// no umask gives (a `chmod` follows). A file of no known mode is one this plan
+/// creates without setting one: 022, as for any new file.
+fn creation_umask(mode: Option<u32>) -> String {
   match mode {
     Some(mode) if mode & 0o7111 == 0 => format!("{:03o}", 0o777 & !mode),
-    None if new => "022".to_owned(),
-    _ => "077".to_owned(),
+    Some(_) => "077".to_owned(),
+    None => "022".to_owned(),
   }
 }
 
-/// Appends the commands of one change to a step's body. `root` prefixes every
+/// Appends the commands of change `k` of a step to its body (a write is
+/// prepared only: the caller commits it). `root` prefixes every
 /// path. A change's controller file takes the next of `checked` and is added
 /// to `sent`; the body gets a placeholder line its base64 lines replace.
+#[allow(clippy::too_many_arguments)]
 fn change_script(
   body: &mut Script,
+  k: usize,
   change: &Change,
+  known: Option<usize>,
   info: &HostInfo,
   root: &str,
   checked: &mut impl Iterator<Item = (PathBuf, u64)>,
@@ -123,7 +130,7 @@ fn change_script(
         (_, None) => String::new(),
       };
       let names = crate::host::shell::temp_names();
-      let umask = creation_umask(before.is_none(), after.mode);
+      let umask = creation_umask(after.mode);
       let args = [
         Arg::Str(scope),
         Arg::Str(&top),
@@ -134,15 +141,17 @@ fn change_script(
         Arg::Str(&mode),
         Arg::Str(&owner),
       ];
+      let mut args = [&[Arg::Num(k as u64)], &args[..]].concat();
+      // The sha256 the stale check found (`$cv_H<k>`), when it still holds.
+      let var = known.map(|k| format!("cv_H{k}"));
+      let seen = var.as_deref().map_or(Arg::Str(""), Arg::Var);
       if after.data.len() < STREAM_FROM {
-        let mut args = args.to_vec();
-        args.extend([Arg::Data(&after.data), Arg::Str(&names), Arg::Str(&umask)]);
-        body.line("cv_put {} {} {} {} {} {} {} {} {} {} {}", &args);
+        args.extend([Arg::Data(&after.data), Arg::Str(&names), Arg::Str(&umask), seen]);
+        body.line("cv_prep {} {} {} {} {} {} {} {} {} {} {} {} {}", &args);
       } else {
-        // `-`: cv_put reads the base64 lines on its standard input.
-        let mut args = args.to_vec();
-        args.extend([Arg::Str(&names), Arg::Str(&umask)]);
-        body.line("cv_put {} {} {} {} {} {} {} {} - {} {} <<'__PAYLOAD_{nonce}__'", &args);
+        // `-`: cv_prep reads the base64 lines on its standard input.
+        args.extend([Arg::Str(&names), Arg::Str(&umask), seen]);
+        body.line("cv_prep {} {} {} {} {} {} {} {} {} - {} {} {} <<'__PAYLOAD_{nonce}__'", &args);
         body.line("__PAYLOAD_DATA_{nonce}__ {}", &[Arg::Num(sent.len() as u64)]);
         body.line("__PAYLOAD_{nonce}__", &[]);
         sent.push(Sent::Bytes(std::sync::Arc::clone(&after.data)));
@@ -258,13 +267,17 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   let state_dir = format!("{root}{}", plan.info.expand(crate::plan::ledger::HOST_DIR));
   s.line("cv_dir={}", &[Arg::Str(&state_dir)]);
   s.line(
-    "if ! mkdir -p -- \"$cv_dir\" 2>/dev/null || ! ( : >> \"$cv_dir/host.lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/host.lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || { echo \"__LOCK_{nonce}__ busy\"; exit 0; }\ncv_t0=$(date +%s)\necho \"start \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null",
+    "if ! { [ -d \"$cv_dir\" ] || mkdir -p -- \"$cv_dir\" 2>/dev/null; } || ! ( : >> \"$cv_dir/host.lock\" ) 2>/dev/null; then echo \"__LOCK_{nonce}__ unwritable\"; exit 0; fi\nexec 9>>\"$cv_dir/host.lock\"\nif ! command -v flock >/dev/null 2>&1; then echo \"__LOCK_{nonce}__ noflock\"; exit 0; fi\nflock -w {} 9 || { echo \"__LOCK_{nonce}__ busy\"; exit 0; }\ncv_now=$(date +%s.%N); cv_t0=${cv_now%.*}\necho \"start \"{}\" $cv_now $$\" >> \"$cv_dir/log\" 2>/dev/null",
     &[Arg::Num(f.lock_wait.as_secs().max(1)), Arg::Str(f.run)],
   );
   // Under the lock nobody else writes the state directory: temporary files
   // there are left over from a killed run.
-  s.fixed("rm -f -- \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.* 2>/dev/null");
-  stale_script(&mut s, plan, f);
+  s.fixed("for cv_f in \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.*; do if [ -e \"$cv_f\" ] || [ -L \"$cv_f\" ]; then rm -f -- \"$cv_f\"; fi; done");
+  let checked_hash = stale_script(&mut s, plan, f);
+  // Files an earlier change of the plan writes or removes, or any file once
+  // a command ran: the sha256 the stale check found is no longer theirs.
+  let mut touched: std::collections::BTreeSet<&str> = Default::default();
+  let mut ran = false;
   clean_script(&mut s, plan, root);
   if !root.is_empty() {
     // Commands of a converged tree see its home directory as theirs.
@@ -319,8 +332,35 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
       // ends with `cv_unchanged`.
       body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
     }
+    // Consecutive writes are prepared one by one and committed together
+    // (`cv_prep`, `cv_commit`): one sync for all their new contents.
+    let mut pending = false;
+    for (k, change) in step.changes.iter().enumerate() {
+      let write = matches!(change, Change::Write { .. });
+      if pending && !write {
+        body.fixed("cv_commit");
+      }
+      pending = write;
+      // A step in a subshell sees the stale check's hash of a file no change
+      // before it touched, and need not hash it again.
+      let known = match change {
+        Change::Write { path, .. } if run == StepRun::Inline && !ran && !touched.contains(path.as_str()) => {
+          checked_hash.get(path.as_str()).copied()
+        }
+        _ => None,
+      };
+      change_script(&mut body, k, change, known, &plan.info, root, &mut checked, sent);
+    }
+    if pending {
+      body.fixed("cv_commit");
+    }
     for change in &step.changes {
-      change_script(&mut body, change, &plan.info, root, &mut checked, sent);
+      match change {
+        Change::Write { path, .. } | Change::Remove { path, .. } => {
+          touched.insert(path);
+        }
+        Change::Run { .. } => ran = true,
+      }
     }
     if s.step(i, &step.depends_on, run, &body).is_err() {
       s.line(
@@ -341,8 +381,13 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
 /// changed the host since the facts, and a plan made from them could mix its
 /// own files with that run's: the script prints each such path and stops
 /// having changed nothing. A file the login user cannot read is left to the
-/// step that writes it, which checks it again.
-fn stale_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
+/// step that writes it, which checks it again. Returns where each file's
+/// sha256 is kept: `cv_H<k>`, by path.
+fn stale_script<'p>(
+  s: &mut Script,
+  plan: &'p HostPlan,
+  f: &Frame,
+) -> std::collections::BTreeMap<&'p str, usize> {
   use std::collections::{BTreeMap, BTreeSet};
   let mut accepted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
   for (path, seen) in &plan.read {
@@ -364,23 +409,34 @@ fn stale_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
     }
   }
   if accepted.is_empty() {
-    return;
+    return BTreeMap::new();
   }
   s.fixed(
     "cv_stale=\ncv_seen() { if cv_safe \"$1\" \"$2\" \"$3\"; then cv_hash \"$cv_real\"; else echo refused; fi; }",
   );
-  for (path, states) in &accepted {
+  // Each file's sha256 stays in `cv_H<k>`, for the step that writes it first.
+  let mut index = BTreeMap::new();
+  for (k, (path, states)) in accepted.iter().enumerate() {
     let (scope, top, full) = file_args(&plan.info, f.root, path);
     let states = states.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
     s.line(
-      "cv_now=$(cv_seen {} {} {}); case \" \"{}\" \" in *\" $cv_now \"*) ;; *) cv_stale=1; echo \"__STALE_{nonce}__ \"{} ;; esac",
-      &[Arg::Str(scope), Arg::Str(&top), Arg::Str(&full), Arg::Str(&format!("{states} unreadable")), Arg::Str(path)],
+      "cv_now=$(cv_seen {} {} {}); cv_H{}=$cv_now; case \" \"{}\" \" in *\" $cv_now \"*) ;; *) cv_stale=1; echo \"__STALE_{nonce}__ \"{} ;; esac",
+      &[
+        Arg::Str(scope),
+        Arg::Str(&top),
+        Arg::Str(&full),
+        Arg::Num(k as u64),
+        Arg::Str(&format!("{states} unreadable")),
+        Arg::Str(path),
+      ],
     );
+    index.insert(*path, k);
   }
   s.line(
     "if [ -n \"$cv_stale\" ]; then echo \"end \"{}\" $(date +%s.%N) $$ stale\" >> \"$cv_dir/log\" 2>/dev/null; exit 0; fi",
     &[Arg::Str(f.run)],
   );
+  index
 }
 
 /// Removes what killed runs left in the directories of the files this plan
@@ -497,8 +553,12 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
     }
   }
   s.line(
-    "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=$(mktemp \"$cv_dir/.ledger.XXXXXX\") || exit 1\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' {} | base64 -d; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\nprintf '%s' \"$cv_lines\" | sed 's/^/__LEDGER_{nonce}__ /'",
-    &[Arg::Str(&plan.ledger_sha256), Arg::Bytes(plan.ledger_base.as_bytes())],
+    "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=\"$cv_dir/.ledger.\"{}\n  set -C; true >\"$cv_out\" || exit 1; set +C\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' {} | base64 -d; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\ncv_rest=$cv_lines\nwhile [ -n \"$cv_rest\" ]; do printf '__LEDGER_{nonce}__ %s\\n' \"${cv_rest%%\"$cv_nl\"*}\"; cv_rest=${cv_rest#*\"$cv_nl\"}; done",
+    &[
+      Arg::Str(&crate::host::shell::temp_names().replace(' ', "")),
+      Arg::Str(&plan.ledger_sha256),
+      Arg::Bytes(plan.ledger_base.as_bytes()),
+    ],
   );
 }
 

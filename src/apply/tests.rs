@@ -35,7 +35,16 @@ fn a_payload_that_arrives_with_another_sha256_runs_nothing() -> Result<(), Box<d
     let mut body = Script::new(&nonce);
     body.fixed("set -e");
     let mut sent = Vec::new();
-    change_script(&mut body, &change, &info, "", &mut vec![(file.clone(), len)].into_iter(), &mut sent);
+    change_script(
+      &mut body,
+      0,
+      &change,
+      None,
+      &info,
+      "",
+      &mut vec![(file.clone(), len)].into_iter(),
+      &mut sent,
+    );
     let mut local = crate::host::transport::Local { name: "localhost".to_owned() };
     let out = local.run_input(input_of(body.text(), &nonce, &sent), Duration::from_secs(30))?;
     Ok((out.status, String::from_utf8_lossy(&out.stderr).into_owned()))

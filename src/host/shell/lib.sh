@@ -152,14 +152,17 @@ cv_identity() {
 cv_clean() {
   for cv_f in "$1"/.converge.*; do
     [ -f "$cv_f" ] && [ ! -L "$cv_f" ] || continue
-    cv_m=$(stat -c %Y -- "$cv_f" 2>/dev/null) || continue
-    [ "$cv_m" -le "${cv_t0:-0}" ] || continue
     case ${cv_f##*/} in
       .converge.[0-9]*.??????)
         cv_pid=${cv_f##*/.converge.}; cv_pid=${cv_pid%%.*}
         [ -d "/proc/$cv_pid" ] && continue
+        cv_m=$(stat -c %Y -- "$cv_f" 2>/dev/null) || continue
+        [ "$cv_m" -le "${cv_t0:-0}" ] || continue
         ;;
-      .converge.??????) [ "$cv_m" -lt "${cv_t0:-0}" ] || continue ;;
+      .converge.??????)
+        cv_m=$(stat -c %Y -- "$cv_f" 2>/dev/null) || continue
+        [ "$cv_m" -lt "${cv_t0:-0}" ] || continue
+        ;;
       *) continue ;;
     esac
     rm -f -- "$cv_f"
@@ -178,12 +181,37 @@ cv_clean() {
 #          users cannot guess; taken names fall back to mktemp
 #   UMASK  the umask the temporary file is created with: so that it is never
 #          readable by more than the file it replaces (or the MODE it gets)
-# Most of it is shell builtins: a file costs a few processes (a hash, a
-# stat, a sync, the rename and the checks around it).
-cv_put() {
+# Several files are written together by one `cv_prep N ARGS` each (N numbers
+# them), then one `cv_commit`: their new contents are synced at once, and
+# each is checked and renamed in turn. Most of it is shell builtins: a file
+# costs a few processes (its hashes, a stat, the rename).
+cv_put() { cv_w=; cv_prep 0 "$@"; cv_commit; }
+
+# cv_drop: removes the temporary files of the files being written (on exit).
+cv_drop() {
+  set -- ${cv_t:+"$cv_t"} ${cv_was:+"$cv_was"}
+  for cv_i in $cv_w; do
+    eval "set -- \"\$@\" \${cv_T$cv_i:+\"\$cv_T$cv_i\"} \${cv_W$cv_i:+\"\$cv_W$cv_i\"}"
+  done
+  [ $# -eq 0 ] || rm -f -- "$@"
+}
+
+# cv_prep N SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA NAMES UMASK [SEEN]:
+# the new content of a file, in a temporary file beside it with its mode and
+# owner; `cv_commit` puts it in place. SEEN is the file's sha256 as this
+# script found it under the host lock, when nothing changed it since (the
+# check before the rename still compares the file with it).
+cv_prep() {
+  cv_i=$1; shift
+  cv_t=; cv_was=
+  trap cv_drop EXIT
   if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing written" >&2; exit 96; fi
   cv_p=$cv_real
-  cv_seen=$(cv_hash "$cv_p")
+  cv_seen=${12-}
+  case ${#cv_seen}:$cv_seen in
+    64:* | 6:absent) ;;
+    *) cv_seen=$(cv_hash "$cv_p") ;;
+  esac
   case $cv_seen in
     "$5" | "$6") ;;
     *) echo "converge: $4 changed since the plan was made; nothing written" >&2; exit 98 ;;
@@ -194,8 +222,6 @@ cv_put() {
   # A second name for the file as it is now (made before its identity is
   # taken: a link changes its ctime): an edit that reaches it after the
   # check before the rename is seen there and put back.
-  cv_was=; cv_t=
-  trap 'rm -f -- ${cv_t:+"$cv_t"} ${cv_was:+"$cv_was"}' EXIT
   if [ "$cv_seen" != absent ]; then
     cv_n=$cv_d/.converge.$$.${10%% *}
     if [ -e "$cv_n" ] || [ -L "$cv_n" ]; then cv_n=$(mktemp -u -- "$cv_d/.converge.$$.XXXXXX") || cv_n=; fi
@@ -241,34 +267,52 @@ cv_put() {
     if [ "$cv_o" != "$cv_to" ]; then chown -- "${cv_o% *}:${cv_o#* }" "$cv_t" 2>/dev/null || true; fi
   fi
   if [ -n "$8" ]; then chown -- "$8" "$cv_t"; fi
-  sync -- "$cv_t" 2>/dev/null || true
-  # Compare and swap: right before the rename the file must still be the one
-  # checked above, reached the same safe way.
-  if ! cv_safe "$1" "$2" "$3"; then echo "converge: $cv_why; nothing written" >&2; exit 96; fi
-  if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || { [ "$cv_seen" != absent ] && [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; }; then
-    echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2
-    exit 98
-  fi
-  if [ "$cv_seen" = absent ]; then
-    # Created only if still absent: a link fails where a file appeared meanwhile.
-    if ! ln -- "$cv_t" "$cv_p" 2>/dev/null; then
-      if [ -e "$cv_p" ] || [ -L "$cv_p" ]; then
-        echo "converge: $4 changed while converge was writing it (drift); nothing written" >&2
-        exit 98
-      fi
-      mv -f -- "$cv_t" "$cv_p"
+  eval "cv_P$cv_i=\$cv_p cv_S$cv_i=\$cv_seen cv_T$cv_i=\$cv_t cv_W$cv_i=\$cv_was cv_I$cv_i=\$cv_id0"
+  eval "cv_A$cv_i=\$1 cv_B$cv_i=\$2 cv_C$cv_i=\$3 cv_D$cv_i=\$4"
+  cv_w="$cv_w $cv_i"; cv_t=; cv_was=
+}
+
+# cv_commit: syncs the files `cv_prep` made, then puts each in place: right
+# before its rename, the file must still be the one checked, reached the same
+# safe way; an edit that reached it after that is put back.
+cv_commit() {
+  set --
+  for cv_i in $cv_w; do eval "set -- \"\$@\" \"\$cv_T$cv_i\""; done
+  [ $# -eq 0 ] || sync -- "$@" 2>/dev/null || true
+  for cv_i in $cv_w; do
+    eval "cv_p=\$cv_P$cv_i cv_seen=\$cv_S$cv_i cv_tn=\$cv_T$cv_i cv_wn=\$cv_W$cv_i cv_id0=\$cv_I$cv_i cv_shown=\$cv_D$cv_i"
+    if ! eval "cv_safe \"\$cv_A$cv_i\" \"\$cv_B$cv_i\" \"\$cv_C$cv_i\""; then
+      echo "converge: $cv_why; nothing written" >&2; exit 96
     fi
-    rm -f -- "$cv_t"
-  else
-    mv -f -- "$cv_t" "$cv_p"
-    if [ -n "$cv_was" ] && [ "$(cv_hash "$cv_was")" != "$cv_seen" ]; then
-      mv -f -- "$cv_was" "$cv_p"
-      echo "converge: $4 changed while converge was writing it (drift); the edit was kept, nothing written" >&2
+    if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || { [ "$cv_seen" != absent ] && [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; }; then
+      echo "converge: $cv_shown changed while converge was writing it (drift); nothing written" >&2
       exit 98
     fi
-  fi
-  [ -z "$cv_was" ] || rm -f -- "$cv_was"
+    if [ "$cv_seen" = absent ]; then
+      # Created only if still absent: a link fails where a file appeared meanwhile.
+      if ! ln -- "$cv_tn" "$cv_p" 2>/dev/null; then
+        if [ -e "$cv_p" ] || [ -L "$cv_p" ]; then
+          echo "converge: $cv_shown changed while converge was writing it (drift); nothing written" >&2
+          exit 98
+        fi
+        mv -f -- "$cv_tn" "$cv_p"
+        eval "cv_T$cv_i="
+      fi
+    else
+      mv -f -- "$cv_tn" "$cv_p"
+      eval "cv_T$cv_i="
+      if [ -n "$cv_wn" ] && [ "$(cv_hash "$cv_wn")" != "$cv_seen" ]; then
+        mv -f -- "$cv_wn" "$cv_p"
+        eval "cv_W$cv_i="
+        echo "converge: $cv_shown changed while converge was writing it (drift); the edit was kept, nothing written" >&2
+        exit 98
+      fi
+    fi
+  done
+  # What is left: the new files' temporary names, the old files' second ones.
+  cv_drop
   trap - EXIT
+  cv_w=
 }
 
 # cv_remove SCOPE TOP PATH SHOWN BEFORE: deletes PATH when it holds what the

@@ -18,8 +18,8 @@
 use base64::Engine;
 use std::fmt::Write;
 
-/// Shell functions for reading and writing files safely: `cv_safe`, `cv_put`,
-/// `cv_remove`, `cv_hash`, `cv_clean`.
+/// Shell functions for reading and writing files safely: `cv_safe`, `cv_put`
+/// (`cv_prep` and `cv_commit`), `cv_remove`, `cv_hash`, `cv_clean`.
 pub const LIB: &str = include_str!("lib.sh");
 
 pub mod cron;
@@ -333,7 +333,7 @@ pub fn nonce() -> String {
 }
 
 /// Two names of six random letters and digits, space-separated, for the
-/// temporary files `cv_put` makes beside a file: like `mktemp`'s, another user
+/// temporary files `cv_prep` makes beside a file: like `mktemp`'s, another user
 /// of the host cannot guess them to plant something there first.
 pub fn temp_names() -> String {
   const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -347,7 +347,7 @@ pub fn temp_names() -> String {
   out
 }
 
-/// A file's content as `cv_put` reads it (`shell/lib.sh`): `t:` and the bytes
+/// A file's content as `cv_prep` reads it (`shell/lib.sh`): `t:` and the bytes
 /// for `printf '%b'`, a shell builtin, with every byte but printable ASCII,
 /// tab and newline as an octal escape; `b:` and base64 when the bytes hold a
 /// NUL, which not every shell's `printf` writes.
@@ -377,8 +377,11 @@ pub enum Arg<'a> {
   Bytes(&'a [u8]),
   /// A number.
   Num(u64),
-  /// A file's content for `cv_put` ([`file_data`]), single-quoted.
+  /// A file's content for `cv_prep` ([`file_data`]), single-quoted.
   Data(&'a [u8]),
+  /// The value of a variable the script itself set, `"$NAME"`: a name of
+  /// letters, digits and `_` only (anything else becomes `''`).
+  Var(&'a str),
 }
 
 /// Why a script could not be built.
@@ -423,6 +426,15 @@ impl Script {
           Some(Arg::Str(s)) => self.text.push_str(&quote(s)),
           Some(Arg::Bytes(b)) => self.text.push_str(&quote(&encode(b))),
           Some(Arg::Data(d)) => self.text.push_str(&quote(&file_data(d))),
+          Some(Arg::Var(name)) => {
+            let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+              && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if valid {
+              let _ = write!(self.text, "\"${name}\"");
+            } else {
+              self.text.push_str("''");
+            }
+          }
           Some(Arg::Num(n)) => {
             let _ = write!(self.text, "{n}");
           }
@@ -471,7 +483,13 @@ impl Script {
   /// printed, framed, only when it fails. Sets `s{id}` to `ok`, `failed` or
   /// `skipped` and prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped`
   /// (`unchanged`: it succeeded and its last output line is `__UNCHANGED_NONCE__`).
-  pub fn step(&mut self, id: usize, deps: &[usize], run: StepRun, body: &Script) -> Result<&mut Self, ScriptError> {
+  pub fn step(
+    &mut self,
+    id: usize,
+    deps: &[usize],
+    run: StepRun,
+    body: &Script,
+  ) -> Result<&mut Self, ScriptError> {
     let end = frame::marker("CONVERGE_STEP", &self.nonce);
     let guard = if deps.is_empty() {
       "true".to_owned()

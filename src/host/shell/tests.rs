@@ -190,7 +190,14 @@ fn file_data_reaches_the_file_byte_for_byte_in_every_shell() {
   let mut all: Vec<u8> = (0..=255u8).collect();
   all.extend_from_slice(b"\\c stops %b output; \\0101 \\n \\\\ ' '' \\'");
   let mut cases: Vec<Vec<u8>> = HOSTILE.iter().map(|v| v.as_bytes().to_vec()).collect();
-  cases.extend([all.clone(), all[1..].to_vec(), b"\\".to_vec(), b"\\0".to_vec(), b"x\\".to_vec(), Vec::new()]);
+  cases.extend([
+    all.clone(),
+    all[1..].to_vec(),
+    b"\\".to_vec(),
+    b"\\0".to_vec(),
+    b"x\\".to_vec(),
+    Vec::new(),
+  ]);
   cases.push(b"$(touch pwned)\n`touch pwned`\n".repeat(2000));
   for shell in ["sh", "bash", "dash"] {
     for data in &cases {
@@ -218,4 +225,11 @@ fn temp_names_are_two_fresh_words_of_six_letters_or_digits() {
   assert_eq!(words.len(), 2, "{a}");
   assert!(words.iter().all(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_alphanumeric())), "{a}");
   assert_ne!(a, temp_names(), "each call draws new names");
+}
+
+#[test]
+fn a_variable_argument_is_a_quoted_reference_to_a_plain_name_or_nothing() {
+  let mut s = Script::new("n");
+  s.line("a {} b {} c {}", &[Arg::Var("cv_H3"), Arg::Var("x;rm -rf /"), Arg::Var("1x")]);
+  assert_eq!(s.text(), "a \"$cv_H3\" b '' c ''\n");
 }
