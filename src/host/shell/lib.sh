@@ -273,8 +273,10 @@ cv_prep() {
 }
 
 # cv_commit: syncs the files `cv_prep` made, then puts each in place: right
-# before its rename, the file must still be the one checked, reached the same
-# safe way; an edit that reached it after that is put back.
+# before its rename, the file must still be the one checked (its identity:
+# device, inode, size, change time), reached the same safe way; an edit in
+# place since it was hashed is found on its second name after the rename and
+# put back.
 cv_commit() {
   set --
   for cv_i in $cv_w; do eval "set -- \"\$@\" \"\$cv_T$cv_i\""; done
@@ -284,7 +286,9 @@ cv_commit() {
     if ! eval "cv_safe \"\$cv_A$cv_i\" \"\$cv_B$cv_i\" \"\$cv_C$cv_i\""; then
       echo "converge: $cv_why; nothing written" >&2; exit 96
     fi
-    if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || { [ "$cv_seen" != absent ] && [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; }; then
+    # (Without the second name, also the content: an edit in place within
+    # the clock tick of the identity would go unseen.)
+    if [ "$cv_real" != "$cv_p" ] || [ "$(cv_identity "$cv_p")" != "$cv_id0" ] || { [ "$cv_seen" != absent ] && [ -z "$cv_wn" ] && [ "$(cv_hash "$cv_p")" != "$cv_seen" ]; }; then
       echo "converge: $cv_shown changed while converge was writing it (drift); nothing written" >&2
       exit 98
     fi
