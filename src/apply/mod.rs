@@ -106,7 +106,7 @@ fn change_script(
   body: &mut Script,
   k: usize,
   change: &Change,
-  known: Option<usize>,
+  known: Option<&str>,
   info: &HostInfo,
   root: &str,
   checked: &mut impl Iterator<Item = (PathBuf, u64)>,
@@ -142,9 +142,8 @@ fn change_script(
         Arg::Str(&owner),
       ];
       let mut args = [&[Arg::Num(k as u64)], &args[..]].concat();
-      // The sha256 the stale check found (`$cv_H<k>`), when it still holds.
-      let var = known.map(|k| format!("cv_H{k}"));
-      let seen = var.as_deref().map_or(Arg::Str(""), Arg::Var);
+      // What the file holds, when the script knows it (a variable's name).
+      let seen = known.map_or(Arg::Str(""), Arg::Var);
       if after.data.len() < STREAM_FROM {
         args.extend([Arg::Data(&after.data), Arg::Str(&names), Arg::Str(&umask), seen]);
         body.line("cv_prep {} {} {} {} {} {} {} {} {} {} {} {} {}", &args);
@@ -276,7 +275,7 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   let checked_hash = stale_script(&mut s, plan, f);
   // Files an earlier change of the plan writes or removes, or any file once
   // a command ran: the sha256 the stale check found is no longer theirs.
-  let mut touched: std::collections::BTreeSet<&str> = Default::default();
+  let mut touched: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
   let mut ran = false;
   clean_script(&mut s, plan, root);
   if !root.is_empty() {
@@ -333,32 +332,59 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
       body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
     }
     // Consecutive writes are prepared one by one and committed together
-    // (`cv_prep`, `cv_commit`): one sync for all their new contents.
-    let mut pending = false;
+    // (`cv_prep`, `cv_commit`): one sync for all their new contents. A file
+    // written twice in a step is committed in between.
+    let mut pending: std::collections::BTreeSet<&str> = Default::default();
+    let mut in_step: std::collections::BTreeSet<&str> = Default::default();
     for (k, change) in step.changes.iter().enumerate() {
-      let write = matches!(change, Change::Write { .. });
-      if pending && !write {
+      let write = match change {
+        Change::Write { path, .. } => Some(path.as_str()),
+        _ => None,
+      };
+      if !pending.is_empty() && write.is_none_or(|p| pending.contains(p)) {
         body.fixed("cv_commit");
+        pending.clear();
       }
-      pending = write;
-      // A step in a subshell sees the stale check's hash of a file no change
-      // before it touched, and need not hash it again.
+      // What the file holds before this write, when this script knows it
+      // without hashing the file again (a step in a subshell sees the
+      // parent's variables): the stale check's sha256 of a file no change
+      // touched before, or what the earlier steps that wrote it left, once
+      // they all succeeded. The checks around the rename still compare the
+      // file with it.
       let known = match change {
-        Change::Write { path, .. } if run == StepRun::Inline && !ran && !touched.contains(path.as_str()) => {
-          checked_hash.get(path.as_str()).copied()
+        Change::Write { path, before, .. }
+          if run == StepRun::Inline && !ran && !in_step.contains(path.as_str()) =>
+        {
+          match touched.get(path.as_str()) {
+            Some(writers) => {
+              let k = k as u64;
+              body.line("cv_K{}=ok", &[Arg::Num(k)]);
+              for j in writers {
+                body.line("[ \"$s{}\" = ok ] || cv_K{}=", &[Arg::Num(*j as u64), Arg::Num(k)]);
+              }
+              let before = crate::plan::ledger::sha256_of(before.as_ref());
+              body.line("[ -z \"$cv_K{}\" ] || cv_K{}={}", &[Arg::Num(k), Arg::Num(k), Arg::Str(&before)]);
+              Some(format!("cv_K{k}"))
+            }
+            None => checked_hash.get(path.as_str()).map(|h| format!("cv_H{h}")),
+          }
         }
         _ => None,
       };
-      change_script(&mut body, k, change, known, &plan.info, root, &mut checked, sent);
+      change_script(&mut body, k, change, known.as_deref(), &plan.info, root, &mut checked, sent);
+      if let Change::Write { path, .. } | Change::Remove { path, .. } = change {
+        in_step.insert(path);
+      }
+      if let Some(path) = write {
+        pending.insert(path);
+      }
     }
-    if pending {
+    if !pending.is_empty() {
       body.fixed("cv_commit");
     }
     for change in &step.changes {
       match change {
-        Change::Write { path, .. } | Change::Remove { path, .. } => {
-          touched.insert(path);
-        }
+        Change::Write { path, .. } | Change::Remove { path, .. } => touched.entry(path).or_default().push(i),
         Change::Run { .. } => ran = true,
       }
     }
