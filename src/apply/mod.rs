@@ -9,9 +9,9 @@
 //! link another user could have planted, a temporary file is written in the
 //! same directory, given the old file's mode and owner (or the ones the plan
 //! sets); then the step's new files are synced, and each is checked once more
-//! against what the plan saw and renamed over the old one. A legitimate link is kept and its target
-//! written. Changes to system paths go through `sudo -n` when the login user is
-//! not root. Results come back as nonce-framed lines, so rc-file noise cannot
+//! against what the plan saw and renamed over the old one. A legitimate link
+//! is kept and its target written. Changes to system paths go through `sudo
+//! -n` when the login user is not root. Results come back as nonce-framed lines, so rc-file noise cannot
 //! fake them; a script that ends before its end marker is reported as such.
 
 use crate::check::resource::HostInfo;
@@ -272,11 +272,7 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   // Under the lock nobody else writes the state directory: temporary files
   // there are left over from a killed run.
   s.fixed("for cv_f in \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.*; do if [ -e \"$cv_f\" ] || [ -L \"$cv_f\" ]; then rm -f -- \"$cv_f\"; fi; done");
-  let checked_hash = stale_script(&mut s, plan, f);
-  // Files an earlier change of the plan writes or removes, or any file once
-  // a command ran: the sha256 the stale check found is no longer theirs.
-  let mut touched: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
-  let mut ran = false;
+  let mut earlier = Earlier { checked: stale_script(&mut s, plan, f), ..Earlier::default() };
   clean_script(&mut s, plan, root);
   if !root.is_empty() {
     // Commands of a converged tree see its home directory as theirs.
@@ -308,86 +304,7 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
         continue;
       }
     };
-    let mut checked = checked.into_iter();
-    let mut body = Script::new(f.nonce);
-    let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
-    let commands = step.changes.iter().any(|c| matches!(c, Change::Run { .. }));
-    // A step that only writes and removes files as the login user runs in a
-    // subshell, which has all it needs; one with commands or `sudo` runs in
-    // a shell of its own, which sets itself up.
-    let run = match (needs_sudo, commands) {
-      (false, false) => StepRun::Inline,
-      (false, true) => StepRun::Shell,
-      (true, _) => StepRun::Sudo,
-    };
-    if run != StepRun::Inline {
-      // What the script resolved already (the login user's uid, its home's
-      // real path) comes as arguments: each step's shell would ask again.
-      body.fixed("set -e\ncv_t0=$1; cv_uid=${2-}; cv_tk1=${3-}; cv_tv1=${4-}; cv_tk2=${5-}; cv_tv2=${6-}");
-      body.fixed(crate::host::shell::LIB);
-      trust(&mut body, &plan.info);
-      body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
-      // A step that finds nothing to do (a guard decided at apply said so)
-      // ends with `cv_unchanged`.
-      body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
-    }
-    // Consecutive writes are prepared one by one and committed together
-    // (`cv_prep`, `cv_commit`): one sync for all their new contents. A file
-    // written twice in a step is committed in between.
-    let mut pending: std::collections::BTreeSet<&str> = Default::default();
-    let mut in_step: std::collections::BTreeSet<&str> = Default::default();
-    for (k, change) in step.changes.iter().enumerate() {
-      let write = match change {
-        Change::Write { path, .. } => Some(path.as_str()),
-        _ => None,
-      };
-      if !pending.is_empty() && write.is_none_or(|p| pending.contains(p)) {
-        body.fixed("cv_commit");
-        pending.clear();
-      }
-      // What the file holds before this write, when this script knows it
-      // without hashing the file again (a step in a subshell sees the
-      // parent's variables): the stale check's sha256 of a file no change
-      // touched before, or what the earlier steps that wrote it left, once
-      // they all succeeded. The checks around the rename still compare the
-      // file with it.
-      let known = match change {
-        Change::Write { path, before, .. }
-          if run == StepRun::Inline && !ran && !in_step.contains(path.as_str()) =>
-        {
-          match touched.get(path.as_str()) {
-            Some(writers) => {
-              let k = k as u64;
-              body.line("cv_K{}=ok", &[Arg::Num(k)]);
-              for j in writers {
-                body.line("[ \"$s{}\" = ok ] || cv_K{}=", &[Arg::Num(*j as u64), Arg::Num(k)]);
-              }
-              let before = crate::plan::ledger::sha256_of(before.as_ref());
-              body.line("[ -z \"$cv_K{}\" ] || cv_K{}={}", &[Arg::Num(k), Arg::Num(k), Arg::Str(&before)]);
-              Some(format!("cv_K{k}"))
-            }
-            None => checked_hash.get(path.as_str()).map(|h| format!("cv_H{h}")),
-          }
-        }
-        _ => None,
-      };
-      change_script(&mut body, k, change, known.as_deref(), &plan.info, root, &mut checked, sent);
-      if let Change::Write { path, .. } | Change::Remove { path, .. } = change {
-        in_step.insert(path);
-      }
-      if let Some(path) = write {
-        pending.insert(path);
-      }
-    }
-    if !pending.is_empty() {
-      body.fixed("cv_commit");
-    }
-    for change in &step.changes {
-      match change {
-        Change::Write { path, .. } | Change::Remove { path, .. } => touched.entry(path).or_default().push(i),
-        Change::Run { .. } => ran = true,
-      }
-    }
+    let (run, body) = step_body(i, step, plan, f, &mut earlier, checked, sent);
     if s.step(i, &step.depends_on, run, &body).is_err() {
       s.line(
         "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
@@ -399,6 +316,111 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   s.line("echo \"end \"{}\" $(date +%s.%N) $$\" >> \"$cv_dir/log\" 2>/dev/null", &[Arg::Str(f.run)]);
   s.line("echo \"__APPLY_DONE_{nonce}__\"", &[]);
   s.text().to_owned()
+}
+
+/// What the steps before the one being built know of the files: their
+/// sha256 as the stale check found it (`$cv_H<k>`, by path), which steps
+/// wrote or removed each since, and whether a command ran (it may have
+/// written anything).
+#[derive(Default)]
+struct Earlier<'p> {
+  checked: std::collections::BTreeMap<&'p str, usize>,
+  written: std::collections::BTreeMap<&'p str, Vec<usize>>,
+  ran: bool,
+}
+
+/// The body of step `i` and how it runs. A step that only writes and removes
+/// files as the login user runs in a subshell, which has all it needs; one
+/// with commands or `sudo` runs in a shell of its own, which sets itself up.
+/// Consecutive writes are prepared one by one and committed together
+/// (`cv_prep`, `cv_commit`: one sync for all their new contents); a file
+/// written twice in a step is committed in between.
+fn step_body<'p>(
+  i: usize,
+  step: &'p crate::plan::planner::Step,
+  plan: &HostPlan,
+  f: &Frame,
+  earlier: &mut Earlier<'p>,
+  checked: Vec<(PathBuf, u64)>,
+  sent: &mut Vec<Sent>,
+) -> (StepRun, Script) {
+  let root = f.root;
+  let mut checked = checked.into_iter();
+  let mut body = Script::new(f.nonce);
+  let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
+  let commands = step.changes.iter().any(|c| matches!(c, Change::Run { .. }));
+  let run = match (needs_sudo, commands) {
+    (false, false) => StepRun::Inline,
+    (false, true) => StepRun::Shell,
+    (true, _) => StepRun::Sudo,
+  };
+  if run != StepRun::Inline {
+    // What the script resolved already (the login user's uid, its home's
+    // real path) comes as arguments: each step's shell would ask again.
+    body.fixed("set -e\ncv_t0=$1; cv_uid=${2-}; cv_tk1=${3-}; cv_tv1=${4-}; cv_tk2=${5-}; cv_tv2=${6-}");
+    body.fixed(crate::host::shell::LIB);
+    trust(&mut body, &plan.info);
+    body.line("CONVERGE_ROOT={}", &[Arg::Str(root)]);
+    // A step that finds nothing to do (a guard decided at apply said so)
+    // ends with `cv_unchanged`.
+    body.line("cv_unchanged() { echo \"__UNCHANGED_{nonce}__\"; exit 0; }", &[]);
+  }
+  let mut pending: std::collections::BTreeSet<&str> = Default::default();
+  let mut in_step: std::collections::BTreeSet<&str> = Default::default();
+  for (k, change) in step.changes.iter().enumerate() {
+    let write = match change {
+      Change::Write { path, .. } => Some(path.as_str()),
+      _ => None,
+    };
+    if !pending.is_empty() && write.is_none_or(|p| pending.contains(p)) {
+      body.fixed("cv_commit");
+      pending.clear();
+    }
+    // What the file holds before this write, when this script knows it
+    // without hashing the file again (a step in a subshell sees the parent's
+    // variables): the stale check's sha256 of a file no change touched
+    // before, or what the earlier steps that wrote it left, once they all
+    // succeeded. The checks around the rename still compare the file with it.
+    let known = match change {
+      Change::Write { path, before, .. }
+        if run == StepRun::Inline && !earlier.ran && !in_step.contains(path.as_str()) =>
+      {
+        match earlier.written.get(path.as_str()) {
+          Some(writers) => {
+            let k = k as u64;
+            body.line("cv_K{}=ok", &[Arg::Num(k)]);
+            for j in writers {
+              body.line("[ \"$s{}\" = ok ] || cv_K{}=", &[Arg::Num(*j as u64), Arg::Num(k)]);
+            }
+            let before = crate::plan::ledger::sha256_of(before.as_ref());
+            body.line("[ -z \"$cv_K{}\" ] || cv_K{}={}", &[Arg::Num(k), Arg::Num(k), Arg::Str(&before)]);
+            Some(format!("cv_K{k}"))
+          }
+          None => earlier.checked.get(path.as_str()).map(|h| format!("cv_H{h}")),
+        }
+      }
+      _ => None,
+    };
+    change_script(&mut body, k, change, known.as_deref(), &plan.info, root, &mut checked, sent);
+    if let Change::Write { path, .. } | Change::Remove { path, .. } = change {
+      in_step.insert(path);
+    }
+    if let Some(path) = write {
+      pending.insert(path);
+    }
+  }
+  if !pending.is_empty() {
+    body.fixed("cv_commit");
+  }
+  for change in &step.changes {
+    match change {
+      Change::Write { path, .. } | Change::Remove { path, .. } => {
+        earlier.written.entry(path).or_default().push(i)
+      }
+      Change::Run { .. } => earlier.ran = true,
+    }
+  }
+  (run, body)
 }
 
 /// Under the host lock, before anything is written: every file the plan read

@@ -28,7 +28,22 @@ cv_owner() {
 cv_top_real() {
   if [ "$1" = "${cv_tk1-}" ]; then cv_tv=$cv_tv1; return; fi
   if [ "$1" = "${cv_tk2-}" ]; then cv_tv=$cv_tv2; return; fi
-  cv_tv=$(readlink -f -- "$1" 2>/dev/null) || cv_tv=
+  # A directory reached from / with no link, `.`, `..` or `//` on the way is
+  # its own real path: no `readlink` needed.
+  cv_tv=$1
+  case $1 in
+    /*/ | */./* | */../* | */. | */.. | *//*) cv_tv= ;;
+    /*) [ -d "$1" ] || cv_tv= ;;
+    *) cv_tv= ;;
+  esac
+  cv_x=$cv_tv
+  while [ -n "$cv_x" ]; do
+    if [ -L "$cv_x" ]; then cv_tv=; break; fi
+    cv_x=${cv_x%/*}
+  done
+  if [ -z "$cv_tv" ]; then
+    cv_tv=$(readlink -f -- "$1" 2>/dev/null) || cv_tv=
+  fi
   [ -n "$cv_tv" ] || cv_tv=$1
   cv_tk2=${cv_tk1-}; cv_tv2=${cv_tv1-}; cv_tk1=$1; cv_tv1=$cv_tv
 }
