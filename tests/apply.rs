@@ -41,6 +41,35 @@ fn a_root_only_system_file_written_through_sudo_is_idempotent() {
   assert_eq!(tree.read("/etc/motd"), b"hello\n");
 }
 
+/// SSH only, as a login user who is not root (the testbed's `dev` is uid 0):
+/// the user's own file of mode 0400, and one the user made 0444, are
+/// rewritten; the new content is written before the mode takes away the
+/// owner's write.
+#[test]
+fn a_read_only_file_of_a_user_not_root_is_rewritten_and_stays_read_only() {
+  use std::os::unix::fs::PermissionsExt;
+  let tree = Tree::new(Transport::Ssh).login("dev-sudo");
+  let mode_of =
+    |p: &str| std::fs::metadata(tree.path(p)).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+  let file = |content: &str| {
+    format!("file \"~/.config/ro.conf\" {{\n  content = \"{content}\\n\"\n  mode = \"0400\"\n}}\n")
+  };
+  let block = |content: &str| format!("managed block \"~/.notes\" {{\n  content = \"{content}\\n\"\n}}\n");
+  let first = tree.converge(&(file("one") + &block("note")), &[]);
+  assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stdout));
+  assert_eq!(mode_of("/home/dev-sudo/.config/ro.conf"), 0o400);
+  // The user makes the block's file read-only for everyone.
+  std::fs::set_permissions(tree.path("/home/dev-sudo/.notes"), std::fs::Permissions::from_mode(0o444))
+    .unwrap_or_else(|e| panic!("{e}"));
+  let out = tree.converge(&(file("two") + &block("other note")), &[]);
+  let text = String::from_utf8_lossy(&out.stdout).into_owned();
+  assert_eq!(out.status.code(), Some(0), "{text}");
+  assert_eq!(tree.read("/home/dev-sudo/.config/ro.conf"), b"two\n", "{text}");
+  assert_eq!(mode_of("/home/dev-sudo/.config/ro.conf"), 0o400, "{text}");
+  assert!(String::from_utf8_lossy(&tree.read("/home/dev-sudo/.notes")).contains("other note"), "{text}");
+  assert_eq!(mode_of("/home/dev-sudo/.notes"), 0o444, "the file keeps its mode:\n{text}");
+}
+
 converge_test!(template_is_idempotent);
 fn template_is_idempotent(transport: Transport) {
   let tree = assert_idempotent(

@@ -86,12 +86,14 @@ const STREAM_FROM: usize = 64 << 10;
 /// The umask `cv_prep` creates a file's temporary copy with, from the mode the
 /// file ends with (`mode`: the plan's, or the one the facts found): the umask
 /// giving that mode, so that the copy is never readable by more than the file
-/// and needs no `chmod`; 077 when the mode has execute or special bits, which
-/// no umask gives (a `chmod` follows). A file of no known mode is one this plan
-/// creates without setting one: 022, as for any new file.
+/// and needs no `chmod`. The owner can always read and write the copy, which
+/// is then written (a `chmod` follows when the mode takes that away), and
+/// execute or special bits, which no umask gives, make it 077 and a `chmod`.
+/// A file of no known mode is one this plan creates without setting one: 022,
+/// as for any new file.
 fn creation_umask(mode: Option<u32>) -> String {
   match mode {
-    Some(mode) if mode & 0o7111 == 0 => format!("{:03o}", 0o777 & !mode),
+    Some(mode) if mode & 0o7111 == 0 => format!("{:03o}", 0o777 & !(mode | 0o600)),
     Some(_) => "077".to_owned(),
     None => "022".to_owned(),
   }

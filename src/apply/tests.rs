@@ -73,3 +73,15 @@ fn a_killed_script_is_named_as_such() {
     "the apply script ended before its end marker (exit status 137: killed by signal 9)"
   );
 }
+
+#[test]
+fn a_temporary_copy_is_never_more_open_than_its_file_and_always_writable_by_its_owner() {
+  assert_eq!(super::creation_umask(Some(0o644)), "133");
+  assert_eq!(super::creation_umask(Some(0o600)), "177");
+  assert_eq!(super::creation_umask(Some(0o400)), "177", "the owner writes the copy; chmod takes it away");
+  assert_eq!(super::creation_umask(Some(0o444)), "133");
+  assert_eq!(super::creation_umask(Some(0o000)), "177");
+  assert_eq!(super::creation_umask(Some(0o755)), "077", "no umask gives execute bits");
+  assert_eq!(super::creation_umask(Some(0o4644)), "077");
+  assert_eq!(super::creation_umask(None), "022");
+}
