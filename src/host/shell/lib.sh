@@ -184,8 +184,9 @@ cv_clean() {
   done
 }
 
-# cv_put SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA NAMES UMASK:
-# replaces the file PATH (shown as SHOWN) with DATA, atomically, when it holds
+# Writing files: `cv_prep N SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA
+# NAMES UMASK [SEEN]` for each file (N numbers them), then one `cv_commit`,
+# replace each file PATH (shown as SHOWN) with DATA, atomically, when it holds
 # what the plan saw (BEFORE) or already what it wants (AFTER). MODE and OWNER
 # are set when not empty; otherwise the file keeps its own (a new file gets
 # 644, or what the directory's default ACL gives). A link is kept: its target
@@ -195,12 +196,12 @@ cv_clean() {
 #   NAMES  two random 6-character names for the temporary files, which other
 #          users cannot guess; taken names fall back to mktemp
 #   UMASK  the umask the temporary file is created with: so that it is never
-#          readable by more than the file it replaces (or the MODE it gets)
-# Several files are written together by one `cv_prep N ARGS` each (N numbers
-# them), then one `cv_commit`: their new contents are synced at once, and
-# each is checked and renamed in turn. Most of it is shell builtins: a file
-# costs a few processes (its hashes, a stat, the rename).
-cv_put() { cv_w=; cv_prep 0 "$@"; cv_commit; }
+#          readable by more than the file it replaces (or the MODE it gets),
+#          yet writable by its owner
+#   SEEN   the file's sha256, when the script already knows it
+# The new contents are synced at once, then each file is checked and renamed
+# in turn. Most of it is shell builtins: a file costs a few processes (a
+# hash, a stat, a link, the rename).
 
 # cv_drop: removes the temporary files of the files being written (on exit).
 cv_drop() {
@@ -211,11 +212,10 @@ cv_drop() {
   [ $# -eq 0 ] || rm -f -- "$@"
 }
 
-# cv_prep N SCOPE TOP PATH SHOWN BEFORE AFTER MODE OWNER DATA NAMES UMASK [SEEN]:
-# the new content of a file, in a temporary file beside it with its mode and
-# owner; `cv_commit` puts it in place. SEEN is the file's sha256 as this
-# script found it under the host lock, when nothing changed it since (the
-# check before the rename still compares the file with it).
+# cv_prep N ARGS: the new content of a file, in a temporary file beside it
+# with its mode and owner; `cv_commit` puts it in place. SEEN is the file's
+# sha256 as this script found it under the host lock, or as an earlier step
+# of it left it (the checks around the rename still compare the file with it).
 cv_prep() {
   cv_i=$1; shift
   cv_t=; cv_was=

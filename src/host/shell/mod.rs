@@ -18,8 +18,8 @@
 use base64::Engine;
 use std::fmt::Write;
 
-/// Shell functions for reading and writing files safely: `cv_safe`, `cv_put`
-/// (`cv_prep` and `cv_commit`), `cv_remove`, `cv_hash`, `cv_clean`.
+/// Shell functions for reading and writing files safely: `cv_safe`, `cv_prep`
+/// and `cv_commit`, `cv_remove`, `cv_hash`, `cv_clean`.
 pub const LIB: &str = include_str!("lib.sh");
 
 pub mod cron;
@@ -500,7 +500,7 @@ impl Script {
     let run = match run {
       StepRun::Inline => {
         // A subshell of the script: it has the functions and settings, and
-        // its output is what `cv_put` and `cv_remove` say, a few lines.
+        // its output is what `cv_prep`, `cv_commit` and `cv_remove` say, a few lines.
         let _ = write!(
           self.text,
           "if {guard}; then\n  cv_out=$( ( set +u; set -e\n{body}) 9>&- 2>&1 </dev/null; printf '\\n%s\\n' \"$?\" )\n",

@@ -182,7 +182,7 @@ fn frames_read_only_marked_lines() {
   assert_ne!(nonce(), nonce());
 }
 
-/// A file's content as `cv_put` gets it, printed by the way `cv_put` prints it
+/// A file's content as `cv_prep` gets it, printed by the way `cv_prep` prints it
 /// (`printf '%b'`, or base64 for bytes with a NUL), in every POSIX shell a
 /// host may run steps with: the same bytes, and nothing of them run.
 #[test]
