@@ -4,7 +4,8 @@
 //! Each step runs with `set -e`, in a subshell when it only writes the login
 //! user's files, in a child shell (through `sudo -n` for system paths)
 //! otherwise; a step whose dependencies failed is skipped, independent steps
-//! still run. Files are written atomically by `cv_prep` and `cv_commit`
+//! still run. Steps that change the same files are written together, each
+//! file once ([`group`]). Files are written atomically by `cv_prep` and `cv_commit`
 //! (`shell/lib.sh`): the path is resolved on the host without following a
 //! link another user could have planted, a temporary file is written in the
 //! same directory, given the old file's mode and owner (or the ones the plan
@@ -218,7 +219,13 @@ fn input_of(text: &str, nonce: &str, sent: &[Sent]) -> Input {
 /// Sets what `cv_safe` trusts: the login user, and root (for a `--root` tree
 /// also the user converging it, who owns it).
 fn trust(s: &mut Script, info: &HostInfo) {
-  s.line("[ -n \"${cv_uid-}\" ] || cv_uid=$(id -u -- {} 2>/dev/null || id -u)", &[Arg::Str(&info.user)]);
+  match info.uid {
+    // The facts of this run asked the same user on the same host.
+    Some(uid) => s.line("[ -n \"${cv_uid-}\" ] || cv_uid={}", &[Arg::Num(u64::from(uid))]),
+    None => {
+      s.line("[ -n \"${cv_uid-}\" ] || cv_uid=$(id -u -- {} 2>/dev/null || id -u)", &[Arg::Str(&info.user)])
+    }
+  };
   if info.rooted {
     s.fixed("cv_trust=\"0 $(id -u)\"");
   } else {
@@ -274,6 +281,10 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
   // Under the lock nobody else writes the state directory: temporary files
   // there are left over from a killed run.
   s.fixed("for cv_f in \"$cv_dir\"/.new.* \"$cv_dir\"/.ledger.*; do if [ -e \"$cv_f\" ] || [ -L \"$cv_f\" ]; then rm -f -- \"$cv_f\"; fi; done");
+  // Steps that change the same files are written together, where the last
+  // of them stands (see `group`).
+  let groups = group::groups(&plan.steps, plan.info.privileged, STREAM_FROM);
+  let group_of = |i: usize| groups.iter().find(|g| g.members.contains(&i));
   let mut earlier = Earlier { checked: stale_script(&mut s, plan, f), ..Earlier::default() };
   clean_script(&mut s, plan, root);
   if !root.is_empty() {
@@ -284,6 +295,23 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
     s.line("# step {}", &[Arg::Num(i as u64)]);
     if step.failed() || step.changes.is_empty() {
       s.line("s{}=ok", &[Arg::Num(i as u64)]);
+      continue;
+    }
+    if let Some(g) = group_of(i) {
+      let last = g.members[g.members.len() - 1];
+      if i == last {
+        let (run, body) = step_body(&g.changes, &g.members, plan, f, &mut earlier, Vec::new(), sent);
+        if s.step(&g.members, &[], run, &body).is_err() {
+          for m in &g.members {
+            s.line(
+              "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
+              &[Arg::Num(*m as u64), Arg::Num(*m as u64), Arg::Num(UNBUILDABLE)],
+            );
+          }
+        }
+      } else {
+        s.line("# written with step {}", &[Arg::Num(last as u64)]);
+      }
       continue;
     }
     // The controller files the step sends are checked before anything is.
@@ -306,8 +334,8 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
         continue;
       }
     };
-    let (run, body) = step_body(i, step, plan, f, &mut earlier, checked, sent);
-    if s.step(i, &step.depends_on, run, &body).is_err() {
+    let (run, body) = step_body(&step.changes, &[i], plan, f, &mut earlier, checked, sent);
+    if s.step(&[i], &step.depends_on, run, &body).is_err() {
       s.line(
         "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
         &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Num(UNBUILDABLE)],
@@ -338,8 +366,8 @@ struct Earlier<'p> {
 /// (`cv_prep`, `cv_commit`: one sync for all their new contents); a file
 /// written twice in a step is committed in between.
 fn step_body<'p>(
-  i: usize,
-  step: &'p crate::plan::planner::Step,
+  changes: &'p [Change],
+  ids: &[usize],
   plan: &HostPlan,
   f: &Frame,
   earlier: &mut Earlier<'p>,
@@ -349,8 +377,8 @@ fn step_body<'p>(
   let root = f.root;
   let mut checked = checked.into_iter();
   let mut body = Script::new(f.nonce);
-  let needs_sudo = !plan.info.privileged && step.changes.iter().any(Change::system);
-  let commands = step.changes.iter().any(|c| matches!(c, Change::Run { .. }));
+  let needs_sudo = !plan.info.privileged && changes.iter().any(Change::system);
+  let commands = changes.iter().any(|c| matches!(c, Change::Run { .. }));
   let run = match (needs_sudo, commands) {
     (false, false) => StepRun::Inline,
     (false, true) => StepRun::Shell,
@@ -369,7 +397,7 @@ fn step_body<'p>(
   }
   let mut pending: std::collections::BTreeSet<&str> = Default::default();
   let mut in_step: std::collections::BTreeSet<&str> = Default::default();
-  for (k, change) in step.changes.iter().enumerate() {
+  for (k, change) in changes.iter().enumerate() {
     let write = match change {
       Change::Write { path, .. } => Some(path.as_str()),
       _ => None,
@@ -414,10 +442,10 @@ fn step_body<'p>(
   if !pending.is_empty() {
     body.fixed("cv_commit");
   }
-  for change in &step.changes {
+  for change in changes {
     match change {
       Change::Write { path, .. } | Change::Remove { path, .. } => {
-        earlier.written.entry(path).or_default().push(i)
+        earlier.written.entry(path).or_default().extend_from_slice(ids)
       }
       Change::Run { .. } => earlier.ran = true,
     }
@@ -603,11 +631,11 @@ fn ledger_script(s: &mut Script, plan: &HostPlan, f: &Frame) {
     }
   }
   s.line(
-    "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=\"$cv_dir/.ledger.\"{}\n  set -C; true >\"$cv_out\" || exit 1; set +C\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then printf '%s' {} | base64 -d; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\ncv_rest=$cv_lines\nwhile [ -n \"$cv_rest\" ]; do printf '__LEDGER_{nonce}__ %s\\n' \"${cv_rest%%\"$cv_nl\"*}\"; cv_rest=${cv_rest#*\"$cv_nl\"}; done",
+    "cv_led=\"$cv_dir/ledger.jsonl\"\nif ! cv_err=$( {\n  cv_out=\"$cv_dir/.ledger.\"{}\n  set -C; true >\"$cv_out\" || exit 1; set +C\n  if { if [ \"$(cv_hash \"$cv_led\")\" = {} ]; then cv_b={}; case $cv_b in b:*) printf '%s' \"${cv_b#b:}\" | base64 -d ;; *) printf '%b' \"${cv_b#t:}\" ;; esac; elif [ -e \"$cv_led\" ]; then cat -- \"$cv_led\"; fi && printf '%s' \"$cv_lines\"; } | cat > \"$cv_out\" && { sync -- \"$cv_out\" 2>/dev/null || :; } && mv -f -- \"$cv_out\" \"$cv_led\"; then exit 0; fi\n  rm -f -- \"$cv_out\"; exit 1\n} 2>&1 ); then printf '%s\\n' \"${cv_err:-the ledger could not be replaced}\" | sed 's/^/__LEDGERERR_{nonce}__ /'; fi\ncv_rest=$cv_lines\nwhile [ -n \"$cv_rest\" ]; do printf '__LEDGER_{nonce}__ %s\\n' \"${cv_rest%%\"$cv_nl\"*}\"; cv_rest=${cv_rest#*\"$cv_nl\"}; done",
     &[
       Arg::Str(&crate::host::shell::temp_names().replace(' ', "")),
       Arg::Str(&plan.ledger_sha256),
-      Arg::Bytes(plan.ledger_base.as_bytes()),
+      Arg::Data(plan.ledger_base.as_bytes()),
     ],
   );
 }
@@ -745,6 +773,7 @@ fn parse_results(stdout: &str, stderr: &str, nonce: &str) -> Vec<(usize, StepOut
     .collect()
 }
 
+mod group;
 mod payload;
 #[cfg(test)]
 mod tests;

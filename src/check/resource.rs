@@ -232,6 +232,8 @@ pub struct HostInfo {
   pub name: String,
   pub home: String,
   pub user: String,
+  /// The login user's uid, as the facts found it.
+  pub uid: Option<u32>,
   /// Whether changes to system paths need no `sudo` (root, or `--root`).
   pub privileged: bool,
   /// Converging a directory tree (`--root`): the live kernel is not touched.

@@ -12,6 +12,7 @@ pub fn host_info(name: &str, facts: &Facts) -> HostInfo {
     name: name.to_owned(),
     home: facts.home.clone(),
     user: facts.user.clone(),
+    uid: Some(facts.uid),
     privileged: facts.rooted || facts.uid == 0,
     rooted: facts.rooted,
     login_shell: facts.shell.clone(),

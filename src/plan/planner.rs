@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// What happens to one resource.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Step {
   pub name: String,
   /// Its [`crate::check::resource::ResourceKey`], or the ledger key of a removal.

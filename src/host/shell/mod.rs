@@ -477,15 +477,16 @@ impl Script {
     self
   }
 
-  /// Appends step `id` of an apply: when the steps `deps` succeeded, `body`
-  /// runs as `run` says, with the host lock's descriptor closed and standard
-  /// input from `/dev/null`. The step's output (its last 4000 bytes) is
-  /// printed, framed, only when it fails. Sets `s{id}` to `ok`, `failed` or
-  /// `skipped` and prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped`
+  /// Appends the steps `ids` of an apply, one step or several written
+  /// together: when the steps `deps` succeeded, `body` runs as `run` says,
+  /// with the host lock's descriptor closed and standard input from
+  /// `/dev/null`. The output (its last 4000 bytes) is printed, framed, only
+  /// when it fails. Sets `s{id}` of each to `ok`, `failed` or `skipped` and
+  /// prints `__STEP_NONCE__ ID changed|unchanged|failed RC|skipped` for each
   /// (`unchanged`: it succeeded and its last output line is `__UNCHANGED_NONCE__`).
   pub fn step(
     &mut self,
-    id: usize,
+    ids: &[usize],
     deps: &[usize],
     run: StepRun,
     body: &Script,
@@ -524,9 +525,20 @@ impl Script {
       );
     }
     let n = &self.nonce;
+    // Steps written together end together.
+    let each = |f: &dyn Fn(usize) -> String| ids.iter().map(|&id| f(id)).collect::<Vec<_>>().join("; ");
+    let ok = each(&|id| format!("s{id}=ok"));
+    let unchanged = each(&|id| format!("echo \"__STEP_{n}__ {id} unchanged\""));
+    let changed = each(&|id| format!("echo \"__STEP_{n}__ {id} changed\""));
+    let failed = each(&|id| {
+      format!(
+        "s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\""
+      )
+    });
+    let skipped = each(&|id| format!("s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\""));
     let _ = write!(
       self.text,
-      "  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then s{id}=ok; case $cv_out in *\"__UNCHANGED_{n}__$cv_nl\") echo \"__STEP_{n}__ {id} unchanged\";; *) echo \"__STEP_{n}__ {id} changed\";; esac\n  else s{id}=failed; printf '%s\\n' \"$cv_out\" | sed 's/^/__OUT_{n}__ {id} /'; echo \"__STEP_{n}__ {id} failed $cv_rc\"; fi\nelse s{id}=skipped; echo \"__STEP_{n}__ {id} skipped\"; fi\n",
+      "  cv_rc=${{cv_out##*\"$cv_nl\"}}; cv_out=${{cv_out%\"$cv_nl\"*}}\n  if [ \"$cv_rc\" = 0 ]; then {ok}; case $cv_out in *\"__UNCHANGED_{n}__$cv_nl\") {unchanged};; *) {changed};; esac\n  else {failed}; fi\nelse {skipped}; fi\n",
     );
     Ok(self)
   }

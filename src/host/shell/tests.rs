@@ -168,9 +168,9 @@ fn a_body_line_equal_to_the_terminator_is_refused() {
   let mut outer = Script::new("abc");
   let mut body = Script::new("abc");
   body.fixed("echo inside");
-  assert!(outer.step(0, &[], StepRun::Shell, &body).is_ok());
+  assert!(outer.step(&[0], &[], StepRun::Shell, &body).is_ok());
   body.fixed("__CONVERGE_STEP_abc__");
-  assert!(matches!(outer.step(1, &[], StepRun::Shell, &body), Err(ScriptError::Terminator)));
+  assert!(matches!(outer.step(&[1], &[], StepRun::Shell, &body), Err(ScriptError::Terminator)));
 }
 
 #[test]
