@@ -143,3 +143,33 @@ fn without_sha256sum_on_the_host_files_travel_as_bytes() {
   assert!(shown.contains("-host h99") && shown.contains("+host h01"), "{shown}");
   assert!(wire(&plan, "h01").1 > 0, "{}", text(&plan));
 }
+
+/// In pull mode converge runs on the host itself: there is no wire, but the
+/// files it kept are asked for by hash all the same, so a no-op run starts a
+/// `sha256sum` instead of a `base64` per file.
+#[test]
+fn a_pull_mode_no_op_run_asks_for_files_by_hash_too() {
+  let bin = crate::test::binary();
+  let bin_dir = bin.parent().unwrap_or_else(|| panic!("no bin dir")).to_path_buf();
+  let fleet = Fleet::start_with(1, &[(bin_dir, "/opt/converge-bin")]);
+  fleet.write("h01", "/root/site.goenv", format!("host \"h01\" {{}}\n{PLAYBOOK}").as_bytes());
+  fleet.write("h01", "/root/.bashrc", b"# the user's own\nexport EDITOR=vi\n");
+  let run = || {
+    fleet.ssh("h01", "root", "/opt/converge-bin/converge --local -v /root/site.goenv 2>&1; echo \"exit $?\"")
+  };
+  let first = run();
+  assert!(first.contains("exit 0"), "{first}");
+  for round in 0..2 {
+    let again = run();
+    assert!(again.contains("exit 0") && again.contains("0 changed"), "round {round}: {again}");
+    let line = again.lines().find(|l| l.starts_with("h01: connect")).unwrap_or_else(|| panic!("{again}"));
+    let facts = line.split_once("; facts ").map(|(_, a)| a).unwrap_or_default();
+    let numbers: Vec<u64> =
+      facts.split(';').next().unwrap_or_default().split(' ').filter_map(|w| w.parse().ok()).collect();
+    let [_, file_bytes, hashed] = numbers[..] else { panic!("cannot read the facts figures of {line}") };
+    assert_eq!(file_bytes, 0, "round {round}: no file bytes on a no-op run: {again}");
+    assert!(hashed >= 3, "round {round}: the block's file, the marker and the ledger by hash: {again}");
+  }
+  let bashrc = fleet.read_text("h01", "/root/.bashrc");
+  assert!(bashrc.contains("# the user's own\nexport EDITOR=vi\n"), "the user's lines are kept: {bashrc}");
+}

@@ -187,8 +187,10 @@ fn run_host(
   let phase = Instant::now();
   let asked = queries(play, &playbook.handlers, options.plan.run_guards, sources);
   let cache = if options.apply { FactCache::Write } else { FactCache::Read };
-  // Over SSH, files whose bytes the controller kept are asked for by hash.
-  let store = options.plan.state_dir.as_deref().filter(|_| !local);
+  // Files whose bytes the controller kept are asked for by hash: over SSH it
+  // saves the wire, and on this machine (pull mode) a `base64` per file.
+  // A `--root` tree is not the host its name says: its files are not kept.
+  let store = options.plan.state_dir.as_deref().filter(|_| !local || options.plan.root.is_empty());
   let known = store.map(|dir| Known::load(dir, &play.name, &asked)).unwrap_or_default();
   let facts = match crate::host::facts::gather(
     transport.as_mut(),

@@ -5,7 +5,8 @@
 //!
 //! With them the facts round trip sends a file's expected sha256 instead of
 //! asking for its bytes; the host answers "same" when its file hashes to it,
-//! and its bytes otherwise. A content is used only when its stored bytes hash
+//! and its bytes otherwise. In pull mode (`--local`) the controller is the
+//! host itself: the store is the same, and spares a `base64` per file. A content is used only when its stored bytes hash
 //! to their name, so a damaged or stale store costs bytes on the wire, never a
 //! wrong plan.
 

@@ -111,8 +111,8 @@ impl ClientConfig {
       Some(p) => Some(p.clone()),
       None => {
         let own = options.home.join(".ssh/config");
-        let differs = config.ssh_home().is_some_and(|h| !same_dir(h, &options.home));
-        (differs && own.exists()).then_some(own)
+        // `ssh -G` tells OpenSSH's home: asked only when there is a file to give.
+        (own.exists() && config.ssh_home().is_some_and(|h| !same_dir(h, &options.home))).then_some(own)
       }
     };
     if let Some(path) = &path {
