@@ -612,8 +612,12 @@ impl Shared {
     self.free.extend(new);
     let home = self.dir.join("home/.ssh");
     std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    // Replaced by a rename: tests of hosts leased earlier read these files
+    // while the batch grows, and a copy in place would show them a file cut short.
     for (from, to) in [("ssh_config", "config"), ("known_hosts", "known_hosts")] {
-      std::fs::copy(self.tb().join(from), home.join(to)).unwrap_or_else(|e| panic!("copy {from}: {e}"));
+      let next = home.join(format!(".{to}.next"));
+      std::fs::copy(self.tb().join(from), &next).unwrap_or_else(|e| panic!("copy {from}: {e}"));
+      std::fs::rename(&next, home.join(to)).unwrap_or_else(|e| panic!("rename {to}: {e}"));
     }
   }
 }
