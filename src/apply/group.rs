@@ -40,7 +40,7 @@ pub(super) struct Group {
 /// The groups of a host's plan: only those of two steps or more.
 /// `privileged`: the login user is root, and needs no `sudo`.
 pub(super) fn groups(steps: &[Step], privileged: bool, stream_from: usize) -> Vec<Group> {
-  let sudo = |st: &Step| !privileged && st.changes.iter().any(Change::system);
+  let sudo = |st: &Step| super::needs_sudo(&st.changes, privileged);
   let runs = |st: &Step| st.changes.iter().any(|c| matches!(c, Change::Run { .. }));
   let candidate = |st: &Step| {
     !st.failed()
@@ -120,10 +120,6 @@ mod tests {
     Step { changes, depends_on, ..Step::default() }
   }
 
-  fn plan(steps: Vec<Step>) -> Vec<Step> {
-    steps
-  }
-
   fn data(c: &Change) -> (&str, Option<&[u8]>, &[u8]) {
     match c {
       Change::Write { path, before, after, .. } => {
@@ -135,12 +131,12 @@ mod tests {
 
   #[test]
   fn steps_sharing_a_file_write_it_once_from_the_first_before_to_the_last_after() {
-    let p = plan(vec![
+    let p = vec![
       step(vec![write("/h/env.sh", None, "A"), write("/h/.bashrc", Some("u"), "u+src")], vec![]),
       step(vec![write("/h/env.sh", Some("A"), "AB")], vec![]),
       step(vec![write("/h/go/env", None, "G")], vec![]),
       step(vec![write("/h/.bashrc", Some("u+src"), "u+src+alias")], vec![]),
-    ]);
+    ];
     let g = groups(&p, false, 1 << 16);
     assert_eq!(g.len(), 1);
     assert_eq!(g[0].members, vec![0, 1, 3]);
@@ -156,37 +152,34 @@ mod tests {
     let run = Change::Run { summary: "x".into(), script: "true".into(), system: false, payload: None };
     let shared = || vec![write("/h/env.sh", None, "A")];
     // A command between the steps may read the file.
-    let p = plan(vec![step(shared(), vec![]), step(vec![run.clone()], vec![]), step(shared(), vec![])]);
+    let p = vec![step(shared(), vec![]), step(vec![run.clone()], vec![]), step(shared(), vec![])];
     assert!(groups(&p, false, 1 << 16).is_empty());
     // A step depends on one outside the group.
-    let p = plan(vec![step(vec![run.clone()], vec![]), step(shared(), vec![]), step(shared(), vec![0])]);
+    let p = vec![step(vec![run.clone()], vec![]), step(shared(), vec![]), step(shared(), vec![0])];
     assert!(groups(&p, false, 1 << 16).is_empty());
     // A step between depends on a step of the group.
-    let p = plan(vec![
-      step(shared(), vec![]),
-      step(vec![write("/h/x", None, "x")], vec![0]),
-      step(shared(), vec![]),
-    ]);
+    let p =
+      vec![step(shared(), vec![]), step(vec![write("/h/x", None, "x")], vec![0]), step(shared(), vec![])];
     assert!(groups(&p, false, 1 << 16).is_empty());
     // A step of the group also runs a command, or removes a file.
-    let p = plan(vec![step(vec![write("/h/env.sh", None, "A"), run], vec![]), step(shared(), vec![])]);
+    let p = vec![step(vec![write("/h/env.sh", None, "A"), run], vec![]), step(shared(), vec![])];
     assert!(groups(&p, false, 1 << 16).is_empty());
     let gone = FileState { data: b"A"[..].into(), mode: None, owner: None };
     let rm = Change::Remove { path: "/h/env.sh".into(), before: gone, system: false };
-    let p = plan(vec![step(shared(), vec![]), step(vec![rm], vec![])]);
+    let p = vec![step(shared(), vec![]), step(vec![rm], vec![])];
     assert!(groups(&p, false, 1 << 16).is_empty());
     // A system file, for a login user who is not root.
     let sys = || {
       let after = FileState { data: b"x"[..].into(), mode: None, owner: None };
       vec![Change::Write { path: "/etc/x".into(), before: None, after, system: true }]
     };
-    let p = plan(vec![step(sys(), vec![]), step(sys(), vec![])]);
+    let p = vec![step(sys(), vec![]), step(sys(), vec![])];
     assert!(groups(&p, false, 1 << 16).is_empty());
     // Content too large to be quoted in the script.
-    let p = plan(vec![step(shared(), vec![]), step(shared(), vec![])]);
+    let p = vec![step(shared(), vec![]), step(shared(), vec![])];
     assert!(groups(&p, false, 1).is_empty());
     // Depending on each other is fine.
-    let p = plan(vec![step(shared(), vec![]), step(shared(), vec![0])]);
+    let p = vec![step(shared(), vec![]), step(shared(), vec![0])];
     assert_eq!(groups(&p, false, 1 << 16).len(), 1);
   }
 }

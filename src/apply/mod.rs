@@ -233,6 +233,12 @@ fn trust(s: &mut Script, info: &HostInfo) {
   }
 }
 
+/// Whether changes must go through `sudo`: one of them touches a system
+/// path and the login user is not `privileged` (root, or a `--root` tree).
+fn needs_sudo(changes: &[Change], privileged: bool) -> bool {
+  !privileged && changes.iter().any(Change::system)
+}
+
 /// Settings of one host's apply.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -297,49 +303,51 @@ fn script(plan: &HostPlan, f: &Frame, sent: &mut Vec<Sent>) -> String {
       s.line("s{}=ok", &[Arg::Num(i as u64)]);
       continue;
     }
-    if let Some(g) = group_of(i) {
-      let last = g.members[g.members.len() - 1];
-      if i == last {
-        let (run, body) = step_body(&g.changes, &g.members, plan, f, &mut earlier, Vec::new(), sent);
-        if s.step(&g.members, &[], run, &body).is_err() {
-          for m in &g.members {
-            s.line(
-              "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
-              &[Arg::Num(*m as u64), Arg::Num(*m as u64), Arg::Num(UNBUILDABLE)],
-            );
-          }
-        }
-      } else {
-        s.line("# written with step {}", &[Arg::Num(last as u64)]);
-      }
-      continue;
-    }
-    // The controller files the step sends are checked before anything is.
-    let checked: Result<Vec<(PathBuf, u64)>, String> = step
-      .changes
-      .iter()
-      .filter_map(|c| match c {
-        Change::Run { payload: Some(p), .. } => Some(check_payload(p).map(|len| (p.path.clone(), len))),
-        _ => None,
-      })
-      .collect();
-    let checked = match checked {
-      Ok(c) => c,
-      Err(why) => {
-        let why = why.replace(['\n', '\r'], " ");
-        s.line(
-          "s{}=failed; echo \"__OUT_{nonce}__ {} \"{}; echo \"__STEP_{nonce}__ {} failed {}\"",
-          &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Str(&why), Arg::Num(i as u64), Arg::Num(REFUSED)],
-        );
+    let single = [i];
+    // A group runs where its last step stands, as one step with its writes.
+    let (ids, deps, changes, checked): (&[usize], &[usize], &[Change], _) = match group_of(i) {
+      Some(g) if g.members.last() != Some(&i) => {
+        s.line("# written with step {}", &[Arg::Num(g.members.last().copied().unwrap_or(i) as u64)]);
         continue;
       }
+      Some(g) => (&g.members, &[], &g.changes, Vec::new()),
+      None => {
+        // The controller files the step sends are checked before anything is.
+        let checked: Result<Vec<(PathBuf, u64)>, String> = step
+          .changes
+          .iter()
+          .filter_map(|c| match c {
+            Change::Run { payload: Some(p), .. } => Some(check_payload(p).map(|len| (p.path.clone(), len))),
+            _ => None,
+          })
+          .collect();
+        match checked {
+          Ok(c) => (&single, &step.depends_on, &step.changes, c),
+          Err(why) => {
+            let why = why.replace(['\n', '\r'], " ");
+            s.line(
+              "s{}=failed; echo \"__OUT_{nonce}__ {} \"{}; echo \"__STEP_{nonce}__ {} failed {}\"",
+              &[
+                Arg::Num(i as u64),
+                Arg::Num(i as u64),
+                Arg::Str(&why),
+                Arg::Num(i as u64),
+                Arg::Num(REFUSED),
+              ],
+            );
+            continue;
+          }
+        }
+      }
     };
-    let (run, body) = step_body(&step.changes, &[i], plan, f, &mut earlier, checked, sent);
-    if s.step(&[i], &step.depends_on, run, &body).is_err() {
-      s.line(
-        "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
-        &[Arg::Num(i as u64), Arg::Num(i as u64), Arg::Num(UNBUILDABLE)],
-      );
+    let (run, body) = step_body(changes, ids, plan, f, &mut earlier, checked, sent);
+    if s.step(ids, deps, run, &body).is_err() {
+      for id in ids {
+        s.line(
+          "s{}=failed; echo \"__STEP_{nonce}__ {} failed {}\"",
+          &[Arg::Num(*id as u64), Arg::Num(*id as u64), Arg::Num(UNBUILDABLE)],
+        );
+      }
     }
   }
   ledger_script(&mut s, plan, f);
@@ -377,7 +385,7 @@ fn step_body<'p>(
   let root = f.root;
   let mut checked = checked.into_iter();
   let mut body = Script::new(f.nonce);
-  let needs_sudo = !plan.info.privileged && changes.iter().any(Change::system);
+  let needs_sudo = needs_sudo(changes, plan.info.privileged);
   let commands = changes.iter().any(|c| matches!(c, Change::Run { .. }));
   let run = match (needs_sudo, commands) {
     (false, false) => StepRun::Inline,
