@@ -72,6 +72,52 @@ fn a_changed_startup_file_reaches_the_plan_through_the_fact_cache(transport: Tra
   );
 }
 
+// What the startup files source is kept in the cache too (awk reads them only
+// when one changed): a file sourced since the last run is followed, and so is
+// a later change to that file alone.
+converge_test!(a_file_newly_sourced_by_a_startup_file_is_followed_through_the_fact_cache);
+fn a_file_newly_sourced_by_a_startup_file_is_followed_through_the_fact_cache(transport: Transport) {
+  let tree = Tree::new(transport);
+  put_go_in(&tree);
+  tree.write("/home/dev/.profile", b"export GOPATH=\"$HOME/go\"\n");
+  let playbook = "goenv {\n  GOPRIVATE = \"git.example.com\"\n}\n";
+  converge_and_cache(&tree, playbook);
+  let cache = String::from_utf8_lossy(&tree.read(CACHE)).into_owned();
+  assert!(
+    cache.lines().any(|l| l.starts_with("rc.srcs\t") && !l.contains(".more-go")),
+    "the home directory sources nothing yet: {cache}"
+  );
+  let (status, text) = tree.plan(playbook);
+  assert!(status == 0 && text.contains(NO_CHANGES), "{text}");
+
+  tree.write("/home/dev/.more-go", b"export GOPRIVATE=\"first.example.com\"\n");
+  tree.write("/home/dev/.profile", b"export GOPATH=\"$HOME/go\"\n. \"$HOME/.more-go\"\n");
+  let (_, text) = tree.plan(playbook);
+  assert!(text.contains("exports GOPRIVATE=first.example.com, which overrides"), "{text}");
+  converge_and_cache(&tree, playbook);
+  let cache = String::from_utf8_lossy(&tree.read(CACHE)).into_owned();
+  assert!(
+    cache.lines().any(|l| l.starts_with("rc.srcs\t") && l.contains("/home/dev/.more-go")),
+    "the sourced file is kept: {cache}"
+  );
+
+  // Only the sourced file changes, to bytes of the same length: the profile's
+  // stat is as it was, so the cached list of sourced files is what finds it.
+  tree.write("/home/dev/.more-go", b"export GOPRIVATE=\"other.example.com\"\n");
+  let (_, text) = tree.plan(playbook);
+  assert!(text.contains("exports GOPRIVATE=other.example.com, which overrides"), "{text}");
+
+  // A startup file that now runs a program: the login shell's answer is no
+  // longer cached, and a plan still sees what it exports.
+  tree.write("/home/dev/.profile", b"export GOPRIVATE=\"$(echo run.example.com)\"\n");
+  converge_and_cache(&tree, playbook);
+  let cache = String::from_utf8_lossy(&tree.read(CACHE)).into_owned();
+  assert!(cache.lines().any(|l| l == "rc.cacheable\t"), "{cache}");
+  assert!(!cache.lines().any(|l| l.starts_with("sh.GOPRIVATE\t")), "{cache}");
+  let (_, text) = tree.plan(playbook);
+  assert!(text.contains("exports GOPRIVATE=run.example.com, which overrides"), "{text}");
+}
+
 converge_test!(the_plan_flags_login_shell_exports_of_gocache_gomodcache_and_cgo_enabled);
 fn the_plan_flags_login_shell_exports_of_gocache_gomodcache_and_cgo_enabled(transport: Transport) {
   let tree = Tree::new(transport);

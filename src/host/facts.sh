@@ -22,7 +22,13 @@
 # are unchanged. The login shell's answer is cached only when its startup files
 # take nothing from elsewhere that the stat cannot see (a program's output, a
 # file named by a variable): otherwise the shell runs on every gather.
-nonce=${1:-x}; root=${2:-}; cache_mode=${3:-r}; hashes=" ${4:-} "
+#
+# Cost in the shell itself: dash matches a pattern that begins with `*`
+# (`case $x in *"$k"*`, `${x#*"$k"}`) in time that grows with the square of
+# the text's length, and its `read` reads a byte a call. Long texts (the cache,
+# the expected hashes, the lists of files) are split into lines by `split`, or
+# into variables, never searched whole.
+nonce=${1:-x}; root=${2:-}; cache_mode=${3:-r}; hashes=${4:-}
 [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
 LC_ALL=C; export LC_ALL
 cd / 2>/dev/null
@@ -31,6 +37,19 @@ nl='
 '
 cr=$(printf '\r')
 tab='	'
+ifs0=$IFS
+# split FUNC TEXT: calls FUNC with the lines of TEXT as its arguments (empty
+# lines dropped, no pattern expanded) and returns its status.
+split() { sp_f=$1; set -f; IFS=$nl; set -- $2; IFS=$ifs0; set +f; "$sp_f" "$@"; }
+# hx_N: the sha256 the controller expects for the file of request N.
+set -f
+for hx_p in $hashes; do
+  hx_n=${hx_p%%=*}; hx_v=${hx_p#*=}
+  case $hx_n in '' | *[!0-9]*) continue ;; esac
+  case $hx_v in '' | *[!0-9a-f]*) continue ;; esac
+  eval "hx_$hx_n=\$hx_v"
+done
+set +f
 # key=value on one line; values that need no folding are printed without a fork.
 kv() {
   case $2 in
@@ -63,12 +82,24 @@ read -r hn < /proc/sys/kernel/hostname 2>/dev/null || hn=$(uname -n)
 case $m in x86_64) ga=amd64;; aarch64|arm64) ga=arm64;; i?86) ga=386;; armv6l|armv7l|arm*) ga=arm;; loongarch64) ga=loong64;; *) ga=$m;; esac
 kv uname.m "$m"; kv goarch "$ga"; kv kernel.release "$kr"; kv hostname "$hn"
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then kv cgroup 2; elif [ -d /sys/fs/cgroup ]; then kv cgroup 1; else kv cgroup 0; fi
-idu=$(id); idu=${idu#uid=}; uid=${idu%%[!0-9]*}; user=
-case ${idu%% *} in *'('*')') user=${idu#*\(}; user=${user%%\)*} ;; esac
-[ -n "$user" ] || user=$(id -un 2>/dev/null)
+# The effective uid from /proc, the user and login shell from its passwd
+# entry; `id` only where /proc or getent cannot tell.
+uid=; user=; pw=
+if [ -r /proc/self/status ]; then
+  while read -r st_k _ st_e _; do
+    [ "$st_k" = Uid: ] && { uid=$st_e; break; }
+  done < /proc/self/status
+fi
+case $uid in *[!0-9]*) uid= ;; esac
+[ -n "$uid" ] && pw=$(getent passwd "$uid" 2>/dev/null) && pw=${pw%%"$nl"*} && user=${pw%%:*}
+if [ -z "$user" ]; then
+  idu=$(id); idu=${idu#uid=}; uid=${idu%%[!0-9]*}
+  case ${idu%% *} in *'('*')') user=${idu#*\(}; user=${user%%\)*} ;; esac
+  [ -n "$user" ] || user=$(id -un 2>/dev/null)
+  pw=$(getent passwd "$user" 2>/dev/null || grep "^$user:" /etc/passwd)
+  pw=${pw%%"$nl"*}
+fi
 kv user "$user"; kv uid "$uid"; kv home "$HOME"
-pw=$(getent passwd "$user" 2>/dev/null || grep "^$user:" /etc/passwd)
-pw=${pw%%"$nl"*}
 case $pw in *:*:*:*:*:*:*) lsh=${pw##*:} ;; *) lsh= ;; esac
 kv user.login_shell "$lsh"
 
@@ -106,10 +137,13 @@ rc_scan() {
         print where ":" substr(line, RSTART, RLENGTH)
         line = substr(line, RSTART + RLENGTH)
       }
-    }' "$@" 2>/dev/null) || { sh_cacheable=; return 0; }
+    }' "$@" 2>/dev/null) || { sh_cacheable=; rc_failed=1; return 0; }
+  split rc_matches "$rc_out"
+}
+# rc_matches MATCH...: the awk's findings, `sys:TEXT` or `home:TEXT`.
+rc_matches() {
   rc_sep=';&|(){} 	'
-  while IFS= read -r rc_m; do
-    [ -n "$rc_m" ] || continue
+  for rc_m; do
     rc_where=${rc_m%%:*}; rc_m=${rc_m#*:}
     # Trim the separator before the match and trailing blanks.
     rc_m=${rc_m#[$rc_sep]}; rc_m=${rc_m%"${rc_m##*[! 	]}"}
@@ -134,9 +168,7 @@ rc_scan() {
         esac ;;
       *) sh_cacheable= ;;
     esac
-  done <<RC_EOF
-$rc_out
-RC_EOF
+  done
 }
 rc_existing() {
   rc_n=$#
@@ -144,10 +176,13 @@ rc_existing() {
   shift "$rc_n"
   rc_scan "$@"
 }
-# shellcheck disable=SC2086
-rc_existing $sh_sys /etc/profile.d/*.sh /etc/fish/conf.d/*.fish "$h/.profile" "$h/.bash_profile" \
-  "$h/.bash_login" "$h/.bashrc" "$h/.zshenv" "$h/.zprofile" "$h/.zlogin" "$h/.config/fish/config.fish" \
-  "$h"/.config/fish/conf.d/*.fish "$h/.pam_environment" "$h/.ssh/environment"
+rc_scan_all() {
+  sh_cacheable=1; srcs=; rc_failed=
+  # shellcheck disable=SC2086
+  rc_existing $sh_sys /etc/profile.d/*.sh /etc/fish/conf.d/*.fish "$h/.profile" "$h/.bash_profile" \
+    "$h/.bash_login" "$h/.bashrc" "$h/.zshenv" "$h/.zprofile" "$h/.zlogin" "$h/.config/fish/config.fish" \
+    "$h"/.config/fish/conf.d/*.fish "$h/.pam_environment" "$h/.ssh/environment"
+}
 # The signature the cached answers are kept with: the stat of every input
 # (the files above, the shell, go, getconf, the tools asked about) and the
 # session's own variables the answers read. $@: the requests.
@@ -167,33 +202,32 @@ all_sig() {
   [ -n "$lsh" ] && set -- "$@" "$lsh"
   [ -n "$go" ] && set -- "$@" "$go"
   [ -n "$getconf_path" ] && set -- "$@" "$getconf_path"
-  while IFS= read -r s_f; do [ -n "$s_f" ] && set -- "$@" "$s_f"; done <<SIG_EOF
-$srcs
-SIG_EOF
+  set -f; IFS=$nl
+  # shellcheck disable=SC2086
+  set -- "$@" $srcs
+  IFS=$ifs0; set +f
   s_out=$(stat -L --printf '%n|%d:%i:%s:%.9Y:%.9Z;' -- "$@" 2>/dev/null)
   [ -n "$s_out" ] || return 0
   printf 'v1;%s;%s;%s;%s;%s;%s;%s;%s' "$root" "$HOME" "$PATH" "${GOENV:-}" "${XDG_CONFIG_HOME:-}" "$uid" \
     "$lsh" "$s_out"
 }
-S=$(all_sig "$@")
-case $S in *"$nl"*) S= ;; esac
 # The fact cache, beside the ledger: the signature on the first line, then
 # `KEY<TAB>VALUE` lines, then `end`. A file cut short (no `end`) or kept with
 # another signature is not used.
 cvd=$root$HOME/.local/state/converge
 cache_file=$cvd/facts.cache
 cache=$nl; cache_new=; cache_dirty=
-if [ -n "$S" ] && [ -d "$cvd" ] && [ ! -L "$cvd" ] && [ -f "$cache_file" ] && [ ! -L "$cache_file" ]; then
-  c_all=
-  { IFS= read -r c_sig && [ "$c_sig" = "$S" ] && while IFS= read -r c_line; do c_all=$c_all$nl$c_line; done; } \
-    < "$cache_file" 2>/dev/null
-  case $c_all in *"${nl}end") cache=$c_all$nl ;; esac
+c_sig=; c_all=
+if [ -d "$cvd" ] && [ ! -L "$cvd" ] && [ -f "$cache_file" ] && [ ! -L "$cache_file" ]; then
+  { IFS= read -r c_sig && while IFS= read -r c_line; do c_all=$c_all$nl$c_line; done; } < "$cache_file" 2>/dev/null
+  case $c_all in *"${nl}end") ;; *) c_sig=; c_all= ;; esac
 fi
 # cget KEY: the cached value in hit (status 1 when there is none).
-cget() {
-  case $cache in
-    *"$nl$1$tab"*) hit=${cache#*"$nl$1$tab"}; hit=${hit%%"$nl"*}; cput "$1" "$hit"; return 0 ;;
-  esac
+cget() { cg_k=$1; split cget_lines "$cache"; }
+cget_lines() {
+  for cg_l; do
+    case $cg_l in "$cg_k$tab"*) hit=${cg_l#"$cg_k$tab"}; cput "$cg_k" "$hit"; return 0 ;; esac
+  done
   return 1
 }
 # cput KEY VALUE: keeps the answer for the next run.
@@ -203,7 +237,53 @@ cput() {
 }
 # cmiss KEY VALUE: a fresh answer, kept for the next run.
 cmiss() { cput "$@"; cache_dirty=1; }
+# join_tab WORD...: the words joined by tabs, in tj.
+join_tab() { tj=; for tj_w; do tj=$tj$tj_w$tab; done; }
+# What the startup files source and whether the login shell's answer may be
+# cached depend on their bytes alone: the cache keeps it, and it holds while
+# the signature made with the files it named is the cache's own (the startup
+# files are all in it). Otherwise awk reads them again.
+S=
+if [ -n "$c_sig" ]; then
+  cache=$c_all$nl
+  if cget rc.srcs; then
+    set -f; IFS=$tab
+    for s_f in $hit; do srcs=$srcs$s_f$nl; done
+    IFS=$ifs0; set +f
+    cget rc.cacheable && sh_cacheable=$hit
+    S=$(all_sig "$@")
+  fi
+  cache=$nl; cache_new=
+fi
+if [ -n "$S" ] && [ "$S" = "$c_sig" ]; then
+  cache=$c_all$nl
+  cget rc.srcs; cget rc.cacheable
+else
+  o_srcs=$srcs
+  rc_scan_all
+  [ -n "$S" ] && [ "$srcs" = "$o_srcs" ] || S=$(all_sig "$@")
+  [ -n "$S" ] && [ "$S" = "$c_sig" ] && cache=$c_all$nl
+  if [ -z "$rc_failed" ]; then
+    split join_tab "$srcs"
+    cmiss rc.srcs "$tj"
+    cmiss rc.cacheable "$sh_cacheable"
+  fi
+fi
+case $S in *"$nl"*) S= ;; esac
 
+# sh_vars LINE...: the Go variables in `env` output, each in sv_NAME (the
+# first of a name: a value may span lines).
+sh_vars() {
+  seen=' '
+  for line; do
+    name=${line%%=*}
+    case $name in '' | *[!A-Za-z0-9_]*) continue ;; esac
+    case " $shvars GOENV XDG_CONFIG_HOME " in *" $name "*) ;; *) continue ;; esac
+    case $seen in *" $name "*) continue ;; esac
+    seen="$seen$name "
+    eval "sv_$name=\${line#*=}"
+  done
+}
 # Go variables as the login shell exports them: they override the go env file.
 shvars="GOPROXY GOPRIVATE GONOPROXY GONOSUMDB GOSUMDB GOFLAGS GOTOOLCHAIN GOPATH GOBIN GO111MODULE GOINSECURE GOAUTH GOCACHE GOMODCACHE CGO_ENABLED"
 shenv=; shran=
@@ -220,17 +300,7 @@ if [ -n "$lsh" ] && [ -x "$lsh" ] && have timeout; then
   if [ -z "$shhit" ]; then
     for v in $shvars GOENV XDG_CONFIG_HOME; do eval "sv_$v="; done
     shenv=$(HOME=$root$HOME timeout 10 "$lsh" -lc env </dev/null 2>/dev/null)
-    seen=' '
-    while IFS= read -r line; do
-      name=${line%%=*}
-      case $name in '' | *[!A-Za-z0-9_]*) continue ;; esac
-      case " $shvars GOENV XDG_CONFIG_HOME " in *" $name "*) ;; *) continue ;; esac
-      case $seen in *" $name "*) continue ;; esac
-      seen="$seen$name "
-      eval "sv_$name=\${line#*=}"
-    done <<SHENV_EOF
-$shenv
-SHENV_EOF
+    split sh_vars "$shenv"
     if [ -n "$sh_cacheable" ]; then
       cmiss sh.ran 1
       for v in $shvars GOENV XDG_CONFIG_HOME; do eval "cmiss sh.$v \"\$sv_$v\""; done
@@ -340,7 +410,7 @@ file_answer() {
       *"$nl"* | *"$tab"* | *\\*)
         mo=$(stat -c '%a %U:%G' -- "$f" 2>/dev/null) || mo=
         kv "req.$1.mode" "${mo%% *}"; kv "req.$1.owner" "${mo#* }" ;;
-      *) statted=$statted$1$tab$f$nl ;;
+      *) statted=$statted$1$tab$f$nl; statted_paths=$statted_paths$f$nl ;;
     esac
     # A system file only root may read is read through sudo when that needs
     # no password, as the apply writes it (its path was found safe above).
@@ -350,21 +420,21 @@ file_answer() {
     fi
     # A file the controller knows the bytes of waits for the one sha256sum
     # after the requests (a path sha256sum would print escaped is not hashed).
-    case $hashes in
-      *" $1="*)
-        case $f in
-          *"$nl"* | *"$tab"* | *\\*) ;;
-          *) [ -n "$sumtool" ] && { hashed=$hashed$1$tab$f$nl; return 0; } ;;
-        esac ;;
-    esac
+    eval "fa_x=\${hx_$1-}"
+    if [ -n "$fa_x" ]; then
+      case $f in
+        *"$nl"* | *"$tab"* | *\\*) ;;
+        *) [ -n "$sumtool" ] && { hashed=$hashed$1$tab$f$nl; hashed_paths=$hashed_paths$f$nl; return 0; } ;;
+      esac
+    fi
     kv "req.$1.data" "$(b64 "$f")"
   elif [ -d "$f" ]; then kv "req.$1.state" directory
   elif [ -e "$f" ]; then kv "req.$1.state" other
   else kv "req.$1.state" absent; fi
 }
 # Files waiting for their hash, and for their mode and owner: `N<TAB>PATH` lines.
-hashed=
-statted=
+hashed=; hashed_paths=
+statted=; statted_paths=
 sumtool=
 have sha256sum && sumtool=sha256sum
 i=0
@@ -379,8 +449,14 @@ for req in "$@"; do
       case $goenvfile in /*) file_answer "$i" "$goenvfile";; *) kv "req.$i.state" absent;; esac;;
     sysctl)
       need_root=1
-      p=/proc/sys/$(printf '%s' "$arg" | tr . /)
-      if [ -r "$p" ]; then kv "req.$i.state" present; kv "req.$i.value" "$(cat "$p")"; else kv "req.$i.state" absent; fi;;
+      p=/proc/sys; a=$arg
+      while :; do case $a in *.*) p=$p/${a%%.*}; a=${a#*.} ;; *) p=$p/$a; break ;; esac; done
+      if [ -r "$p" ]; then
+        sv=; sl=
+        while IFS= read -r sl || [ -n "$sl" ]; do sv=$sv$sl$nl; sl=; done 2>/dev/null < "$p"
+        while :; do case $sv in *"$nl") sv=${sv%"$nl"} ;; *) break ;; esac; done
+        kv "req.$i.state" present; kv "req.$i.value" "$sv"
+      else kv "req.$i.state" absent; fi;;
     tool)
       case $arg in "~/"*) arg=$HOME/${arg#"~/"};; esac
       case $arg in "$HOME"/*) ;; *) need_root=1;; esac
@@ -412,44 +488,46 @@ done
 # The files waiting for their hash, hashed by one sha256sum, which prints
 # `SHA256  PATH` for each in order (nothing for a file it cannot read): the
 # expected line means `same`, anything else sends the bytes.
-if [ -n "$hashed" ]; then
-  set --
-  while IFS="$tab" read -r h_i h_f; do [ -n "$h_i" ] && set -- "$@" "$h_f"; done <<HASHED_EOF
-$hashed
-HASHED_EOF
-  sums=$("$sumtool" -- "$@" 2>/dev/null)$nl
-  while IFS="$tab" read -r h_i h_f; do
-    [ -n "$h_i" ] || continue
-    h_x=${hashes#*" $h_i="}; h_x=${h_x%%" "*}
+hashed_sums() {
+  for h_e; do
+    h_i=${h_e%%"$tab"*}; h_f=${h_e#*"$tab"}
+    eval "h_x=\${hx_$h_i-}"
     h_l=${sums%%"$nl"*}
-    case $h_l in *"  $h_f") sums=${sums#*"$nl"} ;; esac
+    case $h_l in *"  $h_f") sums=${sums#"$h_l$nl"} ;; esac
     if [ "$h_l" = "$h_x  $h_f" ]; then kv "req.$h_i.same" 1; else kv "req.$h_i.data" "$(b64 "$h_f")"; fi
-  done <<HASHED_EOF
-$hashed
-HASHED_EOF
+  done
+}
+if [ -n "$hashed" ]; then
+  set -f; IFS=$nl
+  # shellcheck disable=SC2086
+  set -- $hashed_paths
+  IFS=$ifs0; set +f
+  sums=$("$sumtool" -- "$@" 2>/dev/null)$nl
+  split hashed_sums "$hashed"
 fi
 # The files waiting for their mode and owner, by one stat, which prints
 # `MODE USER:GROUP PATH` for each in order (nothing for a file gone meanwhile,
 # whose mode and owner then stay empty).
-if [ -n "$statted" ]; then
-  set --
-  while IFS="$tab" read -r h_i h_f; do [ -n "$h_i" ] && set -- "$@" "$h_f"; done <<STATTED_EOF
-$statted
-STATTED_EOF
-  modes=$(stat -c '%a %U:%G %n' -- "$@" 2>/dev/null)$nl
-  while IFS="$tab" read -r h_i h_f; do
-    [ -n "$h_i" ] || continue
+statted_modes() {
+  for h_e; do
+    h_i=${h_e%%"$tab"*}; h_f=${h_e#*"$tab"}
     h_l=${modes%%"$nl"*}
     case $h_l in
       *" $h_f")
-        modes=${modes#*"$nl"}
+        modes=${modes#"$h_l$nl"}
         mo=${h_l%" $h_f"}
         kv "req.$h_i.mode" "${mo%% *}"; kv "req.$h_i.owner" "${mo#* }" ;;
       *) kv "req.$h_i.mode" ""; kv "req.$h_i.owner" "" ;;
     esac
-  done <<STATTED_EOF
-$statted
-STATTED_EOF
+  done
+}
+if [ -n "$statted" ]; then
+  set -f; IFS=$nl
+  # shellcheck disable=SC2086
+  set -- $statted_paths
+  IFS=$ifs0; set +f
+  modes=$(stat -c '%a %U:%G %n' -- "$@" 2>/dev/null)$nl
+  split statted_modes "$statted"
 fi
 # sudo: asked only when a request touches what the user may not own.
 if [ "$uid" = 0 ]; then kv sudo root
