@@ -107,6 +107,17 @@ fn a_file_newly_sourced_by_a_startup_file_is_followed_through_the_fact_cache(tra
   let (_, text) = tree.plan(playbook);
   assert!(text.contains("exports GOPRIVATE=other.example.com, which overrides"), "{text}");
 
+  // The sourced file now takes the value from a file it reads with a program:
+  // the stat cannot see that file, so the login shell's answer is not cached.
+  tree.write("/home/dev/.goprivate", b"a.example.com\n");
+  tree.write("/home/dev/.more-go", b"export GOPRIVATE=\"$(cat \"$HOME/.goprivate\")\"\n");
+  converge_and_cache(&tree, playbook);
+  let cache = String::from_utf8_lossy(&tree.read(CACHE)).into_owned();
+  assert!(cache.lines().any(|l| l == "rc.cacheable\t"), "{cache}");
+  tree.write("/home/dev/.goprivate", b"b.example.com\n");
+  let (_, text) = tree.plan(playbook);
+  assert!(text.contains("exports GOPRIVATE=b.example.com, which overrides"), "{text}");
+
   // A startup file that now runs a program: the login shell's answer is no
   // longer cached, and a plan still sees what it exports.
   tree.write("/home/dev/.profile", b"export GOPRIVATE=\"$(echo run.example.com)\"\n");

@@ -176,12 +176,35 @@ rc_existing() {
   shift "$rc_n"
   rc_scan "$@"
 }
+# rc_scan_all: the startup files, then the files they source, and those
+# files' own, four deep: a program's output anywhere on the way reaches the
+# login shell's answer too. Deeper than that, the answer is not cached.
 rc_scan_all() {
-  sh_cacheable=1; srcs=; rc_failed=
+  sh_cacheable=1; srcs=; rc_failed=; rc_seen=$nl
   # shellcheck disable=SC2086
   rc_existing $sh_sys /etc/profile.d/*.sh /etc/fish/conf.d/*.fish "$h/.profile" "$h/.bash_profile" \
     "$h/.bash_login" "$h/.bashrc" "$h/.zshenv" "$h/.zprofile" "$h/.zlogin" "$h/.config/fish/config.fish" \
     "$h"/.config/fish/conf.d/*.fish "$h/.pam_environment" "$h/.ssh/environment"
+  rc_depth=0
+  while [ -n "$sh_cacheable" ]; do
+    split rc_unseen "$srcs"
+    [ -n "$rc_new" ] || break
+    if [ "$rc_depth" -ge 4 ]; then sh_cacheable=; break; fi
+    rc_depth=$((rc_depth + 1))
+    set -f; IFS=$nl
+    # shellcheck disable=SC2086
+    set -- $rc_new
+    IFS=$ifs0; set +f
+    rc_existing "$@"
+  done
+}
+# rc_unseen FILE...: the sourced files not read yet, in rc_new (one a line).
+rc_unseen() {
+  rc_new=
+  for rc_u; do
+    case $rc_seen in *"$nl$rc_u$nl"*) continue ;; esac
+    rc_seen=$rc_seen$rc_u$nl; rc_new=$rc_new$rc_u$nl
+  done
 }
 # The signature the cached answers are kept with: the stat of every input
 # (the files above, the shell, go, getconf, the tools asked about) and the
