@@ -129,6 +129,28 @@ fn a_file_newly_sourced_by_a_startup_file_is_followed_through_the_fact_cache(tra
   assert!(text.contains("exports GOPRIVATE=run.example.com, which overrides"), "{text}");
 }
 
+// converge's own env file (its path functions `eval`) leaves the login shell's
+// answer cached: a no-op run starts no login shell.
+converge_test!(the_env_file_converge_writes_keeps_the_login_shells_answer_cached);
+fn the_env_file_converge_writes_keeps_the_login_shells_answer_cached(transport: Transport) {
+  let tree = Tree::new(transport);
+  put_go_in(&tree);
+  let playbook = "export GOPROXY = \"https://proxy.example.com,direct\"\npath prepend [\"/usr/local/go/bin\"]\n";
+  converge_and_cache(&tree, playbook);
+  let env = String::from_utf8_lossy(&tree.read("/home/dev/.config/converge/env.sh")).into_owned();
+  assert!(env.contains("# BEGIN converge: functions") && env.contains("eval"), "{env}");
+  let cache = String::from_utf8_lossy(&tree.read(CACHE)).into_owned();
+  assert!(
+    cache.lines().any(|l| l.starts_with("rc.srcs\t") && l.contains("/.config/converge/env.sh")),
+    "{cache}"
+  );
+  assert!(cache.lines().any(|l| l == "rc.cacheable\t1"), "{cache}");
+  assert!(
+    cache.lines().any(|l| l == "sh.GOPROXY\thttps://proxy.example.com,direct"),
+    "the login shell's answer is cached: {cache}"
+  );
+}
+
 converge_test!(the_plan_flags_login_shell_exports_of_gocache_gomodcache_and_cgo_enabled);
 fn the_plan_flags_login_shell_exports_of_gocache_gomodcache_and_cgo_enabled(transport: Transport) {
   let tree = Tree::new(transport);

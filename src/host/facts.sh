@@ -118,12 +118,16 @@ srcs=
 # depend on something the stat cannot see (a program's output, a file named by
 # a variable), and the files they source by name (in srcs). Comments, text in
 # single quotes and what follows the usual "not interactive: return" guard
-# are not read: a login shell that runs no command skips them too.
+# are not read: a login shell that runs no command skips them too. Nor is
+# converge's own functions block (its `eval`s only build PATH-like values
+# from the literal arguments its path blocks give them).
 rc_scan() {
   [ $# -gt 0 ] || return 0
   rc_out=$(awk '
-    FNR == 1 { skip = 0; incase = 0; where = (FILENAME ~ /^\/etc\//) ? "sys" : "home" }
+    FNR == 1 { skip = 0; incase = 0; infn = 0; where = (FILENAME ~ /^\/etc\//) ? "sys" : "home" }
     skip { next }
+    /^# BEGIN converge: functions$/ { infn = 1 }
+    infn { if ($0 ~ /^# END converge: functions$/) infn = 0; next }
     {
       line = $0
       sub(/^[ \t]+/, "", line)
