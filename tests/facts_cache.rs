@@ -151,6 +151,33 @@ fn the_env_file_converge_writes_keeps_the_login_shells_answer_cached(transport: 
   );
 }
 
+// The signature names the facts script's text: a cache another converge kept
+// (whose scan or answers may differ) is not used, though every stat matches.
+converge_test!(a_fact_cache_kept_by_another_facts_script_is_not_used);
+fn a_fact_cache_kept_by_another_facts_script_is_not_used(transport: Transport) {
+  let tree = Tree::new(transport);
+  put_go_in(&tree);
+  let playbook = "goenv {\n  GOPRIVATE = \"git.example.com\"\n}\n";
+  converge_and_cache(&tree, playbook);
+  let cache = String::from_utf8_lossy(&tree.read(CACHE)).into_owned();
+  let planted = cache
+    .lines()
+    .map(|l| if l.starts_with("sh.GOPRIVATE\t") { "sh.GOPRIVATE\tplanted.example.com" } else { l })
+    .collect::<Vec<_>>()
+    .join("\n")
+    + "\n";
+  // The planted answer is used while the signature is this script's own...
+  tree.write(CACHE, planted.as_bytes());
+  let (_, text) = tree.plan(playbook);
+  assert!(text.contains("exports GOPRIVATE=planted.example.com"), "the cache is read:\n{text}");
+  // ...and not once the signature names another script.
+  let (id, rest) = planted.split_once(';').unwrap_or_else(|| panic!("{planted}"));
+  assert_eq!(id.len(), 16, "{planted}");
+  tree.write(CACHE, format!("0123456789abcdef;{rest}").as_bytes());
+  let (status, text) = tree.plan(playbook);
+  assert!(status == 0 && !text.contains("planted"), "{text}");
+}
+
 converge_test!(the_plan_flags_login_shell_exports_of_gocache_gomodcache_and_cgo_enabled);
 fn the_plan_flags_login_shell_exports_of_gocache_gomodcache_and_cgo_enabled(transport: Transport) {
   let tree = Tree::new(transport);

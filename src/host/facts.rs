@@ -124,6 +124,13 @@ impl std::ops::AddAssign for Wire {
   }
 }
 
+/// What names the facts script's text in the fact cache's signature: the
+/// first 16 hex digits of its BLAKE3 hash.
+fn script_id() -> &'static str {
+  static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+  ID.get_or_init(|| blake3::hash(SCRIPT.as_bytes()).to_hex()[..16].to_owned())
+}
+
 /// Runs the facts script once over `transport`, under `root` (`""` for `/`),
 /// answering `queries` in order, and types what it printed. A file `known`
 /// holds is asked for by its sha256: the host sends its bytes only when they
@@ -138,13 +145,14 @@ pub fn gather(
 ) -> Result<Facts, FactsError> {
   let nonce = nonce();
   let mode = if cache == FactCache::Write { "w" } else { "r" };
+  let mode = format!("{mode}:{}", script_id());
   // `N=SHA256` for the N-th request (from 1) when its content is known.
   let hashes: Vec<String> = queries
     .iter()
     .enumerate()
     .filter_map(|(i, r)| known.get(r).map(|(sha, _)| format!("{}={sha}", i + 1)))
     .collect();
-  let mut args = vec![nonce.clone(), root.to_owned(), mode.to_owned(), hashes.join(" ")];
+  let mut args = vec![nonce.clone(), root.to_owned(), mode, hashes.join(" ")];
   args.extend(queries.iter().map(Request::arg));
   let output = transport.run_script(SCRIPT, &args, timeout)?;
   let stdout = String::from_utf8_lossy(&output.stdout);

@@ -3,7 +3,9 @@
 #
 # Usage: sh -s, with `set -- NONCE ROOT CACHE HASHES REQUEST...` first on its input
 #   ROOT     prefix for every path read ("" for /)
-#   CACHE    `w`: the fact cache may be written; `r`: only read
+#   CACHE    `w:ID`: the fact cache may be written; `r:ID`: only read. ID
+#            names this script's text: a cache kept by another script (an
+#            older converge, whose scan or answers may differ) is not used
 #   HASHES   `N=SHA256 ...`: the sha256 the controller expects for the file of
 #            request N (from 1); such a file is answered `same=1` instead of
 #            its bytes when it hashes to it (one sha256sum for all of them)
@@ -29,6 +31,7 @@
 # the expected hashes, the lists of files) are split into lines by `split`, or
 # into variables, never searched whole.
 nonce=${1:-x}; root=${2:-}; cache_mode=${3:-r}; hashes=${4:-}
+script_id=${cache_mode#*:}; cache_mode=${cache_mode%%:*}
 [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
 LC_ALL=C; export LC_ALL
 cd / 2>/dev/null
@@ -235,7 +238,7 @@ all_sig() {
   IFS=$ifs0; set +f
   s_out=$(stat -L --printf '%n|%d:%i:%s:%.9Y:%.9Z;' -- "$@" 2>/dev/null)
   [ -n "$s_out" ] || return 0
-  printf 'v1;%s;%s;%s;%s;%s;%s;%s;%s' "$root" "$HOME" "$PATH" "${GOENV:-}" "${XDG_CONFIG_HOME:-}" "$uid" \
+  printf '%s;%s;%s;%s;%s;%s;%s;%s;%s' "$script_id" "$root" "$HOME" "$PATH" "${GOENV:-}" "${XDG_CONFIG_HOME:-}" "$uid" \
     "$lsh" "$s_out"
 }
 # The fact cache, beside the ledger: the signature on the first line, then
