@@ -135,7 +135,8 @@ converge_test!(the_env_file_converge_writes_keeps_the_login_shells_answer_cached
 fn the_env_file_converge_writes_keeps_the_login_shells_answer_cached(transport: Transport) {
   let tree = Tree::new(transport);
   put_go_in(&tree);
-  let playbook = "export GOPROXY = \"https://proxy.example.com,direct\"\npath prepend [\"/usr/local/go/bin\"]\n";
+  let playbook =
+    "export GOPROXY = \"https://proxy.example.com,direct\"\npath prepend [\"/usr/local/go/bin\"]\n";
   converge_and_cache(&tree, playbook);
   let env = String::from_utf8_lossy(&tree.read("/home/dev/.config/converge/env.sh")).into_owned();
   assert!(env.contains("# BEGIN converge: functions") && env.contains("eval"), "{env}");

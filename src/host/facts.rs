@@ -16,6 +16,18 @@ use std::time::Duration;
 /// shell module's file functions, then `scripts/facts.sh`.
 pub const SCRIPT: &str = concat!(include_str!("shell/lib.sh"), include_str!("facts.sh"));
 
+/// [`SCRIPT`] as it is sent: without its comment lines, a third of its bytes,
+/// which every host would otherwise read and parse on every run. A line whose
+/// first non-blank character is `#` is a comment anywhere in this script: it
+/// has no here-document, and no quoted text spans such a line (a test checks
+/// both).
+fn sent_script() -> &'static str {
+  static SENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+  SENT.get_or_init(|| {
+    SCRIPT.lines().filter(|l| !l.trim_start().starts_with('#')).map(|l| format!("{l}\n")).collect()
+  })
+}
+
 /// Something the plan needs to know beyond the fixed facts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Request {
@@ -128,7 +140,7 @@ impl std::ops::AddAssign for Wire {
 /// first 16 hex digits of its BLAKE3 hash.
 fn script_id() -> &'static str {
   static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-  ID.get_or_init(|| blake3::hash(SCRIPT.as_bytes()).to_hex()[..16].to_owned())
+  ID.get_or_init(|| blake3::hash(sent_script().as_bytes()).to_hex()[..16].to_owned())
 }
 
 /// Runs the facts script once over `transport`, under `root` (`""` for `/`),
@@ -154,7 +166,7 @@ pub fn gather(
     .collect();
   let mut args = vec![nonce.clone(), root.to_owned(), mode, hashes.join(" ")];
   args.extend(queries.iter().map(Request::arg));
-  let output = transport.run_script(SCRIPT, &args, timeout)?;
+  let output = transport.run_script(sent_script(), &args, timeout)?;
   let stdout = String::from_utf8_lossy(&output.stdout);
   let (raw, mut wire) =
     RawFacts::parse_known(&stdout, &nonce, queries, known).ok_or_else(|| FactsError::Unframed {
@@ -449,6 +461,45 @@ mod tests {
       None,
       "an unterminated frame is refused"
     );
+  }
+
+  /// Dropping the lines that start with `#` drops only comments: the script
+  /// has no here-document, and no quoted text spans such a line.
+  #[test]
+  fn the_script_is_sent_without_its_comments_and_nothing_else() {
+    assert!(!SCRIPT.contains("<<"), "a here-document's lines may start with #");
+    let mut quote: Option<char> = None;
+    let mut quoted_lines = 0;
+    for (n, line) in SCRIPT.lines().enumerate() {
+      let comment = line.trim_start().starts_with('#');
+      quoted_lines += usize::from(quote.is_some());
+      assert!(!(comment && quote.is_some()), "line {}: quoted text spans a line that starts with #", n + 1);
+      if comment {
+        continue;
+      }
+      let mut chars = line.chars();
+      let mut prev = ' ';
+      while let Some(c) = chars.next() {
+        match (quote, c) {
+          (None | Some('"'), '\\') => {
+            chars.next();
+            prev = 'x';
+            continue;
+          }
+          (None, '#') if prev.is_whitespace() || prev == ';' => break,
+          (None, '\'' | '"') => quote = Some(c),
+          (Some(q), c) if c == q => quote = None,
+          _ => {}
+        }
+        prev = c;
+      }
+    }
+    assert_eq!(quote, None, "the script ends inside quotes");
+    // The awk program of the startup-file scan is one quoted text of many lines.
+    assert!(quoted_lines > 10, "{quoted_lines} lines begin inside quotes");
+    let sent = sent_script();
+    assert!(sent.len() < SCRIPT.len() * 3 / 4, "{} of {} bytes sent", sent.len(), SCRIPT.len());
+    assert!(sent.lines().all(|l| !l.trim_start().starts_with('#')));
   }
 
   /// The real script, run by the real `sh`, on this machine.
