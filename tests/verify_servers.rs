@@ -182,11 +182,18 @@ fn under_root_the_restart_handler_leaves_the_servers_of_the_machine_alone() {
   std::fs::create_dir_all(node.parent().unwrap_or(&node)).unwrap_or_else(|e| panic!("{e}"));
   std::fs::write(&node, GOPLS).unwrap_or_else(|e| panic!("{e}"));
   std::fs::set_permissions(&node, std::fs::Permissions::from_mode(0o755)).unwrap_or_else(|e| panic!("{e}"));
-  let mut child = std::process::Command::new(&node)
-    .process_group(0)
-    .stdin(std::process::Stdio::null())
-    .spawn()
-    .unwrap_or_else(|e| panic!("{e}"));
+  // Another test thread that forks while the file is open for writing holds
+  // it open until its child execs: the spawn may find it busy for a moment.
+  let mut tries = 0;
+  let mut child = loop {
+    match std::process::Command::new(&node).process_group(0).stdin(std::process::Stdio::null()).spawn() {
+      Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+        tries += 1;
+        std::thread::sleep(Duration::from_millis(20));
+      }
+      spawned => break spawned.unwrap_or_else(|e| panic!("{e}")),
+    }
+  };
   let _started = Started(vec![child.id()]);
   std::thread::sleep(Duration::from_millis(1500));
   let playbook = "export PAGER = \"less -R\" {\n  notify = \"restart vscode\"\n}\nhandler \"restart vscode\" {\n  vscode restart\n}\n";
