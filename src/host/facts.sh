@@ -274,21 +274,16 @@ join_tab() { tj=; for tj_w; do tj=$tj$tj_w$tab; done; }
 # the signature made with the files it named is the cache's own (the startup
 # files are all in it). Otherwise awk reads them again.
 S=
-if [ -n "$c_sig" ]; then
-  cache=$c_all$nl
-  if cget rc.srcs; then
-    set -f; IFS=$tab
-    for s_f in $hit; do srcs=$srcs$s_f$nl; done
-    IFS=$ifs0; set +f
-    cget rc.cacheable && sh_cacheable=$hit
-    S=$(all_sig "$@")
-  fi
-  cache=$nl; cache_new=
+cache=$c_all$nl
+if [ -n "$c_sig" ] && cget rc.srcs; then
+  set -f; IFS=$tab
+  for s_f in $hit; do srcs=$srcs$s_f$nl; done
+  IFS=$ifs0; set +f
+  cget rc.cacheable && sh_cacheable=$hit
+  S=$(all_sig "$@")
 fi
-if [ -n "$S" ] && [ "$S" = "$c_sig" ]; then
-  cache=$c_all$nl
-  cget rc.srcs; cget rc.cacheable
-else
+if [ -z "$S" ] || [ "$S" != "$c_sig" ]; then
+  cache=$nl; cache_new=
   o_srcs=$srcs
   rc_scan_all
   [ -n "$S" ] && [ "$srcs" = "$o_srcs" ] || S=$(all_sig "$@")
